@@ -1,0 +1,433 @@
+//! The cart: which pieces a customer is buying, at what price, with what discounts.
+//!
+//! Every rule that decides whether a piece may be sold lives here, so that the UI, the
+//! catalog scanner and tests all get the same answer. The store enforces the last word
+//! ("one live sale per piece") with a unique index, because two kiosks or a race can
+//! still get past a check made on a stale snapshot.
+
+use chrono::{DateTime, Local, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::drop::{Drop, DropPhase, Member};
+use super::money::{Currency, Money, MoneyError, VatRate};
+use super::piece::{Edition, Piece, PieceStatus, Serial};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiscountKind {
+    Amount(Money),
+    /// Basis points: 1000 = 10 %.
+    Percent(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discount {
+    pub kind: DiscountKind,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub serial: Serial,
+    pub title: String,
+    pub edition: Edition,
+    pub drop_id: Option<String>,
+    pub unit_price: Money,
+    pub discount: Option<Discount>,
+}
+
+impl CartLine {
+    pub fn discount_amount(&self) -> Result<Money, MoneyError> {
+        match &self.discount {
+            None => Ok(Money::zero(self.unit_price.currency)),
+            Some(Discount {
+                kind: DiscountKind::Amount(m),
+                ..
+            }) => Ok(*m),
+            Some(Discount {
+                kind: DiscountKind::Percent(bp),
+                ..
+            }) => self.unit_price.mul_div_round(*bp as i64, 10_000),
+        }
+    }
+
+    pub fn net(&self) -> Result<Money, MoneyError> {
+        self.unit_price.checked_sub(self.discount_amount()?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Sum of list prices.
+    pub subtotal: Money,
+    pub discount: Money,
+    /// What the customer pays, VAT included.
+    pub total: Money,
+    /// The VAT contained in `total`.
+    pub vat: Money,
+}
+
+/// Why a piece cannot go into the cart, in words a stall worker acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SellError {
+    #[error("No piece {0} on this stall. Check the tag and type it again.")]
+    UnknownSerial(Serial),
+    #[error("{0} is already sold. Put it aside and check its tag.")]
+    AlreadySold(Serial),
+    #[error("{serial} is held for {customer}. Release the hold first if they no longer want it.")]
+    HeldForSomeoneElse { serial: Serial, customer: String },
+    #[error("{serial} is reserved for {customer}. Collect it from Reservations.")]
+    Reserved { serial: Serial, customer: String },
+    #[error("{0} is reported lost or stolen. Do not sell it: keep it aside and call the atelier.")]
+    ReportedLost(Serial),
+    #[error("{0} is in transit and cannot be sold here.")]
+    InTransit(Serial),
+    #[error("{0} is already in the cart.")]
+    AlreadyInCart(Serial),
+    #[error("This drop opens at {}. Nothing in it can be sold yet.", local_time(*.0))]
+    DropNotOpen(DateTime<Utc>),
+    #[error("Members only until {}. Scan the customer's member pass first.", local_time(*.0))]
+    MembersOnly(DateTime<Utc>),
+    #[error("{member} is not on the waitlist for this drop. Members only until {}.", local_time(*.until))]
+    NotOnWaitlist {
+        member: String,
+        until: DateTime<Utc>,
+    },
+    #[error("This drop closed at {}. Its pieces can no longer be sold.", local_time(*.0))]
+    DropClosed(DateTime<Utc>),
+    #[error("{0} is priced in another currency than this sale.")]
+    OtherCurrency(Serial),
+    #[error("{0} is not in the cart.")]
+    NotInCart(Serial),
+    #[error("A discount needs a reason.")]
+    DiscountWithoutReason,
+    #[error("The discount is more than the price of the piece.")]
+    DiscountTooLarge,
+    #[error("The cart is empty. Add a piece first.")]
+    EmptyCart,
+    #[error("amount error: {0}")]
+    Money(#[from] MoneyError),
+}
+
+fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%a %H:%M").to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cart {
+    pub currency: Currency,
+    pub lines: Vec<CartLine>,
+    /// The checked-in waitlist member buying, if any.
+    pub member: Option<Member>,
+}
+
+impl Cart {
+    pub fn new(currency: Currency) -> Cart {
+        Cart {
+            currency,
+            lines: Vec::new(),
+            member: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Adds a piece if it may be sold now to this cart's buyer.
+    pub fn add(
+        &mut self,
+        piece: &Piece,
+        drop: Option<&Drop>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SellError> {
+        let serial = piece.serial.clone();
+        if self.lines.iter().any(|l| l.serial == serial) {
+            return Err(SellError::AlreadyInCart(serial));
+        }
+        let customer = || {
+            piece
+                .held_for
+                .clone()
+                .unwrap_or_else(|| "another customer".into())
+        };
+        match piece.status {
+            PieceStatus::Available => {}
+            PieceStatus::Sold => return Err(SellError::AlreadySold(serial)),
+            PieceStatus::Held => {
+                return Err(SellError::HeldForSomeoneElse {
+                    serial,
+                    customer: customer(),
+                });
+            }
+            PieceStatus::Reserved => {
+                return Err(SellError::Reserved {
+                    serial,
+                    customer: customer(),
+                });
+            }
+            PieceStatus::Lost => return Err(SellError::ReportedLost(serial)),
+            PieceStatus::InTransit => return Err(SellError::InTransit(serial)),
+        }
+        if piece.price.currency != self.currency {
+            return Err(SellError::OtherCurrency(serial));
+        }
+        if let Some(drop) = drop {
+            match drop.phase(now) {
+                DropPhase::Upcoming => return Err(SellError::DropNotOpen(drop.opens_at)),
+                DropPhase::Closed => return Err(SellError::DropClosed(drop.closes_at)),
+                DropPhase::GeneralSale => {}
+                DropPhase::MembersOnly => match &self.member {
+                    None => return Err(SellError::MembersOnly(drop.general_sale_at)),
+                    Some(m) if !m.on_waitlist_for(&drop.id) => {
+                        return Err(SellError::NotOnWaitlist {
+                            member: m.name.clone(),
+                            until: drop.general_sale_at,
+                        });
+                    }
+                    Some(_) => {}
+                },
+            }
+        }
+        self.lines.push(CartLine {
+            serial,
+            title: piece.title.clone(),
+            edition: piece.edition,
+            drop_id: piece.drop_id.clone(),
+            unit_price: piece.price,
+            discount: None,
+        });
+        Ok(())
+    }
+
+    pub fn remove(&mut self, serial: &Serial) -> Result<(), SellError> {
+        let before = self.lines.len();
+        self.lines.retain(|l| &l.serial != serial);
+        if self.lines.len() == before {
+            Err(SellError::NotInCart(serial.clone()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sets (or with `None` clears) the discount on one line.
+    pub fn set_discount(
+        &mut self,
+        serial: &Serial,
+        discount: Option<Discount>,
+    ) -> Result<(), SellError> {
+        let line = self
+            .lines
+            .iter_mut()
+            .find(|l| &l.serial == serial)
+            .ok_or_else(|| SellError::NotInCart(serial.clone()))?;
+        if let Some(d) = &discount {
+            if d.reason.trim().is_empty() {
+                return Err(SellError::DiscountWithoutReason);
+            }
+            let amount = match d.kind {
+                DiscountKind::Amount(m) => {
+                    if m.currency != line.unit_price.currency || m.is_negative() {
+                        return Err(SellError::DiscountTooLarge);
+                    }
+                    m
+                }
+                DiscountKind::Percent(bp) if bp > 10_000 => {
+                    return Err(SellError::DiscountTooLarge);
+                }
+                DiscountKind::Percent(bp) => line.unit_price.mul_div_round(bp as i64, 10_000)?,
+            };
+            if amount.minor > line.unit_price.minor {
+                return Err(SellError::DiscountTooLarge);
+            }
+        }
+        line.discount = discount;
+        Ok(())
+    }
+
+    pub fn totals(&self, vat: VatRate) -> Result<Totals, MoneyError> {
+        let zero = Money::zero(self.currency);
+        let mut t = Totals {
+            subtotal: zero,
+            discount: zero,
+            total: zero,
+            vat: zero,
+        };
+        for line in &self.lines {
+            let net = line.net()?;
+            t.subtotal = t.subtotal.checked_add(line.unit_price)?;
+            t.discount = t.discount.checked_add(line.discount_amount()?)?;
+            t.total = t.total.checked_add(net)?;
+            // VAT per line, then summed, so each receipt line's VAT adds up to the total.
+            t.vat = t.vat.checked_add(vat.included_in(net)?)?;
+        }
+        Ok(t)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    pub(crate) fn piece(serial: &str, price: i64, status: PieceStatus) -> Piece {
+        Piece {
+            serial: Serial::parse(serial).unwrap(),
+            drop_id: Some("rose".into()),
+            edition: Edition::new(7, 24).unwrap(),
+            title: "Rose-gold clasp pendant".into(),
+            maker: "Atelier Test".into(),
+            materials: "18ct rose gold".into(),
+            origin_notes: String::new(),
+            price: Money::new(price, Currency::GBP),
+            assay_hash: None,
+            status,
+            held_for: Some("Ada".into()).filter(|_| status == PieceStatus::Held),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
+    }
+
+    fn drop_in_phase(phase: DropPhase) -> Drop {
+        let h = Duration::hours;
+        let (opens, general, closes) = match phase {
+            DropPhase::Upcoming => (h(1), h(2), h(3)),
+            DropPhase::MembersOnly => (h(-1), h(1), h(3)),
+            DropPhase::GeneralSale => (h(-3), h(-1), h(3)),
+            DropPhase::Closed => (h(-3), h(-2), h(-1)),
+        };
+        Drop {
+            id: "rose".into(),
+            name: "Rose".into(),
+            opens_at: now() + opens,
+            general_sale_at: now() + general,
+            closes_at: now() + closes,
+        }
+    }
+
+    #[test]
+    fn sold_held_and_lost_pieces_cannot_enter_the_cart() {
+        let mut cart = Cart::new(Currency::GBP);
+        let cases = [
+            (PieceStatus::Sold, "already sold"),
+            (PieceStatus::Held, "held for Ada"),
+            (PieceStatus::Lost, "lost or stolen"),
+            (PieceStatus::InTransit, "in transit"),
+        ];
+        for (status, words) in cases {
+            let err = cart
+                .add(&piece("AT-1", 100, status), None, now())
+                .unwrap_err();
+            assert!(err.to_string().contains(words), "{status:?}: {err}");
+        }
+        assert!(cart.is_empty());
+    }
+
+    #[test]
+    fn a_piece_enters_the_cart_once() {
+        let mut cart = Cart::new(Currency::GBP);
+        let p = piece("AT-1", 100, PieceStatus::Available);
+        cart.add(&p, None, now()).unwrap();
+        assert_eq!(
+            cart.add(&p, None, now()),
+            Err(SellError::AlreadyInCart(p.serial.clone()))
+        );
+        assert_eq!(cart.lines.len(), 1);
+    }
+
+    #[test]
+    fn members_only_window_needs_a_waitlisted_member() {
+        let drop = drop_in_phase(DropPhase::MembersOnly);
+        let p = piece("AT-1", 100, PieceStatus::Available);
+        let mut cart = Cart::new(Currency::GBP);
+        assert!(matches!(
+            cart.add(&p, Some(&drop), now()),
+            Err(SellError::MembersOnly(_))
+        ));
+
+        cart.member = Some(Member {
+            id: "m1".into(),
+            name: "Bo".into(),
+            email: "b@x".into(),
+            drops: vec![],
+        });
+        assert!(matches!(
+            cart.add(&p, Some(&drop), now()),
+            Err(SellError::NotOnWaitlist { .. })
+        ));
+
+        cart.member.as_mut().unwrap().drops.push("rose".into());
+        cart.add(&p, Some(&drop), now()).unwrap();
+    }
+
+    #[test]
+    fn drop_phase_gates_the_sale() {
+        let p = piece("AT-1", 100, PieceStatus::Available);
+        let mut cart = Cart::new(Currency::GBP);
+        let upcoming = drop_in_phase(DropPhase::Upcoming);
+        assert!(matches!(
+            cart.add(&p, Some(&upcoming), now()),
+            Err(SellError::DropNotOpen(_))
+        ));
+        let closed = drop_in_phase(DropPhase::Closed);
+        assert!(matches!(
+            cart.add(&p, Some(&closed), now()),
+            Err(SellError::DropClosed(_))
+        ));
+        cart.add(&p, Some(&drop_in_phase(DropPhase::GeneralSale)), now())
+            .unwrap();
+    }
+
+    #[test]
+    fn discounts_need_a_reason_and_cannot_exceed_the_price() {
+        let mut cart = Cart::new(Currency::GBP);
+        let p = piece("AT-1", 10_000, PieceStatus::Available);
+        cart.add(&p, None, now()).unwrap();
+        let amount = |minor| DiscountKind::Amount(Money::new(minor, Currency::GBP));
+        let d = |kind, reason: &str| {
+            Some(Discount {
+                kind,
+                reason: reason.into(),
+            })
+        };
+        assert_eq!(
+            cart.set_discount(&p.serial, d(amount(100), " ")),
+            Err(SellError::DiscountWithoutReason)
+        );
+        assert_eq!(
+            cart.set_discount(&p.serial, d(amount(10_001), "x")),
+            Err(SellError::DiscountTooLarge)
+        );
+        assert_eq!(
+            cart.set_discount(&p.serial, d(DiscountKind::Percent(10_001), "x")),
+            Err(SellError::DiscountTooLarge)
+        );
+        cart.set_discount(
+            &p.serial,
+            d(DiscountKind::Percent(1_000), "Returning customer"),
+        )
+        .unwrap();
+        let t = cart.totals(VatRate::UK_STANDARD).unwrap();
+        assert_eq!(t.subtotal.minor, 10_000);
+        assert_eq!(t.discount.minor, 1_000);
+        assert_eq!(t.total.minor, 9_000);
+        assert_eq!(t.vat.minor, 1_500);
+    }
+
+    #[test]
+    fn totals_sum_lines_with_vat_per_line() {
+        let mut cart = Cart::new(Currency::GBP);
+        cart.add(&piece("AT-1", 99, PieceStatus::Available), None, now())
+            .unwrap();
+        cart.add(&piece("AT-2", 99, PieceStatus::Available), None, now())
+            .unwrap();
+        let t = cart.totals(VatRate::UK_STANDARD).unwrap();
+        assert_eq!(t.total.minor, 198);
+        // 17p + 17p per line, not 33p on the sum: the receipt's lines must add up.
+        assert_eq!(t.vat.minor, 34);
+        cart.remove(&Serial::parse("AT-1").unwrap()).unwrap();
+        assert_eq!(cart.totals(VatRate::UK_STANDARD).unwrap().total.minor, 99);
+    }
+}

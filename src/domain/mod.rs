@@ -1,0 +1,19 @@
+//! The pure domain core: money, pieces, drops, carts, tenders, sales.
+//!
+//! Architecture invariant: nothing here does I/O, knows SQL, bytes or widgets. Time
+//! comes in as an argument (`now`), never from the clock, so every rule is testable.
+
+pub mod cart;
+pub mod drop;
+pub mod lockout;
+pub mod money;
+pub mod piece;
+pub mod sale;
+pub mod tender;
+
+pub use cart::{Cart, CartLine, Discount, DiscountKind, SellError, Totals};
+pub use drop::{Drop, DropPhase, Member};
+pub use money::{Currency, Money, MoneyError, VatRate};
+pub use piece::{Edition, Piece, PieceStatus, Serial};
+pub use sale::{CheckoutError, NewSale, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine};
+pub use tender::{Settlement, Tender, TenderError};

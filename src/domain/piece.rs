@@ -1,0 +1,207 @@
+//! A piece: one physical, serialized item of a drop.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::money::Money;
+
+/// The atelier's serial engraved or tagged on a piece, e.g. `AT-2026-0042`.
+///
+/// Serials are compared as typed by staff would expect: surrounding spaces and case
+/// do not matter, so they are normalised on the way in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Serial(String);
+
+impl Serial {
+    pub fn parse(text: &str) -> Result<Serial, SerialError> {
+        let s = text.trim().to_ascii_uppercase();
+        if s.is_empty() {
+            return Err(SerialError::Empty);
+        }
+        if s.len() > 40
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
+        {
+            return Err(SerialError::Invalid(text.trim().to_owned()));
+        }
+        Ok(Serial(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Serial {
+    type Error = SerialError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Serial::parse(&value)
+    }
+}
+
+impl From<Serial> for String {
+    fn from(value: Serial) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Serial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SerialError {
+    #[error("type or scan a serial first")]
+    Empty,
+    #[error("'{0}' is not a serial: use letters, digits and dashes, like AT-2026-0042")]
+    Invalid(String),
+}
+
+/// "7 of 24": the piece's number within its limited run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edition {
+    pub number: u32,
+    pub size: u32,
+}
+
+impl Edition {
+    pub fn new(number: u32, size: u32) -> Result<Edition, EditionError> {
+        if size == 0 || number == 0 || number > size {
+            Err(EditionError { number, size })
+        } else {
+            Ok(Edition { number, size })
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "edition {number} of {size} is impossible: the number must be between 1 and the edition size"
+)]
+pub struct EditionError {
+    pub number: u32,
+    pub size: u32,
+}
+
+impl fmt::Display for Edition {
+    /// Zero-padded to the width of the edition size, as engraved: "07 of 24".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.size.to_string().len();
+        write!(f, "{:0width$} of {}", self.number, self.size)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PieceStatus {
+    Available,
+    /// Held at the stall for a named customer until an expiry.
+    Held,
+    /// Reserved (online or at the stall) for collection.
+    Reserved,
+    Sold,
+    InTransit,
+    /// Reported lost or stolen: must never be sold.
+    Lost,
+}
+
+impl PieceStatus {
+    pub const ALL: [PieceStatus; 6] = [
+        PieceStatus::Available,
+        PieceStatus::Held,
+        PieceStatus::Reserved,
+        PieceStatus::Sold,
+        PieceStatus::InTransit,
+        PieceStatus::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PieceStatus::Available => "available",
+            PieceStatus::Held => "held",
+            PieceStatus::Reserved => "reserved",
+            PieceStatus::Sold => "sold",
+            PieceStatus::InTransit => "in_transit",
+            PieceStatus::Lost => "lost",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PieceStatus> {
+        PieceStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The word shown on a tile; colour alone never carries the state.
+    pub fn label(self) -> &'static str {
+        match self {
+            PieceStatus::Available => "Available",
+            PieceStatus::Held => "Held",
+            PieceStatus::Reserved => "Reserved",
+            PieceStatus::Sold => "Sold",
+            PieceStatus::InTransit => "In transit",
+            PieceStatus::Lost => "Lost/stolen",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Piece {
+    pub serial: Serial,
+    pub drop_id: Option<String>,
+    pub edition: Edition,
+    pub title: String,
+    pub maker: String,
+    pub materials: String,
+    pub origin_notes: String,
+    pub price: Money,
+    /// Hex SHA-256 of the lab/assay report.
+    pub assay_hash: Option<String>,
+    pub status: PieceStatus,
+    /// Who a held or reserved piece is kept for, to tell staff in words.
+    pub held_for: Option<String>,
+}
+
+/// Checks a hex SHA-256 as found in a catalog file.
+pub fn valid_assay_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_are_normalised_and_checked() {
+        assert_eq!(
+            Serial::parse("  at-2026-0042 ").unwrap().as_str(),
+            "AT-2026-0042"
+        );
+        assert_eq!(Serial::parse("   "), Err(SerialError::Empty));
+        assert!(matches!(
+            Serial::parse("AT 2026"),
+            Err(SerialError::Invalid(_))
+        ));
+        assert!(Serial::parse("AT-2026-0042;DROP TABLE").is_err());
+    }
+
+    #[test]
+    fn edition_reads_like_the_engraving() {
+        assert_eq!(Edition::new(7, 24).unwrap().to_string(), "07 of 24");
+        assert_eq!(Edition::new(7, 100).unwrap().to_string(), "007 of 100");
+        assert_eq!(Edition::new(1, 1).unwrap().to_string(), "1 of 1");
+        assert!(Edition::new(25, 24).is_err());
+        assert!(Edition::new(0, 24).is_err());
+    }
+
+    #[test]
+    fn status_round_trips_through_its_stored_name() {
+        for s in PieceStatus::ALL {
+            assert_eq!(PieceStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(PieceStatus::parse("gone"), None);
+    }
+}

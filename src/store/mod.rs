@@ -1,0 +1,261 @@
+//! The local store: SQLite, the stall's source of truth.
+//!
+//! Architecture invariant: only this module speaks SQL. Every state change is one
+//! transaction that also appends its outbox event, so a change and the record that it
+//! must be synced can never be separated by a crash.
+
+mod catalog;
+mod outbox;
+mod sales;
+mod schema;
+mod staff;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+pub use catalog::{DropSummary, NewPiece, PieceTile};
+pub use outbox::OutboxEvent;
+pub use sales::{SaleRecord, SaleSummary};
+pub use staff::PinState;
+
+use crate::domain::{ReturnError, SellError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "The database file {path} is damaged or is not a Marketday database. It was left untouched: \
+         copy it somewhere safe and call support; start with a different data directory to keep selling."
+    )]
+    Corrupt { path: PathBuf },
+    #[error(
+        "The database file {path} was written by a newer Marketday (schema {found}, this version knows {supported}). \
+         It was left untouched: install the newer Marketday."
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "The disk is full: nothing was saved. Free some space (old photos, logs) and try again."
+    )]
+    DiskFull,
+    #[error("The database is read-only or its folder cannot be written: {0}")]
+    ReadOnly(String),
+    #[error(transparent)]
+    Sell(#[from] SellError),
+    #[error(transparent)]
+    Return(#[from] ReturnError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("stored data is inconsistent: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => {
+                StoreError::ReadOnly(e.to_string())
+            }
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+                StoreError::Corrupt {
+                    path: PathBuf::from("(open database)"),
+                }
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if absent) the database at `path` and brings its schema up to date.
+    ///
+    /// A file that is not a SQLite database, or one from a newer Marketday, is reported
+    /// and never written to.
+    pub fn open(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let corrupt = || StoreError::Corrupt {
+            path: path.to_owned(),
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from)?;
+        // Reading the header is the first touch: a foreign or garbled file fails here,
+        // before any pragma below could write to it.
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Corrupt { .. } => corrupt(),
+                other => other,
+            })?;
+        let supported = schema::MIGRATIONS.len() as u32;
+        if version > supported {
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+                supported,
+            });
+        }
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL with synchronous=FULL: a commit is on the SD card before we say "done"; NORMAL
+        // can lose the last commits on power loss, which is the failure a stall actually has.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Corrupt { .. } => corrupt(),
+                other => other,
+            })?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Invalid(format!(
+                "could not switch to WAL journal (got {mode})"
+            )));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate(version).map_err(|e| match e {
+            StoreError::Corrupt { .. } => corrupt(),
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, from: u32) -> Result<()> {
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "applied schema migration");
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `PRAGMA integrity_check`; "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `f` in one immediate transaction. Used by bulk loaders (demo seed, bench) so
+    /// that many inserts cost one fsync.
+    pub fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_file_is_reported_corrupt_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.sqlite");
+        let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&path, &garbage).unwrap();
+        let err = Store::open(&path).err().expect("garbage must not open");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("left untouched"));
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 999).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path)
+            .err()
+            .expect("newer schema must not open");
+        assert!(
+            matches!(err, StoreError::NewerSchema { found: 999, .. }),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn opens_in_durable_wal_mode_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.sqlite");
+        let store = Store::open(&path).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous must be FULL");
+        store.set_setting("stall", "Rose & Fern").unwrap();
+        drop(store);
+        let again = Store::open(&path).unwrap();
+        assert_eq!(
+            again.setting("stall").unwrap().as_deref(),
+            Some("Rose & Fern")
+        );
+        assert_eq!(again.integrity_check().unwrap(), "ok");
+    }
+}

@@ -1,0 +1,438 @@
+//! Committing sales, and undoing them by void or return.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Result, Store, StoreError, from_ms, outbox, to_ms};
+use crate::domain::{
+    Currency, Money, NewSale, PieceStatus, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine,
+    SellError, Serial, Tender, Totals, VatRate,
+};
+
+/// A sale as stored, with its receipt number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SaleRecord {
+    pub id: Uuid,
+    pub receipt: ReceiptNumber,
+    pub at: DateTime<Utc>,
+    pub member_id: Option<String>,
+    pub lines: Vec<SaleLine>,
+    /// Per line: still sold (true) or voided/returned (false).
+    pub active: Vec<bool>,
+    pub tenders: Vec<Tender>,
+    pub totals: Totals,
+    pub vat_rate: VatRate,
+    pub change: Money,
+    pub voided: bool,
+}
+
+/// One row of the recent-sales list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleSummary {
+    pub id: Uuid,
+    pub receipt: ReceiptNumber,
+    pub at: DateTime<Utc>,
+    pub total: Money,
+    pub lines: u32,
+    pub voided: bool,
+}
+
+#[derive(Serialize)]
+struct SaleCompleted<'a> {
+    receipt: &'a ReceiptNumber,
+    #[serde(flatten)]
+    sale: &'a NewSale,
+}
+
+#[derive(Serialize)]
+struct SaleReversed<'a> {
+    refund_id: Uuid,
+    sale_id: Uuid,
+    kind: &'a str,
+    reason: &'a str,
+    serials: &'a [Serial],
+    amount: Money,
+}
+
+/// Marks a piece sold if, and only if, it is still available. The check and the update
+/// are one statement so no other writer can slip in between.
+fn take_piece(tx: &Transaction<'_>, serial: &Serial) -> Result<i64> {
+    let taken: Option<i64> = tx
+        .prepare_cached(
+            "UPDATE pieces SET status = 'sold', held_for = NULL
+             WHERE serial = ?1 AND status = 'available' RETURNING id",
+        )?
+        .query_row([serial.as_str()], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = taken {
+        return Ok(id);
+    }
+    let found: Option<(String, Option<String>)> = tx
+        .prepare_cached("SELECT status, held_for FROM pieces WHERE serial = ?1")?
+        .query_row([serial.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let serial = serial.clone();
+    let Some((status, held_for)) = found else {
+        return Err(SellError::UnknownSerial(serial).into());
+    };
+    let customer = held_for.unwrap_or_else(|| "another customer".into());
+    Err(match PieceStatus::parse(&status) {
+        Some(PieceStatus::Held) => SellError::HeldForSomeoneElse { serial, customer },
+        Some(PieceStatus::Reserved) => SellError::Reserved { serial, customer },
+        Some(PieceStatus::Lost) => SellError::ReportedLost(serial),
+        Some(PieceStatus::InTransit) => SellError::InTransit(serial),
+        _ => SellError::AlreadySold(serial),
+    }
+    .into())
+}
+
+fn next_receipt(tx: &Transaction<'_>, device: &str) -> Result<ReceiptNumber> {
+    let seq: u64 = tx
+        .prepare_cached(
+            "INSERT INTO receipt_counter(device, last_seq) VALUES (?1, 1)
+             ON CONFLICT(device) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+        )?
+        .query_row([device], |r| r.get(0))?;
+    Ok(ReceiptNumber {
+        device: device.to_owned(),
+        seq,
+    })
+}
+
+impl Store {
+    /// Commits a sale: pieces marked sold, the receipt number taken, the sale, its lines and
+    /// tenders written, and the outbox event appended — all or nothing, durable on return.
+    pub fn commit_sale(&mut self, sale: &NewSale, device: &str) -> Result<ReceiptNumber> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut piece_ids = Vec::with_capacity(sale.lines.len());
+        for line in &sale.lines {
+            piece_ids.push(take_piece(&tx, &line.serial)?);
+        }
+        let receipt = next_receipt(&tx, device)?;
+        let t = &sale.totals;
+        tx.prepare_cached(
+            "INSERT INTO sales(id, device, seq, at, member_id, currency, subtotal_minor, discount_minor,
+                 total_minor, vat_minor, vat_rate_bp, change_minor, line_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            sale.id.to_string(),
+            device,
+            receipt.seq,
+            to_ms(sale.at),
+            sale.member_id,
+            t.total.currency.code(),
+            t.subtotal.minor,
+            t.discount.minor,
+            t.total.minor,
+            t.vat.minor,
+            sale.vat_rate.0,
+            sale.change.minor,
+            sale.lines.len(),
+        ])?;
+        let mut insert_line = tx.prepare_cached(
+            "INSERT INTO sale_lines(sale_id, line_no, piece_id, serial, title, edition, drop_id, unit_minor,
+                 discount_minor, discount_reason, net_minor, vat_minor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for (i, (line, piece_id)) in sale.lines.iter().zip(&piece_ids).enumerate() {
+            insert_line.execute(params![
+                sale.id.to_string(),
+                i,
+                piece_id,
+                line.serial.as_str(),
+                line.title,
+                line.edition,
+                line.drop_id,
+                line.unit_price.minor,
+                line.discount.minor,
+                line.discount_reason,
+                line.net.minor,
+                line.vat.minor,
+            ])?;
+        }
+        drop(insert_line);
+        let mut insert_tender = tx.prepare_cached(
+            "INSERT INTO tenders(sale_id, idx, kind, amount_minor, reference) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (i, tender) in sale.tenders.iter().enumerate() {
+            let (kind, amount, reference) = match tender {
+                Tender::Cash { tendered } => ("cash", tendered.minor, None),
+                Tender::Card { amount, reference } => {
+                    ("card", amount.minor, Some(reference.as_str()))
+                }
+            };
+            insert_tender.execute(params![sale.id.to_string(), i, kind, amount, reference])?;
+        }
+        drop(insert_tender);
+        outbox::append(
+            &tx,
+            "sale.completed",
+            &SaleCompleted {
+                receipt: &receipt,
+                sale,
+            },
+            sale.at,
+        )?;
+        tx.commit()?;
+        Ok(receipt)
+    }
+
+    pub fn sale(&self, id: Uuid) -> Result<Option<SaleRecord>> {
+        let head = self
+            .conn
+            .prepare_cached(
+                "SELECT device, seq, at, member_id, currency, subtotal_minor, discount_minor, total_minor,
+                        vat_minor, vat_rate_bp, change_minor, voided_at IS NOT NULL
+                 FROM sales WHERE id = ?1",
+            )?
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    [r.get::<_, i64>(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                    r.get::<_, u32>(9)?,
+                    r.get::<_, i64>(10)?,
+                    r.get::<_, bool>(11)?,
+                ))
+            })
+            .optional()?;
+        let Some((
+            device,
+            seq,
+            at,
+            member_id,
+            currency,
+            [sub, disc, total, vat],
+            rate,
+            change,
+            voided,
+        )) = head
+        else {
+            return Ok(None);
+        };
+        let cur = Currency::parse(&currency).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let m = |minor| Money::new(minor, cur);
+        let mut lines = Vec::new();
+        let mut active = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT serial, title, edition, drop_id, unit_minor, discount_minor, discount_reason, net_minor,
+                    vat_minor, active
+             FROM sale_lines WHERE sale_id = ?1 ORDER BY line_no",
+        )?;
+        let mut rows = stmt.query([id.to_string()])?;
+        while let Some(r) = rows.next()? {
+            let serial: String = r.get(0)?;
+            lines.push(SaleLine {
+                serial: Serial::parse(&serial).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                title: r.get(1)?,
+                edition: r.get(2)?,
+                drop_id: r.get(3)?,
+                unit_price: m(r.get(4)?),
+                discount: m(r.get(5)?),
+                discount_reason: r.get(6)?,
+                net: m(r.get(7)?),
+                vat: m(r.get(8)?),
+            });
+            active.push(r.get(9)?);
+        }
+        let mut tenders = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, amount_minor, reference FROM tenders WHERE sale_id = ?1 ORDER BY idx",
+        )?;
+        let mut rows = stmt.query([id.to_string()])?;
+        while let Some(r) = rows.next()? {
+            let kind: String = r.get(0)?;
+            let amount = m(r.get(1)?);
+            tenders.push(match kind.as_str() {
+                "cash" => Tender::Cash { tendered: amount },
+                _ => Tender::Card {
+                    amount,
+                    reference: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                },
+            });
+        }
+        Ok(Some(SaleRecord {
+            id,
+            receipt: ReceiptNumber { device, seq },
+            at: from_ms(at),
+            member_id,
+            lines,
+            active,
+            tenders,
+            totals: Totals {
+                subtotal: m(sub),
+                discount: m(disc),
+                total: m(total),
+                vat: m(vat),
+            },
+            vat_rate: VatRate(rate),
+            change: m(change),
+            voided,
+        }))
+    }
+
+    /// The most recent sales, newest first.
+    pub fn recent_sales(&self, limit: usize) -> Result<Vec<SaleSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, device, seq, at, total_minor, currency, line_count, voided_at IS NOT NULL
+             FROM sales ORDER BY at DESC, seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, u32>(6)?,
+                r.get::<_, bool>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, device, seq, at, total, currency, lines, voided) = row?;
+            out.push(SaleSummary {
+                id: Uuid::parse_str(&id).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                receipt: ReceiptNumber { device, seq },
+                at: from_ms(at),
+                total: Money::new(
+                    total,
+                    Currency::parse(&currency).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                ),
+                lines,
+                voided,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Cancels a whole sale (a mistake at the till): every piece goes back to available.
+    pub fn void_sale(
+        &mut self,
+        id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+        window: ReturnsWindow,
+    ) -> Result<Money> {
+        let sale = self
+            .sale(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
+        let serials: Vec<Serial> = sale
+            .lines
+            .iter()
+            .zip(&sale.active)
+            .filter(|(_, a)| **a)
+            .map(|(l, _)| l.serial.clone())
+            .collect();
+        self.reverse(&sale, &serials, "void", reason, now, window)
+    }
+
+    /// Takes back some pieces of a sale within the returns window; they become available.
+    pub fn return_pieces(
+        &mut self,
+        id: Uuid,
+        serials: &[Serial],
+        reason: &str,
+        now: DateTime<Utc>,
+        window: ReturnsWindow,
+    ) -> Result<Money> {
+        let sale = self
+            .sale(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
+        self.reverse(&sale, serials, "return", reason, now, window)
+    }
+
+    fn reverse(
+        &mut self,
+        sale: &SaleRecord,
+        serials: &[Serial],
+        kind: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        window: ReturnsWindow,
+    ) -> Result<Money> {
+        if reason.trim().is_empty() {
+            return Err(ReturnError::NoReason.into());
+        }
+        if sale.voided {
+            return Err(ReturnError::Voided.into());
+        }
+        window.check(sale.at, now)?;
+        let mut amount = Money::zero(sale.totals.total.currency);
+        for serial in serials {
+            let idx = sale.lines.iter().position(|l| &l.serial == serial);
+            let Some(idx) = idx else {
+                return Err(ReturnError::NotOnReceipt(serial.clone()).into());
+            };
+            if !sale.active[idx] {
+                return Err(ReturnError::AlreadyReturned(serial.clone()).into());
+            }
+            amount = amount
+                .checked_add(sale.lines[idx].net)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for serial in serials {
+            let piece_id: i64 = tx.query_row(
+                "UPDATE sale_lines SET active = 0, returned_at = ?3
+                 WHERE sale_id = ?1 AND serial = ?2 AND active = 1 RETURNING piece_id",
+                params![sale.id.to_string(), serial.as_str(), to_ms(now)],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE pieces SET status = 'available' WHERE id = ?1 AND status = 'sold'",
+                [piece_id],
+            )?;
+        }
+        if kind == "void" {
+            tx.execute(
+                "UPDATE sales SET voided_at = ?2, void_reason = ?3 WHERE id = ?1",
+                params![sale.id.to_string(), to_ms(now), reason],
+            )?;
+        }
+        let refund_id = Uuid::now_v7();
+        tx.execute(
+            "INSERT INTO refunds(id, sale_id, at, kind, reason, amount_minor, serials) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                refund_id.to_string(),
+                sale.id.to_string(),
+                to_ms(now),
+                kind,
+                reason,
+                amount.minor,
+                serde_json::to_string(serials).map_err(|e| StoreError::Invalid(e.to_string()))?
+            ],
+        )?;
+        let event = SaleReversed {
+            refund_id,
+            sale_id: sale.id,
+            kind,
+            reason,
+            serials,
+            amount,
+        };
+        outbox::append(
+            &tx,
+            if kind == "void" {
+                "sale.voided"
+            } else {
+                "sale.returned"
+            },
+            &event,
+            now,
+        )?;
+        tx.commit()?;
+        Ok(amount)
+    }
+}

@@ -1,0 +1,137 @@
+//! Schema migrations, applied in order at start-up; `PRAGMA user_version` records how
+//! many have run. Append only: a shipped migration is never edited.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the foundation.
+    r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE drops (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    opens_at        INTEGER NOT NULL,
+    general_sale_at INTEGER NOT NULL,
+    closes_at       INTEGER NOT NULL,
+    CHECK (opens_at <= general_sale_at AND general_sale_at <= closes_at)
+) STRICT;
+
+CREATE TABLE pieces (
+    id             INTEGER PRIMARY KEY,
+    serial         TEXT NOT NULL UNIQUE,
+    drop_id        TEXT REFERENCES drops(id),
+    edition_number INTEGER NOT NULL,
+    edition_size   INTEGER NOT NULL,
+    title          TEXT NOT NULL,
+    maker          TEXT NOT NULL,
+    materials      TEXT NOT NULL DEFAULT '',
+    origin_notes   TEXT NOT NULL DEFAULT '',
+    price_minor    INTEGER NOT NULL CHECK (price_minor >= 0),
+    currency       TEXT NOT NULL,
+    assay_hash     TEXT,
+    status         TEXT NOT NULL CHECK (status IN ('available','held','reserved','sold','in_transit','lost')),
+    held_for       TEXT,
+    CHECK (edition_number BETWEEN 1 AND edition_size)
+) STRICT;
+CREATE INDEX pieces_by_drop ON pieces(drop_id, edition_number);
+
+CREATE TABLE members (
+    id    TEXT PRIMARY KEY,
+    name  TEXT NOT NULL,
+    email TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE waitlist (
+    member_id TEXT NOT NULL REFERENCES members(id),
+    drop_id   TEXT NOT NULL REFERENCES drops(id),
+    PRIMARY KEY (member_id, drop_id)
+) STRICT;
+
+-- One row per device: the last receipt number handed out. Bumped inside the sale's
+-- transaction, so a rolled-back sale gives its number back and numbers stay gap-free.
+CREATE TABLE receipt_counter (
+    device   TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sales (
+    id              TEXT PRIMARY KEY,
+    device          TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    at              INTEGER NOT NULL,
+    member_id       TEXT,
+    currency        TEXT NOT NULL,
+    subtotal_minor  INTEGER NOT NULL,
+    discount_minor  INTEGER NOT NULL,
+    total_minor     INTEGER NOT NULL,
+    vat_minor       INTEGER NOT NULL,
+    vat_rate_bp     INTEGER NOT NULL,
+    change_minor    INTEGER NOT NULL,
+    line_count      INTEGER NOT NULL,
+    voided_at       INTEGER,
+    void_reason     TEXT,
+    UNIQUE (device, seq)
+) STRICT;
+CREATE INDEX sales_by_time ON sales(at);
+
+CREATE TABLE sale_lines (
+    sale_id         TEXT NOT NULL REFERENCES sales(id),
+    line_no         INTEGER NOT NULL,
+    piece_id        INTEGER NOT NULL REFERENCES pieces(id),
+    serial          TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    edition         TEXT NOT NULL,
+    drop_id         TEXT,
+    unit_minor      INTEGER NOT NULL,
+    discount_minor  INTEGER NOT NULL,
+    discount_reason TEXT,
+    net_minor       INTEGER NOT NULL,
+    vat_minor       INTEGER NOT NULL,
+    -- 1 while the piece belongs to this sale; 0 once voided or returned.
+    active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    returned_at     INTEGER,
+    PRIMARY KEY (sale_id, line_no)
+) STRICT;
+-- The last word on "a piece is in one sale at most", whatever the code above it does.
+CREATE UNIQUE INDEX one_live_sale_per_piece ON sale_lines(piece_id) WHERE active = 1;
+
+CREATE TABLE tenders (
+    sale_id      TEXT NOT NULL REFERENCES sales(id),
+    idx          INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('cash', 'card')),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    reference    TEXT,
+    PRIMARY KEY (sale_id, idx)
+) STRICT;
+
+CREATE TABLE refunds (
+    id           TEXT PRIMARY KEY,
+    sale_id      TEXT NOT NULL REFERENCES sales(id),
+    at           INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('void', 'return')),
+    reason       TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    serials      TEXT NOT NULL
+) STRICT;
+
+-- Every state change appends here in its own transaction; sync drains it in `seq` order.
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    synced_at  INTEGER
+) STRICT;
+CREATE INDEX outbox_unsynced ON outbox(seq) WHERE synced_at IS NULL;
+
+CREATE TABLE staff_auth (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    pin_hash        TEXT NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until    INTEGER
+) STRICT;
+"#,
+];
