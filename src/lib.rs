@@ -4,5 +4,13 @@
 //! I/O; [`store`] is the only module that speaks SQL; [`app`] turns UI callbacks into
 //! domain operations and store transactions; the `.slint` files in `ui/` only show state.
 
+pub mod app;
+pub mod bench;
+pub mod catalog_import;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod headless;
+pub mod screenshots;
 pub mod store;
+pub mod ui;

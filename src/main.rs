@@ -1,1 +1,268 @@
-fn main() {}
+//! `marketday`: the kiosk and its maintenance commands.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use slint::ComponentHandle;
+
+use marketday::app::{self, Devices, Kiosk, KioskOptions};
+use marketday::config::{self, Config, DeviceKind};
+use marketday::store::Store;
+use marketday::{catalog_import, demo, screenshots};
+
+#[derive(Parser)]
+#[command(name = "marketday", version, about = "Point-of-sale kiosk for serialized jewellery drops")]
+struct Cli {
+    /// Configuration file. Without one (and none in /etc/marketday or ~/.config/marketday),
+    /// the kiosk runs the demo stall.
+    #[arg(long, global = true, env = "MARKETDAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the database and simulated devices keep their files.
+    #[arg(long, global = true, env = "MARKETDAY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kiosk (the default).
+    Run,
+    /// Delete the demo database and seed a fresh demo stall.
+    DemoReset,
+    /// Set the staff PIN (read from standard input: 4-8 digits).
+    SetPin,
+    /// Catalog maintenance.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Render every screen, landscape and portrait, to PNG files in DIR.
+    Screenshots { dir: PathBuf },
+    /// Measure sale commits, lookups and start-up on a large store.
+    Bench(marketday::bench::BenchArgs),
+    /// Print the documented example configuration.
+    ConfigExample,
+    /// Used by the power-cut test: commit sales in a loop, printing each committed one.
+    #[command(hide = true)]
+    TortureSales {
+        db: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Used by the start-up benchmark: open the store, render the first frame headless, exit.
+    #[command(hide = true)]
+    FirstFrame,
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import pieces from a CSV file; every bad row is reported and nothing is imported
+    /// unless all rows are good.
+    Import { file: PathBuf },
+    /// Add or update a drop.
+    AddDrop {
+        id: String,
+        name: String,
+        /// Opening time, RFC 3339 (2026-11-21T09:00:00Z).
+        #[arg(long)]
+        opens: chrono::DateTime<chrono::FixedOffset>,
+        /// Hours after opening reserved for waitlist members.
+        #[arg(long, default_value_t = 48)]
+        members_hours: i64,
+        #[arg(long)]
+        closes: chrono::DateTime<chrono::FixedOffset>,
+    },
+}
+
+/// Where the kiosk's settings and files come from.
+struct Setup {
+    config: Config,
+    data_dir: PathBuf,
+    store_path: PathBuf,
+    demo: bool,
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "marketday")
+        .map(|d| d.data_dir().to_owned())
+        .context("cannot find a home directory for the data; pass --data-dir")
+}
+
+fn setup(cli: &Cli) -> anyhow::Result<Setup> {
+    let data_dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir()?,
+    };
+    let found = cli.config.clone().or_else(|| {
+        let mut candidates = vec![PathBuf::from("/etc/marketday/config.toml")];
+        if let Some(d) = directories::ProjectDirs::from("", "", "marketday") {
+            candidates.insert(0, d.config_dir().join("config.toml"));
+        }
+        candidates.into_iter().find(|p| p.exists())
+    });
+    let (config, demo) = match found {
+        Some(path) => (Config::load(&path)?, false),
+        None => {
+            let mut c = Config::default();
+            c.stall.name = "Atelier Thorne · Demo stall".into();
+            (c, true)
+        }
+    };
+    let store_path = match (&config.store.path, demo) {
+        (Some(p), _) => p.clone(),
+        (None, true) => data_dir.join("demo.sqlite"),
+        (None, false) => data_dir.join("kiosk.sqlite"),
+    };
+    Ok(Setup { config, data_dir, store_path, demo })
+}
+
+fn open_store(setup: &Setup) -> anyhow::Result<Store> {
+    if let Some(parent) = setup.store_path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let fresh = !setup.store_path.exists();
+    let mut store = Store::open(&setup.store_path)?;
+    if setup.demo && fresh {
+        demo::seed(&mut store, &setup.config.stall.name, Utc::now())?;
+        tracing::info!(path = %setup.store_path.display(), "seeded the demo stall");
+    }
+    Ok(store)
+}
+
+fn devices(setup: &Setup) -> anyhow::Result<Devices> {
+    let printer: Option<Box<dyn marketday_hardware::Printer>> = match setup.config.printer.kind {
+        DeviceKind::None => None,
+        DeviceKind::Simulated => {
+            let dir = setup.config.printer.output_dir.clone().unwrap_or_else(|| setup.data_dir.join("printer"));
+            Some(Box::new(marketday_hardware::SimulatedPrinter::new(&dir)?))
+        }
+    };
+    let camera: Option<Box<dyn marketday_hardware::Camera>> = match setup.config.camera.kind {
+        DeviceKind::None => None,
+        DeviceKind::Simulated => Some(Box::new(match &setup.config.camera.folder {
+            Some(folder) => marketday_hardware::SimulatedCamera::from_folder(folder)?,
+            None => marketday_hardware::SimulatedCamera::test_pattern(640, 480),
+        })),
+    };
+    Ok(Devices { printer, camera })
+}
+
+fn run(setup: Setup) -> anyhow::Result<()> {
+    let store = open_store(&setup)?;
+    let devices = devices(&setup)?;
+    let (w, h) = (setup.config.display.width, setup.config.display.height);
+    let options = KioskOptions { demo: setup.demo, ..Default::default() };
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, setup.config, devices, options)));
+    let ui = marketday::ui::AppWindow::new().context(
+        "cannot open a window: no display was found. Run the kiosk from a desktop session \
+         (or under the Pi's kiosk service); `marketday screenshots DIR` renders without one",
+    )?;
+    ui.window().set_size(slint::LogicalSize::new(w as f32, h as f32));
+    let _timer = app::attach(&ui, kiosk);
+    ui.run()?;
+    Ok(())
+}
+
+fn set_pin(setup: &Setup) -> anyhow::Result<()> {
+    let mut store = open_store(setup)?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let hash = app::auth::hash_pin(line.trim())?;
+    store.set_pin_hash(&hash)?;
+    println!("Staff PIN set.");
+    Ok(())
+}
+
+fn demo_reset(setup: &Setup) -> anyhow::Result<()> {
+    if !setup.demo {
+        bail!("refusing to reset: a configuration file is in use, so this is not the demo store");
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", setup.store_path.display()));
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", p.display())),
+        }
+    }
+    open_store(setup)?;
+    println!("Demo stall reset: {}", setup.store_path.display());
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "marketday=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    use std::process::ExitCode;
+    let setup = || setup(&cli);
+    match &cli.command {
+        None | Some(Command::Run) => run(setup()?)?,
+        Some(Command::DemoReset) => demo_reset(&setup()?)?,
+        Some(Command::SetPin) => set_pin(&setup()?)?,
+        Some(Command::ConfigExample) => print!("{}", config::EXAMPLE),
+        Some(Command::Screenshots { dir }) => {
+            for path in screenshots::render_all(dir)? {
+                println!("{}", path.display());
+            }
+        }
+        Some(Command::Catalog { command: CatalogCommand::Import { file } }) => {
+            let s = setup()?;
+            let mut store = open_store(&s)?;
+            let report = catalog_import::import_file(&mut store, file, s.config.currency(), Utc::now())?;
+            if !report.errors.is_empty() {
+                for e in &report.errors {
+                    eprintln!("{e}");
+                }
+                eprintln!(
+                    "{} bad row(s): nothing was imported. Fix them and run the import again.",
+                    report.errors.len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("Imported {} piece(s).", report.imported);
+        }
+        Some(Command::Catalog { command: CatalogCommand::AddDrop { id, name, opens, members_hours, closes } }) => {
+            let s = setup()?;
+            let mut store = open_store(&s)?;
+            let opens = opens.with_timezone(&Utc);
+            let drop = marketday::domain::Drop {
+                id: id.clone(),
+                name: name.clone(),
+                opens_at: opens,
+                general_sale_at: opens + chrono::Duration::hours(*members_hours),
+                closes_at: closes.with_timezone(&Utc),
+            };
+            if drop.general_sale_at > drop.closes_at || *members_hours < 0 {
+                bail!("the members-only window must end before the drop closes");
+            }
+            store.add_drop(&drop, Utc::now())?;
+            println!("Drop {id} saved.");
+        }
+        Some(Command::Bench(args)) => marketday::bench::run(args)?,
+        Some(Command::TortureSales { db, count, seed }) => marketday::bench::torture_sales(db, *count, *seed)?,
+        Some(Command::FirstFrame) => marketday::bench::first_frame(&setup()?.store_path)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,21 @@
-pub fn x() {}
+//! Device traits and drivers for the Marketday kiosk.
+//!
+//! The app talks to a [`Printer`] and a [`Camera`] and never to a serial port or V4L2
+//! directly. Each trait has a simulated implementation that does the real work on
+//! files, so the kiosk runs (and is tested) on a laptop with no devices attached:
+//!
+//! ```
+//! use marketday_hardware::{Printer, PrinterStatus, SimulatedPrinter};
+//!
+//! let dir = std::env::temp_dir().join("marketday-doc-printer");
+//! let mut printer = SimulatedPrinter::new(&dir).unwrap();
+//! assert_eq!(printer.status(), PrinterStatus::Ready);
+//! let job = printer.print(b"Hello stall\n").unwrap();
+//! assert_eq!(std::fs::read(job).unwrap(), b"Hello stall\n");
+//! ```
+
+mod camera;
+mod printer;
+
+pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera};
+pub use printer::{Printer, PrinterError, PrinterStatus, SimulatedPrinter};

@@ -39,14 +39,8 @@ impl CartLine {
     pub fn discount_amount(&self) -> Result<Money, MoneyError> {
         match &self.discount {
             None => Ok(Money::zero(self.unit_price.currency)),
-            Some(Discount {
-                kind: DiscountKind::Amount(m),
-                ..
-            }) => Ok(*m),
-            Some(Discount {
-                kind: DiscountKind::Percent(bp),
-                ..
-            }) => self.unit_price.mul_div_round(*bp as i64, 10_000),
+            Some(Discount { kind: DiscountKind::Amount(m), .. }) => Ok(*m),
+            Some(Discount { kind: DiscountKind::Percent(bp), .. }) => self.unit_price.mul_div_round(*bp as i64, 10_000),
         }
     }
 
@@ -88,10 +82,7 @@ pub enum SellError {
     #[error("Members only until {}. Scan the customer's member pass first.", local_time(*.0))]
     MembersOnly(DateTime<Utc>),
     #[error("{member} is not on the waitlist for this drop. Members only until {}.", local_time(*.until))]
-    NotOnWaitlist {
-        member: String,
-        until: DateTime<Utc>,
-    },
+    NotOnWaitlist { member: String, until: DateTime<Utc> },
     #[error("This drop closed at {}. Its pieces can no longer be sold.", local_time(*.0))]
     DropClosed(DateTime<Utc>),
     #[error("{0} is priced in another currency than this sale.")]
@@ -122,11 +113,7 @@ pub struct Cart {
 
 impl Cart {
     pub fn new(currency: Currency) -> Cart {
-        Cart {
-            currency,
-            lines: Vec::new(),
-            member: None,
-        }
+        Cart { currency, lines: Vec::new(), member: None }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -134,36 +121,20 @@ impl Cart {
     }
 
     /// Adds a piece if it may be sold now to this cart's buyer.
-    pub fn add(
-        &mut self,
-        piece: &Piece,
-        drop: Option<&Drop>,
-        now: DateTime<Utc>,
-    ) -> Result<(), SellError> {
+    pub fn add(&mut self, piece: &Piece, drop: Option<&Drop>, now: DateTime<Utc>) -> Result<(), SellError> {
         let serial = piece.serial.clone();
         if self.lines.iter().any(|l| l.serial == serial) {
             return Err(SellError::AlreadyInCart(serial));
         }
-        let customer = || {
-            piece
-                .held_for
-                .clone()
-                .unwrap_or_else(|| "another customer".into())
-        };
+        let customer = || piece.held_for.clone().unwrap_or_else(|| "another customer".into());
         match piece.status {
             PieceStatus::Available => {}
             PieceStatus::Sold => return Err(SellError::AlreadySold(serial)),
             PieceStatus::Held => {
-                return Err(SellError::HeldForSomeoneElse {
-                    serial,
-                    customer: customer(),
-                });
+                return Err(SellError::HeldForSomeoneElse { serial, customer: customer() });
             }
             PieceStatus::Reserved => {
-                return Err(SellError::Reserved {
-                    serial,
-                    customer: customer(),
-                });
+                return Err(SellError::Reserved { serial, customer: customer() });
             }
             PieceStatus::Lost => return Err(SellError::ReportedLost(serial)),
             PieceStatus::InTransit => return Err(SellError::InTransit(serial)),
@@ -179,10 +150,7 @@ impl Cart {
                 DropPhase::MembersOnly => match &self.member {
                     None => return Err(SellError::MembersOnly(drop.general_sale_at)),
                     Some(m) if !m.on_waitlist_for(&drop.id) => {
-                        return Err(SellError::NotOnWaitlist {
-                            member: m.name.clone(),
-                            until: drop.general_sale_at,
-                        });
+                        return Err(SellError::NotOnWaitlist { member: m.name.clone(), until: drop.general_sale_at });
                     }
                     Some(_) => {}
                 },
@@ -202,24 +170,13 @@ impl Cart {
     pub fn remove(&mut self, serial: &Serial) -> Result<(), SellError> {
         let before = self.lines.len();
         self.lines.retain(|l| &l.serial != serial);
-        if self.lines.len() == before {
-            Err(SellError::NotInCart(serial.clone()))
-        } else {
-            Ok(())
-        }
+        if self.lines.len() == before { Err(SellError::NotInCart(serial.clone())) } else { Ok(()) }
     }
 
     /// Sets (or with `None` clears) the discount on one line.
-    pub fn set_discount(
-        &mut self,
-        serial: &Serial,
-        discount: Option<Discount>,
-    ) -> Result<(), SellError> {
-        let line = self
-            .lines
-            .iter_mut()
-            .find(|l| &l.serial == serial)
-            .ok_or_else(|| SellError::NotInCart(serial.clone()))?;
+    pub fn set_discount(&mut self, serial: &Serial, discount: Option<Discount>) -> Result<(), SellError> {
+        let line =
+            self.lines.iter_mut().find(|l| &l.serial == serial).ok_or_else(|| SellError::NotInCart(serial.clone()))?;
         if let Some(d) = &discount {
             if d.reason.trim().is_empty() {
                 return Err(SellError::DiscountWithoutReason);
@@ -246,12 +203,7 @@ impl Cart {
 
     pub fn totals(&self, vat: VatRate) -> Result<Totals, MoneyError> {
         let zero = Money::zero(self.currency);
-        let mut t = Totals {
-            subtotal: zero,
-            discount: zero,
-            total: zero,
-            vat: zero,
-        };
+        let mut t = Totals { subtotal: zero, discount: zero, total: zero, vat: zero };
         for line in &self.lines {
             let net = line.net()?;
             t.subtotal = t.subtotal.checked_add(line.unit_price)?;
@@ -317,9 +269,7 @@ pub(crate) mod tests {
             (PieceStatus::InTransit, "in transit"),
         ];
         for (status, words) in cases {
-            let err = cart
-                .add(&piece("AT-1", 100, status), None, now())
-                .unwrap_err();
+            let err = cart.add(&piece("AT-1", 100, status), None, now()).unwrap_err();
             assert!(err.to_string().contains(words), "{status:?}: {err}");
         }
         assert!(cart.is_empty());
@@ -330,10 +280,7 @@ pub(crate) mod tests {
         let mut cart = Cart::new(Currency::GBP);
         let p = piece("AT-1", 100, PieceStatus::Available);
         cart.add(&p, None, now()).unwrap();
-        assert_eq!(
-            cart.add(&p, None, now()),
-            Err(SellError::AlreadyInCart(p.serial.clone()))
-        );
+        assert_eq!(cart.add(&p, None, now()), Err(SellError::AlreadyInCart(p.serial.clone())));
         assert_eq!(cart.lines.len(), 1);
     }
 
@@ -342,21 +289,10 @@ pub(crate) mod tests {
         let drop = drop_in_phase(DropPhase::MembersOnly);
         let p = piece("AT-1", 100, PieceStatus::Available);
         let mut cart = Cart::new(Currency::GBP);
-        assert!(matches!(
-            cart.add(&p, Some(&drop), now()),
-            Err(SellError::MembersOnly(_))
-        ));
+        assert!(matches!(cart.add(&p, Some(&drop), now()), Err(SellError::MembersOnly(_))));
 
-        cart.member = Some(Member {
-            id: "m1".into(),
-            name: "Bo".into(),
-            email: "b@x".into(),
-            drops: vec![],
-        });
-        assert!(matches!(
-            cart.add(&p, Some(&drop), now()),
-            Err(SellError::NotOnWaitlist { .. })
-        ));
+        cart.member = Some(Member { id: "m1".into(), name: "Bo".into(), email: "b@x".into(), drops: vec![] });
+        assert!(matches!(cart.add(&p, Some(&drop), now()), Err(SellError::NotOnWaitlist { .. })));
 
         cart.member.as_mut().unwrap().drops.push("rose".into());
         cart.add(&p, Some(&drop), now()).unwrap();
@@ -367,17 +303,10 @@ pub(crate) mod tests {
         let p = piece("AT-1", 100, PieceStatus::Available);
         let mut cart = Cart::new(Currency::GBP);
         let upcoming = drop_in_phase(DropPhase::Upcoming);
-        assert!(matches!(
-            cart.add(&p, Some(&upcoming), now()),
-            Err(SellError::DropNotOpen(_))
-        ));
+        assert!(matches!(cart.add(&p, Some(&upcoming), now()), Err(SellError::DropNotOpen(_))));
         let closed = drop_in_phase(DropPhase::Closed);
-        assert!(matches!(
-            cart.add(&p, Some(&closed), now()),
-            Err(SellError::DropClosed(_))
-        ));
-        cart.add(&p, Some(&drop_in_phase(DropPhase::GeneralSale)), now())
-            .unwrap();
+        assert!(matches!(cart.add(&p, Some(&closed), now()), Err(SellError::DropClosed(_))));
+        cart.add(&p, Some(&drop_in_phase(DropPhase::GeneralSale)), now()).unwrap();
     }
 
     #[test]
@@ -386,29 +315,14 @@ pub(crate) mod tests {
         let p = piece("AT-1", 10_000, PieceStatus::Available);
         cart.add(&p, None, now()).unwrap();
         let amount = |minor| DiscountKind::Amount(Money::new(minor, Currency::GBP));
-        let d = |kind, reason: &str| {
-            Some(Discount {
-                kind,
-                reason: reason.into(),
-            })
-        };
-        assert_eq!(
-            cart.set_discount(&p.serial, d(amount(100), " ")),
-            Err(SellError::DiscountWithoutReason)
-        );
-        assert_eq!(
-            cart.set_discount(&p.serial, d(amount(10_001), "x")),
-            Err(SellError::DiscountTooLarge)
-        );
+        let d = |kind, reason: &str| Some(Discount { kind, reason: reason.into() });
+        assert_eq!(cart.set_discount(&p.serial, d(amount(100), " ")), Err(SellError::DiscountWithoutReason));
+        assert_eq!(cart.set_discount(&p.serial, d(amount(10_001), "x")), Err(SellError::DiscountTooLarge));
         assert_eq!(
             cart.set_discount(&p.serial, d(DiscountKind::Percent(10_001), "x")),
             Err(SellError::DiscountTooLarge)
         );
-        cart.set_discount(
-            &p.serial,
-            d(DiscountKind::Percent(1_000), "Returning customer"),
-        )
-        .unwrap();
+        cart.set_discount(&p.serial, d(DiscountKind::Percent(1_000), "Returning customer")).unwrap();
         let t = cart.totals(VatRate::UK_STANDARD).unwrap();
         assert_eq!(t.subtotal.minor, 10_000);
         assert_eq!(t.discount.minor, 1_000);
@@ -419,10 +333,8 @@ pub(crate) mod tests {
     #[test]
     fn totals_sum_lines_with_vat_per_line() {
         let mut cart = Cart::new(Currency::GBP);
-        cart.add(&piece("AT-1", 99, PieceStatus::Available), None, now())
-            .unwrap();
-        cart.add(&piece("AT-2", 99, PieceStatus::Available), None, now())
-            .unwrap();
+        cart.add(&piece("AT-1", 99, PieceStatus::Available), None, now()).unwrap();
+        cart.add(&piece("AT-2", 99, PieceStatus::Available), None, now()).unwrap();
         let t = cart.totals(VatRate::UK_STANDARD).unwrap();
         assert_eq!(t.total.minor, 198);
         // 17p + 17p per line, not 33p on the sum: the receipt's lines must add up.

@@ -81,13 +81,8 @@ mod tests {
     #[test]
     fn phases_follow_the_clock() {
         let at = |h| Utc.with_ymd_and_hms(2026, 11, 20, h, 0, 0).unwrap();
-        let d = Drop {
-            id: "d".into(),
-            name: "Rose".into(),
-            opens_at: at(8),
-            general_sale_at: at(10),
-            closes_at: at(18),
-        };
+        let d =
+            Drop { id: "d".into(), name: "Rose".into(), opens_at: at(8), general_sale_at: at(10), closes_at: at(18) };
         assert_eq!(d.phase(at(7)), DropPhase::Upcoming);
         assert_eq!(d.phase(at(8)), DropPhase::MembersOnly);
         assert_eq!(d.phase(at(10)), DropPhase::GeneralSale);

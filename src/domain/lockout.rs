@@ -32,10 +32,7 @@ mod tests {
         assert_eq!(locked_until(4, now), None);
         assert_eq!(locked_until(5, now), Some(now + Duration::seconds(30)));
         assert_eq!(locked_until(6, now), Some(now + Duration::seconds(60)));
-        assert_eq!(
-            locked_until(50, now),
-            Some(now + Duration::seconds(15 * 60))
-        );
+        assert_eq!(locked_until(50, now), Some(now + Duration::seconds(15 * 60)));
     }
 
     #[test]

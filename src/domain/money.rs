@@ -23,9 +23,7 @@ impl Currency {
     pub fn parse(code: &str) -> Result<Currency, MoneyError> {
         let bytes = code.as_bytes();
         if bytes.len() == 3 && bytes.iter().all(u8::is_ascii_uppercase) {
-            Ok(Currency {
-                code: [bytes[0], bytes[1], bytes[2]],
-            })
+            Ok(Currency { code: [bytes[0], bytes[1], bytes[2]] })
         } else {
             Err(MoneyError::BadCurrency(code.to_owned()))
         }
@@ -120,19 +118,13 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self
-            .minor
-            .checked_add(other.minor)
-            .ok_or(MoneyError::Overflow)?;
+        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self
-            .minor
-            .checked_sub(other.minor)
-            .ok_or(MoneyError::Overflow)?;
+        let minor = self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
@@ -143,30 +135,19 @@ impl Money {
         let product = (self.minor as i128) * (numerator as i128);
         let d = denominator as i128;
         let half = d / 2;
-        let rounded = if product >= 0 {
-            (product + half) / d
-        } else {
-            (product - half) / d
-        };
+        let rounded = if product >= 0 { (product + half) / d } else { (product - half) / d };
         let minor = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
     pub fn min(self, other: Money) -> Money {
-        if other.minor < self.minor {
-            other
-        } else {
-            self
-        }
+        if other.minor < self.minor { other } else { self }
     }
 
     /// Parses what staff type on a keypad: "12", "12.5", "12.50", "1,250.00".
     pub fn parse(text: &str, currency: Currency) -> Result<Money, MoneyError> {
         let bad = || MoneyError::BadAmount(text.to_owned());
-        let cleaned: String = text
-            .trim()
-            .trim_start_matches(currency.symbol())
-            .replace(',', "");
+        let cleaned: String = text.trim().trim_start_matches(currency.symbol()).replace(',', "");
         let (whole, frac) = match cleaned.split_once('.') {
             Some((w, f)) => (w, f),
             None => (cleaned.as_str(), ""),
@@ -179,16 +160,8 @@ impl Money {
         {
             return Err(bad());
         }
-        let whole: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| bad())?
-        };
-        let mut frac_minor: i64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| bad())?
-        };
+        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+        let mut frac_minor: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
         for _ in frac.len()..exp {
             frac_minor *= 10;
         }
@@ -218,19 +191,11 @@ impl fmt::Display for Money {
         }
         let sign = if self.minor < 0 { "-" } else { "" };
         let symbol = self.currency.symbol();
-        let sep = if symbol.len() == 3 && symbol.is_ascii() {
-            " "
-        } else {
-            ""
-        };
+        let sep = if symbol.len() == 3 && symbol.is_ascii() { " " } else { "" };
         if exp == 0 {
             write!(f, "{sign}{symbol}{sep}{grouped}")
         } else {
-            write!(
-                f,
-                "{sign}{symbol}{sep}{grouped}.{frac:0width$}",
-                width = exp as usize
-            )
+            write!(f, "{sign}{symbol}{sep}{grouped}.{frac:0width$}", width = exp as usize)
         }
     }
 }
@@ -253,11 +218,7 @@ impl fmt::Display for VatRate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let whole = self.0 / 100;
         let frac = self.0 % 100;
-        if frac == 0 {
-            write!(f, "{whole}%")
-        } else {
-            write!(f, "{whole}.{frac:02}%")
-        }
+        if frac == 0 { write!(f, "{whole}%") } else { write!(f, "{whole}.{frac:02}%") }
     }
 }
 
@@ -274,59 +235,31 @@ mod tests {
         assert_eq!(gbp(123_450).to_string(), "£1,234.50");
         assert_eq!(gbp(5).to_string(), "£0.05");
         assert_eq!(gbp(-300).to_string(), "-£3.00");
-        assert_eq!(
-            Money::new(1200, Currency::parse("JPY").unwrap()).to_string(),
-            "¥1,200"
-        );
-        assert_eq!(
-            Money::new(1999, Currency::parse("CHF").unwrap()).to_string(),
-            "CHF 19.99"
-        );
+        assert_eq!(Money::new(1200, Currency::parse("JPY").unwrap()).to_string(), "¥1,200");
+        assert_eq!(Money::new(1999, Currency::parse("CHF").unwrap()).to_string(), "CHF 19.99");
     }
 
     #[test]
     fn parses_keypad_amounts() {
         assert_eq!(Money::parse("12", Currency::GBP).unwrap(), gbp(1200));
         assert_eq!(Money::parse("12.5", Currency::GBP).unwrap(), gbp(1250));
-        assert_eq!(
-            Money::parse("£1,250.05", Currency::GBP).unwrap(),
-            gbp(125_005)
-        );
+        assert_eq!(Money::parse("£1,250.05", Currency::GBP).unwrap(), gbp(125_005));
         assert_eq!(Money::parse(".5", Currency::GBP).unwrap(), gbp(50));
-        for bad in [
-            "",
-            ".",
-            "12.345",
-            "1e3",
-            "-4",
-            "abc",
-            "99999999999999999999",
-        ] {
-            assert!(
-                Money::parse(bad, Currency::GBP).is_err(),
-                "{bad:?} should be rejected"
-            );
+        for bad in ["", ".", "12.345", "1e3", "-4", "abc", "99999999999999999999"] {
+            assert!(Money::parse(bad, Currency::GBP).is_err(), "{bad:?} should be rejected");
         }
     }
 
     #[test]
     fn refuses_to_mix_currencies() {
-        let err = gbp(100)
-            .checked_add(Money::new(100, Currency::EUR))
-            .unwrap_err();
-        assert_eq!(
-            err,
-            MoneyError::CurrencyMismatch(Currency::GBP, Currency::EUR)
-        );
+        let err = gbp(100).checked_add(Money::new(100, Currency::EUR)).unwrap_err();
+        assert_eq!(err, MoneyError::CurrencyMismatch(Currency::GBP, Currency::EUR));
     }
 
     #[test]
     fn vat_is_extracted_from_inclusive_prices() {
         // £120.00 at 20 % contains £20.00 VAT.
-        assert_eq!(
-            VatRate::UK_STANDARD.included_in(gbp(12_000)).unwrap(),
-            gbp(2_000)
-        );
+        assert_eq!(VatRate::UK_STANDARD.included_in(gbp(12_000)).unwrap(), gbp(2_000));
         // £0.99 contains 16.5p, rounded half away from zero to 17p.
         assert_eq!(VatRate::UK_STANDARD.included_in(gbp(99)).unwrap(), gbp(17));
         assert_eq!(VatRate(0).included_in(gbp(99)).unwrap(), gbp(0));

@@ -20,11 +20,7 @@ impl Serial {
         if s.is_empty() {
             return Err(SerialError::Empty);
         }
-        if s.len() > 40
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
-        {
+        if s.len() > 40 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/') {
             return Err(SerialError::Invalid(text.trim().to_owned()));
         }
         Ok(Serial(s))
@@ -80,9 +76,7 @@ impl Edition {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "edition {number} of {size} is impossible: the number must be between 1 and the edition size"
-)]
+#[error("edition {number} of {size} is impossible: the number must be between 1 and the edition size")]
 pub struct EditionError {
     pub number: u32,
     pub size: u32,
@@ -176,15 +170,9 @@ mod tests {
 
     #[test]
     fn serials_are_normalised_and_checked() {
-        assert_eq!(
-            Serial::parse("  at-2026-0042 ").unwrap().as_str(),
-            "AT-2026-0042"
-        );
+        assert_eq!(Serial::parse("  at-2026-0042 ").unwrap().as_str(), "AT-2026-0042");
         assert_eq!(Serial::parse("   "), Err(SerialError::Empty));
-        assert!(matches!(
-            Serial::parse("AT 2026"),
-            Err(SerialError::Invalid(_))
-        ));
+        assert!(matches!(Serial::parse("AT 2026"), Err(SerialError::Invalid(_))));
         assert!(Serial::parse("AT-2026-0042;DROP TABLE").is_err());
     }
 

@@ -76,11 +76,7 @@ impl Cart {
         }
         let totals = self.totals(vat_rate)?;
         let settlement = settle(totals.total, &tenders)?;
-        let lines = self
-            .lines
-            .iter()
-            .map(|l| sale_line(l, vat_rate))
-            .collect::<Result<_, _>>()?;
+        let lines = self.lines.iter().map(|l| sale_line(l, vat_rate)).collect::<Result<_, _>>()?;
         let sale = NewSale {
             id,
             at,
@@ -144,11 +140,7 @@ impl ReturnsWindow {
     pub fn check(&self, sold_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ReturnError> {
         let ends = self.ends(sold_at);
         if now > ends {
-            Err(ReturnError::WindowClosed(
-                ends.with_timezone(&chrono::Local)
-                    .format("%d %b %Y")
-                    .to_string(),
-            ))
+            Err(ReturnError::WindowClosed(ends.with_timezone(&chrono::Local).format("%d %b %Y").to_string()))
         } else {
             Ok(())
         }
@@ -168,21 +160,14 @@ mod tests {
     fn checkout_needs_full_payment_and_keeps_change() {
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
         let mut cart = Cart::new(Currency::GBP);
-        cart.add(&piece("AT-1", 12_000, PieceStatus::Available), None, now)
-            .unwrap();
-        let short = vec![Tender::Cash {
-            tendered: Money::new(100, Currency::GBP),
-        }];
+        cart.add(&piece("AT-1", 12_000, PieceStatus::Available), None, now).unwrap();
+        let short = vec![Tender::Cash { tendered: Money::new(100, Currency::GBP) }];
         assert!(matches!(
             cart.checkout(short, VatRate::UK_STANDARD, now, Uuid::nil()),
             Err(CheckoutError::Tender(TenderError::Short(_)))
         ));
-        let cash = vec![Tender::Cash {
-            tendered: Money::new(15_000, Currency::GBP),
-        }];
-        let (sale, s) = cart
-            .checkout(cash, VatRate::UK_STANDARD, now, Uuid::nil())
-            .unwrap();
+        let cash = vec![Tender::Cash { tendered: Money::new(15_000, Currency::GBP) }];
+        let (sale, s) = cart.checkout(cash, VatRate::UK_STANDARD, now, Uuid::nil()).unwrap();
         assert_eq!(s.change.minor, 3_000);
         assert_eq!(sale.lines[0].edition, "07 of 24");
         assert_eq!(sale.lines[0].vat.minor, 2_000);
@@ -192,9 +177,7 @@ mod tests {
     #[test]
     fn empty_cart_cannot_be_checked_out() {
         let cart = Cart::new(Currency::GBP);
-        let err = cart
-            .checkout(vec![], VatRate::UK_STANDARD, Utc::now(), Uuid::nil())
-            .unwrap_err();
+        let err = cart.checkout(vec![], VatRate::UK_STANDARD, Utc::now(), Uuid::nil()).unwrap_err();
         assert_eq!(err, CheckoutError::Cart(SellError::EmptyCart));
     }
 
@@ -211,13 +194,6 @@ mod tests {
 
     #[test]
     fn receipt_numbers_are_zero_padded_per_device() {
-        assert_eq!(
-            ReceiptNumber {
-                device: "K1".into(),
-                seq: 42
-            }
-            .to_string(),
-            "K1-000042"
-        );
+        assert_eq!(ReceiptNumber { device: "K1".into(), seq: 42 }.to_string(), "K1-000042");
     }
 }

@@ -58,11 +58,7 @@ pub fn remaining(total: Money, tenders: &[Tender]) -> Result<Money, MoneyError> 
     for t in tenders {
         left = left.checked_sub(t.amount())?;
     }
-    Ok(if left.is_negative() {
-        Money::zero(total.currency)
-    } else {
-        left
-    })
+    Ok(if left.is_negative() { Money::zero(total.currency) } else { left })
 }
 
 /// Checks that the tenders pay `total` exactly, with any excess only from cash.
@@ -92,11 +88,7 @@ pub fn settle(total: Money, tenders: &[Tender]) -> Result<Settlement, TenderErro
         return Err(TenderError::Short(total.checked_sub(paid)?));
     }
     // Change can only come out of the cash handed over; card excess was refused above.
-    Ok(Settlement {
-        paid,
-        change: over,
-        cash_kept: cash.checked_sub(over)?,
-    })
+    Ok(Settlement { paid, change: over, cash_kept: cash.checked_sub(over)? })
 }
 
 #[cfg(test)]
@@ -108,15 +100,10 @@ mod tests {
         Money::new(minor, Currency::GBP)
     }
     fn card(minor: i64) -> Tender {
-        Tender::Card {
-            amount: gbp(minor),
-            reference: "A1B2".into(),
-        }
+        Tender::Card { amount: gbp(minor), reference: "A1B2".into() }
     }
     fn cash(minor: i64) -> Tender {
-        Tender::Cash {
-            tendered: gbp(minor),
-        }
+        Tender::Cash { tendered: gbp(minor) }
     }
 
     #[test]
@@ -136,27 +123,15 @@ mod tests {
 
     #[test]
     fn short_payment_says_what_is_left() {
-        assert_eq!(
-            settle(gbp(30_000), &[card(10_000)]),
-            Err(TenderError::Short(gbp(20_000)))
-        );
+        assert_eq!(settle(gbp(30_000), &[card(10_000)]), Err(TenderError::Short(gbp(20_000))));
         assert_eq!(settle(gbp(100), &[]), Err(TenderError::Short(gbp(100))));
     }
 
     #[test]
     fn card_cannot_overpay_or_lack_a_reference() {
-        assert_eq!(
-            settle(gbp(100), &[card(200)]),
-            Err(TenderError::CardOverpays)
-        );
-        let no_ref = Tender::Card {
-            amount: gbp(100),
-            reference: " ".into(),
-        };
-        assert_eq!(
-            settle(gbp(100), &[no_ref]),
-            Err(TenderError::MissingCardReference)
-        );
+        assert_eq!(settle(gbp(100), &[card(200)]), Err(TenderError::CardOverpays));
+        let no_ref = Tender::Card { amount: gbp(100), reference: " ".into() };
+        assert_eq!(settle(gbp(100), &[no_ref]), Err(TenderError::MissingCardReference));
         assert_eq!(settle(gbp(100), &[cash(0)]), Err(TenderError::NotPositive));
     }
 }

@@ -42,9 +42,8 @@ const PIECE_COLUMNS: &str = "serial, drop_id, edition_number, edition_size, titl
      origin_notes, price_minor, currency, assay_hash, status, held_for";
 
 fn piece_from_row(r: &Row<'_>) -> rusqlite::Result<Piece> {
-    let bad = |i: usize, msg: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into())
-    };
+    let bad =
+        |i: usize, msg: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into());
     let serial: String = r.get(0)?;
     let currency: String = r.get(9)?;
     let status: String = r.get(11)?;
@@ -56,10 +55,7 @@ fn piece_from_row(r: &Row<'_>) -> rusqlite::Result<Piece> {
         maker: r.get(5)?,
         materials: r.get(6)?,
         origin_notes: r.get(7)?,
-        price: Money::new(
-            r.get(8)?,
-            Currency::parse(&currency).map_err(|e| bad(9, e.to_string()))?,
-        ),
+        price: Money::new(r.get(8)?, Currency::parse(&currency).map_err(|e| bad(9, e.to_string()))?),
         assay_hash: r.get(10)?,
         status: PieceStatus::parse(&status).ok_or_else(|| bad(11, status.clone()))?,
         held_for: r.get(12)?,
@@ -91,27 +87,15 @@ pub(crate) fn upsert_drop(tx: &Transaction<'_>, drop: &Drop, now: DateTime<Utc>)
 /// Adds a new piece inside the caller's transaction. An existing serial is refused: a
 /// catalog import must never silently change a piece that may already be sold.
 pub(crate) fn insert_piece(tx: &Transaction<'_>, p: &NewPiece, now: DateTime<Utc>) -> Result<()> {
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM pieces WHERE serial = ?1)",
-        [p.serial.as_str()],
-        |r| r.get(0),
-    )?;
+    let exists: bool =
+        tx.query_row("SELECT EXISTS(SELECT 1 FROM pieces WHERE serial = ?1)", [p.serial.as_str()], |r| r.get(0))?;
     if exists {
-        return Err(StoreError::Invalid(format!(
-            "serial {} is already in the catalog",
-            p.serial
-        )));
+        return Err(StoreError::Invalid(format!("serial {} is already in the catalog", p.serial)));
     }
     if let Some(drop_id) = &p.drop_id {
-        let known: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM drops WHERE id = ?1)",
-            [drop_id],
-            |r| r.get(0),
-        )?;
+        let known: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM drops WHERE id = ?1)", [drop_id], |r| r.get(0))?;
         if !known {
-            return Err(StoreError::Invalid(format!(
-                "drop '{drop_id}' does not exist"
-            )));
+            return Err(StoreError::Invalid(format!("drop '{drop_id}' does not exist")));
         }
     }
     tx.execute(
@@ -143,10 +127,7 @@ pub(crate) fn upsert_member(tx: &Transaction<'_>, m: &Member) -> Result<()> {
         params![m.id, m.name, m.email],
     )?;
     for d in &m.drops {
-        tx.execute(
-            "INSERT OR IGNORE INTO waitlist(member_id, drop_id) VALUES (?1, ?2)",
-            params![m.id, d],
-        )?;
+        tx.execute("INSERT OR IGNORE INTO waitlist(member_id, drop_id) VALUES (?1, ?2)", params![m.id, d])?;
     }
     Ok(())
 }
@@ -166,19 +147,13 @@ impl Store {
 
     pub fn piece(&self, serial: &Serial) -> Result<Option<Piece>> {
         let sql = format!("SELECT {PIECE_COLUMNS} FROM pieces WHERE serial = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([serial.as_str()], piece_from_row)
-            .optional()?)
+        Ok(self.conn.prepare_cached(&sql)?.query_row([serial.as_str()], piece_from_row).optional()?)
     }
 
     pub fn drop_by_id(&self, id: &str) -> Result<Option<Drop>> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT id, name, opens_at, general_sale_at, closes_at FROM drops WHERE id = ?1",
-            )?
+            .prepare_cached("SELECT id, name, opens_at, general_sale_at, closes_at FROM drops WHERE id = ?1")?
             .query_row([id], drop_from_row)
             .optional()?)
     }
@@ -199,15 +174,11 @@ impl Store {
             .query_row([now], drop_from_row)
             .optional()?;
         let Some(drop) = drop else { return Ok(None) };
-        let (pieces, available) = self.conn.prepare_cached(
-            "SELECT count(*), coalesce(sum(status = 'available'), 0) FROM pieces WHERE drop_id = ?1",
-        )?
-        .query_row([&drop.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(Some(DropSummary {
-            drop,
-            pieces,
-            available,
-        }))
+        let (pieces, available) = self
+            .conn
+            .prepare_cached("SELECT count(*), coalesce(sum(status = 'available'), 0) FROM pieces WHERE drop_id = ?1")?
+            .query_row([&drop.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Some(DropSummary { drop, pieces, available }))
     }
 
     /// The Sell grid: a drop's pieces in edition order.
@@ -235,10 +206,7 @@ impl Store {
                 serial: Serial::parse(&serial).map_err(|_| invalid("serial"))?,
                 edition: Edition::new(n, size).map_err(|_| invalid("edition"))?,
                 title,
-                price: Money::new(
-                    price,
-                    Currency::parse(&currency).map_err(|_| invalid("currency"))?,
-                ),
+                price: Money::new(price, Currency::parse(&currency).map_err(|_| invalid("currency"))?),
                 status: PieceStatus::parse(&status).ok_or_else(|| invalid("status"))?,
             });
         }
@@ -249,13 +217,7 @@ impl Store {
         let row = self
             .conn
             .prepare_cached("SELECT id, name, email FROM members WHERE id = ?1")?
-            .query_row([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
+            .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
             .optional()?;
         let Some((id, name, email)) = row else {
             return Ok(None);
@@ -265,18 +227,27 @@ impl Store {
             .prepare_cached("SELECT drop_id FROM waitlist WHERE member_id = ?1 ORDER BY drop_id")?
             .query_map([&id], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(Some(Member {
-            id,
-            name,
-            email,
-            drops,
-        }))
+        Ok(Some(Member { id, name, email, drops }))
+    }
+
+    /// Puts an available piece on hold for a named customer. (Holds with expiry and their
+    /// screen arrive with reservations; the demo uses this to show a held tile.)
+    pub fn hold_piece(&mut self, serial: &Serial, customer: &str, now: DateTime<Utc>) -> Result<()> {
+        self.in_transaction(|tx| {
+            let changed = tx.execute(
+                "UPDATE pieces SET status = 'held', held_for = ?2 WHERE serial = ?1 AND status = 'available'",
+                params![serial.as_str(), customer],
+            )?;
+            if changed != 1 {
+                return Err(StoreError::Invalid(format!("{serial} is not available to hold")));
+            }
+            outbox::append(tx, "piece.held", &(serial, customer), now)?;
+            Ok(())
+        })
     }
 
     pub fn piece_count(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM pieces", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("SELECT count(*) FROM pieces", [], |r| r.get(0))?)
     }
 }
 
@@ -306,14 +277,8 @@ mod tests {
         let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
         let now = Utc::now();
         store.add_piece(&new_piece("AT-1", None), now).unwrap();
-        assert!(matches!(
-            store.add_piece(&new_piece("at-1", None), now),
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            store.add_piece(&new_piece("AT-2", Some("nope")), now),
-            Err(StoreError::Invalid(_))
-        ));
+        assert!(matches!(store.add_piece(&new_piece("at-1", None), now), Err(StoreError::Invalid(_))));
+        assert!(matches!(store.add_piece(&new_piece("AT-2", Some("nope")), now), Err(StoreError::Invalid(_))));
         assert_eq!(store.piece_count().unwrap(), 1);
         // One event per successful change, none for refused ones.
         assert_eq!(store.unsynced_count().unwrap(), 1);
@@ -335,13 +300,8 @@ mod tests {
         store.add_drop(&d("next", 5, 10), now).unwrap();
         assert_eq!(store.current_drop(now).unwrap().unwrap().drop.id, "next");
         store.add_drop(&d("live", -1, 1), now).unwrap();
-        store
-            .add_piece(&new_piece("AT-1", Some("live")), now)
-            .unwrap();
+        store.add_piece(&new_piece("AT-1", Some("live")), now).unwrap();
         let live = store.current_drop(now).unwrap().unwrap();
-        assert_eq!(
-            (live.drop.id.as_str(), live.pieces, live.available),
-            ("live", 1, 1)
-        );
+        assert_eq!((live.drop.id.as_str(), live.pieces, live.available), ("live", 1, 1));
     }
 }

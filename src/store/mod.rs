@@ -4,6 +4,7 @@
 //! transaction that also appends its outbox event, so a change and the record that it
 //! must be synced can never be separated by a crash.
 
+mod bulk;
 mod catalog;
 mod outbox;
 mod sales;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+pub(crate) use catalog::insert_piece;
 pub use catalog::{DropSummary, NewPiece, PieceTile};
 pub use outbox::OutboxEvent;
 pub use sales::{SaleRecord, SaleSummary};
@@ -34,14 +36,8 @@ pub enum StoreError {
         "The database file {path} was written by a newer Marketday (schema {found}, this version knows {supported}). \
          It was left untouched: install the newer Marketday."
     )]
-    NewerSchema {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
-    #[error(
-        "The disk is full: nothing was saved. Free some space (old photos, logs) and try again."
-    )]
+    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    #[error("The disk is full: nothing was saved. Free some space (old photos, logs) and try again.")]
     DiskFull,
     #[error("The database is read-only or its folder cannot be written: {0}")]
     ReadOnly(String),
@@ -61,13 +57,9 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::DiskFull,
-            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => {
-                StoreError::ReadOnly(e.to_string())
-            }
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => StoreError::ReadOnly(e.to_string()),
             Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
-                StoreError::Corrupt {
-                    path: PathBuf::from("(open database)"),
-                }
+                StoreError::Corrupt { path: PathBuf::from("(open database)") }
             }
             _ => StoreError::Sqlite(e),
         }
@@ -87,48 +79,33 @@ impl Store {
     /// A file that is not a SQLite database, or one from a newer Marketday, is reported
     /// and never written to.
     pub fn open(path: &Path) -> Result<Store> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let corrupt = || StoreError::Corrupt {
-            path: path.to_owned(),
-        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let corrupt = || StoreError::Corrupt { path: path.to_owned() };
         let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from)?;
         // Reading the header is the first touch: a foreign or garbled file fails here,
         // before any pragma below could write to it.
-        let version: u32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| match StoreError::from(e) {
+        let version: u32 =
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| match StoreError::from(e) {
                 StoreError::Corrupt { .. } => corrupt(),
                 other => other,
             })?;
         let supported = schema::MIGRATIONS.len() as u32;
         if version > supported {
-            return Err(StoreError::NewerSchema {
-                path: path.to_owned(),
-                found: version,
-                supported,
-            });
+            return Err(StoreError::NewerSchema { path: path.to_owned(), found: version, supported });
         }
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL with synchronous=FULL: a commit is on the SD card before we say "done"; NORMAL
         // can lose the last commits on power loss, which is the failure a stall actually has.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| match StoreError::from(e) {
+        let mode: String =
+            conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| match StoreError::from(e) {
                 StoreError::Corrupt { .. } => corrupt(),
                 other => other,
             })?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Invalid(format!(
-                "could not switch to WAL journal (got {mode})"
-            )));
+            return Err(StoreError::Invalid(format!("could not switch to WAL journal (got {mode})")));
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-        };
+        let mut store = Store { conn, path: path.to_owned() };
         store.migrate(version).map_err(|e| match e {
             StoreError::Corrupt { .. } => corrupt(),
             other => other,
@@ -153,19 +130,12 @@ impl Store {
 
     /// `PRAGMA integrity_check`; "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -178,13 +148,8 @@ impl Store {
 
     /// Runs `f` in one immediate transaction. Used by bulk loaders (demo seed, bench) so
     /// that many inserts cost one fsync.
-    pub fn in_transaction<T>(
-        &mut self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    pub fn in_transaction<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -224,13 +189,8 @@ mod tests {
             conn.pragma_update(None, "user_version", 999).unwrap();
         }
         let before = std::fs::read(&path).unwrap();
-        let err = Store::open(&path)
-            .err()
-            .expect("newer schema must not open");
-        assert!(
-            matches!(err, StoreError::NewerSchema { found: 999, .. }),
-            "{err}"
-        );
+        let err = Store::open(&path).err().expect("newer schema must not open");
+        assert!(matches!(err, StoreError::NewerSchema { found: 999, .. }), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
@@ -239,23 +199,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kiosk.sqlite");
         let store = Store::open(&path).unwrap();
-        let mode: String = store
-            .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        let sync: i64 = store
-            .conn
-            .query_row("PRAGMA synchronous", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let sync: i64 = store.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(sync, 2, "synchronous must be FULL");
         store.set_setting("stall", "Rose & Fern").unwrap();
         drop(store);
         let again = Store::open(&path).unwrap();
-        assert_eq!(
-            again.setting("stall").unwrap().as_deref(),
-            Some("Rose & Fern")
-        );
+        assert_eq!(again.setting("stall").unwrap().as_deref(), Some("Rose & Fern"));
         assert_eq!(again.integrity_check().unwrap(), "ok");
     }
 }

@@ -16,12 +16,7 @@ pub struct OutboxEvent {
 }
 
 /// Appends an event inside the caller's transaction; the caller commits both together.
-pub(crate) fn append(
-    tx: &Transaction<'_>,
-    kind: &str,
-    payload: &impl Serialize,
-    at: DateTime<Utc>,
-) -> Result<Uuid> {
+pub(crate) fn append(tx: &Transaction<'_>, kind: &str, payload: &impl Serialize, at: DateTime<Utc>) -> Result<Uuid> {
     let id = Uuid::now_v7();
     let json = serde_json::to_string(payload).map_err(|e| StoreError::Invalid(e.to_string()))?;
     tx.execute(
@@ -34,11 +29,7 @@ pub(crate) fn append(
 impl Store {
     /// Changes not yet acknowledged by the cloud: the number staff see in the status bar.
     pub fn unsynced_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE synced_at IS NULL",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE synced_at IS NULL", [], |r| r.get(0))?)
     }
 
     /// The oldest unsynced events, in the order they happened.
@@ -47,12 +38,7 @@ impl Store {
             .conn
             .prepare("SELECT seq, id, kind, payload FROM outbox WHERE synced_at IS NULL ORDER BY seq LIMIT ?1")?;
         let rows = stmt.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -61,8 +47,7 @@ impl Store {
                 seq,
                 id: Uuid::parse_str(&id).map_err(|e| StoreError::Invalid(e.to_string()))?,
                 kind,
-                payload: serde_json::from_str(&payload)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                payload: serde_json::from_str(&payload).map_err(|e| StoreError::Invalid(e.to_string()))?,
             });
         }
         Ok(out)

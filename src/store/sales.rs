@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::{Result, Store, StoreError, from_ms, outbox, to_ms};
 use crate::domain::{
-    Currency, Money, NewSale, PieceStatus, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine,
-    SellError, Serial, Tender, Totals, VatRate,
+    Currency, Money, NewSale, PieceStatus, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine, SellError, Serial,
+    Tender, Totals, VatRate,
 };
 
 /// A sale as stored, with its receipt number.
@@ -95,19 +95,14 @@ fn next_receipt(tx: &Transaction<'_>, device: &str) -> Result<ReceiptNumber> {
              ON CONFLICT(device) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
         )?
         .query_row([device], |r| r.get(0))?;
-    Ok(ReceiptNumber {
-        device: device.to_owned(),
-        seq,
-    })
+    Ok(ReceiptNumber { device: device.to_owned(), seq })
 }
 
 impl Store {
     /// Commits a sale: pieces marked sold, the receipt number taken, the sale, its lines and
     /// tenders written, and the outbox event appended — all or nothing, durable on return.
     pub fn commit_sale(&mut self, sale: &NewSale, device: &str) -> Result<ReceiptNumber> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut piece_ids = Vec::with_capacity(sale.lines.len());
         for line in &sale.lines {
             piece_ids.push(take_piece(&tx, &line.serial)?);
@@ -162,22 +157,12 @@ impl Store {
         for (i, tender) in sale.tenders.iter().enumerate() {
             let (kind, amount, reference) = match tender {
                 Tender::Cash { tendered } => ("cash", tendered.minor, None),
-                Tender::Card { amount, reference } => {
-                    ("card", amount.minor, Some(reference.as_str()))
-                }
+                Tender::Card { amount, reference } => ("card", amount.minor, Some(reference.as_str())),
             };
             insert_tender.execute(params![sale.id.to_string(), i, kind, amount, reference])?;
         }
         drop(insert_tender);
-        outbox::append(
-            &tx,
-            "sale.completed",
-            &SaleCompleted {
-                receipt: &receipt,
-                sale,
-            },
-            sale.at,
-        )?;
+        outbox::append(&tx, "sale.completed", &SaleCompleted { receipt: &receipt, sale }, sale.at)?;
         tx.commit()?;
         Ok(receipt)
     }
@@ -204,18 +189,7 @@ impl Store {
                 ))
             })
             .optional()?;
-        let Some((
-            device,
-            seq,
-            at,
-            member_id,
-            currency,
-            [sub, disc, total, vat],
-            rate,
-            change,
-            voided,
-        )) = head
-        else {
+        let Some((device, seq, at, member_id, currency, [sub, disc, total, vat], rate, change, voided)) = head else {
             return Ok(None);
         };
         let cur = Currency::parse(&currency).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -244,19 +218,16 @@ impl Store {
             active.push(r.get(9)?);
         }
         let mut tenders = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT kind, amount_minor, reference FROM tenders WHERE sale_id = ?1 ORDER BY idx",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT kind, amount_minor, reference FROM tenders WHERE sale_id = ?1 ORDER BY idx")?;
         let mut rows = stmt.query([id.to_string()])?;
         while let Some(r) = rows.next()? {
             let kind: String = r.get(0)?;
             let amount = m(r.get(1)?);
             tenders.push(match kind.as_str() {
                 "cash" => Tender::Cash { tendered: amount },
-                _ => Tender::Card {
-                    amount,
-                    reference: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                },
+                _ => Tender::Card { amount, reference: r.get::<_, Option<String>>(2)?.unwrap_or_default() },
             });
         }
         Ok(Some(SaleRecord {
@@ -267,12 +238,7 @@ impl Store {
             lines,
             active,
             tenders,
-            totals: Totals {
-                subtotal: m(sub),
-                discount: m(disc),
-                total: m(total),
-                vat: m(vat),
-            },
+            totals: Totals { subtotal: m(sub), discount: m(disc), total: m(total), vat: m(vat) },
             vat_rate: VatRate(rate),
             change: m(change),
             voided,
@@ -304,10 +270,7 @@ impl Store {
                 id: Uuid::parse_str(&id).map_err(|e| StoreError::Invalid(e.to_string()))?,
                 receipt: ReceiptNumber { device, seq },
                 at: from_ms(at),
-                total: Money::new(
-                    total,
-                    Currency::parse(&currency).map_err(|e| StoreError::Invalid(e.to_string()))?,
-                ),
+                total: Money::new(total, Currency::parse(&currency).map_err(|e| StoreError::Invalid(e.to_string()))?),
                 lines,
                 voided,
             });
@@ -316,23 +279,10 @@ impl Store {
     }
 
     /// Cancels a whole sale (a mistake at the till): every piece goes back to available.
-    pub fn void_sale(
-        &mut self,
-        id: Uuid,
-        reason: &str,
-        now: DateTime<Utc>,
-        window: ReturnsWindow,
-    ) -> Result<Money> {
-        let sale = self
-            .sale(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
-        let serials: Vec<Serial> = sale
-            .lines
-            .iter()
-            .zip(&sale.active)
-            .filter(|(_, a)| **a)
-            .map(|(l, _)| l.serial.clone())
-            .collect();
+    pub fn void_sale(&mut self, id: Uuid, reason: &str, now: DateTime<Utc>, window: ReturnsWindow) -> Result<Money> {
+        let sale = self.sale(id)?.ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
+        let serials: Vec<Serial> =
+            sale.lines.iter().zip(&sale.active).filter(|(_, a)| **a).map(|(l, _)| l.serial.clone()).collect();
         self.reverse(&sale, &serials, "void", reason, now, window)
     }
 
@@ -345,9 +295,7 @@ impl Store {
         now: DateTime<Utc>,
         window: ReturnsWindow,
     ) -> Result<Money> {
-        let sale = self
-            .sale(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
+        let sale = self.sale(id)?.ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
         self.reverse(&sale, serials, "return", reason, now, window)
     }
 
@@ -376,13 +324,9 @@ impl Store {
             if !sale.active[idx] {
                 return Err(ReturnError::AlreadyReturned(serial.clone()).into());
             }
-            amount = amount
-                .checked_add(sale.lines[idx].net)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            amount = amount.checked_add(sale.lines[idx].net).map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for serial in serials {
             let piece_id: i64 = tx.query_row(
                 "UPDATE sale_lines SET active = 0, returned_at = ?3
@@ -390,10 +334,7 @@ impl Store {
                 params![sale.id.to_string(), serial.as_str(), to_ms(now)],
                 |r| r.get(0),
             )?;
-            tx.execute(
-                "UPDATE pieces SET status = 'available' WHERE id = ?1 AND status = 'sold'",
-                [piece_id],
-            )?;
+            tx.execute("UPDATE pieces SET status = 'available' WHERE id = ?1 AND status = 'sold'", [piece_id])?;
         }
         if kind == "void" {
             tx.execute(
@@ -414,24 +355,8 @@ impl Store {
                 serde_json::to_string(serials).map_err(|e| StoreError::Invalid(e.to_string()))?
             ],
         )?;
-        let event = SaleReversed {
-            refund_id,
-            sale_id: sale.id,
-            kind,
-            reason,
-            serials,
-            amount,
-        };
-        outbox::append(
-            &tx,
-            if kind == "void" {
-                "sale.voided"
-            } else {
-                "sale.returned"
-            },
-            &event,
-            now,
-        )?;
+        let event = SaleReversed { refund_id, sale_id: sale.id, kind, reason, serials, amount };
+        outbox::append(&tx, if kind == "void" { "sale.voided" } else { "sale.returned" }, &event, now)?;
         tx.commit()?;
         Ok(amount)
     }

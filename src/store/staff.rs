@@ -17,17 +17,13 @@ impl Store {
     pub fn pin_state(&self) -> Result<Option<PinState>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT pin_hash, failed_attempts, locked_until FROM staff_auth WHERE id = 1",
-                [],
-                |r| {
-                    Ok(PinState {
-                        hash: r.get(0)?,
-                        failed_attempts: r.get(1)?,
-                        locked_until: r.get::<_, Option<i64>>(2)?.map(from_ms),
-                    })
-                },
-            )
+            .query_row("SELECT pin_hash, failed_attempts, locked_until FROM staff_auth WHERE id = 1", [], |r| {
+                Ok(PinState {
+                    hash: r.get(0)?,
+                    failed_attempts: r.get(1)?,
+                    locked_until: r.get::<_, Option<i64>>(2)?.map(from_ms),
+                })
+            })
             .optional()?)
     }
 
@@ -40,11 +36,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn record_pin_attempt(
-        &mut self,
-        failed_attempts: u32,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> Result<()> {
+    pub fn record_pin_attempt(&mut self, failed_attempts: u32, locked_until: Option<DateTime<Utc>>) -> Result<()> {
         self.conn.execute(
             "UPDATE staff_auth SET failed_attempts = ?1, locked_until = ?2 WHERE id = 1",
             params![failed_attempts, locked_until.map(to_ms)],

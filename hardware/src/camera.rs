@@ -1,0 +1,159 @@
+//! Cameras: a source of grey-scale frames for QR decoding and photos.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CameraStatus {
+    Ready,
+    /// No camera is configured or found: the kiosk works by typing serials.
+    NoCamera,
+    Disconnected,
+    Error(String),
+}
+
+/// One grey-scale (luma) frame, row-major, one byte per pixel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub luma: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    #[error("no camera")]
+    NoCamera,
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a binary PGM (P5) image: {reason}")]
+    BadImage { path: PathBuf, reason: String },
+}
+
+pub trait Camera: Send {
+    fn name(&self) -> &str;
+    fn status(&self) -> CameraStatus;
+    /// The next frame; blocks for at most a frame interval on real hardware.
+    fn next_frame(&mut self) -> Result<Frame, CameraError>;
+}
+
+/// Plays a folder of PGM images in name order, looping; with no folder it produces a
+/// moving test pattern so the preview visibly runs.
+pub struct SimulatedCamera {
+    frames: Vec<PathBuf>,
+    index: usize,
+    size: (u32, u32),
+}
+
+impl SimulatedCamera {
+    pub fn from_folder(dir: &Path) -> Result<SimulatedCamera, CameraError> {
+        let io = |source| CameraError::Io { path: dir.to_owned(), source };
+        let mut frames: Vec<PathBuf> = fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("pgm")))
+            .collect();
+        frames.sort();
+        Ok(SimulatedCamera { frames, index: 0, size: (640, 480) })
+    }
+
+    pub fn test_pattern(width: u32, height: u32) -> SimulatedCamera {
+        SimulatedCamera { frames: Vec::new(), index: 0, size: (width, height) }
+    }
+}
+
+impl Camera for SimulatedCamera {
+    fn name(&self) -> &str {
+        "Simulated camera"
+    }
+
+    fn status(&self) -> CameraStatus {
+        CameraStatus::Ready
+    }
+
+    fn next_frame(&mut self) -> Result<Frame, CameraError> {
+        let i = self.index;
+        self.index = self.index.wrapping_add(1);
+        if self.frames.is_empty() {
+            let (w, h) = self.size;
+            let shift = (i % 256) as u32;
+            let luma = (0..h).flat_map(|y| (0..w).map(move |x| ((x + y + shift) % 256) as u8)).collect();
+            return Ok(Frame { width: w, height: h, luma });
+        }
+        read_pgm(&self.frames[i % self.frames.len()])
+    }
+}
+
+/// Reads a binary PGM (P5, 8-bit): the simplest lossless grey image format.
+pub fn read_pgm(path: &Path) -> Result<Frame, CameraError> {
+    let bytes = fs::read(path).map_err(|source| CameraError::Io { path: path.to_owned(), source })?;
+    let bad = |reason: &str| CameraError::BadImage { path: path.to_owned(), reason: reason.to_owned() };
+    let mut fields = Vec::with_capacity(4);
+    let mut pos = 0;
+    while fields.len() < 4 {
+        while pos < bytes.len() && (bytes[pos].is_ascii_whitespace() || bytes[pos] == b'#') {
+            if bytes[pos] == b'#' {
+                while pos < bytes.len() && bytes[pos] != b'\n' {
+                    pos += 1;
+                }
+            }
+            pos += 1;
+        }
+        let start = pos;
+        while pos < bytes.len() && !bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        if start == pos {
+            return Err(bad("truncated header"));
+        }
+        fields.push(std::str::from_utf8(&bytes[start..pos]).map_err(|_| bad("header is not text"))?);
+    }
+    if fields[0] != "P5" {
+        return Err(bad("magic is not P5"));
+    }
+    let num = |s: &str| s.parse::<u32>().map_err(|_| bad("size is not a number"));
+    let (width, height, max) = (num(fields[1])?, num(fields[2])?, num(fields[3])?);
+    if max != 255 {
+        return Err(bad("only 8-bit images are supported"));
+    }
+    let data = &bytes[(pos + 1).min(bytes.len())..];
+    let len = width as usize * height as usize;
+    if data.len() < len {
+        return Err(bad("pixel data is shorter than width x height"));
+    }
+    Ok(Frame { width, height, luma: data[..len].to_vec() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plays_pgm_files_in_order_and_loops() {
+        let dir = std::env::temp_dir().join(format!("md-camera-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.pgm"), b"P5\n# first\n2 1\n255\n\x00\xff").unwrap();
+        fs::write(dir.join("b.pgm"), b"P5 1 1 255\n\x80").unwrap();
+        fs::write(dir.join("notes.txt"), b"ignored").unwrap();
+        let mut cam = SimulatedCamera::from_folder(&dir).unwrap();
+        assert_eq!(cam.next_frame().unwrap().luma, vec![0, 255]);
+        assert_eq!(cam.next_frame().unwrap().luma, vec![128]);
+        assert_eq!(cam.next_frame().unwrap().width, 2);
+        fs::write(dir.join("c.pgm"), b"P5 4 4 255\n\x00").unwrap();
+        assert!(matches!(read_pgm(&dir.join("c.pgm")), Err(CameraError::BadImage { .. })));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn test_pattern_moves() {
+        let mut cam = SimulatedCamera::test_pattern(8, 8);
+        let a = cam.next_frame().unwrap();
+        let b = cam.next_frame().unwrap();
+        assert_eq!(a.luma.len(), 64);
+        assert_ne!(a, b);
+    }
+}

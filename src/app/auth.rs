@@ -1,0 +1,91 @@
+//! Staff PIN: hashed with Argon2, checked against a persisted lockout.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
+
+use crate::domain::lockout;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("Wrong PIN. {0} tries left before the pad locks.")]
+    Wrong(u32),
+    #[error("Too many wrong PINs. Try again in {0}.")]
+    LockedOut(String),
+    #[error("No staff PIN is set on this kiosk. Set one with `marketday set-pin`.")]
+    NoPin,
+    #[error("A PIN is 4 to 8 digits.")]
+    BadPin,
+    #[error("could not hash the PIN: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
+    if !lockout::valid_pin(pin) {
+        return Err(AuthError::BadPin);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+fn wait_text(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (until - now).num_seconds().max(1);
+    if secs < 90 { format!("{secs} seconds") } else { format!("{} minutes", (secs + 59) / 60) }
+}
+
+/// Checks a PIN typed at the pad, counting failures in the store so a restart does not
+/// reset them.
+pub fn check_pin(store: &mut Store, pin: &str, now: DateTime<Utc>) -> Result<(), AuthError> {
+    let state = store.pin_state()?.ok_or(AuthError::NoPin)?;
+    if let Some(until) = state.locked_until.filter(|u| *u > now) {
+        return Err(AuthError::LockedOut(wait_text(until, now)));
+    }
+    let parsed = PasswordHash::new(&state.hash).map_err(|e| AuthError::Hash(e.to_string()))?;
+    if Argon2::default().verify_password(pin.as_bytes(), &parsed).is_ok() {
+        store.record_pin_attempt(0, None)?;
+        return Ok(());
+    }
+    let failed = state.failed_attempts + 1;
+    let until = lockout::locked_until(failed, now);
+    store.record_pin_attempt(failed, until)?;
+    match until {
+        Some(until) => Err(AuthError::LockedOut(wait_text(until, now))),
+        None => Err(AuthError::Wrong(lockout::FREE_ATTEMPTS - failed)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn pin_is_never_stored_in_clear_and_locks_after_repeated_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let now = Utc::now();
+        assert!(matches!(check_pin(&mut store, "1234", now), Err(AuthError::NoPin)));
+        store.set_pin_hash(&hash_pin("4821").unwrap()).unwrap();
+        assert!(!store.pin_state().unwrap().unwrap().hash.contains("4821"));
+        check_pin(&mut store, "4821", now).unwrap();
+        for left in (1..lockout::FREE_ATTEMPTS).rev() {
+            assert!(matches!(check_pin(&mut store, "0000", now), Err(AuthError::Wrong(n)) if n == left));
+        }
+        assert!(matches!(check_pin(&mut store, "0000", now), Err(AuthError::LockedOut(_))));
+        // The right PIN does not help while locked, even after a restart.
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        assert!(matches!(check_pin(&mut store, "4821", now + Duration::seconds(10)), Err(AuthError::LockedOut(_))));
+        check_pin(&mut store, "4821", now + Duration::seconds(31)).unwrap();
+        assert_eq!(store.pin_state().unwrap().unwrap().failed_attempts, 0);
+    }
+}

@@ -1,0 +1,87 @@
+//! Wires the window's callbacks to the kiosk. Each callback does one operation and then
+//! re-presents the state, so the screen can never show something the kiosk is not.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use slint::{ComponentHandle, Timer, TimerMode};
+
+use super::kiosk::Kiosk;
+use super::view::apply_key;
+use crate::ui::{AppWindow, KeypadLogic};
+
+/// Connects `ui` to `kiosk` and starts the one-second status timer. Keep the returned
+/// timer alive as long as the window.
+pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
+    ui.global::<KeypadLogic>().on_apply_key(|value, key, allow_point, max_len| {
+        apply_key(&value, &key, allow_point, max_len.max(0) as usize).into()
+    });
+
+    // One helper per callback shape: run the operation, then re-present.
+    macro_rules! on {
+        ($setter:ident, |$k:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
+            let weak = ui.as_weak();
+            let kiosk = kiosk.clone();
+            ui.$setter(move |$($arg: $ty),*| {
+                let Some(ui) = weak.upgrade() else { return };
+                let mut guard = kiosk.borrow_mut();
+                let $k = &mut *guard;
+                $body;
+                $k.present(&ui);
+            });
+        }};
+    }
+
+    on!(on_staff_requested, |k| k.show_pin_pad());
+    on!(on_pin_submitted, |k, pin: slint::SharedString| k.unlock(&pin));
+    on!(on_lock, |k| k.lock());
+    on!(on_activity, |k| k.touch());
+    on!(on_add_serial, |k, s: slint::SharedString| k.add_typed(&s));
+    on!(on_tap_piece, |k, s: slint::SharedString| k.tap_piece(&s));
+    on!(on_remove_line, |k, s: slint::SharedString| k.remove_line(&s));
+    on!(on_open_discount, |k, s: slint::SharedString| k.open_discount(&s));
+    on!(on_apply_discount, |k, s: slint::SharedString, a: slint::SharedString, p: bool, r: slint::SharedString| {
+        k.apply_discount(&s, &a, p, &r)
+    });
+    on!(on_charge, |k| k.charge());
+    on!(on_add_cash, |k, a: slint::SharedString| k.add_cash(&a));
+    on!(on_remove_tender, |k, i: i32| k.remove_tender(i.max(0) as usize));
+    on!(on_complete_sale, |k| k.complete_sale());
+    on!(on_back_to_cart, |k| k.back_to_cart());
+    on!(on_new_sale, |k| k.new_sale());
+    on!(on_close_discount, |k| k.close_discount());
+    on!(on_dismiss_notice, |k| k.dismiss_notices());
+
+    // The card entry resets its fields only when the payment was accepted.
+    {
+        let weak = ui.as_weak();
+        let kiosk = kiosk.clone();
+        ui.on_add_card(move |amount, reference| {
+            let Some(ui) = weak.upgrade() else { return };
+            let mut k = kiosk.borrow_mut();
+            if k.add_card(&amount, &reference) {
+                ui.set_tender_amount("".into());
+                ui.set_card_reference("".into());
+                ui.set_tender_mode(0);
+            }
+            k.present(&ui);
+        });
+    }
+
+    kiosk.borrow_mut().present(ui);
+
+    let timer = Timer::default();
+    let weak = ui.as_weak();
+    timer.start(TimerMode::Repeated, Duration::from_secs(1), move || {
+        let Some(ui) = weak.upgrade() else { return };
+        let mut k = kiosk.borrow_mut();
+        if k.auto_lock_due() {
+            k.lock();
+            k.present(&ui);
+        } else {
+            k.present_status(&ui);
+        }
+    });
+    timer
+}

@@ -1,0 +1,280 @@
+//! The kiosk's state and the operations staff perform on it.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use marketday_hardware::{Camera, Printer};
+
+use super::auth::{self, AuthError};
+use super::sell::{Completed, SellFlowError, SellSession};
+use crate::config::Config;
+use crate::domain::{Serial, VatRate};
+use crate::store::Store;
+use crate::ui::Screen;
+
+/// The devices the kiosk drives. `None` means configured off.
+pub struct Devices {
+    pub printer: Option<Box<dyn Printer>>,
+    pub camera: Option<Box<dyn Camera>>,
+}
+
+pub struct KioskOptions {
+    pub demo: bool,
+    /// The clock; tests and screenshots pin it.
+    pub clock: Box<dyn Fn() -> DateTime<Utc>>,
+}
+
+impl Default for KioskOptions {
+    fn default() -> Self {
+        KioskOptions { demo: false, clock: Box::new(Utc::now) }
+    }
+}
+
+/// A message for a banner: text and severity (0 ok, 1 warning, 2 error).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Notice {
+    pub text: String,
+    pub severity: i32,
+}
+
+impl Notice {
+    pub fn error(text: impl Into<String>) -> Notice {
+        Notice { text: text.into(), severity: 2 }
+    }
+    pub fn warning(text: impl Into<String>) -> Notice {
+        Notice { text: text.into(), severity: 1 }
+    }
+}
+
+pub struct Kiosk {
+    pub(super) store: Store,
+    pub(super) config: Config,
+    pub(super) vat: VatRate,
+    pub(super) sell: SellSession,
+    pub(super) devices: Devices,
+    pub(super) options: KioskOptions,
+    pub(super) screen: Screen,
+    pub(super) sell_notice: Notice,
+    pub(super) tender_notice: Notice,
+    pub(super) pin_notice: String,
+    pub(super) discount_for: Option<Serial>,
+    pub(super) last_done: Option<Completed>,
+    pub(super) last_activity: Instant,
+}
+
+impl Kiosk {
+    pub fn new(store: Store, config: Config, devices: Devices, options: KioskOptions) -> Kiosk {
+        let vat = config.vat_rate().unwrap_or(VatRate::UK_STANDARD);
+        let sell = SellSession::new(config.currency());
+        Kiosk {
+            store,
+            config,
+            vat,
+            sell,
+            devices,
+            options,
+            screen: Screen::Idle,
+            sell_notice: Notice::default(),
+            tender_notice: Notice::default(),
+            pin_notice: String::new(),
+            discount_for: None,
+            last_done: None,
+            last_activity: Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.options.clock)()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    pub fn touch(&mut self) {
+        self.last_activity = Instant::now();
+    }
+
+    pub fn show_pin_pad(&mut self) {
+        self.screen = Screen::Pin;
+    }
+
+    pub fn unlock(&mut self, pin: &str) {
+        let now = self.now();
+        match auth::check_pin(&mut self.store, pin, now) {
+            Ok(()) => {
+                self.pin_notice.clear();
+                self.screen =
+                    if self.last_done.is_some() && self.sell.cart.is_empty() { Screen::Done } else { Screen::Sell };
+                self.touch();
+            }
+            Err(e @ (AuthError::Wrong(_) | AuthError::LockedOut(_) | AuthError::NoPin | AuthError::BadPin)) => {
+                self.pin_notice = e.to_string();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "PIN check failed");
+                self.pin_notice = format!("Could not check the PIN: {e}");
+            }
+        }
+    }
+
+    /// Back to the customer screen. The cart stays as it was for when staff return.
+    pub fn lock(&mut self) {
+        self.screen = Screen::Idle;
+        self.discount_for = None;
+        self.pin_notice.clear();
+    }
+
+    pub fn dismiss_notices(&mut self) {
+        self.sell_notice = Notice::default();
+        self.tender_notice = Notice::default();
+        self.pin_notice.clear();
+    }
+
+    /// Locks staff screens after the configured idle time, but never mid-payment.
+    pub fn auto_lock_due(&self) -> bool {
+        let minutes = self.config.display.auto_lock_minutes;
+        minutes > 0
+            && matches!(self.screen, Screen::Sell | Screen::Done)
+            && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
+    }
+
+    fn current_drop_id(&self) -> Option<String> {
+        self.store.current_drop(self.now()).ok().flatten().map(|d| d.drop.id)
+    }
+
+    fn report(&self, e: SellFlowError) -> Notice {
+        if let SellFlowError::Store(inner) = &e {
+            tracing::error!(error = %inner, "store error during a sale");
+        }
+        Notice::error(e.to_string())
+    }
+
+    pub fn add_typed(&mut self, text: &str) {
+        let drop = self.current_drop_id();
+        let now = self.now();
+        self.sell_notice = match self.sell.add_typed(&self.store, text, drop.as_deref(), now) {
+            Ok(_) => Notice::default(),
+            Err(e) => self.report(e),
+        };
+    }
+
+    pub fn tap_piece(&mut self, serial: &str) {
+        let Ok(serial) = Serial::parse(serial) else { return };
+        // A second tap on a piece in the cart takes it out again: the grid is a toggle.
+        if self.sell.cart.lines.iter().any(|l| l.serial == serial) {
+            self.remove_line(serial.as_str());
+            return;
+        }
+        let now = self.now();
+        self.sell_notice = match self.sell.add(&self.store, &serial, now) {
+            Ok(()) => Notice::default(),
+            Err(e) => self.report(e),
+        };
+    }
+
+    pub fn remove_line(&mut self, serial: &str) {
+        if let Ok(serial) = Serial::parse(serial) {
+            if let Err(e) = self.sell.remove(&serial) {
+                self.sell_notice = self.report(e);
+            }
+        }
+    }
+
+    pub fn open_discount(&mut self, serial: &str) {
+        self.discount_for = Serial::parse(serial).ok();
+    }
+
+    pub fn close_discount(&mut self) {
+        self.discount_for = None;
+    }
+
+    pub fn apply_discount(&mut self, serial: &str, amount: &str, percent: bool, reason: &str) {
+        let Ok(serial) = Serial::parse(serial) else { return };
+        match self.sell.discount(&serial, amount, percent, reason) {
+            Ok(()) => {
+                self.discount_for = None;
+                self.sell_notice = Notice::default();
+            }
+            Err(e) => self.sell_notice = self.report(e),
+        }
+    }
+
+    pub fn charge(&mut self) {
+        if self.sell.cart.is_empty() {
+            self.sell_notice = Notice::warning("The cart is empty. Add a piece first.");
+            return;
+        }
+        self.tender_notice = Notice::default();
+        self.screen = Screen::Tender;
+    }
+
+    pub fn back_to_cart(&mut self) {
+        self.screen = Screen::Sell;
+    }
+
+    pub fn add_cash(&mut self, amount: &str) {
+        let amount = amount.trim_start_matches(self.config.currency().symbol());
+        self.tender_notice = match self.sell.add_cash(amount, self.vat) {
+            Ok(()) => Notice::default(),
+            Err(e) => self.report(e),
+        };
+    }
+
+    pub fn add_card(&mut self, amount: &str, reference: &str) -> bool {
+        match self.sell.add_card(amount, reference, self.vat) {
+            Ok(()) => {
+                self.tender_notice = Notice::default();
+                true
+            }
+            Err(e) => {
+                self.tender_notice = self.report(e);
+                false
+            }
+        }
+    }
+
+    pub fn remove_tender(&mut self, index: usize) {
+        self.sell.remove_tender(index);
+    }
+
+    /// Commits the sale. The Done screen appears only once the store has returned, i.e.
+    /// the sale is on disk.
+    pub fn complete_sale(&mut self) {
+        let now = self.now();
+        let device = self.config.stall.device_id.clone();
+        match self.sell.complete(&mut self.store, &device, self.vat, now) {
+            Ok(done) => {
+                self.last_done = Some(done);
+                self.sell_notice = Notice::default();
+                self.tender_notice = Notice::default();
+                self.screen = Screen::Done;
+            }
+            Err(SellFlowError::Store(crate::store::StoreError::Sell(e))) => {
+                // Someone else got the piece first (another kiosk via sync, a hold): the sale
+                // was not saved. Take the piece out and send staff back to the cart to re-check.
+                let gone = self.sell.drop_unavailable(&self.store).unwrap_or_default();
+                tracing::warn!(error = %e, removed = gone.len(), "sale refused by the store");
+                self.sell_notice = Notice::error(format!("{e} It was taken out of the cart; nothing was charged."));
+                self.screen = Screen::Sell;
+            }
+            Err(e) => {
+                let text = format!("The sale was NOT saved. {e}");
+                self.tender_notice = self.report(SellFlowError::Input(text));
+            }
+        }
+    }
+
+    pub fn new_sale(&mut self) {
+        self.last_done = None;
+        self.screen = Screen::Sell;
+    }
+
+    pub fn last_completed(&self) -> Option<&Completed> {
+        self.last_done.as_ref()
+    }
+}

@@ -1,0 +1,292 @@
+//! Kiosk state → screen properties. Everything the `.slint` side shows is formatted here.
+
+use std::rc::Rc;
+
+use chrono::{DateTime, Utc};
+use marketday_hardware::{CameraStatus, PrinterStatus};
+use slint::{ModelRc, SharedString, VecModel};
+
+use super::kiosk::Kiosk;
+use crate::domain::{DropPhase, Money, PieceStatus, Tender};
+use crate::ui::{AppWindow, CartLineData, PieceTileData, StatusData, TenderData};
+
+fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
+    ModelRc::from(Rc::new(VecModel::from(rows)))
+}
+
+/// "2 d 4 h", "3 h 05 min", "12 min", "40 s".
+pub fn countdown(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let secs = (to - from).num_seconds().max(0);
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min")
+    } else {
+        format!("{secs} s")
+    }
+}
+
+fn printer_badge(status: Option<PrinterStatus>) -> (&'static str, i32) {
+    match status {
+        None => ("No printer", 3),
+        Some(PrinterStatus::Ready) => ("Printer ready", 0),
+        Some(PrinterStatus::PaperLow) => ("Paper low", 1),
+        Some(PrinterStatus::PaperOut) => ("Paper out", 2),
+        Some(PrinterStatus::CoverOpen) => ("Cover open", 2),
+        Some(PrinterStatus::NotResponding) => ("Printer silent", 2),
+        Some(PrinterStatus::Offline) => ("Printer offline", 2),
+        Some(PrinterStatus::Unknown) => ("Printer (no status)", 1),
+        Some(PrinterStatus::Error(_)) => ("Printer error", 2),
+    }
+}
+
+fn camera_badge(status: Option<CameraStatus>) -> (&'static str, i32) {
+    match status {
+        None | Some(CameraStatus::NoCamera) => ("No camera", 3),
+        Some(CameraStatus::Ready) => ("Camera ready", 0),
+        Some(CameraStatus::Disconnected) => ("Camera unplugged", 2),
+        Some(CameraStatus::Error(_)) => ("Camera error", 2),
+    }
+}
+
+impl Kiosk {
+    pub(super) fn status_data(&mut self) -> StatusData {
+        let now = self.now();
+        let drop = self.store.current_drop(now).ok().flatten();
+        let (drop_name, phase, phase_severity, countdown_text) = match &drop {
+            None => (String::new(), "No drop".to_owned(), 3, String::new()),
+            Some(d) => {
+                let phase = d.drop.phase(now);
+                let severity = match phase {
+                    DropPhase::GeneralSale => 0,
+                    DropPhase::MembersOnly | DropPhase::Upcoming => 1,
+                    DropPhase::Closed => 2,
+                };
+                let until = d.drop.next_change(now).map(|t| {
+                    let verb = match phase {
+                        DropPhase::Upcoming => "opens in",
+                        DropPhase::MembersOnly => "public in",
+                        _ => "closes in",
+                    };
+                    format!("{verb} {}", countdown(now, t))
+                });
+                (d.drop.name.clone(), phase.label().to_owned(), severity, until.unwrap_or_default())
+            }
+        };
+        // Sync arrives with the sync client; until then the kiosk is honestly offline and
+        // says how much is waiting.
+        let (sync, sync_severity) = match self.store.unsynced_count() {
+            Ok(0) => ("Offline · all saved".to_owned(), 3),
+            Ok(n) => (format!("Offline · {n} not synced"), 1),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot count unsynced changes");
+                ("Store error".to_owned(), 2)
+            }
+        };
+        let (printer, printer_severity) = printer_badge(self.devices.printer.as_mut().map(|p| p.status()));
+        let (camera, camera_severity) = camera_badge(self.devices.camera.as_ref().map(|c| c.status()));
+        StatusData {
+            stall: self.config.stall.name.clone().into(),
+            drop: drop_name.into(),
+            phase: phase.into(),
+            phase_severity,
+            countdown: countdown_text.into(),
+            sync: sync.into(),
+            sync_severity,
+            printer: printer.into(),
+            printer_severity,
+            camera: camera.into(),
+            camera_severity,
+        }
+    }
+
+    /// Refreshes only the status bar: cheap enough for a one-second timer.
+    pub fn present_status(&mut self, ui: &AppWindow) {
+        ui.set_status(self.status_data());
+    }
+
+    /// Pushes the whole state to the window.
+    pub fn present(&mut self, ui: &AppWindow) {
+        self.present_status(ui);
+        ui.set_screen(self.screen);
+        ui.set_currency_symbol(self.config.currency().symbol().into());
+        let now = self.now();
+        let fmt_money = |m: Money| SharedString::from(m.to_string());
+
+        // Idle and drop summary.
+        let drop = self.store.current_drop(now).ok().flatten();
+        match &drop {
+            Some(d) => {
+                ui.set_idle_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
+                let detail = match d.drop.phase(now) {
+                    DropPhase::GeneralSale => "On sale now. Ask us to see any piece.",
+                    DropPhase::MembersOnly => "Waitlist members only for now. Ask us about the waitlist.",
+                    DropPhase::Upcoming => "Opening soon. Ask us about the waitlist.",
+                    DropPhase::Closed => "This drop has closed. Thank you for visiting.",
+                };
+                ui.set_idle_detail(detail.into());
+                ui.set_drop_title(format!("{} · {} of {} left", d.drop.name, d.available, d.pieces).into());
+            }
+            None => {
+                ui.set_idle_headline("Welcome".into());
+                ui.set_idle_detail("Ask us about our pieces.".into());
+                ui.set_drop_title("No drop on sale".into());
+            }
+        }
+        ui.set_empty_text(
+            "No pieces to show. Import the catalog with `marketday catalog import FILE.csv`, or type a serial above."
+                .into(),
+        );
+        ui.set_pin_hint(if self.options.demo { "Demo PIN: 1234".into() } else { SharedString::new() });
+        ui.set_pin_message(self.pin_notice.clone().into());
+
+        // Grid.
+        let in_cart = |s: &crate::domain::Serial| self.sell.cart.lines.iter().any(|l| &l.serial == s);
+        let tiles = drop
+            .as_ref()
+            .map(|d| self.store.drop_pieces(&d.drop.id).unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| {
+                let edition = t.edition.to_string();
+                let (number, rest) = edition.split_once(' ').unwrap_or((&edition, ""));
+                PieceTileData {
+                    serial: t.serial.as_str().into(),
+                    number: number.into(),
+                    edition: rest.into(),
+                    title: t.title.into(),
+                    price: fmt_money(t.price),
+                    status: t.status.label().into(),
+                    state: match t.status {
+                        PieceStatus::Available => 0,
+                        PieceStatus::Held | PieceStatus::Reserved => 1,
+                        PieceStatus::Sold => 2,
+                        PieceStatus::InTransit | PieceStatus::Lost => 3,
+                    },
+                    in_cart: in_cart(&t.serial),
+                }
+            })
+            .collect();
+        ui.set_pieces(model(tiles));
+
+        // Cart and totals.
+        let lines = self
+            .sell
+            .cart
+            .lines
+            .iter()
+            .map(|l| CartLineData {
+                serial: l.serial.as_str().into(),
+                title: l.title.clone().into(),
+                edition: l.edition.to_string().into(),
+                price: fmt_money(l.unit_price),
+                discount: match l.discount_amount() {
+                    Ok(d) if !d.is_zero() => fmt_money(d),
+                    _ => SharedString::new(),
+                },
+                net: l.net().map(fmt_money).unwrap_or_default(),
+            })
+            .collect();
+        ui.set_cart(model(lines));
+        match self.sell.cart.totals(self.vat) {
+            Ok(t) => {
+                ui.set_subtotal(fmt_money(t.subtotal));
+                ui.set_discount_total(if t.discount.is_zero() { SharedString::new() } else { fmt_money(t.discount) });
+                ui.set_total(fmt_money(t.total));
+                ui.set_vat_line(format!("includes VAT {} at {}", t.vat, self.vat).into());
+            }
+            Err(e) => ui.set_sell_error(e.to_string().into()),
+        }
+        ui.set_sell_error(self.sell_notice.text.clone().into());
+        ui.set_sell_error_severity(self.sell_notice.severity);
+
+        // Discount panel.
+        match &self.discount_for {
+            Some(serial) => {
+                let line = self.sell.cart.lines.iter().find(|l| &l.serial == serial);
+                ui.set_discount_serial(serial.as_str().into());
+                ui.set_discount_title(
+                    line.map(|l| format!("{} ({}), {}", l.title, l.serial, l.unit_price)).unwrap_or_default().into(),
+                );
+            }
+            None => ui.set_discount_serial(SharedString::new()),
+        }
+
+        // Tender.
+        let remaining = self.sell.remaining(self.vat).ok();
+        ui.set_remaining(remaining.map(fmt_money).unwrap_or_default());
+        let tenders = self
+            .sell
+            .tenders
+            .iter()
+            .map(|t| TenderData {
+                kind: t.label().into(),
+                amount: fmt_money(t.amount()),
+                detail: match t {
+                    Tender::Cash { .. } => SharedString::new(),
+                    Tender::Card { reference, .. } => format!("ref. {reference}").into(),
+                },
+            })
+            .collect();
+        ui.set_tenders(model(tenders));
+        let total = self.sell.total(self.vat).ok();
+        let settlement = total.and_then(|t| crate::domain::tender::settle(t, &self.sell.tenders).ok());
+        ui.set_can_complete(settlement.is_some() && !self.sell.cart.is_empty());
+        ui.set_change(match settlement {
+            Some(s) if !s.change.is_zero() => fmt_money(s.change),
+            _ => SharedString::new(),
+        });
+        ui.set_quick_cash(model(self.sell.quick_cash(self.vat).into_iter().map(fmt_money).collect()));
+        ui.set_tender_error(self.tender_notice.text.clone().into());
+
+        // Done.
+        if let Some(done) = &self.last_done {
+            ui.set_receipt(done.receipt.to_string().into());
+            ui.set_done_total(fmt_money(done.total));
+            ui.set_done_change(if done.change.is_zero() { SharedString::new() } else { fmt_money(done.change) });
+        }
+    }
+}
+
+/// Keypad editing: append a key or delete one character, within the pad's limits.
+pub fn apply_key(value: &str, key: &str, allow_point: bool, max_len: usize) -> String {
+    let mut out = value.to_owned();
+    match key {
+        "del" => {
+            out.pop();
+        }
+        "." if !allow_point || out.contains('.') => {}
+        k if out.chars().count() < max_len => out.push_str(k),
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn countdown_reads_naturally() {
+        let t = Utc::now();
+        assert_eq!(countdown(t, t + Duration::hours(50)), "2 d 2 h");
+        assert_eq!(countdown(t, t + Duration::minutes(185)), "3 h 05 min");
+        assert_eq!(countdown(t, t + Duration::minutes(12)), "12 min");
+        assert_eq!(countdown(t, t - Duration::minutes(12)), "0 s");
+    }
+
+    #[test]
+    fn keypad_edits_within_limits() {
+        assert_eq!(apply_key("12", "3", true, 9), "123");
+        assert_eq!(apply_key("12.5", ".", true, 9), "12.5");
+        assert_eq!(apply_key("12", ".", false, 9), "12");
+        assert_eq!(apply_key("1234", "5", false, 4), "1234");
+        assert_eq!(apply_key("12", "del", true, 9), "1");
+        assert_eq!(apply_key("", "del", true, 9), "");
+    }
+}

@@ -1,0 +1,242 @@
+//! `marketday bench`: the figures the README reports, measured on a store seeded with a
+//! busy atelier's history. Figures, not pass/fail: nothing here is a timed test.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+use crate::domain::{Cart, Currency, Money, Serial, Tender, VatRate};
+use crate::store::{Store, StoreError};
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Pieces in the seeded store.
+    #[arg(long, default_value_t = 100_000)]
+    pub pieces: u64,
+    /// Past sales in the seeded store.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub sales: u64,
+    /// Sales committed (and timed) on top of the history.
+    #[arg(long, default_value_t = 2_000)]
+    pub commits: u64,
+    /// Where to build the store; a temporary folder by default. Put it on the same kind
+    /// of disk as production (an SD card on a Pi) for figures that mean something.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name:<28} n={:<6} p50={:>9.3} ms  p99={:>9.3} ms  max={:>9.3} ms",
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}
+
+/// A one-piece cash sale of `serial`, committed through the same path as the Sell screen.
+fn sell_one(store: &mut Store, serial: &Serial, device: &str) -> Result<Option<Duration>, StoreError> {
+    let Some(piece) = store.piece(serial)? else { return Ok(None) };
+    let now = Utc::now();
+    let mut cart = Cart::new(Currency::GBP);
+    if cart.add(&piece, None, now).is_err() {
+        return Ok(None);
+    }
+    let tenders = vec![Tender::Cash { tendered: Money::new(20_000, Currency::GBP) }];
+    let (sale, _) = cart
+        .checkout(tenders, VatRate::UK_STANDARD, now, Uuid::now_v7())
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let t = Instant::now();
+    store.commit_sale(&sale, device)?;
+    Ok(Some(t.elapsed()))
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("marketday-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("bench.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    println!("store: {} ({} pieces, {} past sales)", db.display(), args.pieces, args.sales);
+    let mut store = Store::open(&db)?;
+    let t = Instant::now();
+    store.seed_synthetic_history(args.pieces, args.sales, Utc::now())?;
+    println!("seeded in {:.1} s; file {:.0} MB", t.elapsed().as_secs_f64(), file_mb(&db));
+
+    let mut rng = StdRng::seed_from_u64(7);
+    let serial = |n: u64| Serial::parse(&format!("BX-{n:07}")).expect("bench serials are valid");
+
+    // Lookups by serial, across the whole catalog.
+    let mut lookups = Vec::new();
+    for _ in 0..10_000 {
+        let s = serial(rng.random_range(1..=args.pieces));
+        let t = Instant::now();
+        let found = store.piece(&s)?;
+        lookups.push(t.elapsed());
+        assert!(found.is_some());
+    }
+    report("piece lookup by serial", lookups);
+
+    // The Sell grid: current drop, its counts and its pieces.
+    let mut grids = Vec::new();
+    for _ in 0..1_000 {
+        let t = Instant::now();
+        let drop = store.current_drop(Utc::now())?.context("bench store has a live drop")?;
+        let tiles = store.drop_pieces(&drop.drop.id)?;
+        grids.push(t.elapsed());
+        assert!(!tiles.is_empty());
+    }
+    report("drop grid query", grids);
+
+    // Sale commits: the available half of the catalog, in random order.
+    let mut commits = Vec::new();
+    let available_from = args.pieces / 2 + 1;
+    let mut tries = 0;
+    while (commits.len() as u64) < args.commits && tries < args.commits * 20 {
+        tries += 1;
+        let s = serial(rng.random_range(available_from..=args.pieces));
+        if let Some(d) = sell_one(&mut store, &s, "K1")? {
+            commits.push(d);
+        }
+    }
+    report("sale commit (durable)", commits);
+    println!("integrity_check: {}", store.integrity_check()?);
+    drop(store);
+
+    // Cold start: a fresh process opens this store and renders its first frame headless.
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = {:?}\n[printer]\nkind = \"none\"\n[camera]\nkind = \"none\"\n",
+            db.display().to_string()
+        ),
+    )?;
+    let exe = std::env::current_exe()?;
+    let mut starts = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let out = std::process::Command::new(&exe).arg("--config").arg(&config).arg("first-frame").output()?;
+        starts.push(t.elapsed());
+        anyhow::ensure!(out.status.success(), "first-frame failed: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        if let Some(kb) = text.split_whitespace().find_map(|w| w.strip_prefix("peak_rss_kb=")) {
+            rss.push(kb.parse::<u64>().unwrap_or(0));
+        }
+    }
+    report("cold start to first frame", starts);
+    println!("peak RSS at first frame        max={} KB", rss.iter().max().copied().unwrap_or(0));
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+fn file_mb(path: &Path) -> f64 {
+    std::fs::metadata(path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0)
+}
+
+/// Peak resident set size of this process, from the kernel.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Opens the store, builds the kiosk and renders the first frame without a display.
+pub fn first_frame(store_path: &Path) -> anyhow::Result<()> {
+    use slint::ComponentHandle;
+    let t = Instant::now();
+    let headless = crate::headless::Headless::install()?;
+    let store = Store::open(store_path)?;
+    let devices = crate::app::Devices { printer: None, camera: None };
+    let kiosk = std::rc::Rc::new(std::cell::RefCell::new(crate::app::Kiosk::new(
+        store,
+        crate::config::Config::default(),
+        devices,
+        crate::app::KioskOptions::default(),
+    )));
+    let ui = crate::ui::AppWindow::new()?;
+    let _timer = crate::app::attach(&ui, kiosk);
+    headless.resize(800, 480);
+    ui.show()?;
+    let image = headless.render();
+    anyhow::ensure!(image.rgb.iter().any(|&b| b != 0), "first frame is blank");
+    println!("first_frame_ms={:.1} peak_rss_kb={}", t.elapsed().as_secs_f64() * 1e3, peak_rss_kb());
+    Ok(())
+}
+
+/// The power-cut test's victim: commits random sales from the pieces `TS-000001..`,
+/// printing `COMMITTED <seq> <sale id> <lines> <total minor>` after each commit returns,
+/// until killed.
+pub fn torture_sales(db: &Path, count: u64, seed: u64) -> anyhow::Result<()> {
+    let mut store = Store::open(db)?;
+    let pieces = store.piece_count()?.max(1);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let stdout = std::io::stdout();
+    for _ in 0..count {
+        let now = Utc::now();
+        let mut cart = Cart::new(Currency::GBP);
+        for _ in 0..rng.random_range(1..=3) {
+            let s = Serial::parse(&format!("TS-{:06}", rng.random_range(1..=pieces)))?;
+            if let Some(p) = store.piece(&s)? {
+                let _ = cart.add(&p, None, now);
+            }
+        }
+        if cart.is_empty() {
+            continue;
+        }
+        let total = cart.totals(VatRate::UK_STANDARD)?.total;
+        let tenders = if rng.random_bool(0.5) && total.minor > 100 {
+            let card = Money::new(total.minor / 2, total.currency);
+            vec![
+                Tender::Card { amount: card, reference: "T".into() },
+                Tender::Cash { tendered: Money::new(total.minor - card.minor + 500, total.currency) },
+            ]
+        } else {
+            vec![Tender::Cash { tendered: total }]
+        };
+        let (sale, _) = cart.checkout(tenders, VatRate::UK_STANDARD, now, Uuid::now_v7())?;
+        match store.commit_sale(&sale, "K1") {
+            Ok(receipt) => {
+                let mut out = stdout.lock();
+                writeln!(
+                    out,
+                    "COMMITTED {} {} {} {}",
+                    receipt.seq,
+                    sale.id,
+                    sale.lines.len(),
+                    sale.totals.total.minor
+                )?;
+                out.flush()?;
+            }
+            // A piece may already be sold: the store refuses, and that is the point.
+            Err(StoreError::Sell(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

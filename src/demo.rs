@@ -1,0 +1,93 @@
+//! The demo stall: what `marketday` shows when it has no configuration.
+//!
+//! One atelier, one live drop of 24 serialized pendants, a few waitlist members, a couple
+//! of sales already made and one piece held, so every tile state can be seen.
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use crate::app::auth;
+use crate::domain::{Cart, Currency, Drop, Edition, Member, Money, Serial, Tender, VatRate};
+use crate::store::{NewPiece, Store, StoreError};
+
+pub const DEMO_PIN: &str = "1234";
+pub const DEMO_DROP: &str = "winter-clasp-26";
+pub const MAKER: &str = "Atelier Thorne";
+
+const STONES: [(&str, i64); 6] = [
+    ("garnet", 18_500),
+    ("moonstone", 19_500),
+    ("peridot", 18_500),
+    ("London blue topaz", 21_000),
+    ("amethyst", 18_500),
+    ("rose quartz", 17_500),
+];
+
+pub fn serial(n: u32) -> Serial {
+    Serial::parse(&format!("AT-2026-{n:04}")).expect("demo serials are valid")
+}
+
+/// Seeds an empty store. `now` fixes the drop's phase: general sale for two more days.
+pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let drop = Drop {
+        id: DEMO_DROP.into(),
+        name: "Winter Clasp".into(),
+        opens_at: now - Duration::hours(50),
+        general_sale_at: now - Duration::hours(2),
+        closes_at: now + Duration::hours(46),
+    };
+    store.set_setting("stall_name", stall_name)?;
+    store.set_setting("atelier", MAKER)?;
+    store.add_drop(&drop, now)?;
+    let pieces: Vec<NewPiece> = (1..=24)
+        .map(|n| {
+            let (stone, price) = STONES[(n as usize - 1) % STONES.len()];
+            NewPiece {
+                serial: serial(n),
+                drop_id: Some(DEMO_DROP.into()),
+                edition: Edition { number: n, size: 24 },
+                title: format!("Clasp pendant, {stone}"),
+                maker: MAKER.into(),
+                materials: format!("18ct rose gold, {stone}"),
+                origin_notes: "Cast and set in Hatton Garden, London".into(),
+                price: Money::new(price, Currency::GBP),
+                assay_hash: Some(format!("{:064x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15)),
+            }
+        })
+        .collect();
+    store.in_transaction(|tx| {
+        for p in &pieces {
+            crate::store::insert_piece(tx, p, now)?;
+        }
+        Ok(())
+    })?;
+    let members = [
+        ("m-001", "Priya Shah", "priya@example.com"),
+        ("m-002", "Tom Okafor", "tom@example.com"),
+        ("m-003", "Hana Sato", "hana@example.com"),
+        ("m-004", "Ellis Byrne", "ellis@example.com"),
+    ];
+    for (id, name, email) in members {
+        store.add_member(&Member {
+            id: id.into(),
+            name: name.into(),
+            email: email.into(),
+            drops: vec![DEMO_DROP.into()],
+        })?;
+    }
+    // Two pieces sold earlier today, through the same path as any sale.
+    for (n, hours_ago) in [(3, 2), (11, 1)] {
+        let at = now - Duration::hours(hours_ago);
+        let piece = store.piece(&serial(n))?.expect("just seeded");
+        let mut cart = Cart::new(Currency::GBP);
+        cart.add(&piece, None, at).map_err(StoreError::Sell)?;
+        let tender = Tender::Card { amount: piece.price, reference: format!("DEMO{n:02}") };
+        let (sale, _) = cart
+            .checkout(vec![tender], VatRate::UK_STANDARD, at, Uuid::now_v7())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        store.commit_sale(&sale, "K1")?;
+    }
+    store.hold_piece(&serial(7), "Priya Shah", now)?;
+    store.set_pin_hash(&auth::hash_pin(DEMO_PIN).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! `marketday screenshots DIR`: walks a demo sale and renders every screen, landscape and
+//! portrait, to PNG — so the screens can be looked at without a display.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use anyhow::Context;
+use chrono::Utc;
+use slint::ComponentHandle;
+
+use crate::app::{self, Devices, Kiosk, KioskOptions};
+use crate::config::Config;
+use crate::demo;
+use crate::headless::Headless;
+use crate::store::Store;
+use crate::ui::AppWindow;
+
+pub const SIZES: [(u32, u32, &str); 2] = [(800, 480, "landscape"), (720, 1280, "portrait")];
+
+/// Renders the demo screens into `dir`; returns the files written.
+pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let headless = Headless::install().context("cannot start the headless renderer")?;
+    let work = tempfile_dir()?;
+    let now = Utc::now();
+    let mut store = Store::open(&work.join("demo.sqlite"))?;
+    let config = demo_config();
+    demo::seed(&mut store, &config.stall.name, now)?;
+    let printer = marketday_hardware::SimulatedPrinter::new(&work.join("printer"))?;
+    let devices = Devices {
+        printer: Some(Box::new(printer)),
+        camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(64, 48))),
+    };
+    let options = KioskOptions { demo: true, clock: Box::new(move || now) };
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
+    let ui = AppWindow::new()?;
+    let _timer = app::attach(&ui, kiosk.clone());
+    ui.show()?;
+
+    let mut written = Vec::new();
+    let mut shoot = |name: &str, kiosk: &Rc<RefCell<Kiosk>>| -> anyhow::Result<()> {
+        kiosk.borrow_mut().present(&ui);
+        for (w, h, orientation) in SIZES {
+            headless.resize(w, h);
+            let path = dir.join(format!("{name}-{orientation}.png"));
+            headless.render().write_png(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path);
+        }
+        Ok(())
+    };
+
+    shoot("01-idle", &kiosk)?;
+    kiosk.borrow_mut().show_pin_pad();
+    shoot("02-pin", &kiosk)?;
+    kiosk.borrow_mut().unlock(demo::DEMO_PIN);
+    shoot("03-sell-empty", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.tap_piece(demo::serial(5).as_str());
+        k.tap_piece(demo::serial(12).as_str());
+        k.apply_discount(demo::serial(12).as_str(), "10", true, "Returning customer");
+        k.tap_piece(demo::serial(3).as_str());
+    }
+    shoot("04-sell-cart-error", &kiosk)?;
+    kiosk.borrow_mut().dismiss_notices();
+    kiosk.borrow_mut().open_discount(demo::serial(5).as_str());
+    shoot("05-discount", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.close_discount();
+        k.charge();
+        k.add_card("200", "482913");
+    }
+    shoot("06-tender-split", &kiosk)?;
+    kiosk.borrow_mut().add_cash("200");
+    shoot("07-tender-change", &kiosk)?;
+    kiosk.borrow_mut().complete_sale();
+    shoot("08-sale-complete", &kiosk)?;
+    drop(ui);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(written)
+}
+
+fn demo_config() -> Config {
+    let mut config = Config::default();
+    config.stall.name = "Atelier Thorne · Spitalfields".into();
+    config
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("marketday-shots-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
