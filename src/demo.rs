@@ -23,6 +23,11 @@ const STONES: [(&str, i64); 6] = [
     ("rose quartz", 17_500),
 ];
 
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 pub fn serial(n: u32) -> Serial {
     Serial::parse(&format!("AT-2026-{n:04}")).expect("demo serials are valid")
 }
@@ -46,7 +51,7 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
                 serial: serial(n),
                 drop_id: Some(DEMO_DROP.into()),
                 edition: Edition { number: n, size: 24 },
-                title: format!("Clasp pendant, {stone}"),
+                title: format!("{} clasp pendant", capitalise(stone)),
                 maker: MAKER.into(),
                 materials: format!("18ct rose gold, {stone}"),
                 origin_notes: "Cast and set in Hatton Garden, London".into(),

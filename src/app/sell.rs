@@ -225,7 +225,7 @@ impl SellSession {
         Ok(gone)
     }
 
-    /// Quick cash buttons: the exact amount and the next round sums a customer hands over.
+    /// Quick cash buttons: the exact amount and the next two round sums a customer hands over.
     pub fn quick_cash(&self, vat: VatRate) -> Vec<Money> {
         let Ok(left) = self.remaining(vat) else { return Vec::new() };
         if left.is_zero() {
@@ -233,10 +233,10 @@ impl SellSession {
         }
         let mut out = vec![left];
         let unit = 10_i64.pow(left.currency.exponent());
-        for step in [5, 10, 20, 50] {
+        for step in [10, 50, 100] {
             let step = step * unit;
             let next = Money::new((left.minor / step + 1) * step, left.currency);
-            if !out.contains(&next) && out.len() < 4 {
+            if !out.contains(&next) && out.len() < 3 {
                 out.push(next);
             }
         }
@@ -280,6 +280,6 @@ mod tests {
             discount: None,
         });
         let amounts: Vec<i64> = s.quick_cash(VatRate::UK_STANDARD).iter().map(|m| m.minor).collect();
-        assert_eq!(amounts, vec![18_450, 18_500, 19_000, 20_000]);
+        assert_eq!(amounts, vec![18_450, 19_000, 20_000]);
     }
 }

@@ -31,24 +31,24 @@ pub fn countdown(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
 
 fn printer_badge(status: Option<PrinterStatus>) -> (&'static str, i32) {
     match status {
-        None => ("No printer", 3),
-        Some(PrinterStatus::Ready) => ("Printer ready", 0),
+        None => ("None", 3),
+        Some(PrinterStatus::Ready) => ("Ready", 0),
         Some(PrinterStatus::PaperLow) => ("Paper low", 1),
         Some(PrinterStatus::PaperOut) => ("Paper out", 2),
         Some(PrinterStatus::CoverOpen) => ("Cover open", 2),
-        Some(PrinterStatus::NotResponding) => ("Printer silent", 2),
-        Some(PrinterStatus::Offline) => ("Printer offline", 2),
-        Some(PrinterStatus::Unknown) => ("Printer (no status)", 1),
-        Some(PrinterStatus::Error(_)) => ("Printer error", 2),
+        Some(PrinterStatus::NotResponding) => ("Not answering", 2),
+        Some(PrinterStatus::Offline) => ("Offline", 2),
+        Some(PrinterStatus::Unknown) => ("No status", 1),
+        Some(PrinterStatus::Error(_)) => ("Error", 2),
     }
 }
 
 fn camera_badge(status: Option<CameraStatus>) -> (&'static str, i32) {
     match status {
-        None | Some(CameraStatus::NoCamera) => ("No camera", 3),
-        Some(CameraStatus::Ready) => ("Camera ready", 0),
-        Some(CameraStatus::Disconnected) => ("Camera unplugged", 2),
-        Some(CameraStatus::Error(_)) => ("Camera error", 2),
+        None | Some(CameraStatus::NoCamera) => ("None", 3),
+        Some(CameraStatus::Ready) => ("Ready", 0),
+        Some(CameraStatus::Disconnected) => ("Unplugged", 2),
+        Some(CameraStatus::Error(_)) => ("Error", 2),
     }
 }
 
@@ -67,11 +67,11 @@ impl Kiosk {
                 };
                 let until = d.drop.next_change(now).map(|t| {
                     let verb = match phase {
-                        DropPhase::Upcoming => "opens in",
-                        DropPhase::MembersOnly => "public in",
-                        _ => "closes in",
+                        DropPhase::Upcoming => "opens in ",
+                        DropPhase::MembersOnly => "public in ",
+                        _ => "",
                     };
-                    format!("{verb} {}", countdown(now, t))
+                    format!("{verb}{}", countdown(now, t))
                 });
                 (d.drop.name.clone(), phase.label().to_owned(), severity, until.unwrap_or_default())
             }
@@ -79,7 +79,7 @@ impl Kiosk {
         // Sync arrives with the sync client; until then the kiosk is honestly offline and
         // says how much is waiting.
         let (sync, sync_severity) = match self.store.unsynced_count() {
-            Ok(0) => ("Offline · all saved".to_owned(), 3),
+            Ok(0) => ("Offline · all synced".to_owned(), 3),
             Ok(n) => (format!("Offline · {n} not synced"), 1),
             Err(e) => {
                 tracing::error!(error = %e, "cannot count unsynced changes");
