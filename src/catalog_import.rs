@@ -106,12 +106,7 @@ pub fn import_csv(
     if !report.errors.is_empty() {
         return Ok(report);
     }
-    store.in_transaction(|tx| {
-        for p in &pieces {
-            crate::store::insert_piece(tx, p, now)?;
-        }
-        Ok(())
-    })?;
+    store.add_pieces(&pieces, now)?;
     report.imported = pieces.len();
     Ok(report)
 }

@@ -60,12 +60,7 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
             }
         })
         .collect();
-    store.in_transaction(|tx| {
-        for p in &pieces {
-            crate::store::insert_piece(tx, p, now)?;
-        }
-        Ok(())
-    })?;
+    store.add_pieces(&pieces, now)?;
     let members = [
         ("m-001", "Priya Shah", "priya@example.com"),
         ("m-002", "Tom Okafor", "tom@example.com"),

@@ -141,6 +141,11 @@ impl Store {
         self.in_transaction(|tx| insert_piece(tx, piece, now))
     }
 
+    /// Adds many pieces in one transaction: all or none.
+    pub fn add_pieces(&mut self, pieces: &[NewPiece], now: DateTime<Utc>) -> Result<()> {
+        self.in_transaction(|tx| pieces.iter().try_for_each(|p| insert_piece(tx, p, now)))
+    }
+
     pub fn add_member(&mut self, member: &Member) -> Result<()> {
         self.in_transaction(|tx| upsert_member(tx, member))
     }

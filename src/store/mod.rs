@@ -17,7 +17,6 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-pub(crate) use catalog::insert_piece;
 pub use catalog::{DropSummary, NewPiece, PieceTile};
 pub use outbox::OutboxEvent;
 pub use sales::{SaleRecord, SaleSummary};

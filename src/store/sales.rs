@@ -361,3 +361,118 @@ impl Store {
         Ok(amount)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::{Cart, Edition};
+    use crate::store::NewPiece;
+
+    fn store_with_pieces(n: u32) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        for i in 1..=n {
+            let p = NewPiece {
+                serial: Serial::parse(&format!("AT-{i}")).unwrap(),
+                drop_id: None,
+                edition: Edition::new(i, n).unwrap(),
+                title: "Pendant".into(),
+                maker: "Atelier".into(),
+                materials: String::new(),
+                origin_notes: String::new(),
+                price: Money::new(10_000, Currency::GBP),
+                assay_hash: None,
+            };
+            store.add_piece(&p, Utc::now()).unwrap();
+        }
+        (dir, store)
+    }
+
+    fn sale_of(store: &Store, serials: &[&str], at: DateTime<Utc>) -> NewSale {
+        let mut cart = Cart::new(Currency::GBP);
+        for s in serials {
+            let p = store.piece(&Serial::parse(s).unwrap()).unwrap().unwrap();
+            cart.add(&p, None, at).unwrap();
+        }
+        let total = cart.totals(VatRate::UK_STANDARD).unwrap().total;
+        cart.checkout(vec![Tender::Cash { tendered: total }], VatRate::UK_STANDARD, at, Uuid::now_v7()).unwrap().0
+    }
+
+    #[test]
+    fn a_sale_is_stored_whole_with_its_outbox_event() {
+        let (_dir, mut store) = store_with_pieces(3);
+        let before = store.unsynced_count().unwrap();
+        let sale = sale_of(&store, &["AT-1", "AT-2"], Utc::now());
+        let receipt = store.commit_sale(&sale, "K1").unwrap();
+        assert_eq!(receipt.to_string(), "K1-000001");
+        let stored = store.sale(sale.id).unwrap().unwrap();
+        assert_eq!(stored.lines, sale.lines);
+        assert_eq!(stored.tenders, sale.tenders);
+        assert_eq!(stored.totals, sale.totals);
+        assert_eq!(store.piece(&Serial::parse("AT-1").unwrap()).unwrap().unwrap().status, PieceStatus::Sold);
+        assert_eq!(store.unsynced_count().unwrap(), before + 1);
+        let event = store.pending_events(100).unwrap().pop().unwrap();
+        assert_eq!(event.kind, "sale.completed");
+        assert_eq!(event.payload["receipt"]["seq"], 1);
+    }
+
+    #[test]
+    fn selling_a_piece_twice_is_impossible_even_from_a_stale_cart() {
+        let (_dir, mut store) = store_with_pieces(2);
+        // Two carts built while the piece was available, as two kiosks or a race would.
+        let first = sale_of(&store, &["AT-1"], Utc::now());
+        let second = sale_of(&store, &["AT-2", "AT-1"], Utc::now());
+        store.commit_sale(&first, "K1").unwrap();
+        let err = store.commit_sale(&second, "K1").unwrap_err();
+        assert!(matches!(err, StoreError::Sell(SellError::AlreadySold(_))), "{err}");
+        // Nothing of the refused sale remains: AT-2 is still available, no receipt number used.
+        assert_eq!(store.piece(&Serial::parse("AT-2").unwrap()).unwrap().unwrap().status, PieceStatus::Available);
+        assert!(store.sale(second.id).unwrap().is_none());
+        let third = sale_of(&store, &["AT-2"], Utc::now());
+        assert_eq!(store.commit_sale(&third, "K1").unwrap().seq, 2);
+    }
+
+    #[test]
+    fn the_database_itself_refuses_a_second_live_sale_of_a_piece() {
+        let (_dir, mut store) = store_with_pieces(1);
+        let sale = sale_of(&store, &["AT-1"], Utc::now());
+        store.commit_sale(&sale, "K1").unwrap();
+        // Bypass the status check, as a buggy future code path might.
+        store.conn.execute("UPDATE pieces SET status = 'available'", []).unwrap();
+        let again = sale_of(&store, &["AT-1"], Utc::now());
+        let err = store.commit_sale(&again, "K1").unwrap_err();
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
+    }
+
+    #[test]
+    fn void_and_return_put_pieces_back_within_the_window_only() {
+        let (_dir, mut store) = store_with_pieces(3);
+        let now = Utc::now();
+        let window = ReturnsWindow::default();
+        let sale = sale_of(&store, &["AT-1", "AT-2"], now);
+        store.commit_sale(&sale, "K1").unwrap();
+        let at2 = Serial::parse("AT-2").unwrap();
+
+        let late = now + Duration::days(8);
+        let err = store.return_pieces(sale.id, std::slice::from_ref(&at2), "Changed mind", late, window).unwrap_err();
+        assert!(matches!(err, StoreError::Return(ReturnError::WindowClosed(_))), "{err}");
+
+        let refunded = store.return_pieces(sale.id, std::slice::from_ref(&at2), "Changed mind", now, window).unwrap();
+        assert_eq!(refunded.minor, 10_000);
+        assert_eq!(store.piece(&at2).unwrap().unwrap().status, PieceStatus::Available);
+        let err = store.return_pieces(sale.id, std::slice::from_ref(&at2), "Again", now, window).unwrap_err();
+        assert!(matches!(err, StoreError::Return(ReturnError::AlreadyReturned(_))));
+
+        // The returned piece can be sold again; the rest of the sale can be voided.
+        let resale = sale_of(&store, &["AT-2"], now);
+        store.commit_sale(&resale, "K1").unwrap();
+        assert_eq!(store.void_sale(sale.id, "Keyed wrong piece", now, window).unwrap().minor, 10_000);
+        assert_eq!(store.piece(&Serial::parse("AT-1").unwrap()).unwrap().unwrap().status, PieceStatus::Available);
+        assert!(store.sale(sale.id).unwrap().unwrap().voided);
+        assert!(matches!(store.void_sale(sale.id, "x", now, window), Err(StoreError::Return(ReturnError::Voided))));
+        let kinds: Vec<String> = store.pending_events(100).unwrap().into_iter().map(|e| e.kind).collect();
+        assert!(kinds.ends_with(&["sale.returned".into(), "sale.completed".into(), "sale.voided".into()]), "{kinds:?}");
+    }
+}
