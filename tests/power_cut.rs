@@ -153,7 +153,8 @@ fn sales_survive_sigkill_at_random_points() {
         .unwrap();
     assert!(seqs.len() >= reported.len());
     assert!(seqs.iter().enumerate().all(|(i, s)| *s == i as i64 + 1), "receipt numbers have gaps");
-    let last: i64 = conn.query_row("SELECT last_seq FROM receipt_counter WHERE device = 'K1'", [], |r| r.get(0)).unwrap();
+    let last: i64 =
+        conn.query_row("SELECT last_seq FROM receipt_counter WHERE device = 'K1'", [], |r| r.get(0)).unwrap();
     assert_eq!(last, seqs.len() as i64);
     eprintln!("{} rounds, {} sales reported, {} stored", ROUNDS, reported.len(), seqs.len());
 }

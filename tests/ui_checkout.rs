@@ -1,0 +1,189 @@
+//! The checkout as staff do it: through the real window, by tapping what they see.
+//! Slint's testing backend finds elements by their accessible labels and clicks them.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chrono::Utc;
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery, ElementRoot};
+use marketday::app::{self, Devices, Kiosk, KioskOptions};
+use marketday::config::Config;
+use marketday::demo;
+use marketday::domain::PieceStatus;
+use marketday::store::Store;
+use marketday::ui::AppWindow;
+use slint::ComponentHandle;
+use slint::platform::PointerEventButton;
+
+struct Harness {
+    ui: AppWindow,
+    kiosk: Rc<RefCell<Kiosk>>,
+    _timer: slint::Timer,
+    _dir: tempfile::TempDir,
+}
+
+fn start() -> Harness {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    demo::seed(&mut store, "Test stall", Utc::now()).unwrap();
+    let devices = Devices {
+        printer: Some(Box::new(marketday_hardware::SimulatedPrinter::new(&dir.path().join("printer")).unwrap())),
+        camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(32, 24))),
+    };
+    let options = KioskOptions { demo: true, ..Default::default() };
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, options)));
+    let ui = AppWindow::new().unwrap();
+    ui.window().set_size(slint::LogicalSize::new(800., 480.));
+    let timer = app::attach(&ui, kiosk.clone());
+    ui.show().unwrap();
+    Harness { ui, kiosk, _timer: timer, _dir: dir }
+}
+
+fn buttons(root: &impl ElementRoot, label: &str) -> Vec<ElementHandle> {
+    ElementHandle::find_by_accessible_label(root, label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect()
+}
+
+/// Taps the one visible button with this label, at its centre, like a finger would.
+fn tap(h: &Harness, label: &str) {
+    let found = buttons(&h.ui, label);
+    assert_eq!(found.len(), 1, "expected exactly one button labelled {label:?}, found {}", found.len());
+    let b = &found[0];
+    assert_ne!(b.accessible_enabled(), Some(false), "button {label:?} is disabled");
+    b.mock_single_click(PointerEventButton::Left);
+}
+
+fn shows(h: &Harness, fragment: &str) -> bool {
+    let fragment = fragment.to_owned();
+    ElementQuery::from_root(&h.ui)
+        .match_descendants()
+        .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.contains(&fragment)))
+        .find_first()
+        .is_some()
+}
+
+fn type_pin(h: &Harness, pin: &str) {
+    for d in pin.chars() {
+        tap(h, &d.to_string());
+    }
+    tap(h, "Unlock");
+}
+
+#[test]
+fn staff_sell_a_piece_for_cash_and_see_change_and_receipt() {
+    let h = start();
+    assert!(shows(&h, "Printer: Ready"), "status bar shows the printer");
+    assert!(shows(&h, "not synced"), "status bar shows unsynced changes");
+
+    tap(&h, "Staff sign-in");
+    type_pin(&h, "9999");
+    assert!(shows(&h, "Wrong PIN"), "a wrong PIN is refused in words");
+    assert!(buttons(&h.ui, "Charge").is_empty(), "still locked");
+    type_pin(&h, demo::DEMO_PIN);
+
+    // A sold piece cannot be added, and staff are told why.
+    tap(&h, demo::serial(3).as_str());
+    assert!(shows(&h, "AT-2026-0003 is already sold"));
+    assert!(buttons(&h.ui, "Remove AT-2026-0003").is_empty());
+
+    tap(&h, demo::serial(5).as_str());
+    assert_eq!(buttons(&h.ui, "Remove AT-2026-0005").len(), 1, "piece is in the cart");
+    assert!(shows(&h, "Total £185.00"));
+
+    tap(&h, "Charge");
+    assert_eq!(buttons(&h.ui, "Complete sale")[0].accessible_enabled(), Some(false), "nothing paid yet");
+    tap(&h, "Cash £200.00");
+    assert!(shows(&h, "Change due £15.00"));
+    tap(&h, "Complete sale");
+
+    assert!(shows(&h, "Sale complete"));
+    assert!(shows(&h, "Receipt K1-000003"));
+    assert!(shows(&h, "Change £15.00"));
+    // "Sale complete" is only shown once the sale is in the database.
+    let k = h.kiosk.borrow();
+    let piece = k.store().piece(&demo::serial(5)).unwrap().unwrap();
+    assert_eq!(piece.status, PieceStatus::Sold);
+    let sale = k.store().sale(k.last_completed().unwrap().sale_id).unwrap().unwrap();
+    assert_eq!(sale.receipt.to_string(), "K1-000003");
+    assert_eq!(sale.change.minor, 1_500);
+}
+
+#[test]
+fn split_payment_card_then_cash_with_a_discount() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    tap(&h, demo::serial(4).as_str()); // £210.00
+
+    tap(&h, "Discount AT-2026-0004");
+    tap(&h, "Amount off");
+    tap(&h, "1");
+    tap(&h, "0");
+    assert!(buttons(&h.ui, "Apply discount")[0].accessible_enabled() == Some(false), "a reason is required");
+    tap(&h, "Returning customer");
+    tap(&h, "Apply discount");
+    assert!(shows(&h, "Total £200.00"));
+
+    tap(&h, "Charge");
+    tap(&h, "Card terminal");
+    for d in "150".chars() {
+        tap(&h, &d.to_string());
+    }
+    tap(&h, "Enter terminal reference");
+    for d in "4821".chars() {
+        tap(&h, &d.to_string());
+    }
+    tap(&h, "Add card payment");
+    assert!(shows(&h, "Still to pay £50.00"));
+    tap(&h, "Cash £50.00");
+    tap(&h, "Complete sale");
+    assert!(shows(&h, "Sale complete"));
+
+    let k = h.kiosk.borrow();
+    let sale = k.store().sale(k.last_completed().unwrap().sale_id).unwrap().unwrap();
+    assert_eq!(sale.totals.total.minor, 20_000);
+    assert_eq!(sale.lines[0].discount_reason.as_deref(), Some("Returning customer"));
+    let kinds: Vec<&str> = sale.tenders.iter().map(|t| t.label()).collect();
+    assert_eq!(kinds, ["Card", "Cash"]);
+}
+
+#[test]
+fn every_button_is_a_comfortable_touch_target_in_both_orientations() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    tap(&h, demo::serial(5).as_str());
+    for (w, hgt) in [(800., 480.), (720., 1280.)] {
+        h.ui.window().set_size(slint::LogicalSize::new(w, hgt));
+        for screen in ["sell", "tender"] {
+            if screen == "tender" {
+                tap(&h, "Charge");
+            }
+            let all: Vec<ElementHandle> = ElementQuery::from_root(&h.ui)
+                .match_descendants()
+                .match_accessible_role(AccessibleRole::Button)
+                .find_all();
+            assert!(all.len() > 10, "found only {} buttons on {screen}", all.len());
+            for b in all {
+                let size = b.size();
+                let pos = b.absolute_position();
+                let label = b.accessible_label().unwrap_or_default();
+                // 48 px is 9 mm on a 7-inch 800x480 panel.
+                assert!(size.height >= 48.0 && size.width >= 48.0, "{label:?} is {size:?} on {screen} at {w}x{hgt}");
+                assert!(
+                    pos.x >= 0.0 && pos.y >= 0.0 && pos.x + size.width <= w + 0.5,
+                    "{label:?} off screen at {pos:?}"
+                );
+                if !label.starts_with("AT-") {
+                    // Tiles scroll; everything else must fit on the screen.
+                    assert!(pos.y + size.height <= hgt + 0.5, "{label:?} falls off the bottom at {w}x{hgt}");
+                }
+            }
+            if screen == "tender" {
+                tap(&h, "Back to cart");
+            }
+        }
+    }
+}
