@@ -147,10 +147,10 @@ fn check_row(
         problems.push("assay_hash must be 64 hex digits (a SHA-256)".into());
     }
     let drop_id = (!row.drop_id.is_empty()).then(|| row.drop_id.clone());
-    if let Some(d) = &drop_id {
-        if !matches!(store.drop_by_id(d), Ok(Some(_))) {
-            problems.push(format!("drop '{d}' does not exist: add it first with `marketday catalog add-drop`"));
-        }
+    if let Some(d) = &drop_id
+        && !matches!(store.drop_by_id(d), Ok(Some(_)))
+    {
+        problems.push(format!("drop '{d}' does not exist: add it first with `marketday catalog add-drop`"));
     }
     match (serial, edition, price, problems.is_empty()) {
         (Some(serial), Some(edition), Some(price), true) => Ok(NewPiece {

@@ -12,7 +12,7 @@ use crate::domain::{Currency, ReturnsWindow, VatRate};
 /// The documented example, also used by `marketday config example`.
 pub const EXAMPLE: &str = include_str!("../deploy-pi/config.example.toml");
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub stall: StallConfig,
@@ -92,18 +92,6 @@ impl Default for DisplayConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            stall: StallConfig::default(),
-            store: StoreConfig::default(),
-            printer: PrinterConfig::default(),
-            camera: CameraConfig::default(),
-            display: DisplayConfig::default(),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -160,20 +148,12 @@ impl Config {
         ReturnsWindow { days: self.stall.returns_days }
     }
 
-    /// Parses "20", "20%" or "12.5" into basis points.
+    /// The VAT rate from `stall.vat_rate` ("20", "20%", "12.5"), at most 100 %.
     pub fn vat_rate(&self) -> Result<VatRate, String> {
-        let text = self.stall.vat_rate.trim().trim_end_matches('%');
-        let bad = || format!("must be a percentage like \"20\" or \"12.5\", got {:?}", self.stall.vat_rate);
-        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-        if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let whole: u32 = whole.parse().map_err(|_| bad())?;
-        let frac: u32 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-        if whole > 100 {
-            return Err(bad());
-        }
-        Ok(VatRate(whole * 100 + frac))
+        crate::domain::money::parse_basis_points(&self.stall.vat_rate)
+            .filter(|bp| *bp <= 10_000)
+            .map(VatRate)
+            .ok_or_else(|| format!("must be a percentage like \"20\" or \"12.5\", got {:?}", self.stall.vat_rate))
     }
 }
 

@@ -32,18 +32,31 @@ pub fn serial(n: u32) -> Serial {
     Serial::parse(&format!("AT-2026-{n:04}")).expect("demo serials are valid")
 }
 
-/// Seeds an empty store. `now` fixes the drop's phase: general sale for two more days.
-pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let drop = Drop {
+fn demo_drop(now: DateTime<Utc>) -> Drop {
+    Drop {
         id: DEMO_DROP.into(),
         name: "Winter Clasp".into(),
         opens_at: now - Duration::hours(50),
         general_sale_at: now - Duration::hours(2),
         closes_at: now + Duration::hours(46),
-    };
+    }
+}
+
+/// Keeps a demo store from an earlier day on sale: moves the demo drop's times so it is in
+/// general sale now. Sales made in the demo are kept.
+pub fn refresh(store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    match store.drop_by_id(DEMO_DROP)? {
+        Some(d) if d.phase(now) == crate::domain::DropPhase::GeneralSale => Ok(()),
+        Some(_) => store.add_drop(&demo_drop(now), now),
+        None => Ok(()),
+    }
+}
+
+/// Seeds an empty store. `now` fixes the drop's phase: general sale for two more days.
+pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
     store.set_setting("stall_name", stall_name)?;
     store.set_setting("atelier", MAKER)?;
-    store.add_drop(&drop, now)?;
+    store.add_drop(&demo_drop(now), now)?;
     let pieces: Vec<NewPiece> = (1..=24)
         .map(|n| {
             let (stone, price) = STONES[(n as usize - 1) % STONES.len()];
@@ -90,4 +103,24 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
     store.hold_piece(&serial(7), "Priya Shah", now)?;
     store.set_pin_hash(&auth::hash_pin(DEMO_PIN).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::DropPhase;
+
+    #[test]
+    fn a_demo_store_from_an_earlier_week_is_back_on_sale_and_keeps_its_sales() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("demo.sqlite")).unwrap();
+        let then = Utc::now() - Duration::days(9);
+        seed(&mut store, "Demo", then).unwrap();
+        let now = Utc::now();
+        assert_eq!(store.drop_by_id(DEMO_DROP).unwrap().unwrap().phase(now), DropPhase::Closed);
+        refresh(&mut store, now).unwrap();
+        assert_eq!(store.drop_by_id(DEMO_DROP).unwrap().unwrap().phase(now), DropPhase::GeneralSale);
+        assert_eq!(store.recent_sales(10).unwrap().len(), 2);
+        assert_eq!(store.piece(&serial(7)).unwrap().unwrap().held_for.as_deref(), Some("Priya Shah"));
+    }
 }

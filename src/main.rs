@@ -132,6 +132,8 @@ fn open_store(setup: &Setup) -> anyhow::Result<Store> {
     if setup.demo && fresh {
         demo::seed(&mut store, &setup.config.stall.name, Utc::now())?;
         tracing::info!(path = %setup.store_path.display(), "seeded the demo stall");
+    } else if setup.demo {
+        demo::refresh(&mut store, Utc::now())?;
     }
     Ok(store)
 }

@@ -178,10 +178,10 @@ impl Kiosk {
     }
 
     pub fn remove_line(&mut self, serial: &str) {
-        if let Ok(serial) = Serial::parse(serial) {
-            if let Err(e) = self.sell.remove(&serial) {
-                self.sell_notice = self.report(e);
-            }
+        if let Ok(serial) = Serial::parse(serial)
+            && let Err(e) = self.sell.remove(&serial)
+        {
+            self.sell_notice = self.report(e);
         }
     }
 

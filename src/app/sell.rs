@@ -245,15 +245,8 @@ impl SellSession {
 }
 
 fn parse_percent(text: &str) -> Result<u32, SellFlowError> {
-    let bad = || SellFlowError::Input(format!("'{text}' is not a percentage. Type e.g. 10 or 12.5."));
-    let text = text.trim_end_matches('%');
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let whole: u32 = whole.parse().map_err(|_| bad())?;
-    let frac: u32 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+    crate::domain::money::parse_basis_points(text)
+        .ok_or_else(|| SellFlowError::Input(format!("'{text}' is not a percentage. Type e.g. 10 or 12.5.")))
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ impl fmt::Display for Money {
         let digits = whole.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(ch);
@@ -198,6 +198,19 @@ impl fmt::Display for Money {
             write!(f, "{sign}{symbol}{sep}{grouped}.{frac:0width$}", width = exp as usize)
         }
     }
+}
+
+/// Parses a percentage as staff or a config file write it ("20", "12.5", "7.25%") into
+/// basis points (2000, 1250, 725). At most two decimals; no sign.
+pub fn parse_basis_points(text: &str) -> Option<u32> {
+    let text = text.trim().trim_end_matches('%').trim_end();
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let frac: u32 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    whole.checked_mul(100)?.checked_add(frac)
 }
 
 /// A VAT rate in basis points (2000 = 20 %), so that 12.5 % is exact.
@@ -264,6 +277,16 @@ mod tests {
         assert_eq!(VatRate::UK_STANDARD.included_in(gbp(99)).unwrap(), gbp(17));
         assert_eq!(VatRate(0).included_in(gbp(99)).unwrap(), gbp(0));
         assert_eq!(VatRate(1250).to_string(), "12.50%");
+    }
+
+    #[test]
+    fn percentages_parse_to_basis_points() {
+        assert_eq!(parse_basis_points("20"), Some(2000));
+        assert_eq!(parse_basis_points("12.5%"), Some(1250));
+        assert_eq!(parse_basis_points(" 7.25 % "), Some(725));
+        for bad in ["", "%", "ten", "1.234", "-5", ".5", "99999999999"] {
+            assert_eq!(parse_basis_points(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
