@@ -246,7 +246,7 @@ impl Store {
             if changed != 1 {
                 return Err(StoreError::Invalid(format!("{serial} is not available to hold")));
             }
-            outbox::append(tx, "piece.held", &(serial, customer), now)?;
+            outbox::append(tx, "piece.held", &serde_json::json!({ "serial": serial, "customer": customer }), now)?;
             Ok(())
         })
     }
