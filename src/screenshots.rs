@@ -77,6 +77,13 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     shoot("07-tender-change", &kiosk)?;
     kiosk.borrow_mut().complete_sale();
     shoot("08-sale-complete", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.show_sales();
+        let first = k.store().recent_sales(10)?.last().map(|s| s.id.to_string()).unwrap_or_default();
+        k.select_sale(&first);
+    }
+    shoot("09-sales", &kiosk)?;
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)

@@ -55,6 +55,15 @@ fn tap(h: &Harness, label: &str) {
     b.mock_single_click(PointerEventButton::Left);
 }
 
+/// Switches staff tabs on the rail.
+fn tab(h: &Harness, label: &str) {
+    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&h.ui, label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Tab))
+        .collect();
+    assert_eq!(found.len(), 1, "expected one tab labelled {label:?}");
+    found[0].mock_single_click(PointerEventButton::Left);
+}
+
 fn shows(h: &Harness, fragment: &str) -> bool {
     let fragment = fragment.to_owned();
     ElementQuery::from_root(&h.ui)
@@ -157,9 +166,13 @@ fn every_button_is_a_comfortable_touch_target_in_both_orientations() {
     tap(&h, demo::serial(5).as_str());
     for (w, hgt) in [(800., 480.), (720., 1280.)] {
         h.ui.window().set_size(slint::LogicalSize::new(w, hgt));
-        for screen in ["sell", "tender"] {
+        for screen in ["sell", "tender", "sales"] {
             if screen == "tender" {
                 tap(&h, "Charge");
+            }
+            if screen == "sales" {
+                tab(&h, "Sales");
+                tap(&h, "Receipt K1-000001");
             }
             let all: Vec<ElementHandle> = ElementQuery::from_root(&h.ui)
                 .match_descendants()
@@ -184,6 +197,38 @@ fn every_button_is_a_comfortable_touch_target_in_both_orientations() {
             if screen == "tender" {
                 tap(&h, "Back to cart");
             }
+            if screen == "sales" {
+                tab(&h, "Sell");
+            }
         }
     }
+}
+
+#[test]
+fn a_returned_piece_goes_back_on_sale_from_the_sales_screen() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    tab(&h, "Sales");
+    // The demo's first sale is AT-2026-0003.
+    tap(&h, "Receipt K1-000001");
+    let ret = buttons(&h.ui, "Return AT-2026-0003");
+    assert_eq!(ret.len(), 1);
+    assert_eq!(ret[0].accessible_enabled(), Some(false), "a return needs a reason");
+    tap(&h, "Changed mind");
+    tap(&h, "Return AT-2026-0003");
+    assert!(shows(&h, "AT-2026-0003 returned and back on sale"));
+    assert!(buttons(&h.ui, "Return AT-2026-0003").is_empty(), "cannot be returned twice");
+    assert_eq!(h.kiosk.borrow().store().piece(&demo::serial(3)).unwrap().unwrap().status, PieceStatus::Available);
+
+    // Voiding the other demo sale frees its piece too.
+    tap(&h, "Receipt K1-000002");
+    tap(&h, "Keyed in error");
+    tap(&h, "Void whole sale");
+    assert!(shows(&h, "Sale voided"));
+    assert_eq!(h.kiosk.borrow().store().piece(&demo::serial(11)).unwrap().unwrap().status, PieceStatus::Available);
+
+    tab(&h, "Sell");
+    tap(&h, demo::serial(3).as_str());
+    assert_eq!(buttons(&h.ui, "Remove AT-2026-0003").len(), 1, "the returned piece sells again");
 }

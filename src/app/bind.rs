@@ -51,6 +51,9 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
     on!(on_back_to_cart, |k| k.back_to_cart());
     on!(on_new_sale, |k| k.new_sale());
     on!(on_close_discount, |k| k.close_discount());
+    on!(on_show_sell, |k| k.show_sell());
+    on!(on_show_sales, |k| k.show_sales());
+    on!(on_select_sale, |k, id: slint::SharedString| k.select_sale(&id));
     on!(on_dismiss_notice, |k| k.dismiss_notices());
 
     // The card entry resets its fields only when the payment was accepted.
@@ -64,6 +67,32 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
                 ui.set_tender_amount("".into());
                 ui.set_card_reference("".into());
                 ui.set_tender_mode(0);
+            }
+            k.present(&ui);
+        });
+    }
+
+    // A successful return or void clears the chosen reason, so the next undo needs a new one.
+    {
+        let weak = ui.as_weak();
+        let kiosk = kiosk.clone();
+        ui.on_return_piece(move |id, serial, reason| {
+            let Some(ui) = weak.upgrade() else { return };
+            let mut k = kiosk.borrow_mut();
+            if k.return_piece(&id, &serial, &reason) {
+                ui.set_undo_reason("".into());
+            }
+            k.present(&ui);
+        });
+    }
+    {
+        let weak = ui.as_weak();
+        let kiosk = kiosk.clone();
+        ui.on_void_sale(move |id, reason| {
+            let Some(ui) = weak.upgrade() else { return };
+            let mut k = kiosk.borrow_mut();
+            if k.void_sale(&id, &reason) {
+                ui.set_undo_reason("".into());
             }
             k.present(&ui);
         });

@@ -60,6 +60,8 @@ pub struct Kiosk {
     pub(super) discount_for: Option<Serial>,
     pub(super) last_done: Option<Completed>,
     pub(super) last_activity: Instant,
+    pub(super) selected_sale: Option<uuid::Uuid>,
+    pub(super) sales_notice: Notice,
 }
 
 impl Kiosk {
@@ -80,6 +82,8 @@ impl Kiosk {
             discount_for: None,
             last_done: None,
             last_activity: Instant::now(),
+            selected_sale: None,
+            sales_notice: Notice::default(),
         }
     }
 
@@ -132,7 +136,64 @@ impl Kiosk {
     pub fn dismiss_notices(&mut self) {
         self.sell_notice = Notice::default();
         self.tender_notice = Notice::default();
+        self.sales_notice = Notice::default();
         self.pin_notice.clear();
+    }
+
+    pub fn show_sell(&mut self) {
+        self.screen = if self.sell.tenders.is_empty() { Screen::Sell } else { Screen::Tender };
+    }
+
+    /// The Sales screen: recent sales, to return a piece or void a sale.
+    pub fn show_sales(&mut self) {
+        self.screen = Screen::Sales;
+        self.selected_sale = None;
+        self.sales_notice = Notice::default();
+    }
+
+    pub fn select_sale(&mut self, id: &str) {
+        self.selected_sale = uuid::Uuid::parse_str(id).ok();
+        self.sales_notice = Notice::default();
+    }
+
+    /// Takes a piece back within the returns window; it goes back on sale. True when done.
+    pub fn return_piece(&mut self, sale_id: &str, serial: &str, reason: &str) -> bool {
+        let (Ok(id), Ok(serial)) = (uuid::Uuid::parse_str(sale_id), Serial::parse(serial)) else { return false };
+        let window = self.config.returns_window();
+        let now = self.now();
+        match self.store.return_pieces(id, std::slice::from_ref(&serial), reason, now, window) {
+            Ok(refund) => {
+                tracing::info!(%serial, %refund, "piece returned");
+                self.sales_notice = Notice {
+                    text: format!("{serial} returned and back on sale. Refund {refund} to the customer."),
+                    severity: 0,
+                };
+                true
+            }
+            Err(e) => {
+                self.sales_notice = Notice::error(e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Cancels a whole sale keyed in error; its pieces go back on sale. True when done.
+    pub fn void_sale(&mut self, sale_id: &str, reason: &str) -> bool {
+        let Ok(id) = uuid::Uuid::parse_str(sale_id) else { return false };
+        let window = self.config.returns_window();
+        let now = self.now();
+        match self.store.void_sale(id, reason, now, window) {
+            Ok(refund) => {
+                tracing::info!(sale = %id, %refund, "sale voided");
+                self.sales_notice =
+                    Notice { text: format!("Sale voided; its pieces are back on sale. Refund {refund}."), severity: 0 };
+                true
+            }
+            Err(e) => {
+                self.sales_notice = Notice::error(e.to_string());
+                false
+            }
+        }
     }
 
     /// Locks staff screens after the configured idle time, but never mid-payment.

@@ -8,7 +8,7 @@ use slint::{ModelRc, SharedString, VecModel};
 
 use super::kiosk::Kiosk;
 use crate::domain::{DropPhase, Money, PieceStatus, Tender};
-use crate::ui::{AppWindow, CartLineData, PieceTileData, StatusData, TenderData};
+use crate::ui::{AppWindow, CartLineData, PieceTileData, SaleLineRowData, SaleRowData, StatusData, TenderData};
 
 fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(rows)))
@@ -242,12 +242,76 @@ impl Kiosk {
         ui.set_quick_cash(model(self.sell.quick_cash(self.vat).into_iter().map(fmt_money).collect()));
         ui.set_tender_error(self.tender_notice.text.clone().into());
 
+        // Sales: recent sales and the one selected for a return or void.
+        if self.screen == crate::ui::Screen::Sales {
+            self.present_sales(ui, now);
+        }
+
         // Done.
         if let Some(done) = &self.last_done {
             ui.set_receipt(done.receipt.to_string().into());
             ui.set_done_total(fmt_money(done.total));
             ui.set_done_change(if done.change.is_zero() { SharedString::new() } else { fmt_money(done.change) });
         }
+    }
+}
+
+impl Kiosk {
+    fn present_sales(&self, ui: &AppWindow, now: DateTime<Utc>) {
+        let today = now.with_timezone(&chrono::Local).date_naive();
+        let when = |t: DateTime<Utc>| {
+            let local = t.with_timezone(&chrono::Local);
+            if local.date_naive() == today { local.format("%H:%M") } else { local.format("%d %b %H:%M") }.to_string()
+        };
+        let rows = self
+            .store
+            .recent_sales(50)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot list sales");
+                Vec::new()
+            })
+            .into_iter()
+            .map(|s| SaleRowData {
+                id: s.id.to_string().into(),
+                receipt: s.receipt.to_string().into(),
+                time: when(s.at).into(),
+                total: s.total.to_string().into(),
+                summary: if s.lines == 1 { "1 piece".into() } else { format!("{} pieces", s.lines).into() },
+                voided: s.voided,
+            })
+            .collect();
+        ui.set_sales(model(rows));
+        let selected = self.selected_sale.and_then(|id| self.store.sale(id).ok().flatten());
+        match selected {
+            Some(sale) => {
+                ui.set_selected_sale(sale.id.to_string().into());
+                let paid: Vec<String> = sale.tenders.iter().map(|t| format!("{} {}", t.label(), t.amount())).collect();
+                ui.set_selected_sale_title(
+                    format!("{} · {} · {} · paid {}", sale.receipt, when(sale.at), sale.totals.total, paid.join(" + "))
+                        .into(),
+                );
+                let lines = sale
+                    .lines
+                    .iter()
+                    .zip(&sale.active)
+                    .map(|(l, active)| SaleLineRowData {
+                        serial: l.serial.as_str().into(),
+                        title: l.title.clone().into(),
+                        net: l.net.to_string().into(),
+                        returned: !active,
+                    })
+                    .collect();
+                ui.set_selected_lines(model(lines));
+                ui.set_selected_voided(sale.voided);
+            }
+            None => {
+                ui.set_selected_sale(SharedString::new());
+                ui.set_selected_lines(model(Vec::new()));
+                ui.set_selected_voided(false);
+            }
+        }
+        ui.set_sales_notice(self.sales_notice.text.clone().into());
+        ui.set_sales_notice_severity(self.sales_notice.severity);
     }
 }
 
