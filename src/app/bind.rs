@@ -18,34 +18,40 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
         apply_key(&value, &key, allow_point, max_len.max(0) as usize).into()
     });
 
-    // One helper per callback shape: run the operation, then re-present.
+    // Every callback: run the operation, then re-present. With `on_success`, the operation
+    // returns whether it was accepted, and only then are UI-owned entry fields reset.
     macro_rules! on {
-        ($setter:ident, |$k:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
+        ($setter:ident, |$k:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {
+            on!($setter, |$k $(, $arg: $ty)*| { $body; false }, on_success |_ui| ())
+        };
+        ($setter:ident, |$k:ident $(, $arg:ident : $ty:ty)*| $body:expr, on_success |$ui:ident| $reset:expr) => {{
             let weak = ui.as_weak();
             let kiosk = kiosk.clone();
             ui.$setter(move |$($arg: $ty),*| {
-                let Some(ui) = weak.upgrade() else { return };
+                let Some(window) = weak.upgrade() else { return };
                 let mut guard = kiosk.borrow_mut();
                 let $k = &mut *guard;
-                $body;
-                $k.present(&ui);
+                if $body {
+                    let $ui = &window;
+                    $reset;
+                }
+                $k.present(&window);
             });
         }};
     }
 
+    type Text = slint::SharedString;
     on!(on_staff_requested, |k| k.show_pin_pad());
-    on!(on_pin_submitted, |k, pin: slint::SharedString| k.unlock(&pin));
+    on!(on_pin_submitted, |k, pin: Text| k.unlock(&pin));
     on!(on_lock, |k| k.lock());
     on!(on_activity, |k| k.touch());
-    on!(on_add_serial, |k, s: slint::SharedString| k.add_typed(&s));
-    on!(on_tap_piece, |k, s: slint::SharedString| k.tap_piece(&s));
-    on!(on_remove_line, |k, s: slint::SharedString| k.remove_line(&s));
-    on!(on_open_discount, |k, s: slint::SharedString| k.open_discount(&s));
-    on!(on_apply_discount, |k, s: slint::SharedString, a: slint::SharedString, p: bool, r: slint::SharedString| {
-        k.apply_discount(&s, &a, p, &r)
-    });
+    on!(on_add_serial, |k, s: Text| k.add_typed(&s));
+    on!(on_tap_piece, |k, s: Text| k.tap_piece(&s));
+    on!(on_remove_line, |k, s: Text| k.remove_line(&s));
+    on!(on_open_discount, |k, s: Text| k.open_discount(&s));
+    on!(on_apply_discount, |k, s: Text, a: Text, p: bool, r: Text| { k.apply_discount(&s, &a, p, &r) });
     on!(on_charge, |k| k.charge());
-    on!(on_add_cash, |k, a: slint::SharedString| k.add_cash(&a));
+    on!(on_add_cash, |k, a: Text| k.add_cash(&a));
     on!(on_remove_tender, |k, i: i32| k.remove_tender(i.max(0) as usize));
     on!(on_complete_sale, |k| k.complete_sale());
     on!(on_back_to_cart, |k| k.back_to_cart());
@@ -53,50 +59,29 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
     on!(on_close_discount, |k| k.close_discount());
     on!(on_show_sell, |k| k.show_sell());
     on!(on_show_sales, |k| k.show_sales());
-    on!(on_select_sale, |k, id: slint::SharedString| k.select_sale(&id));
+    on!(on_select_sale, |k, id: Text| k.select_sale(&id));
     on!(on_dismiss_notice, |k| k.dismiss_notices());
 
-    // The card entry resets its fields only when the payment was accepted.
-    {
-        let weak = ui.as_weak();
-        let kiosk = kiosk.clone();
-        ui.on_add_card(move |amount, reference| {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut k = kiosk.borrow_mut();
-            if k.add_card(&amount, &reference) {
-                ui.set_tender_amount("".into());
-                ui.set_card_reference("".into());
-                ui.set_tender_mode(0);
-            }
-            k.present(&ui);
-        });
-    }
-
-    // A successful return or void clears the chosen reason, so the next undo needs a new one.
-    {
-        let weak = ui.as_weak();
-        let kiosk = kiosk.clone();
-        ui.on_return_piece(move |id, serial, reason| {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut k = kiosk.borrow_mut();
-            if k.return_piece(&id, &serial, &reason) {
-                ui.set_undo_reason("".into());
-            }
-            k.present(&ui);
-        });
-    }
-    {
-        let weak = ui.as_weak();
-        let kiosk = kiosk.clone();
-        ui.on_void_sale(move |id, reason| {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut k = kiosk.borrow_mut();
-            if k.void_sale(&id, &reason) {
-                ui.set_undo_reason("".into());
-            }
-            k.present(&ui);
-        });
-    }
+    on!(
+        on_add_card,
+        |k, amount: Text, reference: Text| k.add_card(&amount, &reference),
+        on_success | ui | {
+            ui.set_tender_amount("".into());
+            ui.set_card_reference("".into());
+            ui.set_tender_mode(0);
+        }
+    );
+    // A return or void clears the chosen reason, so the next undo needs a new one.
+    on!(
+        on_return_piece,
+        |k, id: Text, serial: Text, reason: Text| k.return_piece(&id, &serial, &reason),
+        on_success | ui | { ui.set_undo_reason("".into()) }
+    );
+    on!(
+        on_void_sale,
+        |k, id: Text, reason: Text| k.void_sale(&id, &reason),
+        on_success | ui | { ui.set_undo_reason("".into()) }
+    );
 
     kiosk.borrow_mut().present(ui);
 
