@@ -193,7 +193,6 @@ impl Kiosk {
         ui.set_cart(model(lines));
         match self.sell.cart.totals(self.vat) {
             Ok(t) => {
-                ui.set_subtotal(fmt_money(t.subtotal));
                 ui.set_discount_total(if t.discount.is_zero() { SharedString::new() } else { fmt_money(t.discount) });
                 ui.set_total(fmt_money(t.total));
                 ui.set_vat_line(format!("includes VAT {} at {}", t.vat, self.vat).into());
