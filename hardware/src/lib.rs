@@ -15,7 +15,12 @@
 //! ```
 
 mod camera;
+pub mod codepage;
 mod printer;
+mod serial;
+pub mod status;
 
 pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera};
+pub use codepage::Codepage;
 pub use printer::{Printer, PrinterError, PrinterStatus, SimulatedPrinter};
+pub use serial::{SerialPrinter, SerialSettings};
