@@ -8,6 +8,7 @@ use slint::{ModelRc, SharedString, VecModel};
 
 use super::kiosk::Kiosk;
 use crate::domain::{DropPhase, Money, PieceStatus, Tender};
+use crate::store::DropSummary;
 use crate::ui::{AppWindow, CartLineData, PieceTileData, SaleLineRowData, SaleRowData, StatusData, TenderData};
 
 fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
@@ -53,10 +54,9 @@ fn camera_badge(status: Option<CameraStatus>) -> (&'static str, i32) {
 }
 
 impl Kiosk {
-    pub(super) fn status_data(&mut self) -> StatusData {
-        let now = self.now();
-        let drop = self.store.current_drop(now).ok().flatten();
-        let (drop_name, phase, phase_severity, countdown_text) = match &drop {
+    /// The status bar, given the current drop (looked up once per refresh by the caller).
+    fn status_data(&mut self, drop: Option<&DropSummary>, now: DateTime<Utc>) -> StatusData {
+        let (drop_name, phase, phase_severity, countdown_text) = match drop {
             None => (String::new(), "No drop".to_owned(), 3, String::new()),
             Some(d) => {
                 let phase = d.drop.phase(now);
@@ -105,19 +105,21 @@ impl Kiosk {
 
     /// Refreshes only the status bar: cheap enough for a one-second timer.
     pub fn present_status(&mut self, ui: &AppWindow) {
-        ui.set_status(self.status_data());
+        let now = self.now();
+        let drop = self.store.current_drop(now).ok().flatten();
+        ui.set_status(self.status_data(drop.as_ref(), now));
     }
 
     /// Pushes the whole state to the window.
     pub fn present(&mut self, ui: &AppWindow) {
-        self.present_status(ui);
+        let now = self.now();
+        let drop = self.store.current_drop(now).ok().flatten();
+        ui.set_status(self.status_data(drop.as_ref(), now));
         ui.set_screen(self.screen);
         ui.set_currency_symbol(self.config.currency().symbol().into());
-        let now = self.now();
         let fmt_money = |m: Money| SharedString::from(m.to_string());
 
         // Idle and drop summary.
-        let drop = self.store.current_drop(now).ok().flatten();
         match &drop {
             Some(d) => {
                 ui.set_idle_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
