@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use marketday_hardware::{Codepage, PrinterProfile};
 use serde::Deserialize;
 
 use crate::domain::{Currency, ReturnsWindow, VatRate};
@@ -32,6 +33,10 @@ pub struct StallConfig {
     /// VAT included in prices, as a percentage ("20", "12.5").
     pub vat_rate: String,
     pub returns_days: u32,
+    /// Where receipt and sticker QR codes send a phone to verify a piece.
+    pub verify_url: String,
+    /// Printed under the QR on receipts.
+    pub receipt_footer: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -49,12 +54,79 @@ pub enum DeviceKind {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterKind {
+    #[default]
+    Simulated,
+    /// ESC/POS over a serial port (USB-serial or TTL), with live status.
+    Serial,
+    /// A device file such as `/dev/usb/lp0`: prints, but cannot report paper or lid.
+    File,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowControl {
+    #[default]
+    None,
+    Hardware,
+    Software,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CodepageName {
+    Cp437,
+    Cp858,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrinterConfig {
-    pub kind: DeviceKind,
+    pub kind: PrinterKind,
+    /// The serial port or device file (`kind = "serial"` or `"file"`).
+    pub path: Option<PathBuf>,
+    pub baud: u32,
+    pub flow_control: FlowControl,
+    /// One of the built-in profiles; the keys below override single facts of it.
+    pub profile: String,
+    pub width_dots: Option<u16>,
+    pub columns: Option<u8>,
+    pub native_qr: Option<bool>,
+    pub cut: Option<bool>,
+    pub codepage: Option<CodepageName>,
+    /// A PNG printed at the top of receipts, scaled to the paper and dithered.
+    pub logo: Option<PathBuf>,
+    /// Open the cash drawer wired to the printer after cash sales.
+    pub cash_drawer: bool,
+    pub label_width_mm: u16,
+    pub label_height_mm: u16,
     /// Where the simulated printer writes its jobs; defaults to `printer/` in the data directory.
     pub output_dir: Option<PathBuf>,
+}
+
+impl Default for PrinterConfig {
+    fn default() -> Self {
+        PrinterConfig {
+            kind: PrinterKind::Simulated,
+            path: None,
+            baud: 9600,
+            flow_control: FlowControl::None,
+            profile: "generic-58".into(),
+            width_dots: None,
+            columns: None,
+            native_qr: None,
+            cut: None,
+            codepage: None,
+            logo: None,
+            cash_drawer: false,
+            label_width_mm: 40,
+            label_height_mm: 30,
+            output_dir: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -82,6 +154,8 @@ impl Default for StallConfig {
             currency: "GBP".into(),
             vat_rate: "20".into(),
             returns_days: ReturnsWindow::default().days,
+            verify_url: "https://verify.marketday.example".into(),
+            receipt_footer: "Thank you for supporting independent makers".into(),
         }
     }
 }
@@ -133,11 +207,60 @@ impl Config {
         if self.stall.returns_days > 365 {
             return Err(value("stall.returns_days", "must be at most 365".into()));
         }
+        self.printer_profile().map_err(|(key, p)| value(key, p))?;
+        let p = &self.printer;
+        if matches!(p.kind, PrinterKind::Serial | PrinterKind::File) && p.path.is_none() {
+            return Err(value("printer.path", "is needed for a serial or file printer".into()));
+        }
+        if !(1200..=921_600).contains(&p.baud) {
+            return Err(value("printer.baud", format!("{} is not a serial speed (9600..115200 are usual)", p.baud)));
+        }
+        if !(20..=110).contains(&p.label_width_mm) || !(15..=150).contains(&p.label_height_mm) {
+            return Err(value("printer.label_width_mm", "labels must be 20-110 mm wide and 15-150 mm tall".into()));
+        }
+        if !self.stall.verify_url.starts_with("https://") && !self.stall.verify_url.starts_with("http://") {
+            return Err(value("stall.verify_url", "must start with https://".into()));
+        }
         let d = &self.display;
         if !(320..=4096).contains(&d.width) || !(320..=4096).contains(&d.height) {
             return Err(value("display", format!("size {}x{} is outside 320..4096", d.width, d.height)));
         }
         Ok(())
+    }
+
+    /// The printer's profile: a built-in one with any single facts overridden.
+    pub fn printer_profile(&self) -> Result<PrinterProfile, (&'static str, String)> {
+        let p = &self.printer;
+        let mut profile = PrinterProfile::builtin(&p.profile).ok_or_else(|| {
+            (
+                "printer.profile",
+                format!("{:?} is not a known profile; use one of {:?}", p.profile, PrinterProfile::BUILTIN),
+            )
+        })?;
+        if let Some(w) = p.width_dots {
+            if !(128..=832).contains(&w) || w % 8 != 0 {
+                return Err(("printer.width_dots", format!("{w} must be a multiple of 8 between 128 and 832")));
+            }
+            profile.width_dots = w;
+        }
+        if let Some(c) = p.columns {
+            profile.columns = c;
+        }
+        if u16::from(profile.columns) * 12 > profile.width_dots || profile.columns < 16 {
+            return Err((
+                "printer.columns",
+                format!("{} columns do not fit {} dots", profile.columns, profile.width_dots),
+            ));
+        }
+        profile.native_qr = p.native_qr.unwrap_or(profile.native_qr);
+        profile.cut = p.cut.unwrap_or(profile.cut);
+        if let Some(cp) = p.codepage {
+            profile.codepage = match cp {
+                CodepageName::Cp437 => Codepage::Cp437,
+                CodepageName::Cp858 => Codepage::Cp858,
+            };
+        }
+        Ok(profile)
     }
 
     pub fn currency(&self) -> Currency {
@@ -190,6 +313,12 @@ mod tests {
             ("[stall]\nvat_rate = \"twenty\"", "stall.vat_rate"),
             ("[stall]\ndevice_id = \"kiosk one\"", "stall.device_id"),
             ("[display]\nwidth = 10", "display"),
+            ("[printer]\nprofile = \"tm-t1000\"", "printer.profile"),
+            ("[printer]\nkind = \"serial\"", "printer.path"),
+            ("[printer]\nbaud = 12", "printer.baud"),
+            ("[printer]\nwidth_dots = 100", "printer.width_dots"),
+            ("[printer]\ncolumns = 48", "printer.columns"),
+            ("[stall]\nverify_url = \"verify.example\"", "stall.verify_url"),
         ];
         for (text, key) in cases {
             let err = parse(text).unwrap_err().to_string();
@@ -198,6 +327,13 @@ mod tests {
         let err = parse("[stall]\nreturns_days = \"seven\"").unwrap_err().to_string();
         assert!(err.contains("returns_days"), "{err}");
         assert!(parse("[stall\n").is_err());
+    }
+
+    #[test]
+    fn printer_profile_facts_can_be_overridden() {
+        let c = parse("[printer]\nprofile = \"generic-80\"\ncut = false\ncodepage = \"cp437\"\ncolumns = 42").unwrap();
+        let p = c.printer_profile().unwrap();
+        assert_eq!((p.width_dots, p.columns, p.cut, p.codepage), (576, 42, false, Codepage::Cp437));
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::app::auth;
 use crate::domain::{Cart, Currency, Drop, Edition, Member, Money, Serial, Tender, VatRate};
 use crate::store::{NewPiece, Store, StoreError};
 
+/// The demo atelier's logo, printed at the top of demo receipts.
+pub const LOGO_PNG: &[u8] = include_bytes!("../assets/demo-logo.png");
+
 pub const DEMO_PIN: &str = "1234";
 pub const DEMO_DROP: &str = "winter-clasp-26";
 pub const MAKER: &str = "Atelier Thorne";

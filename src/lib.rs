@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod headless;
+pub mod print;
 pub mod screenshots;
 pub mod store;
 pub mod ui;

@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use slint::ComponentHandle;
 
 use marketday::app::{self, Devices, Kiosk, KioskOptions};
-use marketday::config::{self, Config, DeviceKind};
+use marketday::config::{self, Config, DeviceKind, PrinterKind};
+use marketday::print::{LabelSize, LayoutOptions, PrinterSetup};
 use marketday::store::Store;
 use marketday::{catalog_import, demo, screenshots};
 
@@ -139,13 +140,7 @@ fn open_store(setup: &Setup) -> anyhow::Result<Store> {
 }
 
 fn devices(setup: &Setup) -> anyhow::Result<Devices> {
-    let printer: Option<Box<dyn marketday_hardware::Printer>> = match setup.config.printer.kind {
-        DeviceKind::None => None,
-        DeviceKind::Simulated => {
-            let dir = setup.config.printer.output_dir.clone().unwrap_or_else(|| setup.data_dir.join("printer"));
-            Some(Box::new(marketday_hardware::SimulatedPrinter::new(&dir)?))
-        }
-    };
+    let printer = printer_setup(setup)?;
     let camera: Option<Box<dyn marketday_hardware::Camera>> = match setup.config.camera.kind {
         DeviceKind::None => None,
         DeviceKind::Simulated => Some(Box::new(match &setup.config.camera.folder {
@@ -154,6 +149,50 @@ fn devices(setup: &Setup) -> anyhow::Result<Devices> {
         })),
     };
     Ok(Devices { printer, camera })
+}
+
+/// The configured printer, its profile and what goes on every receipt.
+fn printer_setup(setup: &Setup) -> anyhow::Result<Option<PrinterSetup>> {
+    use marketday_hardware::{Bitmap, FilePrinter, Printer, SerialPrinter, SerialSettings, SimulatedPrinter};
+    let c = &setup.config.printer;
+    // Already validated when the config was loaded.
+    let profile = setup.config.printer_profile().map_err(|(key, problem)| anyhow::anyhow!("`{key}` {problem}"))?;
+    let port = || c.path.clone().context("`printer.path` is not set");
+    let printer: Box<dyn Printer> = match c.kind {
+        PrinterKind::None => return Ok(None),
+        PrinterKind::Simulated => {
+            let dir = c.output_dir.clone().unwrap_or_else(|| setup.data_dir.join("printer"));
+            Box::new(SimulatedPrinter::new(&dir, profile.clone())?)
+        }
+        PrinterKind::Serial => {
+            let mut settings = SerialSettings::new(&port()?.to_string_lossy(), c.baud);
+            settings.flow_control = match c.flow_control {
+                config::FlowControl::None => marketday_hardware::FlowControl::None,
+                config::FlowControl::Hardware => marketday_hardware::FlowControl::Hardware,
+                config::FlowControl::Software => marketday_hardware::FlowControl::Software,
+            };
+            Box::new(SerialPrinter::new(settings))
+        }
+        PrinterKind::File => Box::new(FilePrinter::new(&port()?)),
+    };
+    // Logos print at most two thirds of the paper wide: a full-width image is slow on serial.
+    let logo_width = usize::from(profile.width_dots) * 2 / 3;
+    let logo = match &c.logo {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("`printer.logo`: cannot read {}", path.display()))?;
+            Some(Bitmap::from_png(&bytes, logo_width).with_context(|| format!("`printer.logo` {}", path.display()))?)
+        }
+        None if setup.demo => Some(Bitmap::from_png(marketday::demo::LOGO_PNG, logo_width)?),
+        None => None,
+    };
+    let layout = LayoutOptions {
+        logo,
+        cash_drawer: c.cash_drawer,
+        label: LabelSize { width_mm: c.label_width_mm, height_mm: c.label_height_mm },
+        footer: setup.config.stall.receipt_footer.clone(),
+    };
+    Ok(Some(PrinterSetup { printer, profile, layout }))
 }
 
 fn run(setup: Setup) -> anyhow::Result<()> {

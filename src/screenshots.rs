@@ -27,12 +27,13 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut store = Store::open(&work.join("demo.sqlite"))?;
     let config = demo_config();
     demo::seed(&mut store, &config.stall.name, now)?;
-    let printer = marketday_hardware::SimulatedPrinter::new(&work.join("printer"))?;
+    let profile = marketday_hardware::PrinterProfile::builtin("generic-80").expect("built-in profile");
+    let printer = crate::print::PrinterSetup::simulated(&work.join("printer"), profile, Default::default())?;
     let devices = Devices {
-        printer: Some(Box::new(printer)),
+        printer: Some(printer),
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(64, 48))),
     };
-    let options = KioskOptions { demo: true, clock: Box::new(move || now) };
+    let options = KioskOptions { demo: true, clock: Box::new(move || now), ..Default::default() };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
     let ui = AppWindow::new()?;
     let _timer = app::attach(&ui, kiosk.clone());

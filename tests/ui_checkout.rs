@@ -10,8 +10,10 @@ use marketday::app::{self, Devices, Kiosk, KioskOptions};
 use marketday::config::Config;
 use marketday::demo;
 use marketday::domain::PieceStatus;
+use marketday::print::PrinterSetup;
 use marketday::store::Store;
 use marketday::ui::AppWindow;
+use marketday_hardware::PrinterProfile;
 use slint::ComponentHandle;
 use slint::platform::PointerEventButton;
 
@@ -28,7 +30,14 @@ fn start() -> Harness {
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
     demo::seed(&mut store, "Test stall", Utc::now()).unwrap();
     let devices = Devices {
-        printer: Some(Box::new(marketday_hardware::SimulatedPrinter::new(&dir.path().join("printer")).unwrap())),
+        printer: Some(
+            PrinterSetup::simulated(
+                &dir.path().join("printer"),
+                PrinterProfile::builtin("generic-58").unwrap(),
+                Default::default(),
+            )
+            .unwrap(),
+        ),
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(32, 24))),
     };
     let options = KioskOptions { demo: true, ..Default::default() };
@@ -73,6 +82,19 @@ fn shows(h: &Harness, fragment: &str) -> bool {
         .is_some()
 }
 
+/// Waits (re-presenting the status bar) for the print worker to report what `fragment` says.
+fn eventually_shows(h: &Harness, fragment: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        h.kiosk.borrow_mut().present(&h.ui);
+        if shows(h, fragment) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
 fn type_pin(h: &Harness, pin: &str) {
     for d in pin.chars() {
         tap(h, &d.to_string());
@@ -83,7 +105,7 @@ fn type_pin(h: &Harness, pin: &str) {
 #[test]
 fn staff_sell_a_piece_for_cash_and_see_change_and_receipt() {
     let h = start();
-    assert!(shows(&h, "Printer: Ready"), "status bar shows the printer");
+    assert!(eventually_shows(&h, "Printer: Ready"), "status bar shows the printer");
     assert!(shows(&h, "not synced"), "status bar shows unsynced changes");
 
     tap(&h, "Staff sign-in");

@@ -30,6 +30,23 @@ impl Codepage {
         table.get(&c).copied()
     }
 
+    /// The character a printer shows for `byte`, for previews.
+    pub fn decode(self, byte: u8) -> char {
+        if byte < 0x80 {
+            return byte as char;
+        }
+        let table = match self {
+            Codepage::Cp437 => &oem_cp::code_table::DECODING_TABLE_CP437,
+            Codepage::Cp858 => &oem_cp::code_table::DECODING_TABLE_CP858,
+        };
+        table[usize::from(byte - 0x80)]
+    }
+
+    /// The codepage `ESC t n` selects, if it is one we know.
+    pub fn from_esc_t(n: u8) -> Option<Codepage> {
+        [Codepage::Cp437, Codepage::Cp858].into_iter().find(|c| c.esc_t() == n)
+    }
+
     /// Encodes `text`; characters the codepage lacks become a readable fallback
     /// ("EUR", plain quotes, unaccented letters) and, failing that, '?'. Control
     /// characters other than newline are dropped, so text can never inject a command.
@@ -116,6 +133,13 @@ mod tests {
         assert_eq!(Codepage::Cp437.encode("€5 – £3"), b"EUR5 - \x9c3");
         assert_eq!(Codepage::Cp858.encode("“Rosé” Łódź"), b"\"Ros\x82\" L\xa2dz");
         assert_eq!(Codepage::Cp858.encode("日本"), b"??");
+    }
+
+    #[test]
+    fn decoding_inverts_encoding() {
+        let text = "£€ Café Déjà École ñ ü";
+        let back: String = Codepage::Cp858.encode(text).into_iter().map(|b| Codepage::Cp858.decode(b)).collect();
+        assert_eq!(back, text);
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //! files, so the kiosk runs (and is tested) on a laptop with no devices attached:
 //!
 //! ```
-//! use marketday_hardware::{Printer, PrinterStatus, SimulatedPrinter};
+//! use marketday_hardware::{Printer, PrinterProfile, PrinterStatus, SimulatedPrinter};
 //!
 //! let dir = std::env::temp_dir().join("marketday-doc-printer");
-//! let mut printer = SimulatedPrinter::new(&dir).unwrap();
+//! let profile = PrinterProfile::builtin("generic-80").unwrap();
+//! let mut printer = SimulatedPrinter::new(&dir, profile).unwrap();
 //! assert_eq!(printer.status(), PrinterStatus::Ready);
 //! let job = printer.print(b"Hello stall\n").unwrap();
 //! assert_eq!(std::fs::read(job).unwrap(), b"Hello stall\n");
@@ -16,11 +17,22 @@
 
 mod camera;
 pub mod codepage;
+pub mod encode;
+pub mod preview;
 mod printer;
+mod profile;
+pub mod raster;
 mod serial;
 pub mod status;
+pub mod ticket;
 
 pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera};
 pub use codepage::Codepage;
-pub use printer::{Printer, PrinterError, PrinterStatus, SimulatedPrinter};
+pub use encode::{EncodeError, encode};
+pub use preview::{Preview, PreviewError};
+pub use printer::{FilePrinter, Printer, PrinterError, PrinterStatus, SimulatedPrinter};
+pub use profile::{DOTS_PER_MM, PrinterProfile};
+pub use raster::Bitmap;
 pub use serial::{SerialPrinter, SerialSettings};
+pub use serialport::FlowControl;
+pub use ticket::{Align, Block, Style, Ticket};

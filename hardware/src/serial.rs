@@ -124,11 +124,12 @@ impl Printer for SerialPrinter {
         let written = job.chunks(CHUNK).try_for_each(|chunk| port.write_all(chunk)).and_then(|()| port.flush());
         if let Err(e) = written {
             self.port = None;
-            return Err(io(e));
+            tracing::warn!(port = %self.settings.path, error = %e, "printer port failed mid-job");
+            return Err(PrinterError::Interrupted(PrinterStatus::Offline));
         }
         let after = self.status();
         if !after.can_print() {
-            return Err(PrinterError::NotReady(after));
+            return Err(PrinterError::Interrupted(after));
         }
         Ok(path)
     }

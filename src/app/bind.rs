@@ -61,6 +61,14 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
     on!(on_show_sales, |k| k.show_sales());
     on!(on_select_sale, |k, id: Text| k.select_sale(&id));
     on!(on_dismiss_notice, |k| k.dismiss_notices());
+    on!(on_reprint_receipt, |k, id: Text| k.reprint_receipt(&id));
+    on!(on_show_printer, |k| k.show_printer());
+    on!(on_print_test_page, |k| k.print_test_page());
+    on!(on_print_stickers, |k| k.print_drop_stickers());
+    on!(on_print_z_report, |k| k.print_z_report());
+    on!(on_retry_print, |k| k.retry_printing());
+    on!(on_print_later, |k| k.print_later());
+    on!(on_print_job_action, |k, id: i32| k.print_job_again(i64::from(id)));
 
     on!(
         on_add_card,

@@ -3,18 +3,20 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use marketday_hardware::{Camera, Printer};
+use marketday_hardware::Camera;
 
 use super::auth::{self, AuthError};
 use super::sell::{Completed, SellFlowError, SellSession};
 use crate::config::Config;
-use crate::domain::{Serial, VatRate};
+use crate::domain::printout::{Printout, ReceiptDoc};
+use crate::domain::{NewSale, ReceiptNumber, Serial, VatRate};
+use crate::print::{PrintQueue, PrinterSetup};
 use crate::store::Store;
 use crate::ui::Screen;
 
 /// The devices the kiosk drives. `None` means configured off.
 pub struct Devices {
-    pub printer: Option<Box<dyn Printer>>,
+    pub printer: Option<PrinterSetup>,
     pub camera: Option<Box<dyn Camera>>,
 }
 
@@ -22,11 +24,13 @@ pub struct KioskOptions {
     pub demo: bool,
     /// The clock; tests and screenshots pin it.
     pub clock: Box<dyn Fn() -> DateTime<Utc>>,
+    /// How often the print worker asks an idle printer how it is.
+    pub print_poll: Duration,
 }
 
 impl Default for KioskOptions {
     fn default() -> Self {
-        KioskOptions { demo: false, clock: Box::new(Utc::now) }
+        KioskOptions { demo: false, clock: Box::new(Utc::now), print_poll: Duration::from_secs(2) }
     }
 }
 
@@ -51,7 +55,10 @@ pub struct Kiosk {
     pub(super) config: Config,
     pub(super) vat: VatRate,
     pub(super) sell: SellSession,
-    pub(super) devices: Devices,
+    pub(super) camera: Option<Box<dyn Camera>>,
+    pub(super) printing: Option<PrintQueue>,
+    /// Why printing is unavailable although a printer is configured.
+    pub(super) printing_error: Option<String>,
     pub(super) options: KioskOptions,
     pub(super) screen: Screen,
     pub(super) sell_notice: Notice,
@@ -62,18 +69,31 @@ pub struct Kiosk {
     pub(super) last_activity: Instant,
     pub(super) selected_sale: Option<uuid::Uuid>,
     pub(super) sales_notice: Notice,
+    pub(super) printer_notice: Notice,
 }
 
 impl Kiosk {
     pub fn new(store: Store, config: Config, devices: Devices, options: KioskOptions) -> Kiosk {
         let vat = config.vat_rate().unwrap_or(VatRate::UK_STANDARD);
         let sell = SellSession::new(config.currency());
+        let (printing, printing_error) = match devices.printer {
+            None => (None, None),
+            Some(setup) => match PrintQueue::start(store.path(), setup, options.print_poll) {
+                Ok(queue) => (Some(queue), None),
+                Err(e) => {
+                    tracing::error!(error = %e, "print queue did not start");
+                    (None, Some(format!("Printing is off: {e}")))
+                }
+            },
+        };
         Kiosk {
             store,
             config,
             vat,
             sell,
-            devices,
+            camera: devices.camera,
+            printing,
+            printing_error,
             options,
             screen: Screen::Idle,
             sell_notice: Notice::default(),
@@ -84,6 +104,7 @@ impl Kiosk {
             last_activity: Instant::now(),
             selected_sale: None,
             sales_notice: Notice::default(),
+            printer_notice: Notice::default(),
         }
     }
 
@@ -137,6 +158,7 @@ impl Kiosk {
         self.sell_notice = Notice::default();
         self.tender_notice = Notice::default();
         self.sales_notice = Notice::default();
+        self.printer_notice = Notice::default();
         self.pin_notice.clear();
     }
 
@@ -200,7 +222,7 @@ impl Kiosk {
     pub fn auto_lock_due(&self) -> bool {
         let minutes = self.config.display.auto_lock_minutes;
         minutes > 0
-            && matches!(self.screen, Screen::Sell | Screen::Done)
+            && matches!(self.screen, Screen::Sell | Screen::Done | Screen::Sales | Screen::Printer)
             && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
     }
 
@@ -308,8 +330,18 @@ impl Kiosk {
     pub fn complete_sale(&mut self) {
         let now = self.now();
         let device = self.config.stall.device_id.clone();
-        match self.sell.complete(&mut self.store, &device, self.vat, now) {
+        let receipt = self.printing.is_some().then(|| {
+            let (stall, url, window) =
+                (self.config.stall.name.clone(), self.config.stall.verify_url.clone(), self.config.returns_window());
+            move |number: &ReceiptNumber, sale: &NewSale| {
+                Printout::Receipt(ReceiptDoc::new(&stall, number.clone(), sale, window, &url))
+            }
+        });
+        match self.sell.complete(&mut self.store, &device, self.vat, now, receipt) {
             Ok(done) => {
+                if let Some(queue) = &self.printing {
+                    queue.wake();
+                }
                 self.last_done = Some(done);
                 self.sell_notice = Notice::default();
                 self.tender_notice = Notice::default();

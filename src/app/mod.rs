@@ -7,6 +7,7 @@
 pub mod auth;
 mod bind;
 pub mod kiosk;
+mod printing;
 pub mod sell;
 mod view;
 

@@ -6,10 +6,11 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::printout::Printout;
 use crate::domain::tender::remaining;
 use crate::domain::{
-    Cart, CheckoutError, Currency, Discount, DiscountKind, Drop, Money, MoneyError, PieceStatus, ReceiptNumber,
-    SellError, Serial, Tender, TenderError, VatRate,
+    Cart, CheckoutError, Currency, Discount, DiscountKind, Drop, Money, MoneyError, NewSale, PieceStatus,
+    ReceiptNumber, SellError, Serial, Tender, TenderError, VatRate,
 };
 use crate::store::{Store, StoreError};
 
@@ -196,9 +197,10 @@ impl SellSession {
         device: &str,
         vat: VatRate,
         now: DateTime<Utc>,
+        receipt: Option<impl FnOnce(&ReceiptNumber, &NewSale) -> Printout>,
     ) -> Result<Completed, SellFlowError> {
         let (sale, settlement) = self.cart.checkout(self.tenders.clone(), vat, now, Uuid::now_v7())?;
-        let receipt = store.commit_sale(&sale, device)?;
+        let receipt = store.commit_sale_printing(&sale, device, |n| receipt.map(|r| r(n, &sale)))?;
         tracing::info!(%receipt, total = %sale.totals.total, "sale committed");
         let done = Completed { sale_id: sale.id, receipt, total: sale.totals.total, change: settlement.change };
         self.cart = Cart::new(self.cart.currency);

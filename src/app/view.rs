@@ -8,8 +8,11 @@ use slint::{ModelRc, SharedString, VecModel};
 
 use super::kiosk::Kiosk;
 use crate::domain::{DropPhase, Money, PieceStatus, Tender};
-use crate::store::DropSummary;
-use crate::ui::{AppWindow, CartLineData, PieceTileData, SaleLineRowData, SaleRowData, StatusData, TenderData};
+use crate::print::advice;
+use crate::store::{DropSummary, JobState};
+use crate::ui::{
+    AppWindow, CartLineData, PieceTileData, PrintJobRowData, SaleLineRowData, SaleRowData, StatusData, TenderData,
+};
 
 fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(rows)))
@@ -30,17 +33,17 @@ pub fn countdown(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     }
 }
 
-fn printer_badge(status: Option<PrinterStatus>) -> (&'static str, i32) {
+/// The printer badge's word and severity.
+fn printer_word(status: &PrinterStatus) -> (&'static str, i32) {
     match status {
-        None => ("None", 3),
-        Some(PrinterStatus::Ready) => ("Ready", 0),
-        Some(PrinterStatus::PaperLow) => ("Paper low", 1),
-        Some(PrinterStatus::PaperOut) => ("Paper out", 2),
-        Some(PrinterStatus::CoverOpen) => ("Cover open", 2),
-        Some(PrinterStatus::NotResponding) => ("Not answering", 2),
-        Some(PrinterStatus::Offline) => ("Offline", 2),
-        Some(PrinterStatus::Unknown) => ("No status", 1),
-        Some(PrinterStatus::Error(_)) => ("Error", 2),
+        PrinterStatus::Ready => ("Ready", 0),
+        PrinterStatus::PaperLow => ("Paper low", 1),
+        PrinterStatus::PaperOut => ("Paper out", 2),
+        PrinterStatus::CoverOpen => ("Lid open", 2),
+        PrinterStatus::NotResponding => ("Not answering", 2),
+        PrinterStatus::Offline => ("Unplugged", 2),
+        PrinterStatus::Unknown => ("No status", 1),
+        PrinterStatus::Error(_) => ("Error", 2),
     }
 }
 
@@ -54,6 +57,22 @@ fn camera_badge(status: Option<CameraStatus>) -> (&'static str, i32) {
 }
 
 impl Kiosk {
+    /// "Paper out · 2 waiting": the printer's state and the jobs it holds up.
+    fn printer_badge(&self) -> (String, i32) {
+        let Some(q) = self.print_status() else {
+            return if self.printing_error.is_some() { ("Off".into(), 2) } else { ("None".into(), 3) };
+        };
+        if !q.checked {
+            return ("Checking".into(), 3);
+        }
+        let (word, severity) = printer_word(&q.status);
+        match q.waiting {
+            0 => (word.into(), severity),
+            n if q.status.can_print() => (format!("Printing {n}"), severity),
+            n => (format!("{word} · {n} waiting"), severity),
+        }
+    }
+
     /// The status bar, given the current drop (looked up once per refresh by the caller).
     fn status_data(&mut self, drop: Option<&DropSummary>, now: DateTime<Utc>) -> StatusData {
         let (drop_name, phase, phase_severity, countdown_text) = match drop {
@@ -86,8 +105,8 @@ impl Kiosk {
                 ("Store error".to_owned(), 2)
             }
         };
-        let (printer, printer_severity) = printer_badge(self.devices.printer.as_mut().map(|p| p.status()));
-        let (camera, camera_severity) = camera_badge(self.devices.camera.as_ref().map(|c| c.status()));
+        let (printer, printer_severity) = self.printer_badge();
+        let (camera, camera_severity) = camera_badge(self.camera.as_ref().map(|c| c.status()));
         StatusData {
             stall: self.config.stall.name.clone().into(),
             drop: drop_name.into(),
@@ -108,6 +127,7 @@ impl Kiosk {
         let now = self.now();
         let drop = self.store.current_drop(now).ok().flatten();
         ui.set_status(self.status_data(drop.as_ref(), now));
+        self.present_printing(ui, now);
     }
 
     /// Pushes the whole state to the window.
@@ -243,6 +263,8 @@ impl Kiosk {
         ui.set_quick_cash(model(self.sell.quick_cash(self.vat).into_iter().map(fmt_money).collect()));
         ui.set_tender_error(self.tender_notice.text.clone().into());
 
+        self.present_printing(ui, now);
+
         // Sales: recent sales and the one selected for a return or void.
         if self.screen == crate::ui::Screen::Sales {
             self.present_sales(ui, now);
@@ -258,6 +280,88 @@ impl Kiosk {
 }
 
 impl Kiosk {
+    /// The receipt line of the Done screen and the Printer screen; both change as the
+    /// worker prints, so the one-second timer refreshes them too.
+    fn present_printing(&self, ui: &AppWindow, now: DateTime<Utc>) {
+        let status = self.print_status();
+        let blocked_by = status.as_ref().filter(|q| !q.status.can_print()).map(|q| advice(&q.status));
+        if self.screen == crate::ui::Screen::Done {
+            let (text, severity, blocked) = match (&status, self.last_receipt_job()) {
+                (None, _) => (String::new(), 0, false),
+                (Some(_), None) => ("No receipt for this sale".into(), 1, false),
+                (Some(_), Some(job)) => match job.state {
+                    JobState::Printed => ("Receipt printed".into(), 0, false),
+                    JobState::Held => ("Receipt held: print it from the Printer tab".into(), 1, false),
+                    JobState::Queued | JobState::Printing => match &blocked_by {
+                        Some(why) => (format!("Receipt waiting. {why}"), 2, true),
+                        None => ("Printing receipt…".into(), 0, false),
+                    },
+                },
+            };
+            ui.set_done_print(text.into());
+            ui.set_done_print_severity(severity);
+            ui.set_done_print_blocked(blocked);
+        }
+        if self.screen != crate::ui::Screen::Printer {
+            return;
+        }
+        let (headline, severity, detail) = match &status {
+            None => (
+                self.printing_error.clone().unwrap_or_else(|| "No printer configured".into()),
+                3,
+                "Set [printer] in the config file: kind, path, baud and profile.".to_owned(),
+            ),
+            Some(q) => {
+                let profile = self.printing.as_ref().map(|p| p.profile());
+                let about = profile
+                    .map(|p| format!("{} · {} ({} mm)", q.printer, p.name, p.width_mm()))
+                    .unwrap_or_else(|| q.printer.clone());
+                let waiting = match q.waiting {
+                    0 => String::new(),
+                    n => format!(" · {n} waiting"),
+                };
+                (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}"))
+            }
+        };
+        ui.set_printer_headline(headline.into());
+        ui.set_printer_severity(severity);
+        ui.set_printer_detail(detail.into());
+        ui.set_printer_blocked(blocked_by.is_some() && status.as_ref().is_some_and(|q| q.waiting > 0));
+        let today = now.with_timezone(&chrono::Local).date_naive();
+        let jobs = self.store.recent_print_jobs(30).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot list print jobs");
+            Vec::new()
+        });
+        let rows = jobs
+            .into_iter()
+            .map(|job| {
+                let local = job.created_at.with_timezone(&chrono::Local);
+                let time =
+                    if local.date_naive() == today { local.format("%H:%M") } else { local.format("%d %b %H:%M") };
+                let reprint = if job.reprint { " (reprint)" } else { "" };
+                let (state, severity, action) = match job.state {
+                    JobState::Printed => ("Printed".to_owned(), 0, "Reprint"),
+                    JobState::Held => (format!("Held{}", with(&job.last_error)), 1, "Print"),
+                    JobState::Queued | JobState::Printing => match (&blocked_by, job.last_error.as_deref()) {
+                        (Some(why), _) => (format!("Waiting: {why}"), 2, ""),
+                        (None, Some(e)) => (format!("Retrying: {e}"), 1, ""),
+                        (None, None) => ("Printing".to_owned(), 1, ""),
+                    },
+                };
+                PrintJobRowData {
+                    id: job.id as i32,
+                    title: format!("{}{reprint}", job.title).into(),
+                    detail: format!("{time} · {state}").into(),
+                    severity,
+                    action: action.into(),
+                }
+            })
+            .collect();
+        ui.set_print_jobs(model(rows));
+        ui.set_printer_notice(self.printer_notice.text.clone().into());
+        ui.set_printer_notice_severity(self.printer_notice.severity);
+    }
+
     fn present_sales(&self, ui: &AppWindow, now: DateTime<Utc>) {
         let today = now.with_timezone(&chrono::Local).date_naive();
         let when = |t: DateTime<Utc>| {
@@ -314,6 +418,10 @@ impl Kiosk {
         ui.set_sales_notice(self.sales_notice.text.clone().into());
         ui.set_sales_notice_severity(self.sales_notice.severity);
     }
+}
+
+fn with(error: &Option<String>) -> String {
+    error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
 }
 
 /// Keypad editing: append a key or delete one character, within the pad's limits.

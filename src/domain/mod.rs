@@ -8,6 +8,7 @@ pub mod drop;
 pub mod lockout;
 pub mod money;
 pub mod piece;
+pub mod printout;
 pub mod sale;
 pub mod tender;
 

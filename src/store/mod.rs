@@ -7,6 +7,8 @@
 mod bulk;
 mod catalog;
 mod outbox;
+mod print_jobs;
+mod reports;
 mod sales;
 mod schema;
 mod staff;
@@ -19,6 +21,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use catalog::{DropSummary, NewPiece, PieceTile};
 pub use outbox::OutboxEvent;
+pub use print_jobs::{JobState, PrintJob};
+pub use reports::Day;
 pub use sales::{SaleRecord, SaleSummary};
 pub use staff::PinState;
 

@@ -5,7 +5,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Result, Store, StoreError, from_ms, outbox, to_ms};
+use super::{Result, Store, StoreError, from_ms, outbox, print_jobs, to_ms};
+use crate::domain::printout::Printout;
 use crate::domain::{
     Currency, Money, NewSale, PieceStatus, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine, SellError, Serial,
     Tender, Totals, VatRate,
@@ -102,6 +103,17 @@ impl Store {
     /// Commits a sale: pieces marked sold, the receipt number taken, the sale, its lines and
     /// tenders written, and the outbox event appended — all or nothing, durable on return.
     pub fn commit_sale(&mut self, sale: &NewSale, device: &str) -> Result<ReceiptNumber> {
+        self.commit_sale_printing(sale, device, |_| None)
+    }
+
+    /// [`Store::commit_sale`], queueing the receipt `receipt` makes from the allocated
+    /// number in the same transaction: the sale and its print job exist together or not at all.
+    pub fn commit_sale_printing(
+        &mut self,
+        sale: &NewSale,
+        device: &str,
+        receipt_printout: impl FnOnce(&ReceiptNumber) -> Option<Printout>,
+    ) -> Result<ReceiptNumber> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut piece_ids = Vec::with_capacity(sale.lines.len());
         for line in &sale.lines {
@@ -163,6 +175,9 @@ impl Store {
         }
         drop(insert_tender);
         outbox::append(&tx, "sale.completed", &SaleCompleted { receipt: &receipt, sale }, sale.at)?;
+        if let Some(printout) = receipt_printout(&receipt) {
+            print_jobs::insert(&tx, &printout, Some(sale.id), false, sale.at)?;
+        }
         tx.commit()?;
         Ok(receipt)
     }

@@ -134,4 +134,22 @@ CREATE TABLE staff_auth (
     locked_until    INTEGER
 ) STRICT;
 "#,
+    // 2: the print queue. A job holds a snapshot of what to print (JSON of
+    // `domain::printout::Printout`), laid out for the printer at print time.
+    r#"
+CREATE TABLE print_jobs (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    sale_id     TEXT REFERENCES sales(id),
+    payload     TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'printing', 'printed', 'held')),
+    reprint     INTEGER NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    printed_at  INTEGER
+) STRICT;
+CREATE INDEX print_jobs_waiting ON print_jobs(id) WHERE state IN ('queued', 'printing');
+"#,
 ];

@@ -1,0 +1,189 @@
+//! What goes on paper, as data: receipts, stickers and the end-of-day report.
+//!
+//! A printout is a snapshot taken when the job is queued (in the sale's transaction), so
+//! a receipt printed an hour later, or reprinted next week, says what was true at the
+//! sale. Layout for a given paper width happens at print time, in `crate::print`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::cart::Totals;
+use super::money::{Money, VatRate};
+use super::sale::{NewSale, ReceiptNumber, ReturnsWindow, SaleLine};
+use super::tender::Tender;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptDoc {
+    pub stall: String,
+    pub number: ReceiptNumber,
+    pub at: DateTime<Utc>,
+    pub lines: Vec<SaleLine>,
+    pub totals: Totals,
+    pub vat_rate: VatRate,
+    pub tenders: Vec<Tender>,
+    pub change: Money,
+    /// Last day the customer may return or have the piece verified at the stall.
+    pub returns_until: DateTime<Utc>,
+    /// The QR: a one-piece sale links to the piece's provenance, otherwise to the order.
+    pub qr: String,
+}
+
+impl ReceiptDoc {
+    pub fn new(stall: &str, number: ReceiptNumber, sale: &NewSale, window: ReturnsWindow, verify_url: &str) -> Self {
+        let base = verify_url.trim_end_matches('/');
+        let qr = match sale.lines.as_slice() {
+            [only] => format!("{base}/p/{}", only.serial.as_str()),
+            _ => format!("{base}/o/{number}"),
+        };
+        ReceiptDoc {
+            stall: stall.to_owned(),
+            number,
+            at: sale.at,
+            lines: sale.lines.clone(),
+            totals: sale.totals,
+            vat_rate: sale.vat_rate,
+            tenders: sale.tenders.clone(),
+            change: sale.change,
+            returns_until: window.ends(sale.at),
+            qr,
+        }
+    }
+
+    pub fn paid_cash(&self) -> bool {
+        self.tenders.iter().any(|t| matches!(t, Tender::Cash { .. }))
+    }
+}
+
+/// A label for a piece, its bag or its provenance card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickerDoc {
+    pub serial: String,
+    /// "07 of 24".
+    pub edition: String,
+    pub title: String,
+    pub price: Money,
+    pub qr: String,
+}
+
+impl StickerDoc {
+    pub fn provenance_url(verify_url: &str, serial: &str) -> String {
+        format!("{}/p/{serial}", verify_url.trim_end_matches('/'))
+    }
+}
+
+/// The end-of-day (Z) report for one device and one local day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZReport {
+    pub stall: String,
+    pub device: String,
+    pub day: NaiveDate,
+    pub generated_at: DateTime<Utc>,
+    /// Sales not voided.
+    pub sales: u32,
+    pub pieces: u32,
+    pub gross: Money,
+    pub vat: Money,
+    /// Per tender kind ("Cash", "Card"): count and amount kept (cash net of change).
+    pub by_tender: Vec<(String, u32, Money)>,
+    /// Per drop name: pieces and amount.
+    pub by_drop: Vec<(String, u32, Money)>,
+    pub voids: u32,
+    pub returns: u32,
+    pub refunded: Money,
+    /// Cash kept from sales, less cash refunds: what the drawer should hold above its float.
+    pub cash_expected: Money,
+    pub unsynced_changes: u64,
+}
+
+/// One print job's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Printout {
+    Receipt(ReceiptDoc),
+    Sticker(StickerDoc),
+    ZReport(ZReport),
+    /// A test page: the stall name and the printer's abilities.
+    Test {
+        stall: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Printout {
+    /// How the queue lists the job: "Receipt K1-000042", "Sticker AT-2026-0007".
+    pub fn title(&self) -> String {
+        match self {
+            Printout::Receipt(r) => format!("Receipt {}", r.number),
+            Printout::Sticker(s) => format!("Sticker {}", s.serial),
+            Printout::ZReport(z) => format!("End-of-day report {}", z.day),
+            Printout::Test { .. } => "Test page".into(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Printout::Receipt(_) => "receipt",
+            Printout::Sticker(_) => "sticker",
+            Printout::ZReport(_) => "z_report",
+            Printout::Test { .. } => "test",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, Serial};
+
+    fn line(serial: &str) -> SaleLine {
+        let m = Money::new(18500, Currency::GBP);
+        SaleLine {
+            serial: Serial::parse(serial).unwrap(),
+            title: "Clasp pendant".into(),
+            edition: "07 of 24".into(),
+            drop_id: None,
+            unit_price: m,
+            discount: Money::zero(Currency::GBP),
+            discount_reason: None,
+            net: m,
+            vat: Money::new(3083, Currency::GBP),
+        }
+    }
+
+    fn sale(lines: Vec<SaleLine>) -> NewSale {
+        let total = Money::new(18500 * lines.len() as i64, Currency::GBP);
+        NewSale {
+            id: uuid::Uuid::nil(),
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            member_id: None,
+            lines,
+            tenders: vec![Tender::Cash { tendered: total }],
+            totals: Totals { subtotal: total, discount: Money::zero(Currency::GBP), total, vat: total },
+            vat_rate: VatRate(2000),
+            change: Money::zero(Currency::GBP),
+        }
+    }
+
+    #[test]
+    fn receipt_qr_points_at_the_piece_or_the_order() {
+        let n = ReceiptNumber { device: "K1".into(), seq: 42 };
+        let w = ReturnsWindow { days: 7 };
+        let one = ReceiptDoc::new("S", n.clone(), &sale(vec![line("AT-2026-0007")]), w, "https://v.example/");
+        assert_eq!(one.qr, "https://v.example/p/AT-2026-0007");
+        assert_eq!(one.returns_until - one.at, chrono::Duration::days(7));
+        assert!(one.paid_cash());
+        let two =
+            ReceiptDoc::new("S", n, &sale(vec![line("AT-2026-0007"), line("AT-2026-0008")]), w, "https://v.example");
+        assert_eq!(two.qr, "https://v.example/o/K1-000042");
+        assert_eq!(Printout::Receipt(two).title(), "Receipt K1-000042");
+    }
+
+    #[test]
+    fn printouts_survive_the_store_round_trip() {
+        let n = ReceiptNumber { device: "K1".into(), seq: 1 };
+        let doc = Printout::Receipt(ReceiptDoc::new("S", n, &sale(vec![line("AT-1")]), ReturnsWindow::default(), "u"));
+        let json = serde_json::to_string(&doc).unwrap();
+        assert!(json.starts_with(r#"{"kind":"receipt""#), "{json}");
+        assert_eq!(serde_json::from_str::<Printout>(&json).unwrap(), doc);
+    }
+}

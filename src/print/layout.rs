@@ -1,0 +1,289 @@
+//! Printouts laid out for one printer profile: receipts, stickers, the Z report and the
+//! test page, as [`Ticket`]s of fixed-width lines.
+//!
+//! Widths are counted in the bytes the codepage will send, not in chars: a '€' that falls
+//! back to "EUR" on a PC437 printer takes three columns and the right edge still lines up.
+
+use chrono::{DateTime, Local, Utc};
+use marketday_hardware::raster::qr_code;
+use marketday_hardware::{Align, Bitmap, Block, DOTS_PER_MM, PrinterProfile, Style, Ticket};
+
+use crate::domain::printout::{Printout, ReceiptDoc, StickerDoc, ZReport};
+use crate::domain::{Money, Tender};
+
+/// Label stock for stickers, in millimetres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelSize {
+    pub width_mm: u16,
+    pub height_mm: u16,
+}
+
+impl Default for LabelSize {
+    fn default() -> Self {
+        LabelSize { width_mm: 40, height_mm: 30 }
+    }
+}
+
+/// Everything about a print that is not the printout itself.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutOptions {
+    pub logo: Option<Bitmap>,
+    /// Pulse the cash drawer after a receipt paid (partly) in cash.
+    pub cash_drawer: bool,
+    pub label: LabelSize,
+    /// Printed on the receipt under the QR.
+    pub footer: String,
+}
+
+/// Lays out `printout`; `reprint` marks the paper as a copy.
+pub fn layout(printout: &Printout, profile: &PrinterProfile, options: &LayoutOptions, reprint: bool) -> Ticket {
+    let mut t = Ticket::new();
+    let w = Width { profile, cols: usize::from(profile.columns) };
+    match printout {
+        Printout::Receipt(r) => receipt(&mut t, &w, r, options, reprint),
+        Printout::Sticker(s) => sticker(&mut t, profile, s, options.label, reprint),
+        Printout::ZReport(z) => z_report(&mut t, &w, z, reprint),
+        Printout::Test { stall, at } => test_page(&mut t, &w, stall, *at),
+    }
+    t
+}
+
+struct Width<'a> {
+    profile: &'a PrinterProfile,
+    cols: usize,
+}
+
+impl Width<'_> {
+    fn len(&self, s: &str) -> usize {
+        self.profile.codepage.encode(s).len()
+    }
+
+    /// `left` and `right` on one line of `cols` columns; `left` is cut short if both do not fit.
+    fn row(&self, left: &str, right: &str, cols: usize) -> String {
+        let room = cols.saturating_sub(self.len(right) + 1);
+        let mut l = String::new();
+        for c in left.chars() {
+            if self.len(&l) + self.len(c.encode_utf8(&mut [0; 4])) > room {
+                break;
+            }
+            l.push(c);
+        }
+        let pad = cols.saturating_sub(self.len(&l) + self.len(right));
+        format!("{l}{}{right}", " ".repeat(pad))
+    }
+
+    /// Words wrapped to `cols`; a word longer than a line is split.
+    fn wrap(&self, text: &str, cols: usize) -> Vec<String> {
+        let mut lines = vec![String::new()];
+        for word in text.split_whitespace() {
+            let current = lines.last_mut().expect("never empty");
+            let sep = usize::from(!current.is_empty());
+            if self.len(current) + sep + self.len(word) <= cols {
+                if sep == 1 {
+                    current.push(' ');
+                }
+                current.push_str(word);
+            } else {
+                let mut piece = String::new();
+                for c in word.chars() {
+                    if self.len(&piece) + 1 > cols {
+                        lines.push(std::mem::take(&mut piece));
+                    }
+                    piece.push(c);
+                }
+                lines.push(piece);
+            }
+        }
+        lines.retain(|l| !l.is_empty());
+        lines
+    }
+
+    fn rule(&self) -> String {
+        "-".repeat(self.cols)
+    }
+}
+
+const BOLD: Style = Style { align: Align::Left, bold: true, large: false };
+const CENTER: Style = Style { align: Align::Center, bold: false, large: false };
+const HEADING: Style = Style { align: Align::Center, bold: true, large: true };
+
+fn local(at: DateTime<Utc>, format: &str) -> String {
+    at.with_timezone(&Local).format(format).to_string()
+}
+
+fn reprint_banner(t: &mut Ticket) {
+    t.text("** REPRINT **", HEADING);
+    t.push(Block::Feed(1));
+}
+
+fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, reprint: bool) {
+    let cols = w.cols;
+    if reprint {
+        reprint_banner(t);
+    }
+    if let Some(logo) = &options.logo {
+        t.push(Block::Image(logo.clone())).push(Block::Feed(1));
+    }
+    for line in w.wrap(&r.stall, cols / 2) {
+        t.text(line, HEADING);
+    }
+    t.push(Block::Feed(1));
+    t.line(w.row(&local(r.at, "%d %b %Y %H:%M"), &format!("No. {}", r.number), cols));
+    t.line(w.rule());
+    for line in &r.lines {
+        t.text(w.row(line.serial.as_str(), &line.edition, cols), BOLD);
+        let title = w.wrap(&line.title, cols);
+        for (i, part) in title.iter().enumerate() {
+            let price = if i + 1 == title.len() { line.unit_price.to_string() } else { String::new() };
+            t.line(w.row(part, &price, cols));
+        }
+        if !line.discount.is_zero() {
+            let reason = line.discount_reason.as_deref().unwrap_or("Discount");
+            t.line(w.row(&format!("  Discount ({reason})"), &format!("-{}", line.discount), cols));
+        }
+    }
+    t.line(w.rule());
+    if !r.totals.discount.is_zero() {
+        t.line(w.row("Subtotal", &r.totals.subtotal.to_string(), cols));
+        t.line(w.row("Discounts", &format!("-{}", r.totals.discount), cols));
+    }
+    t.text(
+        w.row("TOTAL", &r.totals.total.to_string(), cols / 2),
+        Style { large: true, bold: true, ..Style::default() },
+    );
+    t.line(w.row(&format!("  incl. VAT {}", r.vat_rate), &r.totals.vat.to_string(), cols));
+    for tender in &r.tenders {
+        let label = match tender {
+            Tender::Cash { .. } => "Cash".to_owned(),
+            Tender::Card { reference, .. } => format!("Card (ref {reference})"),
+        };
+        t.line(w.row(&label, &tender.amount().to_string(), cols));
+    }
+    if !r.change.is_zero() {
+        t.text(w.row("Change", &r.change.to_string(), cols), BOLD);
+    }
+    t.line(w.rule());
+    for line in
+        w.wrap(&format!("Returns and verification at the stall until {}", local(r.returns_until, "%d %b %Y")), cols)
+    {
+        t.text(line, CENTER);
+    }
+    t.push(Block::Feed(1));
+    t.push(Block::Qr { payload: r.qr.clone(), module_dots: qr_module(&r.qr, usize::from(w.profile.width_dots) / 2) });
+    t.push(Block::Feed(1));
+    let scan = if r.lines.len() == 1 { "Scan to verify your piece" } else { "Scan to see your order" };
+    t.text(scan, CENTER);
+    if !options.footer.is_empty() {
+        for line in w.wrap(&options.footer, cols) {
+            t.text(line, CENTER);
+        }
+    }
+    if reprint {
+        t.push(Block::Feed(1));
+        t.text("REPRINT - not a new sale", CENTER);
+    }
+    t.push(Block::Cut);
+    if options.cash_drawer && r.paid_cash() && !reprint {
+        t.push(Block::DrawerPulse);
+    }
+}
+
+/// Dots per QR module: as large as fits `max_dots` (4 modules of quiet zone included), at
+/// least 3 (0.375 mm, still read by phones) and at most 8 (1 mm).
+fn qr_module(payload: &str, max_dots: usize) -> u8 {
+    let modules = qr_code(payload).map(|c| c.width()).unwrap_or(33) + 8;
+    (max_dots / modules).clamp(3, 8) as u8
+}
+
+fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: LabelSize, reprint: bool) {
+    let dots_per_mm = usize::from(DOTS_PER_MM);
+    let width = (usize::from(label.width_mm) * dots_per_mm).min(usize::from(profile.width_dots));
+    let height = usize::from(label.height_mm) * dots_per_mm;
+    let w = Width { profile, cols: width / 12 };
+    t.push(Block::PrintWidth(width as u16));
+    // Three text lines of 30 dots; the QR takes what is left of the label's height.
+    let text_lines = 3 + usize::from(reprint);
+    let room = height.saturating_sub(text_lines * 30 + 8);
+    let modules = qr_code(&s.qr).map(|c| c.width()).unwrap_or(33);
+    let module = (room.min(width) / modules).clamp(3, 8);
+    t.push(Block::Qr { payload: s.qr.clone(), module_dots: module as u8 });
+    t.text(w.row(&s.serial, &s.price.to_string(), w.cols), BOLD);
+    t.line(w.row(&s.edition, "", w.cols));
+    t.line(w.wrap(&s.title, w.cols).into_iter().next().unwrap_or_default());
+    if reprint {
+        t.text("REPRINT", CENTER);
+    }
+    // Fill the rest of the label so the next sticker starts on the next label.
+    let used = modules * module + text_lines * 30;
+    let mut rest = height.saturating_sub(used);
+    while rest > 0 {
+        let step = rest.min(255);
+        t.push(Block::FeedDots(step as u8));
+        rest -= step;
+    }
+}
+
+fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {
+    let cols = w.cols;
+    if reprint {
+        reprint_banner(t);
+    }
+    t.text("END OF DAY", HEADING);
+    t.text(format!("{} - {}", z.stall, z.day.format("%a %d %b %Y")), CENTER);
+    t.text(format!("Device {} - printed {}", z.device, local(z.generated_at, "%H:%M")), CENTER);
+    t.line(w.rule());
+    t.line(w.row("Sales", &z.sales.to_string(), cols));
+    t.line(w.row("Pieces sold", &z.pieces.to_string(), cols));
+    t.text(w.row("Takings", &z.gross.to_string(), cols), BOLD);
+    t.line(w.row("  of which VAT", &z.vat.to_string(), cols));
+    t.line(w.rule());
+    t.text("By tender", BOLD);
+    for (kind, count, amount) in &z.by_tender {
+        t.line(w.row(&format!("{kind} ({count})"), &amount.to_string(), cols));
+    }
+    t.text("By drop", BOLD);
+    for (name, pieces, amount) in &z.by_drop {
+        t.line(w.row(&format!("{name} ({pieces})"), &amount.to_string(), cols));
+    }
+    t.line(w.rule());
+    t.line(w.row("Voids", &z.voids.to_string(), cols));
+    t.line(w.row("Returns", &z.returns.to_string(), cols));
+    t.line(w.row("Refunded", &money_or_zero(z.refunded), cols));
+    t.text(w.row("Cash expected", &z.cash_expected.to_string(), cols), BOLD);
+    t.line(w.rule());
+    let sync = match z.unsynced_changes {
+        0 => "All changes synced".to_owned(),
+        n => format!("{n} changes not yet synced"),
+    };
+    t.text(sync, CENTER);
+    t.push(Block::Cut);
+}
+
+fn money_or_zero(m: Money) -> String {
+    if m.is_zero() { format!("{}", Money::zero(m.currency)) } else { format!("-{m}") }
+}
+
+fn test_page(t: &mut Ticket, w: &Width, stall: &str, at: DateTime<Utc>) {
+    let p = w.profile;
+    t.text("TEST PAGE", HEADING);
+    t.text(stall, CENTER);
+    t.text(local(at, "%d %b %Y %H:%M"), CENTER);
+    t.line(w.rule());
+    t.line(format!("Profile {} ({} mm, {} dots)", p.name, p.width_mm(), p.width_dots));
+    t.line(format!("{} columns, codepage {:?}", p.columns, p.codepage));
+    t.line(format!("QR: {}  Cutter: {}", if p.native_qr { "native" } else { "raster" }, yes(p.cut)));
+    let ruler: String = (1..=w.cols).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
+    t.line(ruler);
+    t.line("£ € é è à ç ñ ü ö ß Å Ø");
+    t.text(w.row("Large", "£1.00", w.cols / 2), Style { large: true, ..Style::default() });
+    t.push(Block::Qr { payload: "https://marketday.example/test".into(), module_dots: 4 });
+    t.push(Block::Feed(1));
+    for line in w.wrap("If you can read every line, the printer is ready.", w.cols) {
+        t.text(line, CENTER);
+    }
+    t.push(Block::Cut);
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}

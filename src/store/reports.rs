@@ -1,0 +1,101 @@
+//! The end-of-day (Z) report, summed by SQL over one device's day.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::params;
+
+use super::{Result, Store, to_ms};
+use crate::domain::printout::ZReport;
+use crate::domain::{Currency, Money};
+
+/// The local day a report covers, as a UTC interval.
+#[derive(Debug, Clone, Copy)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Store {
+    /// Sums the day's sales, tenders, drops and refunds. Voided sales are left out of the
+    /// takings and counted as voids; returns are refunded from the drawer, so they lower
+    /// the cash expected.
+    pub fn z_report(
+        &self,
+        stall: &str,
+        device: &str,
+        currency: Currency,
+        day: Day,
+        now: DateTime<Utc>,
+    ) -> Result<ZReport> {
+        let range = params![device, to_ms(day.from), to_ms(day.to)];
+        let money = |minor: i64| Money::new(minor, currency);
+        let (sales, gross, vat): (u32, i64, i64) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(total_minor), 0), coalesce(sum(vat_minor), 0) FROM sales
+             WHERE device = ?1 AND at >= ?2 AND at < ?3 AND voided_at IS NULL",
+            range,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let pieces: u32 = self.conn.query_row(
+            "SELECT count(*) FROM sale_lines l JOIN sales s ON s.id = l.sale_id
+             WHERE s.device = ?1 AND s.at >= ?2 AND s.at < ?3 AND s.voided_at IS NULL",
+            range,
+            |r| r.get(0),
+        )?;
+        let mut by_tender = Vec::new();
+        let mut cash_kept = 0;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.kind, count(DISTINCT t.sale_id), sum(t.amount_minor),
+                 (SELECT coalesce(sum(s2.change_minor), 0) FROM sales s2
+                  WHERE s2.device = ?1 AND s2.at >= ?2 AND s2.at < ?3 AND s2.voided_at IS NULL)
+             FROM tenders t JOIN sales s ON s.id = t.sale_id
+             WHERE s.device = ?1 AND s.at >= ?2 AND s.at < ?3 AND s.voided_at IS NULL
+             GROUP BY t.kind ORDER BY t.kind DESC",
+        )?;
+        let rows = stmt.query_map(range, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        for row in rows {
+            let (kind, count, amount, change) = row?;
+            // Change comes out of the cash drawer, so cash takings are net of it.
+            let (label, kept) = if kind == "cash" { ("Cash", amount - change) } else { ("Card", amount) };
+            if kind == "cash" {
+                cash_kept = kept;
+            }
+            by_tender.push((label.to_owned(), count, money(kept)));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(d.name, 'No drop'), count(*), sum(l.net_minor)
+             FROM sale_lines l JOIN sales s ON s.id = l.sale_id LEFT JOIN drops d ON d.id = l.drop_id
+             WHERE s.device = ?1 AND s.at >= ?2 AND s.at < ?3 AND s.voided_at IS NULL
+             GROUP BY 1 ORDER BY 1",
+        )?;
+        let by_drop = stmt
+            .query_map(range, |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, money(r.get(2)?))))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let (voids, returns, refunded): (u32, u32, i64) = self.conn.query_row(
+            "SELECT coalesce(sum(r.kind = 'void'), 0), coalesce(sum(r.kind = 'return'), 0),
+                 coalesce(sum(CASE r.kind WHEN 'return' THEN r.amount_minor ELSE 0 END), 0)
+             FROM refunds r JOIN sales s ON s.id = r.sale_id
+             WHERE s.device = ?1 AND r.at >= ?2 AND r.at < ?3",
+            range,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        Ok(ZReport {
+            stall: stall.to_owned(),
+            device: device.to_owned(),
+            day: day.date,
+            generated_at: now,
+            sales,
+            pieces,
+            gross: money(gross),
+            vat: money(vat),
+            by_tender,
+            by_drop,
+            voids,
+            returns,
+            refunded: money(refunded),
+            cash_expected: money(cash_kept - refunded),
+            unsynced_changes: self.unsynced_count()?,
+        })
+    }
+}
