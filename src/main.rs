@@ -44,6 +44,10 @@ enum Command {
     },
     /// Render every screen, landscape and portrait, to PNG files in DIR.
     Screenshots { dir: PathBuf },
+    /// Render sample receipts, stickers and Z reports (58 and 80 mm) to .bin and .png in DIR.
+    PrintSamples { dir: PathBuf },
+    /// Queue a test page on the configured printer and wait for it to print.
+    PrintTest,
     /// Measure sale commits, lookups and start-up on a large store.
     Bench(marketday::bench::BenchArgs),
     /// Print the documented example configuration.
@@ -175,15 +179,17 @@ fn printer_setup(setup: &Setup) -> anyhow::Result<Option<PrinterSetup>> {
         }
         PrinterKind::File => Box::new(FilePrinter::new(&port()?)),
     };
-    // Logos print at most two thirds of the paper wide: a full-width image is slow on serial.
-    let logo_width = usize::from(profile.width_dots) * 2 / 3;
+    let (logo_w, logo_h) = marketday::print::LOGO_BOX;
     let logo = match &c.logo {
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("`printer.logo`: cannot read {}", path.display()))?;
-            Some(Bitmap::from_png(&bytes, logo_width).with_context(|| format!("`printer.logo` {}", path.display()))?)
+            Some(
+                Bitmap::from_png(&bytes, logo_w, logo_h)
+                    .with_context(|| format!("`printer.logo` {}", path.display()))?,
+            )
         }
-        None if setup.demo => Some(Bitmap::from_png(marketday::demo::LOGO_PNG, logo_width)?),
+        None if setup.demo => Some(Bitmap::from_png(marketday::demo::LOGO_PNG, logo_w, logo_h)?),
         None => None,
     };
     let layout = LayoutOptions {
@@ -193,6 +199,37 @@ fn printer_setup(setup: &Setup) -> anyhow::Result<Option<PrinterSetup>> {
         footer: setup.config.stall.receipt_footer.clone(),
     };
     Ok(Some(PrinterSetup { printer, profile, layout }))
+}
+
+/// Queues a test page and follows it until it prints or the printer says why it cannot.
+fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
+    let mut store = open_store(setup)?;
+    let Some(printer) = printer_setup(setup)? else {
+        anyhow::bail!("no printer is configured (`printer.kind = \"none\"`)");
+    };
+    let queue = marketday::print::PrintQueue::start(store.path(), printer, std::time::Duration::from_millis(500))?;
+    let page = marketday::domain::printout::Printout::Test { stall: setup.config.stall.name.clone(), at: Utc::now() };
+    let id = store.enqueue_prints(&[page], Utc::now())?[0];
+    queue.wake();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let job = store.print_job(id)?.context("the test page job vanished")?;
+        let status = queue.status();
+        if job.state == marketday::store::JobState::Printed {
+            println!("Test page printed on {} ({})", status.printer, marketday::print::advice(&status.status));
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        if std::time::Instant::now() > deadline {
+            // Leave nothing behind that would print by surprise later.
+            store.hold_waiting_prints()?;
+            eprintln!(
+                "The test page did not print: {}. It is held on the Printer tab.",
+                status.blocked.unwrap_or_else(|| marketday::print::advice(&status.status))
+            );
+            return Ok(std::process::ExitCode::FAILURE);
+        }
+    }
 }
 
 fn run(setup: Setup) -> anyhow::Result<()> {
@@ -280,7 +317,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     "{} bad row(s): nothing was imported. Fix them and run the import again.",
                     report.errors.len()
                 );
-                return Ok(ExitCode::FAILURE);
+                return Ok(std::process::ExitCode::FAILURE);
             }
             println!("Imported {} piece(s).", report.imported);
         }
@@ -301,7 +338,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             store.add_drop(&drop, Utc::now())?;
             println!("Drop {id} saved.");
         }
-        Some(Command::Bench(args)) => marketday::bench::run(args)?,
+        Some(Command::Bench(args)) => {
+            marketday::print::samples::bench(Utc::now())?;
+            marketday::bench::run(args)?
+        }
+        Some(Command::PrintSamples { dir }) => {
+            for path in marketday::print::samples::render(dir, Utc::now())? {
+                println!("{}", path.display());
+            }
+        }
+        Some(Command::PrintTest) => return print_test(&setup()?),
         Some(Command::TortureSales { db, count, seed }) => marketday::bench::torture_sales(db, *count, *seed)?,
         Some(Command::FirstFrame) => marketday::bench::first_frame(&setup()?.store_path)?,
     }

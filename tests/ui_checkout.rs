@@ -21,7 +21,7 @@ struct Harness {
     ui: AppWindow,
     kiosk: Rc<RefCell<Kiosk>>,
     _timer: slint::Timer,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn start() -> Harness {
@@ -46,7 +46,7 @@ fn start() -> Harness {
     ui.window().set_size(slint::LogicalSize::new(800., 480.));
     let timer = app::attach(&ui, kiosk.clone());
     ui.show().unwrap();
-    Harness { ui, kiosk, _timer: timer, _dir: dir }
+    Harness { ui, kiosk, _timer: timer, dir }
 }
 
 fn buttons(root: &impl ElementRoot, label: &str) -> Vec<ElementHandle> {
@@ -253,4 +253,45 @@ fn a_returned_piece_goes_back_on_sale_from_the_sales_screen() {
     tab(&h, "Sell");
     tap(&h, demo::serial(3).as_str());
     assert_eq!(buttons(&h.ui, "Remove AT-2026-0003").len(), 1, "the returned piece sells again");
+}
+
+#[test]
+fn the_receipt_prints_after_the_sale_and_staff_can_reprint_it() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    tap(&h, demo::serial(5).as_str());
+    tap(&h, "Charge");
+    tap(&h, "Cash £200.00");
+    tap(&h, "Complete sale");
+    assert!(eventually_shows(&h, "Receipt printed"), "the Done screen follows the receipt to paper");
+
+    // The simulated printer kept the bytes and a picture of the paper.
+    let printed = h.dir.path().join("printer/job-000001.bin");
+    let bytes = std::fs::read(&printed).unwrap();
+    let paper = marketday_hardware::Preview::render(&bytes, &PrinterProfile::builtin("generic-58").unwrap()).unwrap();
+    assert!(paper.lines.iter().any(|l| l.starts_with("AT-2026-0005")), "{:#?}", paper.lines);
+    assert!(printed.with_extension("png").exists());
+
+    tab(&h, "Sales");
+    tap(&h, "Receipt K1-000003");
+    tap(&h, "Reprint receipt");
+    assert!(shows(&h, "Receipt reprint queued"));
+    tab(&h, "Printer");
+    assert!(eventually_shows(&h, "Printer status: Printer ready"));
+    assert!(eventually_shows(&h, "Receipt K1-000003 (reprint): "), "the reprint is listed");
+    assert!(eventually_shows(&h, "Printed"));
+    tap(&h, "Test page");
+    assert!(eventually_shows(&h, "Test page: "));
+    let jobs = || {
+        std::fs::read_dir(h.dir.path().join("printer"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "bin"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while jobs() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(jobs(), 3, "receipt, reprint and test page each printed once");
 }

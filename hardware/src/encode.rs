@@ -87,8 +87,13 @@ pub fn encode(ticket: &Ticket, profile: &PrinterProfile) -> Result<Vec<u8>, Enco
                 if profile.native_qr {
                     // Fail here, as the raster path would, rather than on the printer.
                     crate::raster::qr_code(payload)?;
+                    // Printers draw the symbol alone: the quiet zone scanners need above and
+                    // below it is ours to feed (the raster path draws it into the image).
+                    let quiet = module_dots.saturating_mul(4);
                     let option = QRCodeOption::new(QRCodeModel::Model2, *module_dots, QRCodeCorrectionLevel::M);
+                    p.custom(&[0x1b, b'J', quiet]).map_err(cmd)?;
                     p.qrcode_option(payload, option).map_err(cmd)?;
+                    p.custom(&[0x1b, b'J', quiet]).map_err(cmd)?;
                 } else {
                     raster(&mut p, &Bitmap::qr(payload, usize::from(*module_dots))?).map_err(cmd)?;
                 }

@@ -17,6 +17,7 @@
 
 mod camera;
 pub mod codepage;
+pub mod emulator;
 pub mod encode;
 pub mod preview;
 mod printer;

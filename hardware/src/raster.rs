@@ -72,9 +72,10 @@ impl Bitmap {
         out
     }
 
-    /// Decodes a PNG (transparency counts as white paper) and dithers it to at most
-    /// `max_width` dots; smaller logos keep their size.
-    pub fn from_png(bytes: &[u8], max_width: usize) -> Result<Bitmap, RasterError> {
+    /// Decodes a PNG (transparency counts as white paper), trims its white margins and
+    /// dithers it to fit `max_width` x `max_height` dots; smaller logos keep their size.
+    /// Every dot row costs serial time, so logos are kept to a small box.
+    pub fn from_png(bytes: &[u8], max_width: usize, max_height: usize) -> Result<Bitmap, RasterError> {
         let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
         let mut reader = decoder.read_info()?;
@@ -103,7 +104,9 @@ impl Bitmap {
                 (v * a + 255.0 * (1.0 - a)).round() as u8
             })
             .collect();
-        Ok(Bitmap::dither(&luma, w, h, w.min(max_width)))
+        let (luma, w, h) = trim_white(luma, w, h);
+        let width = w.min(max_width).min(w * max_height / h.max(1)).max(1);
+        Ok(Bitmap::dither(&luma, w, h, width))
     }
 
     /// A QR code at error correction M, `module` dots per module, with the 4-module quiet
@@ -155,6 +158,22 @@ impl Bitmap {
     }
 }
 
+/// Crops rows and columns that are (nearly) white all the way across.
+fn trim_white(luma: Vec<u8>, w: usize, h: usize) -> (Vec<u8>, usize, usize) {
+    let ink = |x: usize, y: usize| luma[y * w + x] < 240;
+    let rows: Vec<usize> = (0..h).filter(|&y| (0..w).any(|x| ink(x, y))).collect();
+    let cols: Vec<usize> = (0..w).filter(|&x| (0..h).any(|y| ink(x, y))).collect();
+    let (Some(&y0), Some(&y1), Some(&x0), Some(&x1)) = (rows.first(), rows.last(), cols.first(), cols.last()) else {
+        return (luma, w, h);
+    };
+    let (cw, ch) = (x1 - x0 + 1, y1 - y0 + 1);
+    let mut out = Vec::with_capacity(cw * ch);
+    for y in y0..=y1 {
+        out.extend_from_slice(&luma[y * w + x0..=y * w + x1]);
+    }
+    (out, cw, ch)
+}
+
 /// The QR symbol for `payload` at error correction M: 15% of the code can be scuffed and
 /// it still scans, without the size of Q or H on a small sticker.
 pub fn qr_code(payload: &str) -> Result<QrCode, RasterError> {
@@ -193,6 +212,18 @@ mod tests {
     }
 
     #[test]
+    fn logos_fit_their_box_keeping_proportions() {
+        let mut png_bytes = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut png_bytes, 400, 100);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.write_header().unwrap().write_image_data(&[0u8; 400 * 100]).unwrap();
+        }
+        let b = Bitmap::from_png(&png_bytes, 256, 40).unwrap();
+        assert_eq!((b.width, b.height), (160, 40));
+    }
+
+    #[test]
     fn png_logo_with_transparency_prints_on_white() {
         let mut png_bytes = Vec::new();
         {
@@ -202,8 +233,9 @@ mod tests {
             // A transparent pixel, then an opaque black one.
             w.write_image_data(&[0, 0, 0, 0, 0, 0, 0, 255]).unwrap();
         }
-        let b = Bitmap::from_png(&png_bytes, 100).unwrap();
-        assert_eq!(b.dots, vec![false, true]);
-        assert!(matches!(Bitmap::from_png(b"not a png", 100), Err(RasterError::Png(_))));
+        // The transparent column is trimmed as margin; the black dot stays.
+        let b = Bitmap::from_png(&png_bytes, 100, 100).unwrap();
+        assert_eq!((b.width, b.dots.clone()), (1, vec![true]));
+        assert!(matches!(Bitmap::from_png(b"not a png", 100, 100), Err(RasterError::Png(_))));
     }
 }

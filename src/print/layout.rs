@@ -103,6 +103,16 @@ impl Width<'_> {
     }
 }
 
+/// `text` wrapped beside a right-aligned `amount` on its last line, indented by `indent`.
+fn priced(t: &mut Ticket, w: &Width, text: &str, amount: &str, indent: usize) {
+    let room = w.cols.saturating_sub(w.len(amount) + 1 + indent).max(8);
+    let lines = w.wrap(text, room);
+    for (i, part) in lines.iter().enumerate() {
+        let right = if i + 1 == lines.len() { amount } else { "" };
+        t.line(w.row(&format!("{}{part}", " ".repeat(indent)), right, w.cols));
+    }
+}
+
 const BOLD: Style = Style { align: Align::Left, bold: true, large: false };
 const CENTER: Style = Style { align: Align::Center, bold: false, large: false };
 const HEADING: Style = Style { align: Align::Center, bold: true, large: true };
@@ -132,14 +142,10 @@ fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, r
     t.line(w.rule());
     for line in &r.lines {
         t.text(w.row(line.serial.as_str(), &line.edition, cols), BOLD);
-        let title = w.wrap(&line.title, cols);
-        for (i, part) in title.iter().enumerate() {
-            let price = if i + 1 == title.len() { line.unit_price.to_string() } else { String::new() };
-            t.line(w.row(part, &price, cols));
-        }
+        priced(t, w, &line.title, &line.unit_price.to_string(), 0);
         if !line.discount.is_zero() {
             let reason = line.discount_reason.as_deref().unwrap_or("Discount");
-            t.line(w.row(&format!("  Discount ({reason})"), &format!("-{}", line.discount), cols));
+            priced(t, w, reason, &format!("-{}", line.discount), 2);
         }
     }
     t.line(w.rule());
@@ -168,7 +174,6 @@ fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, r
     {
         t.text(line, CENTER);
     }
-    t.push(Block::Feed(1));
     t.push(Block::Qr { payload: r.qr.clone(), module_dots: qr_module(&r.qr, usize::from(w.profile.width_dots) / 2) });
     t.push(Block::Feed(1));
     let scan = if r.lines.len() == 1 { "Scan to verify your piece" } else { "Scan to see your order" };

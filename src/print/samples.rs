@@ -1,0 +1,152 @@
+//! Sample printouts from the demo atelier, rendered through the real encoder and the
+//! preview interpreter: the PNGs under `docs/printouts/` and the print benchmark.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use marketday_hardware::{Bitmap, Preview, PrinterProfile, encode};
+use uuid::Uuid;
+
+use super::layout::{LayoutOptions, layout};
+use crate::domain::printout::{Printout, ReceiptDoc, StickerDoc, ZReport};
+use crate::domain::{Cart, Currency, Discount, DiscountKind, Edition, Money, Piece, PieceStatus, ReturnsWindow};
+use crate::domain::{ReceiptNumber, Serial, Tender, VatRate};
+
+const VERIFY: &str = "https://verify.marketday.example";
+
+fn piece(n: u32, title: &str, price: i64) -> Piece {
+    Piece {
+        serial: Serial::parse(&format!("AT-2026-{n:04}")).expect("valid serial"),
+        drop_id: None,
+        edition: Edition::new(n, 24).expect("valid edition"),
+        title: title.into(),
+        maker: crate::demo::MAKER.into(),
+        materials: String::new(),
+        origin_notes: String::new(),
+        assay_hash: None,
+        price: Money::new(price, Currency::GBP),
+        status: PieceStatus::Available,
+        held_for: None,
+    }
+}
+
+/// A typical stall receipt: two pieces, one discounted, paid part card, part cash with change.
+pub fn receipt(at: DateTime<Utc>) -> ReceiptDoc {
+    let mut cart = Cart::new(Currency::GBP);
+    let a = piece(7, "Clasp pendant, London blue topaz", 21_000);
+    let b = piece(12, "Clasp pendant, moonstone", 19_500);
+    cart.add(&a, None, at).expect("available");
+    cart.add(&b, None, at).expect("available");
+    let friend =
+        Discount { kind: DiscountKind::Amount(Money::new(1_500, Currency::GBP)), reason: "Market friend".into() };
+    cart.set_discount(&b.serial, Some(friend)).expect("in cart");
+    let tenders = vec![
+        Tender::Card { amount: Money::new(30_000, Currency::GBP), reference: "004211".into() },
+        Tender::Cash { tendered: Money::new(10_000, Currency::GBP) },
+    ];
+    let (sale, _) = cart.checkout(tenders, VatRate(2000), at, Uuid::nil()).expect("paid in full");
+    let number = ReceiptNumber { device: "K1".into(), seq: 42 };
+    ReceiptDoc::new("Atelier Thorne · Spitalfields", number, &sale, ReturnsWindow::default(), VERIFY)
+}
+
+pub fn sticker() -> StickerDoc {
+    StickerDoc {
+        serial: "AT-2026-0007".into(),
+        edition: "07 of 24".into(),
+        title: "Clasp pendant, London blue topaz".into(),
+        price: Money::new(21_000, Currency::GBP),
+        qr: StickerDoc::provenance_url(VERIFY, "AT-2026-0007"),
+    }
+}
+
+pub fn z_report(at: DateTime<Utc>) -> ZReport {
+    let gbp = |m| Money::new(m, Currency::GBP);
+    ZReport {
+        stall: "Atelier Thorne · Spitalfields".into(),
+        device: "K1".into(),
+        day: NaiveDate::from_ymd_opt(2026, 11, 21).expect("valid date"),
+        generated_at: at,
+        sales: 9,
+        pieces: 11,
+        gross: gbp(208_500),
+        vat: gbp(34_750),
+        by_tender: vec![("Cash".into(), 4, gbp(61_500)), ("Card".into(), 6, gbp(147_000))],
+        by_drop: vec![("Winter Clasp".into(), 11, gbp(208_500))],
+        voids: 1,
+        returns: 1,
+        refunded: gbp(18_500),
+        cash_expected: gbp(43_000),
+        unsynced_changes: 14,
+    }
+}
+
+pub fn layout_options() -> LayoutOptions {
+    let logo = Bitmap::from_png(crate::demo::LOGO_PNG, super::LOGO_BOX.0, super::LOGO_BOX.1).ok();
+    LayoutOptions {
+        logo,
+        cash_drawer: true,
+        footer: "Thank you for supporting independent makers".into(),
+        ..Default::default()
+    }
+}
+
+/// Renders the samples for the 58 mm and 80 mm profiles into `dir` as `.bin` (the bytes a
+/// printer gets) and `.png` (what the bytes print). Returns the PNGs written.
+pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    for name in ["generic-58", "generic-80"] {
+        let profile = PrinterProfile::builtin(name).expect("built-in profile");
+        let options = layout_options();
+        let docs = [
+            ("receipt", Printout::Receipt(receipt(at)), false),
+            ("receipt-reprint", Printout::Receipt(receipt(at)), true),
+            ("sticker", Printout::Sticker(sticker()), false),
+            ("z-report", Printout::ZReport(z_report(at)), false),
+        ];
+        for (what, doc, reprint) in docs {
+            let bytes = encode(&layout(&doc, &profile, &options, reprint), &profile)?;
+            let preview = Preview::render(&bytes, &profile)?;
+            let stem = dir.join(format!("{what}-{name}"));
+            std::fs::write(stem.with_extension("bin"), &bytes)?;
+            std::fs::write(stem.with_extension("png"), preview.to_png())?;
+            written.push(stem.with_extension("png"));
+        }
+    }
+    Ok(written)
+}
+
+/// Bytes and time on the wire of the typical receipt, and how long a preview takes.
+pub fn bench(at: DateTime<Utc>) -> anyhow::Result<()> {
+    for name in PrinterProfile::BUILTIN {
+        let profile = PrinterProfile::builtin(name).expect("built-in profile");
+        let doc = Printout::Receipt(receipt(at));
+        let options = layout_options();
+        let t = Instant::now();
+        let bytes = encode(&layout(&doc, &profile, &options, false), &profile)?;
+        let encode_ms = t.elapsed().as_secs_f64() * 1e3;
+        let mut no_logo = options.clone();
+        no_logo.logo = None;
+        let plain = encode(&layout(&doc, &profile, &no_logo, false), &profile)?.len();
+        let mut renders = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            Preview::render(&bytes, &profile)?.to_png();
+            renders.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        renders.sort_by(f64::total_cmp);
+        // 8N1 framing: 10 bits on the line per byte.
+        let wire = |baud: f64| bytes.len() as f64 * 10.0 / baud;
+        println!(
+            "print profile={name} receipt_bytes={} without_logo_bytes={plain} wire_9600_s={:.2} wire_115200_s={:.3} \
+             encode_ms={encode_ms:.2} preview_png_ms_p50={:.1}",
+            bytes.len(),
+            wire(9600.0),
+            wire(115_200.0),
+            renders[renders.len() / 2],
+        );
+    }
+    Ok(())
+}
