@@ -27,13 +27,21 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut store = Store::open(&work.join("demo.sqlite"))?;
     let config = demo_config();
     demo::seed(&mut store, &config.stall.name, now)?;
-    let profile = marketday_hardware::PrinterProfile::builtin("generic-80").expect("built-in profile");
-    let printer = crate::print::PrinterSetup::simulated(&work.join("printer"), profile, Default::default())?;
+    // A serial printer emulated on a pseudo-terminal, so paper can run out on cue.
+    let emulator = marketday_hardware::emulator::PrinterEmulator::start()?;
+    let mut settings = marketday_hardware::SerialSettings::new(emulator.path(), 115_200);
+    settings.status_timeout = std::time::Duration::from_millis(100);
+    let printer = crate::print::PrinterSetup {
+        printer: Box::new(marketday_hardware::SerialPrinter::new(settings)),
+        profile: marketday_hardware::PrinterProfile::builtin("generic-80").expect("built-in profile"),
+        layout: Default::default(),
+    };
     let devices = Devices {
         printer: Some(printer),
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(64, 48))),
     };
-    let options = KioskOptions { demo: true, clock: Box::new(move || now), ..Default::default() };
+    let options =
+        KioskOptions { demo: true, clock: Box::new(move || now), print_poll: std::time::Duration::from_millis(50) };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
     let ui = AppWindow::new()?;
     let _timer = app::attach(&ui, kiosk.clone());
@@ -77,6 +85,7 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     kiosk.borrow_mut().add_cash("200");
     shoot("07-tender-change", &kiosk)?;
     kiosk.borrow_mut().complete_sale();
+    settle(&kiosk);
     shoot("08-sale-complete", &kiosk)?;
     {
         let mut k = kiosk.borrow_mut();
@@ -85,9 +94,42 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         k.select_sale(&first);
     }
     shoot("09-sales", &kiosk)?;
+    kiosk.borrow_mut().show_printer();
+    kiosk.borrow_mut().print_test_page();
+    settle(&kiosk);
+    kiosk.borrow_mut().dismiss_notices();
+    shoot("10-printer", &kiosk)?;
+    emulator.set(marketday_hardware::emulator::EmulatedState::PaperOut);
+    {
+        let mut k = kiosk.borrow_mut();
+        k.show_sell();
+        k.new_sale();
+        k.tap_piece(demo::serial(14).as_str());
+        k.charge();
+        k.add_cash("200");
+        k.complete_sale();
+    }
+    settle(&kiosk);
+    shoot("11-sale-complete-paper-out", &kiosk)?;
+    kiosk.borrow_mut().show_printer();
+    shoot("12-printer-paper-out", &kiosk)?;
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)
+}
+
+/// Waits (up to five seconds) until the print worker has printed what it can.
+fn settle(kiosk: &Rc<RefCell<Kiosk>>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    while std::time::Instant::now() < deadline {
+        match kiosk.borrow().print_status() {
+            Some(q) if q.checked && (q.waiting == 0 || !q.status.can_print()) => return,
+            None => return,
+            _ => {}
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 fn demo_config() -> Config {

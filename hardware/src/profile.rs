@@ -47,9 +47,18 @@ impl PrinterProfile {
 
     pub const BUILTIN: [&str; 3] = ["generic-80", "generic-58", "panel-58"];
 
-    /// Width of the paper in millimetres, for messages and previews.
+    /// Printable width in millimetres.
     pub fn width_mm(&self) -> u16 {
         self.width_dots / DOTS_PER_MM
+    }
+
+    /// The paper roll this profile prints on, as staff buy it: 58 or 80 mm.
+    pub fn paper_mm(&self) -> u16 {
+        match self.width_dots {
+            0..=384 => 58,
+            385..=576 => 80,
+            _ => self.width_mm(),
+        }
     }
 }
 
@@ -66,6 +75,7 @@ mod tests {
             assert!(u16::from(p.columns) * 12 <= p.width_dots, "{name}");
         }
         assert_eq!(PrinterProfile::builtin("generic-58").unwrap().width_mm(), 48);
+        assert_eq!(PrinterProfile::builtin("generic-80").unwrap().paper_mm(), 80);
         assert!(PrinterProfile::builtin("epson-tm-t1000").is_none());
     }
 }

@@ -314,7 +314,7 @@ impl Kiosk {
             Some(q) => {
                 let profile = self.printing.as_ref().map(|p| p.profile());
                 let about = profile
-                    .map(|p| format!("{} · {} ({} mm)", q.printer, p.name, p.width_mm()))
+                    .map(|p| format!("{} · {} ({} mm paper)", q.printer, p.name, p.paper_mm()))
                     .unwrap_or_else(|| q.printer.clone());
                 let waiting = match q.waiting {
                     0 => String::new(),
