@@ -29,6 +29,9 @@ pub struct BenchArgs {
     /// of disk as production (an SD card on a Pi) for figures that mean something.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Only the printing figures (receipt bytes, time on the wire, preview render).
+    #[arg(long)]
+    pub print_only: bool,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

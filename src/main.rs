@@ -340,7 +340,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Some(Command::Bench(args)) => {
             marketday::print::samples::bench(Utc::now())?;
-            marketday::bench::run(args)?
+            if !args.print_only {
+                marketday::bench::run(args)?
+            }
         }
         Some(Command::PrintSamples { dir }) => {
             for path in marketday::print::samples::render(dir, Utc::now())? {

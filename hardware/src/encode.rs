@@ -84,19 +84,19 @@ pub fn encode(ticket: &Ticket, profile: &PrinterProfile) -> Result<Vec<u8>, Enco
             }
             Block::Qr { payload, module_dots } => {
                 p.justify(JustifyMode::CENTER).map_err(cmd)?;
+                // Scanners need a quiet zone of four modules; centring leaves white paper at
+                // the sides, and these feeds leave it above and below.
+                let quiet = [0x1b, b'J', module_dots.saturating_mul(4)];
+                p.custom(&quiet).map_err(cmd)?;
                 if profile.native_qr {
                     // Fail here, as the raster path would, rather than on the printer.
                     crate::raster::qr_code(payload)?;
-                    // Printers draw the symbol alone: the quiet zone scanners need above and
-                    // below it is ours to feed (the raster path draws it into the image).
-                    let quiet = module_dots.saturating_mul(4);
                     let option = QRCodeOption::new(QRCodeModel::Model2, *module_dots, QRCodeCorrectionLevel::M);
-                    p.custom(&[0x1b, b'J', quiet]).map_err(cmd)?;
                     p.qrcode_option(payload, option).map_err(cmd)?;
-                    p.custom(&[0x1b, b'J', quiet]).map_err(cmd)?;
                 } else {
                     raster(&mut p, &Bitmap::qr(payload, usize::from(*module_dots))?).map_err(cmd)?;
                 }
+                p.custom(&quiet).map_err(cmd)?;
             }
             Block::Image(bitmap) => {
                 p.justify(JustifyMode::CENTER).map_err(cmd)?;

@@ -109,20 +109,17 @@ impl Bitmap {
         Ok(Bitmap::dither(&luma, w, h, width))
     }
 
-    /// A QR code at error correction M, `module` dots per module, with the 4-module quiet
-    /// zone scanners need.
+    /// A QR code at error correction M, `module` dots per module. The quiet zone is left
+    /// to the paper around it (the encoder feeds it), so it costs no raster bytes.
     pub fn qr(payload: &str, module: usize) -> Result<Bitmap, RasterError> {
         let code = qr_code(payload)?;
         let n = code.width();
         let colors = code.to_colors();
-        let side = (n + 8) * module;
+        let side = n * module;
         let mut out = Bitmap::blank(side, side);
         for y in 0..side {
             for x in 0..side {
-                let (mx, my) = ((x / module).wrapping_sub(4), (y / module).wrapping_sub(4));
-                if mx < n && my < n {
-                    out.dots[y * side + x] = colors[my * n + mx] == Color::Dark;
-                }
+                out.dots[y * side + x] = colors[(y / module) * n + x / module] == Color::Dark;
             }
         }
         Ok(out)

@@ -174,7 +174,9 @@ fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, r
     {
         t.text(line, CENTER);
     }
-    t.push(Block::Qr { payload: r.qr.clone(), module_dots: qr_module(&r.qr, usize::from(w.profile.width_dots) / 2) });
+    // A raster QR costs its area in serial bytes: half-millimetre modules still scan.
+    let module = if w.profile.native_qr { qr_module(&r.qr, usize::from(w.profile.width_dots) / 2) } else { 4 };
+    t.push(Block::Qr { payload: r.qr.clone(), module_dots: module });
     t.push(Block::Feed(1));
     let scan = if r.lines.len() == 1 { "Scan to verify your piece" } else { "Scan to see your order" };
     t.text(scan, CENTER);

@@ -99,3 +99,67 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::{Cart, Edition, ReturnsWindow, Serial, Tender, VatRate};
+    use crate::store::NewPiece;
+
+    fn sell(store: &mut Store, serial: &str, tenders: Vec<Tender>, at: DateTime<Utc>) -> Uuid {
+        let p = store.piece(&Serial::parse(serial).unwrap()).unwrap().unwrap();
+        let mut cart = Cart::new(Currency::GBP);
+        cart.add(&p, None, at).unwrap();
+        let (sale, _) = cart.checkout(tenders, VatRate(2000), at, Uuid::now_v7()).unwrap();
+        store.commit_sale(&sale, "K1").unwrap();
+        sale.id
+    }
+
+    #[test]
+    fn z_report_adds_up_takings_tenders_drops_and_refunds_for_one_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("z.sqlite")).unwrap();
+        for i in 1..=5 {
+            let piece = NewPiece {
+                serial: Serial::parse(&format!("AT-{i}")).unwrap(),
+                drop_id: None,
+                edition: Edition::new(i, 5).unwrap(),
+                title: "Pendant".into(),
+                maker: "Atelier".into(),
+                materials: String::new(),
+                origin_notes: String::new(),
+                price: Money::new(10_000, Currency::GBP),
+                assay_hash: None,
+            };
+            store.add_piece(&piece, Utc::now()).unwrap();
+        }
+        let gbp = |m| Money::new(m, Currency::GBP);
+        let from = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let day = Day { date: from.date_naive(), from, to: from + Duration::days(1) };
+        let t = |h| from + Duration::hours(h);
+        // Cash £120 for £100 (change £20); card; split card + cash; a sale voided; one returned.
+        sell(&mut store, "AT-1", vec![Tender::Cash { tendered: gbp(12_000) }], t(1));
+        sell(&mut store, "AT-2", vec![Tender::Card { amount: gbp(10_000), reference: "1".into() }], t(2));
+        let split =
+            vec![Tender::Card { amount: gbp(4_000), reference: "2".into() }, Tender::Cash { tendered: gbp(6_000) }];
+        let returned = sell(&mut store, "AT-3", split, t(3));
+        let voided = sell(&mut store, "AT-4", vec![Tender::Cash { tendered: gbp(10_000) }], t(4));
+        // The next day's sale is not today's.
+        sell(&mut store, "AT-5", vec![Tender::Cash { tendered: gbp(10_000) }], t(25));
+        let window = ReturnsWindow::default();
+        store.void_sale(voided, "Keyed in error", t(5), window).unwrap();
+        store.return_pieces(returned, &[Serial::parse("AT-3").unwrap()], "Changed mind", t(6), window).unwrap();
+
+        let z = store.z_report("Stall", "K1", Currency::GBP, day, t(7)).unwrap();
+        assert_eq!((z.sales, z.pieces, z.gross), (3, 3, gbp(30_000)));
+        assert_eq!(z.vat, gbp(5_001), "VAT of three £100 sales at 20%, per sale");
+        assert_eq!(z.by_tender, vec![("Cash".into(), 2, gbp(16_000)), ("Card".into(), 2, gbp(14_000))]);
+        assert_eq!(z.by_drop, vec![("No drop".into(), 3, gbp(30_000))]);
+        assert_eq!((z.voids, z.returns, z.refunded), (1, 1, gbp(10_000)));
+        assert_eq!(z.cash_expected, gbp(6_000), "cash kept less the cash refund");
+        assert!(z.unsynced_changes > 0);
+    }
+}
