@@ -208,20 +208,20 @@ fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: Labe
     let height = usize::from(label.height_mm) * dots_per_mm;
     let w = Width { profile, cols: width / 12 };
     t.push(Block::PrintWidth(width as u16));
-    // Three text lines of 30 dots; the QR takes what is left of the label's height.
+    // Three text lines of 30 dots; the QR and its quiet zone take what is left of the height.
     let text_lines = 3 + usize::from(reprint);
-    let room = height.saturating_sub(text_lines * 30 + 8);
+    let room = height.saturating_sub(text_lines * 30 + 4);
     let modules = qr_code(&s.qr).map(|c| c.width()).unwrap_or(33);
-    let module = (room.min(width) / modules).clamp(3, 8);
+    let module = (room.min(width) / (modules + 8)).clamp(3, 8);
     t.push(Block::Qr { payload: s.qr.clone(), module_dots: module as u8 });
     t.text(w.row(&s.serial, &s.price.to_string(), w.cols), BOLD);
-    t.line(w.row(&s.edition, "", w.cols));
+    t.line(s.edition.clone());
     t.line(w.wrap(&s.title, w.cols).into_iter().next().unwrap_or_default());
     if reprint {
         t.text("REPRINT", CENTER);
     }
     // Fill the rest of the label so the next sticker starts on the next label.
-    let used = modules * module + text_lines * 30;
+    let used = (modules + 8) * module + text_lines * 30;
     let mut rest = height.saturating_sub(used);
     while rest > 0 {
         let step = rest.min(255);
@@ -293,4 +293,76 @@ fn test_page(t: &mut Ticket, w: &Width, stall: &str, at: DateTime<Utc>) {
 
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
+}
+
+#[cfg(test)]
+mod tests {
+    use marketday_hardware::{Preview, encode};
+
+    use super::*;
+    use crate::print::samples;
+
+    fn scan(preview: &Preview) -> Vec<String> {
+        let (w, h, luma) = preview.to_luma();
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+        img.detect_grids().into_iter().filter_map(|g| g.decode().ok()).map(|(_, text)| text).collect()
+    }
+
+    fn render(doc: &Printout, profile: &PrinterProfile, options: &LayoutOptions, reprint: bool) -> Preview {
+        let bytes = encode(&layout(doc, profile, options, reprint), profile).unwrap();
+        Preview::render(&bytes, profile).unwrap()
+    }
+
+    #[test]
+    fn a_sticker_fills_its_label_exactly_and_its_qr_scans() {
+        let profile = PrinterProfile::builtin("generic-58").unwrap();
+        let sticker = samples::sticker();
+        for (width_mm, height_mm) in [(40, 30), (50, 30)] {
+            let options = LayoutOptions { label: LabelSize { width_mm, height_mm }, ..Default::default() };
+            let paper = render(&Printout::Sticker(sticker.clone()), &profile, &options, false);
+            assert_eq!(paper.height, usize::from(height_mm) * 8, "{width_mm}x{height_mm}");
+            let label_w = usize::from(width_mm) * 8;
+            assert!((0..paper.height).all(|y| (label_w..paper.width).all(|x| !paper.get(x, y))), "ink off the label");
+            assert_eq!(scan(&paper), vec![sticker.qr.clone()]);
+            // Serial left, price right, across the label (a 50 mm label is clipped to 48 mm of head).
+            let cols = label_w.min(paper.width) / 12;
+            let first = &paper.lines[0];
+            assert!(first.starts_with("AT-2026-0007") && first.ends_with("£210.00"), "{first}");
+            assert_eq!(first.chars().count(), cols);
+        }
+    }
+
+    #[test]
+    fn receipt_lines_fit_the_paper_on_every_profile() {
+        let receipt = Printout::Receipt(samples::receipt(chrono::Utc::now()));
+        for name in PrinterProfile::BUILTIN {
+            let profile = PrinterProfile::builtin(name).unwrap();
+            let cols = usize::from(profile.columns);
+            for block in layout(&receipt, &profile, &samples::layout_options(), false).blocks {
+                if let Block::Text { text, style } = block {
+                    let limit = if style.large { cols / 2 } else { cols };
+                    assert!(profile.codepage.encode(&text).len() <= limit, "{name}: {text:?} is wider than {limit}");
+                }
+            }
+            // The printer never wrapped a line on its own: every printed line is a layout line.
+            let paper = render(&receipt, &profile, &samples::layout_options(), false);
+            assert!(paper.lines.iter().any(|l| l.starts_with("TOTAL") && l.ends_with("£390.00")), "{name}");
+        }
+    }
+
+    #[test]
+    fn reprints_are_marked_and_never_open_the_drawer() {
+        let profile = PrinterProfile::builtin("generic-80").unwrap();
+        let receipt = Printout::Receipt(samples::receipt(chrono::Utc::now()));
+        let options = samples::layout_options();
+        assert!(options.cash_drawer);
+        let original = render(&receipt, &profile, &options, false);
+        let copy = render(&receipt, &profile, &options, true);
+        assert_eq!((original.drawer_pulses, copy.drawer_pulses), (1, 0));
+        assert!(!original.lines.iter().any(|l| l.contains("REPRINT")));
+        assert_eq!(copy.lines[0], "** REPRINT **");
+        assert_eq!(original.cuts.len(), 1);
+        // The QR on the receipt links to the order (two pieces) and scans.
+        assert_eq!(scan(&original), vec!["https://verify.marketday.example/o/K1-000042".to_owned()]);
+    }
 }

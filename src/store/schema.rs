@@ -151,5 +151,6 @@ CREATE TABLE print_jobs (
     printed_at  INTEGER
 ) STRICT;
 CREATE INDEX print_jobs_waiting ON print_jobs(id) WHERE state IN ('queued', 'printing');
+CREATE INDEX print_jobs_sale ON print_jobs(sale_id) WHERE sale_id IS NOT NULL;
 "#,
 ];
