@@ -1,6 +1,7 @@
 //! An ESC/POS printer emulated on the far side of a pseudo-terminal pair: it answers
-//! `DLE EOT n` status queries for the state it is put in and keeps every other byte it
-//! receives, as a real printer's input buffer would. Tests drive the real serial driver
+//! `DLE EOT n` and `GS r 1` status queries for the state it is put in and keeps every
+//! other byte it receives, as a real printer's input buffer would. It does not parse
+//! commands in context, so a raster image containing those three bytes would confuse it. Tests drive the real serial driver
 //! against it; it can also stand in for a printer when trying a kiosk on a laptop.
 
 use std::io::{Read, Write};
@@ -56,11 +57,22 @@ impl PrinterEmulator {
                 pending.extend_from_slice(&buf[..n]);
                 let mut i = 0;
                 while i < pending.len() {
-                    if pending[i] == 0x10 && pending.get(i + 1) == Some(&0x04) {
-                        let Some(&q) = pending.get(i + 2) else { break };
-                        let state = sh.lock().expect("emulator lock").state;
-                        if let Some(answer) = answer(state, q) {
+                    // A command may be split across reads: wait for the rest of it.
+                    let starts_query = matches!(pending[i], 0x10 | 0x1d);
+                    if starts_query && pending.len() - i < 3 {
+                        break;
+                    }
+                    let state = sh.lock().expect("emulator lock").state;
+                    if pending[i] == 0x10 && pending[i + 1] == 0x04 && (1..=4).contains(&pending[i + 2]) {
+                        if let Some(answer) = answer(state, pending[i + 2]) {
                             let _ = master.write_all(&[answer]);
+                        }
+                        i += 3;
+                    } else if pending[i] == 0x1d && pending[i + 1] == b'r' && pending[i + 2] == 1 {
+                        // GS r 1 is answered once everything before it is printed: never while
+                        // the printer is stuck without paper or with its lid open.
+                        if state == EmulatedState::Ready {
+                            let _ = master.write_all(&[0x00]);
                         }
                         i += 3;
                     } else {

@@ -113,10 +113,13 @@ pub fn encode(ticket: &Ticket, profile: &PrinterProfile) -> Result<Vec<u8>, Enco
                 p.custom(&[0x1d, b'W', lo, hi]).map_err(cmd)?;
             }
             Block::Cut => {
-                // The cutter sits a few lines above the head: feed the last line past it.
-                p.feeds(4).map_err(cmd)?;
                 if profile.cut {
-                    p.partial_cut().map_err(cmd)?;
+                    // GS V 66 0: feed the last line past the cutter, then cut leaving a hinge.
+                    // (The crate's `partial_cut` sends GS V 65 1, a full cut.)
+                    p.custom(&[0x1d, b'V', 66, 0]).map_err(cmd)?;
+                } else {
+                    // No cutter: feed the last line past the tear bar.
+                    p.feeds(4).map_err(cmd)?;
                 }
             }
             Block::DrawerPulse => {
@@ -185,7 +188,8 @@ mod tests {
         let mut t = Ticket::new();
         t.text("x", Style::default()).push(Block::Cut);
         let has_cut = |b: &[u8]| b.windows(2).any(|w| w == [0x1d, b'V']);
-        assert!(has_cut(&encode(&t, &profile("generic-80")).unwrap()));
+        let with_cutter = encode(&t, &profile("generic-80")).unwrap();
+        assert!(with_cutter.ends_with(&[0x1d, b'V', 66, 0]), "partial cut after feeding to the cutter");
         assert!(!has_cut(&encode(&t, &profile("generic-58")).unwrap()));
     }
 }

@@ -18,6 +18,10 @@ const CELL_W: usize = 12;
 const CELL_H: usize = 24;
 /// Default line spacing (`ESC 2`), in dots.
 const LINE_SPACING: usize = 30;
+/// Paper between the print head and the cutter, in dots (about 8 mm).
+const CUTTER_OFFSET: usize = 64;
+/// Longest printout rendered: 5 m of paper. A job claiming more is garbage, not a receipt.
+const MAX_HEIGHT: usize = 40_000;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PreviewError {
@@ -27,6 +31,8 @@ pub enum PreviewError {
     Truncated { offset: usize },
     #[error("bad parameter in command at byte {offset}: {what}")]
     Parameter { offset: usize, what: String },
+    #[error("the job is longer than {} m of paper", MAX_HEIGHT / 8000)]
+    TooLong,
 }
 
 /// A rendered printout.
@@ -98,7 +104,7 @@ impl Preview {
             i = s.step(bytes, i)?;
         }
         if !s.line.is_empty() {
-            s.print_line();
+            s.print_line()?;
         }
         Ok(s.out)
     }
@@ -151,7 +157,7 @@ impl State<'_> {
         let bad = |what: &str| PreviewError::Parameter { offset: i, what: what.to_owned() };
         match b[i] {
             0x0a => {
-                self.print_line();
+                self.print_line()?;
                 Ok(i + 1)
             }
             0x0d => Ok(i + 1),
@@ -159,7 +165,7 @@ impl State<'_> {
                 let p = self.take(b, i + 1, 1, i)?[0];
                 match p {
                     b'@' => {
-                        self.reset();
+                        self.reset()?;
                         Ok(i + 2)
                     }
                     b'2' => {
@@ -180,12 +186,18 @@ impl State<'_> {
                             }
                             b'3' => self.line_spacing = usize::from(n),
                             b'd' => {
-                                self.print_line();
-                                self.advance(usize::from(n) * self.line_spacing);
+                                // Printing the buffered line is the first of the n lines fed.
+                                let n = usize::from(n);
+                                if self.line.is_empty() {
+                                    self.advance(n * self.line_spacing)?;
+                                } else {
+                                    self.print_line()?;
+                                    self.advance(n.saturating_sub(1) * self.line_spacing)?;
+                                }
                             }
                             b'J' => {
-                                self.print_line_without_spacing();
-                                self.advance(usize::from(n));
+                                self.print_line_without_spacing()?;
+                                self.advance(usize::from(n))?;
                             }
                             _ => {} // ESC M (font) and ESC - (underline) do not change the layout.
                         }
@@ -217,9 +229,10 @@ impl State<'_> {
                             65 | 66 => 4,
                             _ => return Err(bad("cut mode")),
                         };
-                        let n = if len == 4 { self.take(b, i + 3, 1, i)?[0] } else { 0 };
-                        self.print_line_without_spacing();
-                        self.advance(usize::from(n));
+                        // Function B (65, 66) first feeds the paper from the head to the cutter.
+                        let n = if len == 4 { usize::from(self.take(b, i + 3, 1, i)?[0]) + CUTTER_OFFSET } else { 0 };
+                        self.print_line_without_spacing()?;
+                        self.advance(n)?;
                         self.out.cuts.push(self.out.height);
                         Ok(i + len)
                     }
@@ -249,7 +262,7 @@ impl State<'_> {
                 let glyph = Glyph { c: self.codepage.decode(c), bold: self.bold, w: self.size.0, h: self.size.1 };
                 let used: usize = self.line.iter().map(|g| g.w * CELL_W).sum();
                 if used + glyph.w * CELL_W > self.area {
-                    self.print_line();
+                    self.print_line()?;
                 }
                 self.line.push(glyph);
                 Ok(i + 1)
@@ -268,11 +281,14 @@ impl State<'_> {
         let row_bytes = usize::from(u16::from_le_bytes([head[2], head[3]]));
         let rows = usize::from(u16::from_le_bytes([head[4], head[5]]));
         let data = self.take(b, i + 8, row_bytes * rows, i)?;
-        self.print_line_without_spacing();
+        if row_bytes == 0 || row_bytes * 8 > self.out.width + 7 {
+            return Err(PreviewError::Parameter { offset: i, what: "raster image wider than the paper".into() });
+        }
+        self.print_line_without_spacing()?;
         let width = row_bytes * 8;
         let x0 = self.aligned_x(width);
         let top = self.out.height;
-        self.advance(rows);
+        self.advance(rows)?;
         for y in 0..rows {
             for x in 0..width {
                 if data[y * row_bytes + x / 8] & (0x80 >> (x % 8)) != 0 && x0 + x < self.out.width {
@@ -313,21 +329,21 @@ impl State<'_> {
                 let code =
                     QrCode::with_error_correction_level(&data, self.qr.2).map_err(|_| bad("QR data too long"))?;
                 self.out.native_qr.push(String::from_utf8_lossy(&data).into_owned());
-                self.draw_qr(&code);
+                self.draw_qr(&code)?;
             }
             _ => return Err(bad("QR function")),
         }
         Ok(i + 5 + len)
     }
 
-    fn draw_qr(&mut self, code: &QrCode) {
-        self.print_line_without_spacing();
+    fn draw_qr(&mut self, code: &QrCode) -> Result<(), PreviewError> {
+        self.print_line_without_spacing()?;
         let (n, module) = (code.width(), self.qr.1);
         let colors = code.to_colors();
         let side = n * module;
         let x0 = self.aligned_x(side);
         let top = self.out.height;
-        self.advance(side);
+        self.advance(side)?;
         for y in 0..side {
             for x in 0..side {
                 if colors[(y / module) * n + x / module] == Color::Dark && x0 + x < self.out.width {
@@ -335,10 +351,11 @@ impl State<'_> {
                 }
             }
         }
+        Ok(())
     }
 
-    fn reset(&mut self) {
-        self.print_line_without_spacing();
+    fn reset(&mut self) -> Result<(), PreviewError> {
+        self.print_line_without_spacing()?;
         self.codepage = Codepage::Cp437;
         self.align = 0;
         self.bold = false;
@@ -346,6 +363,7 @@ impl State<'_> {
         self.line_spacing = LINE_SPACING;
         self.left = 0;
         self.area = usize::from(self.profile.width_dots);
+        Ok(())
     }
 
     fn aligned_x(&self, width: usize) -> usize {
@@ -358,28 +376,32 @@ impl State<'_> {
             }
     }
 
-    fn advance(&mut self, rows: usize) {
+    fn advance(&mut self, rows: usize) -> Result<(), PreviewError> {
+        if self.out.height + rows > MAX_HEIGHT {
+            return Err(PreviewError::TooLong);
+        }
         self.out.height += rows;
         self.out.dots.resize(self.out.height * self.out.width, false);
+        Ok(())
     }
 
-    fn print_line(&mut self) {
+    fn print_line(&mut self) -> Result<(), PreviewError> {
         let tallest = self.line.iter().map(|g| g.h * CELL_H).max().unwrap_or(0);
-        self.print_line_without_spacing();
-        self.advance(self.line_spacing.max(tallest + self.line_spacing.saturating_sub(CELL_H)) - tallest);
+        self.print_line_without_spacing()?;
+        self.advance(self.line_spacing.max(tallest + self.line_spacing.saturating_sub(CELL_H)) - tallest)
     }
 
     /// Prints buffered text (if any) without the gap below it, for images that follow.
-    fn print_line_without_spacing(&mut self) {
+    fn print_line_without_spacing(&mut self) -> Result<(), PreviewError> {
         if self.line.is_empty() {
-            return;
+            return Ok(());
         }
         let line = std::mem::take(&mut self.line);
         self.out.lines.push(line.iter().map(|g| g.c).collect::<String>().trim_end().to_owned());
         let width: usize = line.iter().map(|g| g.w * CELL_W).sum();
         let tallest = line.iter().map(|g| g.h * CELL_H).max().unwrap_or(CELL_H);
         let top = self.out.height;
-        self.advance(tallest);
+        self.advance(tallest)?;
         let mut x = self.aligned_x(width);
         for g in line {
             let cell = self.glyphs.cell(g.c);
@@ -395,6 +417,7 @@ impl State<'_> {
             }
             x += g.w * CELL_W;
         }
+        Ok(())
     }
 }
 
@@ -464,6 +487,13 @@ mod tests {
         assert!(matches!(Preview::render(b"ok\x1d(k\x05\x00\x31", &p), Err(PreviewError::Truncated { offset: 2 })));
         assert!(matches!(Preview::render(b"\x1dv0\x00\x02\x00\x05\x00ab", &p), Err(PreviewError::Truncated { .. })));
         assert!(matches!(Preview::render(b"\x1bt\x63", &p), Err(PreviewError::Parameter { .. })));
+        // A few bytes cannot claim kilometres of paper.
+        let mut huge = Vec::new();
+        for _ in 0..200 {
+            huge.extend_from_slice(b"\x1b3\xff\x1bd\xff");
+        }
+        assert_eq!(Preview::render(&huge, &p).unwrap_err(), PreviewError::TooLong);
+        assert!(Preview::render(b"\x1dv0\x00\x00\x00\xff\xff", &p).is_err());
         // Every prefix of a real job either renders or is reported: never a panic.
         let mut t = Ticket::new();
         t.line("x").push(Block::Qr { payload: "abc".into(), module_dots: 4 }).push(Block::Cut);

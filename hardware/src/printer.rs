@@ -100,12 +100,13 @@ impl Printer for SimulatedPrinter {
 
     fn print(&mut self, job: &[u8]) -> Result<PathBuf, PrinterError> {
         let path = self.dir.join(format!("job-{:06}.bin", self.next));
+        // A failed write leaves a partial file; the retry gets a fresh number.
+        self.next += 1;
         let io = |source| PrinterError::Io { path: path.clone(), source };
         let preview = Preview::render(job, &self.profile).map_err(|e| PrinterError::Malformed(e.to_string()))?;
         write_synced(&path, job).map_err(io)?;
         let png = path.with_extension("png");
         write_synced(&png, &preview.to_png()).map_err(|source| PrinterError::Io { path: png, source })?;
-        self.next += 1;
         Ok(path)
     }
 }
@@ -141,8 +142,12 @@ impl Printer for FilePrinter {
 
     fn print(&mut self, job: &[u8]) -> Result<PathBuf, PrinterError> {
         let io = |source| PrinterError::Io { path: self.path.clone(), source };
-        // Append, never create: a missing device must not turn into a regular file.
-        let mut device = fs::OpenOptions::new().append(true).open(&self.path).map_err(io)?;
+        // Append, never create: a missing device must not turn into a regular file. Not being
+        // able to open it means nothing was sent.
+        let mut device = fs::OpenOptions::new().append(true).open(&self.path).map_err(|e| {
+            let why = format!("cannot open {}: {e}", self.path.display());
+            PrinterError::NotReady(if self.path.exists() { PrinterStatus::Error(why) } else { PrinterStatus::Offline })
+        })?;
         device.write_all(job).map_err(io)?;
         device.flush().map_err(io)?;
         Ok(self.path.clone())
@@ -185,7 +190,7 @@ mod file_tests {
         let device = dir.join("lp0");
         let mut p = FilePrinter::new(&device);
         assert_eq!(p.status(), PrinterStatus::Offline);
-        assert!(matches!(p.print(b"x"), Err(PrinterError::Io { .. })));
+        assert!(matches!(p.print(b"x"), Err(PrinterError::NotReady(PrinterStatus::Offline))));
         assert!(!device.exists());
         fs::write(&device, b"").unwrap();
         assert_eq!(p.status(), PrinterStatus::Unknown);

@@ -36,6 +36,8 @@ pub struct SerialPrinter {
     settings: SerialSettings,
     port: Option<Box<dyn SerialPort>>,
     name: String,
+    /// Whether the printer answers `GS r 1`; unknown until a job has printed.
+    answers_gs_r: Option<bool>,
 }
 
 /// Bytes written per `write` call: small enough that a slow line with no flow control
@@ -46,7 +48,7 @@ impl SerialPrinter {
     /// Does not touch the port: the first status check opens it.
     pub fn new(settings: SerialSettings) -> SerialPrinter {
         let name = settings.path.clone();
-        SerialPrinter { settings, port: None, name }
+        SerialPrinter { settings, port: None, name, answers_gs_r: None }
     }
 
     fn port(&mut self) -> Result<&mut Box<dyn SerialPort>, serialport::Error> {
@@ -82,6 +84,33 @@ impl SerialPrinter {
         Ok(None)
     }
 
+    /// Waits until the printer has worked through what was sent, so the status check after
+    /// a job sees paper that ran out while it printed, not only while it was received.
+    /// `GS r 1` is answered in turn, after the bytes before it; a printer that never
+    /// answers it gets a pause in proportion to the job (about 4 KB/s of printing).
+    fn drain(&mut self, job_len: usize) -> std::io::Result<bool> {
+        let printing = Duration::from_millis(job_len as u64 / 4);
+        if self.answers_gs_r == Some(false) {
+            std::thread::sleep(printing.min(Duration::from_secs(3)));
+            return Ok(false);
+        }
+        let port = self.port().map_err(std::io::Error::other)?;
+        port.clear(serialport::ClearBuffer::Input).map_err(std::io::Error::other)?;
+        port.write_all(&[0x1d, b'r', 1])?;
+        port.flush()?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(2) + printing * 2;
+        let mut byte = [0u8; 1];
+        while std::time::Instant::now() < deadline {
+            match port.read(&mut byte) {
+                Ok(1) => return Ok(true),
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
     fn read_status(&mut self) -> std::io::Result<Option<StatusBytes>> {
         let Some(printer) = self.ask(1)? else { return Ok(None) };
         let Some(offline_cause) = self.ask(2)? else { return Ok(None) };
@@ -111,8 +140,9 @@ impl Printer for SerialPrinter {
         }
     }
 
-    /// Checks the printer is ready, sends the job in chunks, then checks again: a job that
-    /// ran into "paper out" half-way is reported as failed, to be reprinted whole.
+    /// Checks the printer is ready, sends the job in chunks, waits for it to be printed,
+    /// then checks again: a job that ran into "paper out" half-way is reported as
+    /// interrupted, to be reprinted whole.
     fn print(&mut self, job: &[u8]) -> Result<PathBuf, PrinterError> {
         let before = self.status();
         if !before.can_print() {
@@ -127,9 +157,21 @@ impl Printer for SerialPrinter {
             tracing::warn!(port = %self.settings.path, error = %e, "printer port failed mid-job");
             return Err(PrinterError::Interrupted(PrinterStatus::Offline));
         }
+        let answered = match self.drain(job.len()) {
+            Ok(answered) => answered,
+            Err(e) => {
+                self.port = None;
+                tracing::warn!(port = %self.settings.path, error = %e, "printer port failed after a job");
+                return Err(PrinterError::Interrupted(PrinterStatus::Offline));
+            }
+        };
         let after = self.status();
         if !after.can_print() {
             return Err(PrinterError::Interrupted(after));
+        }
+        if self.answers_gs_r.is_none() {
+            // Silence from a ready printer means it does not know the command.
+            self.answers_gs_r = Some(answered);
         }
         Ok(path)
     }

@@ -108,6 +108,20 @@ impl Kiosk {
         }
         let now = self.now();
         let queued = match self.store.receipt_job(id) {
+            // Not on paper yet: a copy would print twice. Send the waiting one instead.
+            Ok(Some(job)) if job.state == JobState::Held => {
+                self.sales_notice = match self.store.release_print(job.id) {
+                    Ok(_) => Notice { text: "The held receipt is back in the print queue.".into(), severity: 0 },
+                    Err(e) => Notice::error(format!("The receipt could not be queued: {e}")),
+                };
+                self.retry_printing();
+                return;
+            }
+            Ok(Some(job)) if matches!(job.state, JobState::Queued | JobState::Printing) => {
+                self.sales_notice = Notice::warning("This receipt is still waiting to print; see the Printer tab.");
+                self.retry_printing();
+                return;
+            }
             Ok(Some(job)) => self.store.reprint(job.id, now),
             // A sale from before printing was set up: build its receipt from the stored sale.
             Ok(None) => match self.store.sale(id) {

@@ -86,7 +86,7 @@ impl Width<'_> {
             } else {
                 let mut piece = String::new();
                 for c in word.chars() {
-                    if self.len(&piece) + 1 > cols {
+                    if self.len(&piece) + self.len(c.encode_utf8(&mut [0; 4])) > cols && !piece.is_empty() {
                         lines.push(std::mem::take(&mut piece));
                     }
                     piece.push(c);
@@ -348,6 +348,17 @@ mod tests {
             let paper = render(&receipt, &profile, &samples::layout_options(), false);
             assert!(paper.lines.iter().any(|l| l.starts_with("TOTAL") && l.ends_with("£390.00")), "{name}");
         }
+    }
+
+    #[test]
+    fn wrapped_text_fits_even_when_the_codepage_spells_characters_out() {
+        let profile = PrinterProfile::builtin("panel-58").unwrap();
+        let w = Width { profile: &profile, cols: 10 };
+        // PC437 has no €: each one prints as "EUR", three columns.
+        for line in w.wrap("€€€€€€€€€€ x", 10) {
+            assert!(profile.codepage.encode(&line).len() <= 10, "{line}");
+        }
+        assert_eq!(w.wrap("a bb ccc", 5), vec!["a bb", "ccc"]);
     }
 
     #[test]

@@ -192,15 +192,23 @@ impl Worker {
             }
         };
         let outcome = self.setup.printer.print(&bytes);
-        let result = match &outcome {
-            Ok(_) => store.finish_print(job.id, Utc::now()),
-            Err(PrinterError::NotReady(s)) => store.requeue_print(job.id, &advice(s), false),
-            Err(PrinterError::Interrupted(s)) => store.requeue_print(job.id, &advice(s), true),
-            Err(e @ PrinterError::Io { .. }) => store.requeue_print(job.id, &e.to_string(), true),
-            Err(PrinterError::Malformed(m)) => store.hold_print(job.id, &format!("Printer refused the job: {m}")),
-        };
-        if let Err(e) = result {
-            tracing::error!(job = job.id, error = %e, "cannot record the print outcome");
+        // The outcome must reach the store: a printed job left `printing` is only reprinted
+        // (marked) after a restart, never silently twice. Retry a busy or failing disk a while.
+        for attempt in 1..=10 {
+            let result = match &outcome {
+                Ok(_) => store.finish_print(job.id, Utc::now()),
+                Err(PrinterError::NotReady(s)) => store.requeue_print(job.id, &advice(s), false),
+                Err(PrinterError::Interrupted(s)) => store.requeue_print(job.id, &advice(s), true),
+                Err(e @ PrinterError::Io { .. }) => store.requeue_print(job.id, &e.to_string(), true),
+                Err(PrinterError::Malformed(m)) => store.hold_print(job.id, &format!("Printer refused the job: {m}")),
+            };
+            match result {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!(job = job.id, attempt, error = %e, "cannot record the print outcome");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
         }
         match outcome {
             Ok(_) => {

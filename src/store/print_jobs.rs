@@ -109,16 +109,24 @@ impl Store {
         self.in_transaction(|tx| insert(tx, printout, Some(sale_id), true, at))
     }
 
-    /// The next job to print: the oldest one waiting.
-    pub fn next_print_job(&self) -> Result<Option<PrintJob>> {
-        let row = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM print_jobs WHERE state IN ('queued', 'printing') ORDER BY id LIMIT 1"
-            ))?
-            .query_row([], job)
-            .optional()?;
-        row.map(with_payload).transpose()
+    /// The next job to print: the oldest queued one. A job whose stored content cannot be
+    /// read is held with the reason instead of blocking every job behind it.
+    pub fn next_print_job(&mut self) -> Result<Option<PrintJob>> {
+        loop {
+            let row = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM print_jobs WHERE state = 'queued' ORDER BY id LIMIT 1"
+                ))?
+                .query_row([], job)
+                .optional()?;
+            let Some(row) = row else { return Ok(None) };
+            let id = row.0.id;
+            match with_payload(row) {
+                Ok(job) => return Ok(Some(job)),
+                Err(e) => self.hold_print(id, &e.to_string())?,
+            }
+        }
     }
 
     pub fn print_job(&self, id: i64) -> Result<Option<PrintJob>> {
@@ -167,11 +175,12 @@ impl Store {
         )?)
     }
 
-    /// Claims a queued job for printing; false if staff held it meanwhile.
+    /// Claims a queued job for printing; false if staff held it meanwhile. A job left in
+    /// `printing` is never claimed again in the same run: it may be on paper already.
     pub fn start_print(&mut self, id: i64) -> Result<bool> {
         Ok(self.conn.execute(
             "UPDATE print_jobs SET state = 'printing', attempts = attempts + 1
-             WHERE id = ?1 AND state IN ('queued', 'printing')",
+             WHERE id = ?1 AND state = 'queued'",
             [id],
         )? == 1)
     }
@@ -265,6 +274,32 @@ mod tests {
         assert_eq!(s.recover_interrupted_prints().unwrap(), 1);
         let job = s.print_job(id).unwrap().unwrap();
         assert_eq!((job.state, job.reprint), (JobState::Queued, true));
+    }
+
+    #[test]
+    fn a_job_left_printing_is_not_printed_again_until_a_restart_marks_it_reprint() {
+        let (_dir, mut s) = store();
+        let id = s.enqueue_prints(&[test_page(1)], Utc::now()).unwrap()[0];
+        assert!(s.start_print(id).unwrap());
+        // Printed, but recording it failed: it must not come round again unmarked.
+        assert!(s.next_print_job().unwrap().is_none());
+        assert!(!s.start_print(id).unwrap());
+    }
+
+    #[test]
+    fn an_unreadable_job_is_held_and_the_queue_moves_on() {
+        let (_dir, mut s) = store();
+        let ids = s.enqueue_prints(&[test_page(1), test_page(2)], Utc::now()).unwrap();
+        s.conn.execute("UPDATE print_jobs SET payload = '{\"kind\":\"mystery\"}' WHERE id = ?1", [ids[0]]).unwrap();
+        assert_eq!(s.next_print_job().unwrap().unwrap().id, ids[1]);
+        let (state, error): (String, String) = s
+            .conn
+            .query_row("SELECT state, last_error FROM print_jobs WHERE id = ?1", [ids[0]], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(state, "held");
+        assert!(error.contains("unreadable"), "{error}");
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub struct Day {
 
 impl Store {
     /// Sums the day's sales, tenders, drops and refunds. Voided sales are left out of the
-    /// takings and counted as voids; returns are refunded from the drawer, so they lower
-    /// the cash expected.
+    /// takings and counted as voids. Refund tenders are not recorded yet: returns are
+    /// assumed paid back in cash, voids in the way the sale was paid.
     pub fn z_report(
         &self,
         stall: &str,
@@ -42,7 +42,6 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut by_tender = Vec::new();
-        let mut cash_kept = 0;
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.kind, count(DISTINCT t.sale_id), sum(t.amount_minor),
                  (SELECT coalesce(sum(s2.change_minor), 0) FROM sales s2
@@ -58,9 +57,6 @@ impl Store {
             let (kind, count, amount, change) = row?;
             // Change comes out of the cash drawer, so cash takings are net of it.
             let (label, kept) = if kind == "cash" { ("Cash", amount - change) } else { ("Card", amount) };
-            if kind == "cash" {
-                cash_kept = kept;
-            }
             by_tender.push((label.to_owned(), count, money(kept)));
         }
         let mut stmt = self.conn.prepare_cached(
@@ -80,6 +76,27 @@ impl Store {
             range,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
+        // The drawer: cash kept from every sale made today (voided ones too: their cash came
+        // in), less what went back out today. A return is refunded in cash; a void gives back
+        // the cash its sale took, up to what was still to refund.
+        let cash_in: i64 = self.conn.query_row(
+            "SELECT coalesce(sum(t.amount_minor), 0)
+                 - (SELECT coalesce(sum(s2.change_minor), 0) FROM sales s2
+                    WHERE s2.device = ?1 AND s2.at >= ?2 AND s2.at < ?3)
+             FROM tenders t JOIN sales s ON s.id = t.sale_id
+             WHERE s.device = ?1 AND s.at >= ?2 AND s.at < ?3 AND t.kind = 'cash'",
+            range,
+            |r| r.get(0),
+        )?;
+        let cash_out: i64 = self.conn.query_row(
+            "SELECT coalesce(sum(CASE r.kind WHEN 'return' THEN r.amount_minor
+                 ELSE min(r.amount_minor, max(0, (SELECT coalesce(sum(t.amount_minor), 0) FROM tenders t
+                     WHERE t.sale_id = s.id AND t.kind = 'cash') - s.change_minor)) END), 0)
+             FROM refunds r JOIN sales s ON s.id = r.sale_id
+             WHERE s.device = ?1 AND r.at >= ?2 AND r.at < ?3",
+            range,
+            |r| r.get(0),
+        )?;
         Ok(ZReport {
             stall: stall.to_owned(),
             device: device.to_owned(),
@@ -94,7 +111,7 @@ impl Store {
             voids,
             returns,
             refunded: money(refunded),
-            cash_expected: money(cash_kept - refunded),
+            cash_expected: money(cash_in - cash_out),
             unsynced_changes: self.unsynced_count()?,
         })
     }
@@ -109,24 +126,25 @@ mod tests {
     use crate::domain::{Cart, Edition, ReturnsWindow, Serial, Tender, VatRate};
     use crate::store::NewPiece;
 
-    fn sell(store: &mut Store, serial: &str, tenders: Vec<Tender>, at: DateTime<Utc>) -> Uuid {
-        let p = store.piece(&Serial::parse(serial).unwrap()).unwrap().unwrap();
+    fn sell(store: &mut Store, serials: &str, tenders: Vec<Tender>, at: DateTime<Utc>) -> Uuid {
         let mut cart = Cart::new(Currency::GBP);
-        cart.add(&p, None, at).unwrap();
+        for serial in serials.split(',') {
+            let p = store.piece(&Serial::parse(serial).unwrap()).unwrap().unwrap();
+            cart.add(&p, None, at).unwrap();
+        }
         let (sale, _) = cart.checkout(tenders, VatRate(2000), at, Uuid::now_v7()).unwrap();
         store.commit_sale(&sale, "K1").unwrap();
         sale.id
     }
 
-    #[test]
-    fn z_report_adds_up_takings_tenders_drops_and_refunds_for_one_day() {
+    fn store_with(n: u32) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("z.sqlite")).unwrap();
-        for i in 1..=5 {
+        for i in 1..=n {
             let piece = NewPiece {
                 serial: Serial::parse(&format!("AT-{i}")).unwrap(),
                 drop_id: None,
-                edition: Edition::new(i, 5).unwrap(),
+                edition: Edition::new(i, n).unwrap(),
                 title: "Pendant".into(),
                 maker: "Atelier".into(),
                 materials: String::new(),
@@ -136,6 +154,32 @@ mod tests {
             };
             store.add_piece(&piece, Utc::now()).unwrap();
         }
+        (dir, store)
+    }
+
+    #[test]
+    fn the_drawer_gives_back_only_the_cash_a_voided_sale_took() {
+        let (_dir, mut store) = store_with(3);
+        let gbp = |m| Money::new(m, Currency::GBP);
+        let from = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let day = Day { date: from.date_naive(), from, to: from + Duration::days(1) };
+        let t = |h| from + Duration::hours(h);
+        let window = ReturnsWindow::default();
+        // Two pieces for £200 cash; one returned (£100 out), then the sale voided (£100 more).
+        let both = sell(&mut store, "AT-1,AT-2", vec![Tender::Cash { tendered: gbp(20_000) }], t(1));
+        store.return_pieces(both, &[Serial::parse("AT-1").unwrap()], "Faulty", t(2), window).unwrap();
+        store.void_sale(both, "Keyed in error", t(3), window).unwrap();
+        // A card sale voided: no cash moved either way.
+        let card = sell(&mut store, "AT-3", vec![Tender::Card { amount: gbp(10_000), reference: "9".into() }], t(4));
+        store.void_sale(card, "Keyed in error", t(5), window).unwrap();
+        let z = store.z_report("Stall", "K1", Currency::GBP, day, t(6)).unwrap();
+        assert_eq!((z.sales, z.voids, z.returns), (0, 2, 1));
+        assert_eq!(z.cash_expected, gbp(0));
+    }
+
+    #[test]
+    fn z_report_adds_up_takings_tenders_drops_and_refunds_for_one_day() {
+        let (_dir, mut store) = store_with(5);
         let gbp = |m| Money::new(m, Currency::GBP);
         let from = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let day = Day { date: from.date_naive(), from, to: from + Duration::days(1) };
@@ -160,6 +204,7 @@ mod tests {
         assert_eq!(z.by_drop, vec![("No drop".into(), 3, gbp(30_000))]);
         assert_eq!((z.voids, z.returns, z.refunded), (1, 1, gbp(10_000)));
         assert_eq!(z.cash_expected, gbp(6_000), "cash kept less the cash refund");
+
         assert!(z.unsynced_changes > 0);
     }
 }
