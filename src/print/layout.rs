@@ -276,7 +276,7 @@ fn test_page(t: &mut Ticket, w: &Width, stall: &str, at: DateTime<Utc>) {
     t.text(stall, CENTER);
     t.text(local(at, "%d %b %Y %H:%M"), CENTER);
     t.line(w.rule());
-    t.line(format!("Profile {} ({} mm, {} dots)", p.name, p.width_mm(), p.width_dots));
+    t.line(format!("Profile {} ({} mm paper, {} dots)", p.name, p.paper_mm(), p.width_dots));
     t.line(format!("{} columns, codepage {:?}", p.columns, p.codepage));
     t.line(format!("QR: {}  Cutter: {}", if p.native_qr { "native" } else { "raster" }, yes(p.cut)));
     let ruler: String = (1..=w.cols).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
