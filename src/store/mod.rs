@@ -159,6 +159,29 @@ impl Store {
     }
 }
 
+/// A store in a temporary folder with `n` pieces `AT-1`..`AT-n` at £100, for tests.
+#[cfg(test)]
+pub(crate) fn store_with_pieces(n: u32) -> (tempfile::TempDir, Store) {
+    use crate::domain::{Currency, Edition, Money, Serial};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    for i in 1..=n {
+        let p = NewPiece {
+            serial: Serial::parse(&format!("AT-{i}")).unwrap(),
+            drop_id: None,
+            edition: Edition::new(i, n).unwrap(),
+            title: "Pendant".into(),
+            maker: "Atelier".into(),
+            materials: String::new(),
+            origin_notes: String::new(),
+            price: Money::new(10_000, Currency::GBP),
+            assay_hash: None,
+        };
+        store.add_piece(&p, Utc::now()).unwrap();
+    }
+    (dir, store)
+}
+
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

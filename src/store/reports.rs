@@ -123,8 +123,8 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::domain::{Cart, Edition, ReturnsWindow, Serial, Tender, VatRate};
-    use crate::store::NewPiece;
+    use crate::domain::{Cart, ReturnsWindow, Serial, Tender, VatRate};
+    use crate::store::store_with_pieces;
 
     fn sell(store: &mut Store, serials: &str, tenders: Vec<Tender>, at: DateTime<Utc>) -> Uuid {
         let mut cart = Cart::new(Currency::GBP);
@@ -137,29 +137,9 @@ mod tests {
         sale.id
     }
 
-    fn store_with(n: u32) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("z.sqlite")).unwrap();
-        for i in 1..=n {
-            let piece = NewPiece {
-                serial: Serial::parse(&format!("AT-{i}")).unwrap(),
-                drop_id: None,
-                edition: Edition::new(i, n).unwrap(),
-                title: "Pendant".into(),
-                maker: "Atelier".into(),
-                materials: String::new(),
-                origin_notes: String::new(),
-                price: Money::new(10_000, Currency::GBP),
-                assay_hash: None,
-            };
-            store.add_piece(&piece, Utc::now()).unwrap();
-        }
-        (dir, store)
-    }
-
     #[test]
     fn the_drawer_gives_back_only_the_cash_a_voided_sale_took() {
-        let (_dir, mut store) = store_with(3);
+        let (_dir, mut store) = store_with_pieces(3);
         let gbp = |m| Money::new(m, Currency::GBP);
         let from = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let day = Day { date: from.date_naive(), from, to: from + Duration::days(1) };
@@ -179,7 +159,7 @@ mod tests {
 
     #[test]
     fn z_report_adds_up_takings_tenders_drops_and_refunds_for_one_day() {
-        let (_dir, mut store) = store_with(5);
+        let (_dir, mut store) = store_with_pieces(5);
         let gbp = |m| Money::new(m, Currency::GBP);
         let from = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let day = Day { date: from.date_naive(), from, to: from + Duration::days(1) };

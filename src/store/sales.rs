@@ -382,28 +382,8 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::domain::{Cart, Edition};
-    use crate::store::NewPiece;
-
-    fn store_with_pieces(n: u32) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
-        for i in 1..=n {
-            let p = NewPiece {
-                serial: Serial::parse(&format!("AT-{i}")).unwrap(),
-                drop_id: None,
-                edition: Edition::new(i, n).unwrap(),
-                title: "Pendant".into(),
-                maker: "Atelier".into(),
-                materials: String::new(),
-                origin_notes: String::new(),
-                price: Money::new(10_000, Currency::GBP),
-                assay_hash: None,
-            };
-            store.add_piece(&p, Utc::now()).unwrap();
-        }
-        (dir, store)
-    }
+    use crate::domain::Cart;
+    use crate::store::store_with_pieces;
 
     fn sale_of(store: &Store, serials: &[&str], at: DateTime<Utc>) -> NewSale {
         let mut cart = Cart::new(Currency::GBP);
