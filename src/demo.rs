@@ -7,8 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::app::auth;
+use crate::domain::reservation::{Customer, Source};
 use crate::domain::{Cart, Currency, Drop, Edition, Member, Money, Serial, Tender, VatRate};
-use crate::store::{NewPiece, Store, StoreError};
+use crate::domain::{ReservationCode, ReservationKind};
+use crate::store::{NewPiece, NewReservation, Store, StoreError};
 
 /// The demo atelier's logo, printed at the top of demo receipts.
 pub const LOGO_PNG: &[u8] = include_bytes!("../assets/demo-logo.png");
@@ -42,6 +44,7 @@ fn demo_drop(now: DateTime<Utc>) -> Drop {
         opens_at: now - Duration::hours(50),
         general_sale_at: now - Duration::hours(2),
         closes_at: now + Duration::hours(46),
+        member_limit: 1,
     }
 }
 
@@ -103,7 +106,27 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         store.commit_sale(&sale, "K1")?;
     }
-    store.hold_piece(&serial(7), "Priya Shah", now)?;
+    let hold = NewReservation {
+        id: Uuid::now_v7(),
+        kind: ReservationKind::Hold,
+        source: Source::Stall,
+        serial: serial(7),
+        customer: Customer { name: "Priya Shah".into(), contact: "07700 900123".into() },
+        member_id: None,
+        expires_at: now + Duration::hours(3),
+    };
+    store.create_reservation(&hold, now, || ReservationCode::random(&mut rand::rng()), |_| None)?;
+    // An online reservation waiting to be collected at the stall.
+    let online = NewReservation {
+        id: Uuid::now_v7(),
+        kind: ReservationKind::Reservation,
+        source: Source::Online,
+        serial: serial(16),
+        customer: Customer { name: "Tom Okafor".into(), contact: "tom@example.com".into() },
+        member_id: None,
+        expires_at: now + Duration::hours(30),
+    };
+    store.create_reservation(&online, now, || ReservationCode::random(&mut rand::rng()), |_| None)?;
     store.set_pin_hash(&auth::hash_pin(DEMO_PIN).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
     Ok(())
 }

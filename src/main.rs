@@ -83,6 +83,9 @@ enum CatalogCommand {
         members_hours: i64,
         #[arg(long)]
         closes: chrono::DateTime<chrono::FixedOffset>,
+        /// Pieces one member may buy in the members' window (0: no limit).
+        #[arg(long, default_value_t = 1)]
+        member_limit: u32,
     },
 }
 
@@ -321,7 +324,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             println!("Imported {} piece(s).", report.imported);
         }
-        Some(Command::Catalog { command: CatalogCommand::AddDrop { id, name, opens, members_hours, closes } }) => {
+        Some(Command::Catalog {
+            command: CatalogCommand::AddDrop { id, name, opens, members_hours, closes, member_limit },
+        }) => {
             let s = setup()?;
             let mut store = open_store(&s)?;
             let opens = opens.with_timezone(&Utc);
@@ -331,6 +336,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 opens_at: opens,
                 general_sale_at: opens + chrono::Duration::hours(*members_hours),
                 closes_at: closes.with_timezone(&Utc),
+                member_limit: *member_limit,
             };
             if drop.general_sale_at > drop.closes_at || *members_hours < 0 {
                 bail!("the members-only window must end before the drop closes");

@@ -69,6 +69,27 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
     on!(on_retry_print, |k| k.retry_printing());
     on!(on_print_later, |k| k.print_later());
     on!(on_print_job_action, |k, id: i32| k.print_job_again(i64::from(id)));
+    on!(on_open_hold, |k, s: Text| k.open_hold(&s));
+    on!(on_close_hold, |k| k.close_hold());
+    on!(on_create_hold, |k, s: Text, name: Text, contact: Text, pick: Text| k.create_hold(&s, &name, &contact, &pick));
+    on!(on_open_members, |k| k.open_members());
+    on!(on_close_members, |k| k.close_members());
+    on!(on_search_members, |k, q: Text| k.search_members(&q));
+    on!(on_check_in, |k, id: Text| k.check_in(&id));
+    on!(on_check_out_member, |k| k.check_out_member());
+    on!(on_show_reservations, |k| k.show_reservations());
+    on!(on_search_reservations, |k, q: Text| k.search_reservations(&q));
+    on!(on_collect, |k, id: Text| k.collect(&id));
+    on!(
+        on_extend_reservation,
+        |k, id: Text, pick: Text, reason: Text| k.extend_reservation(&id, &pick, &reason),
+        on_success | ui | { ui.set_reservation_reason("".into()) }
+    );
+    on!(
+        on_release_reservation,
+        |k, id: Text, reason: Text| k.release_reservation(&id, &reason),
+        on_success | ui | { ui.set_reservation_reason("".into()) }
+    );
 
     on!(
         on_add_card,
@@ -98,8 +119,12 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
     timer.start(TimerMode::Repeated, Duration::from_secs(1), move || {
         let Some(ui) = weak.upgrade() else { return };
         let mut k = kiosk.borrow_mut();
+        // Holds end on time even when nobody touches the kiosk.
+        let expired = k.expire_due();
         if k.auto_lock_due() {
             k.lock();
+            k.present(&ui);
+        } else if expired {
             k.present(&ui);
         } else {
             k.present_status(&ui);

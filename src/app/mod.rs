@@ -8,6 +8,7 @@ pub mod auth;
 mod bind;
 pub mod kiosk;
 mod printing;
+pub mod reserve;
 pub mod sell;
 mod view;
 

@@ -273,6 +273,7 @@ mod tests {
             drop_id: None,
             unit_price: Money::new(18_450, Currency::GBP),
             discount: None,
+            reservation: None,
         });
         let amounts: Vec<i64> = s.quick_cash(VatRate::UK_STANDARD).iter().map(|m| m.minor).collect();
         assert_eq!(amounts, vec![18_450, 19_000, 20_000]);

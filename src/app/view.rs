@@ -7,11 +7,13 @@ use marketday_hardware::{CameraStatus, PrinterStatus};
 use slint::{ModelRc, SharedString, VecModel};
 
 use super::kiosk::Kiosk;
+use crate::domain::ReservationState;
 use crate::domain::{DropPhase, Money, PieceStatus, Tender};
 use crate::print::advice;
 use crate::store::{DropSummary, JobState};
 use crate::ui::{
-    AppWindow, CartLineData, PieceTileData, PrintJobRowData, SaleLineRowData, SaleRowData, StatusData, TenderData,
+    AppWindow, CartLineData, MemberRowData, PieceTileData, PrintJobRowData, ReservationRowData, SaleLineRowData,
+    SaleRowData, StatusData, TenderData,
 };
 
 fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
@@ -128,6 +130,9 @@ impl Kiosk {
         let drop = self.store.current_drop(now).ok().flatten();
         ui.set_status(self.status_data(drop.as_ref(), now));
         self.present_printing(ui, now);
+        if self.screen == crate::ui::Screen::Reservations {
+            self.present_holds(ui, now);
+        }
     }
 
     /// Pushes the whole state to the window.
@@ -150,7 +155,26 @@ impl Kiosk {
                     DropPhase::Closed => "This drop has closed. Thank you for visiting.",
                 };
                 ui.set_idle_detail(detail.into());
-                ui.set_drop_title(format!("{} · {} of {} left", d.drop.name, d.available, d.pieces).into());
+                let phase = d.drop.phase(now);
+                let next = d.drop.next_change(now).map(|t| {
+                    let what = match phase {
+                        DropPhase::Upcoming => "opens in",
+                        DropPhase::MembersOnly => "public in",
+                        _ => "closes in",
+                    };
+                    format!(" · {what} {}", countdown(now, t))
+                });
+                ui.set_drop_title(
+                    format!(
+                        "{} · {} · {} of {} left{}",
+                        d.drop.name,
+                        phase.label(),
+                        d.available,
+                        d.pieces,
+                        next.unwrap_or_default()
+                    )
+                    .into(),
+                );
             }
             None => {
                 ui.set_idle_headline("Welcome".into());
@@ -210,6 +234,7 @@ impl Kiosk {
                     _ => SharedString::new(),
                 },
                 net: l.net().map(fmt_money).unwrap_or_default(),
+                reserved: l.reservation.is_some(),
             })
             .collect();
         ui.set_cart(model(lines));
@@ -264,6 +289,7 @@ impl Kiosk {
         ui.set_tender_error(self.tender_notice.text.clone().into());
 
         self.present_printing(ui, now);
+        self.present_holds(ui, now);
 
         // Sales: recent sales and the one selected for a return or void.
         if self.screen == crate::ui::Screen::Sales {
@@ -280,6 +306,94 @@ impl Kiosk {
 }
 
 impl Kiosk {
+    /// The hold panel, member check-in and the Reservations screen.
+    fn present_holds(&self, ui: &AppWindow, now: DateTime<Utc>) {
+        match &self.hold_for {
+            Some(serial) => {
+                let line = self.sell.cart.lines.iter().find(|l| &l.serial == serial);
+                ui.set_hold_serial(serial.as_str().into());
+                ui.set_hold_title(line.map(|l| format!("{} · {}", l.serial, l.title)).unwrap_or_default().into());
+            }
+            None => {
+                ui.set_hold_serial(SharedString::new());
+                ui.set_hold_name(SharedString::new());
+                ui.set_hold_contact(SharedString::new());
+                ui.set_hold_pick(SharedString::new());
+            }
+        }
+        ui.set_hold_error(self.hold_notice.text.clone().into());
+        let member = self.sell.cart.member.as_ref();
+        ui.set_member_name(member.map(|m| m.name.clone()).unwrap_or_default().into());
+        ui.set_member_panel(self.member_panel);
+        if self.member_panel {
+            let drop = self.store.current_drop(now).ok().flatten().map(|d| d.drop.id);
+            let rows = self
+                .store
+                .search_members(&self.member_query, 6)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| {
+                    let listed = drop.as_deref().is_some_and(|d| m.on_waitlist_for(d));
+                    MemberRowData {
+                        id: m.id.clone().into(),
+                        name: m.name.clone().into(),
+                        detail: format!("{}{}", m.email, if listed { " · on the waitlist" } else { "" }).into(),
+                    }
+                })
+                .collect();
+            ui.set_member_results(model(rows));
+        }
+        if self.screen != crate::ui::Screen::Reservations {
+            return;
+        }
+        let today = now.with_timezone(&chrono::Local).date_naive();
+        let since = today
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now - chrono::Duration::hours(24));
+        let rows = self
+            .store
+            .search_reservations(&self.reservation_query, since, now, 100)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot list reservations");
+                Vec::new()
+            })
+            .into_iter()
+            .map(|r| {
+                let kind = if r.kind == crate::domain::ReservationKind::Hold { "Hold" } else { "Reservation" };
+                let at = |t: DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+                let (detail, severity, active) = match &r.state {
+                    ReservationState::Active if r.is_alive(now) => {
+                        let left = r.expires_at - now;
+                        let online =
+                            if r.source == crate::domain::reservation::Source::Online { " (online)" } else { "" };
+                        let detail = format!("{kind}{online} · {} left · {}", countdown(now, r.expires_at), r.price);
+                        (detail, i32::from(left < chrono::Duration::minutes(30)), true)
+                    }
+                    ReservationState::Active | ReservationState::Expired { .. } => {
+                        (format!("{kind} · expired"), 2, false)
+                    }
+                    ReservationState::Collected { at: t, .. } => (format!("{kind} · collected {}", at(*t)), 2, false),
+                    ReservationState::Released { reason, at: t } => {
+                        (format!("{kind} · released {} ({reason})", at(*t)), 2, false)
+                    }
+                };
+                ReservationRowData {
+                    id: r.id.to_string().into(),
+                    title: format!("{} · {}", r.customer.name, r.serial).into(),
+                    code: r.code.to_string().into(),
+                    detail: detail.into(),
+                    severity,
+                    active,
+                }
+            })
+            .collect();
+        ui.set_reservations(model(rows));
+        ui.set_reservations_notice(self.reservations_notice.text.clone().into());
+        ui.set_reservations_notice_severity(self.reservations_notice.severity);
+    }
+
     /// The receipt line of the Done screen and the Printer screen; both change as the
     /// worker prints, so the one-second timer refreshes them too.
     fn present_printing(&self, ui: &AppWindow, now: DateTime<Utc>) {

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::drop::{Drop, DropPhase, Member};
 use super::money::{Currency, Money, MoneyError, VatRate};
 use super::piece::{Edition, Piece, PieceStatus, Serial};
+use super::reservation::{Reservation, ReservationError};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiscountKind {
@@ -33,6 +35,8 @@ pub struct CartLine {
     pub drop_id: Option<String>,
     pub unit_price: Money,
     pub discount: Option<Discount>,
+    /// The hold or reservation this line collects.
+    pub reservation: Option<Uuid>,
 }
 
 impl CartLine {
@@ -85,6 +89,10 @@ pub enum SellError {
     NotOnWaitlist { member: String, until: DateTime<Utc> },
     #[error("This drop closed at {}. Its pieces can no longer be sold.", local_time(*.0))]
     DropClosed(DateTime<Utc>),
+    #[error("{member} has already bought {limit} piece(s) of this drop, the most a member may in the members' window.")]
+    MemberLimit { member: String, limit: u32 },
+    #[error(transparent)]
+    Reservation(#[from] ReservationError),
     #[error("{0} is priced in another currency than this sale.")]
     OtherCurrency(Serial),
     #[error("{0} is not in the cart.")]
@@ -109,11 +117,13 @@ pub struct Cart {
     pub lines: Vec<CartLine>,
     /// The checked-in waitlist member buying, if any.
     pub member: Option<Member>,
+    /// Pieces of the current drop the checked-in member has already bought.
+    pub member_bought: u32,
 }
 
 impl Cart {
     pub fn new(currency: Currency) -> Cart {
-        Cart { currency, lines: Vec::new(), member: None }
+        Cart { currency, lines: Vec::new(), member: None, member_bought: 0 }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -152,7 +162,13 @@ impl Cart {
                     Some(m) if !m.on_waitlist_for(&drop.id) => {
                         return Err(SellError::NotOnWaitlist { member: m.name.clone(), until: drop.general_sale_at });
                     }
-                    Some(_) => {}
+                    Some(m) => {
+                        let in_cart = self.lines.iter().filter(|l| l.drop_id.as_deref() == Some(&drop.id)).count();
+                        let limit = drop.member_limit;
+                        if limit > 0 && self.member_bought + in_cart as u32 >= limit {
+                            return Err(SellError::MemberLimit { member: m.name.clone(), limit });
+                        }
+                    }
                 },
             }
         }
@@ -163,6 +179,35 @@ impl Cart {
             drop_id: piece.drop_id.clone(),
             unit_price: piece.price,
             discount: None,
+            reservation: None,
+        });
+        Ok(())
+    }
+
+    /// Adds a held or reserved piece for the customer it is kept for, at the agreed price.
+    /// Drop phases do not apply: the piece was promised when the reservation was made.
+    pub fn add_reserved(
+        &mut self,
+        piece: &Piece,
+        reservation: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<(), SellError> {
+        reservation.check_alive(now)?;
+        let serial = piece.serial.clone();
+        if self.lines.iter().any(|l| l.serial == serial) {
+            return Err(SellError::AlreadyInCart(serial));
+        }
+        if reservation.price.currency != self.currency {
+            return Err(SellError::OtherCurrency(serial));
+        }
+        self.lines.push(CartLine {
+            serial,
+            title: piece.title.clone(),
+            edition: piece.edition,
+            drop_id: piece.drop_id.clone(),
+            unit_price: reservation.price,
+            discount: None,
+            reservation: Some(reservation.id),
         });
         Ok(())
     }
@@ -256,6 +301,7 @@ pub(crate) mod tests {
             opens_at: now() + opens,
             general_sale_at: now() + general,
             closes_at: now() + closes,
+            member_limit: 1,
         }
     }
 

@@ -11,6 +11,9 @@ pub struct Drop {
     /// End of the waitlist-exclusive window; equal to `opens_at` when there is none.
     pub general_sale_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
+    /// Pieces one member may buy in the members' window; 0 for no limit.
+    #[serde(default)]
+    pub member_limit: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +84,14 @@ mod tests {
     #[test]
     fn phases_follow_the_clock() {
         let at = |h| Utc.with_ymd_and_hms(2026, 11, 20, h, 0, 0).unwrap();
-        let d =
-            Drop { id: "d".into(), name: "Rose".into(), opens_at: at(8), general_sale_at: at(10), closes_at: at(18) };
+        let d = Drop {
+            id: "d".into(),
+            name: "Rose".into(),
+            opens_at: at(8),
+            general_sale_at: at(10),
+            closes_at: at(18),
+            member_limit: 1,
+        };
         assert_eq!(d.phase(at(7)), DropPhase::Upcoming);
         assert_eq!(d.phase(at(8)), DropPhase::MembersOnly);
         assert_eq!(d.phase(at(10)), DropPhase::GeneralSale);

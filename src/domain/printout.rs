@@ -71,6 +71,21 @@ impl StickerDoc {
     }
 }
 
+/// A reservation slip for the customer: the code to bring back, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlipDoc {
+    pub stall: String,
+    /// "ABC-DEFG".
+    pub code: String,
+    pub qr: String,
+    pub serial: String,
+    pub customer: String,
+    pub price: Money,
+    pub expires_at: DateTime<Utc>,
+    /// A short hold rather than a reservation.
+    pub hold: bool,
+}
+
 /// The end-of-day (Z) report for one device and one local day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZReport {
@@ -102,6 +117,7 @@ pub enum Printout {
     Receipt(ReceiptDoc),
     Sticker(StickerDoc),
     ZReport(ZReport),
+    Slip(SlipDoc),
     /// A test page: the stall name and the printer's abilities.
     Test {
         stall: String,
@@ -116,6 +132,7 @@ impl Printout {
             Printout::Receipt(r) => format!("Receipt {}", r.number),
             Printout::Sticker(s) => format!("Sticker {}", s.serial),
             Printout::ZReport(z) => format!("End-of-day report {}", z.day),
+            Printout::Slip(s) => format!("Reservation slip {}", s.code),
             Printout::Test { .. } => "Test page".into(),
         }
     }
@@ -125,6 +142,7 @@ impl Printout {
             Printout::Receipt(_) => "receipt",
             Printout::Sticker(_) => "sticker",
             Printout::ZReport(_) => "z_report",
+            Printout::Slip(_) => "slip",
             Printout::Test { .. } => "test",
         }
     }
@@ -147,6 +165,7 @@ mod tests {
             discount_reason: None,
             net: m,
             vat: Money::new(3083, Currency::GBP),
+            reservation_id: None,
         }
     }
 

@@ -35,6 +35,9 @@ pub struct SaleLine {
     pub discount_reason: Option<String>,
     pub net: Money,
     pub vat: Money,
+    /// The hold or reservation this line collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<Uuid>,
 }
 
 /// A sale ready to be committed: everything but the receipt number, which the store
@@ -103,6 +106,7 @@ fn sale_line(line: &CartLine, vat_rate: VatRate) -> Result<SaleLine, MoneyError>
         discount_reason: line.discount.as_ref().map(|d| d.reason.clone()),
         net,
         vat: vat_rate.included_in(net)?,
+        reservation_id: line.reservation,
     })
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Local, Utc};
 use marketday_hardware::raster::qr_code;
 use marketday_hardware::{Align, Bitmap, Block, DOTS_PER_MM, PrinterProfile, Style, Ticket};
 
-use crate::domain::printout::{Printout, ReceiptDoc, StickerDoc, ZReport};
+use crate::domain::printout::{Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Money, Tender};
 
 /// Label stock for stickers, in millimetres.
@@ -43,6 +43,7 @@ pub fn layout(printout: &Printout, profile: &PrinterProfile, options: &LayoutOpt
         Printout::Receipt(r) => receipt(&mut t, &w, r, options, reprint),
         Printout::Sticker(s) => sticker(&mut t, profile, s, options.label, reprint),
         Printout::ZReport(z) => z_report(&mut t, &w, z, reprint),
+        Printout::Slip(s) => slip(&mut t, &w, s, reprint),
         Printout::Test { stall, at } => test_page(&mut t, &w, stall, *at),
     }
     t
@@ -228,6 +229,27 @@ fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: Labe
         t.push(Block::FeedDots(step as u8));
         rest -= step;
     }
+}
+
+fn slip(t: &mut Ticket, w: &Width, s: &SlipDoc, reprint: bool) {
+    let cols = w.cols;
+    if reprint {
+        reprint_banner(t);
+    }
+    t.text(if s.hold { "ON HOLD" } else { "RESERVED" }, HEADING);
+    t.text(s.stall.clone(), CENTER);
+    t.line(w.rule());
+    t.text(w.row(&s.serial, &s.price.to_string(), cols), BOLD);
+    t.line(w.row("For", &s.customer, cols));
+    t.line(w.row("Until", &local(s.expires_at, "%a %d %b %H:%M"), cols));
+    t.line(w.rule());
+    t.text("Your code", CENTER);
+    t.text(s.code.clone(), HEADING);
+    t.push(Block::Qr { payload: s.qr.clone(), module_dots: qr_module(&s.qr, usize::from(w.profile.width_dots) / 2) });
+    for line in w.wrap("Show this code at the stall to collect your piece.", cols) {
+        t.text(line, CENTER);
+    }
+    t.push(Block::Cut);
 }
 
 fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {

@@ -69,16 +69,26 @@ fn drop_from_row(r: &Row<'_>) -> rusqlite::Result<Drop> {
         opens_at: from_ms(r.get(2)?),
         general_sale_at: from_ms(r.get(3)?),
         closes_at: from_ms(r.get(4)?),
+        member_limit: r.get(5)?,
     })
 }
 
 /// Inserts or updates a drop inside the caller's transaction, with its outbox event.
 pub(crate) fn upsert_drop(tx: &Transaction<'_>, drop: &Drop, now: DateTime<Utc>) -> Result<()> {
     tx.execute(
-        "INSERT INTO drops(id, name, opens_at, general_sale_at, closes_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO drops(id, name, opens_at, general_sale_at, closes_at, member_limit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, opens_at = excluded.opens_at,
-             general_sale_at = excluded.general_sale_at, closes_at = excluded.closes_at",
-        params![drop.id, drop.name, to_ms(drop.opens_at), to_ms(drop.general_sale_at), to_ms(drop.closes_at)],
+             general_sale_at = excluded.general_sale_at, closes_at = excluded.closes_at,
+             member_limit = excluded.member_limit",
+        params![
+            drop.id,
+            drop.name,
+            to_ms(drop.opens_at),
+            to_ms(drop.general_sale_at),
+            to_ms(drop.closes_at),
+            drop.member_limit
+        ],
     )?;
     outbox::append(tx, "drop.upserted", drop, now)?;
     Ok(())
@@ -158,7 +168,9 @@ impl Store {
     pub fn drop_by_id(&self, id: &str) -> Result<Option<Drop>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT id, name, opens_at, general_sale_at, closes_at FROM drops WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT id, name, opens_at, general_sale_at, closes_at, member_limit FROM drops WHERE id = ?1",
+            )?
             .query_row([id], drop_from_row)
             .optional()?)
     }
@@ -170,7 +182,7 @@ impl Store {
         let drop = self
             .conn
             .prepare_cached(
-                "SELECT id, name, opens_at, general_sale_at, closes_at FROM drops
+                "SELECT id, name, opens_at, general_sale_at, closes_at, member_limit FROM drops
                  ORDER BY CASE WHEN opens_at <= ?1 AND ?1 < closes_at THEN 0
                                WHEN opens_at > ?1 THEN 1 ELSE 2 END,
                           CASE WHEN opens_at > ?1 THEN opens_at ELSE -closes_at END
@@ -216,6 +228,24 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Members whose name or email starts with `query` (any case), for check-in by search.
+    pub fn search_members(&self, query: &str, limit: usize) -> Result<Vec<Member>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let ids: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM members WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'
+                 OR name LIKE '% ' || ?1 ESCAPE '\\' ORDER BY name LIMIT ?2",
+            )?
+            .query_map(params![pattern, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().filter_map(|id| self.member(id).transpose()).collect()
     }
 
     pub fn member(&self, id: &str) -> Result<Option<Member>> {
@@ -300,6 +330,7 @@ mod tests {
             opens_at: now + Duration::hours(open),
             general_sale_at: now + Duration::hours(open),
             closes_at: now + Duration::hours(close),
+            member_limit: 1,
         };
         store.add_drop(&d("past", -10, -5), now).unwrap();
         store.add_drop(&d("next", 5, 10), now).unwrap();

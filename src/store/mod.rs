@@ -9,6 +9,7 @@ mod catalog;
 mod outbox;
 mod print_jobs;
 mod reports;
+mod reservations;
 mod sales;
 mod schema;
 mod staff;
@@ -23,6 +24,7 @@ pub use catalog::{DropSummary, NewPiece, PieceTile};
 pub use outbox::OutboxEvent;
 pub use print_jobs::{JobState, PrintJob};
 pub use reports::Day;
+pub use reservations::NewReservation;
 pub use sales::{SaleRecord, SaleSummary};
 pub use staff::PinState;
 

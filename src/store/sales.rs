@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Result, Store, StoreError, from_ms, outbox, print_jobs, to_ms};
+use super::{Result, Store, StoreError, from_ms, outbox, print_jobs, reservations, to_ms};
 use crate::domain::printout::Printout;
 use crate::domain::{
     Currency, Money, NewSale, PieceStatus, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine, SellError, Serial,
@@ -116,7 +116,7 @@ impl Store {
     ) -> Result<ReceiptNumber> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut piece_ids = Vec::with_capacity(sale.lines.len());
-        for line in &sale.lines {
+        for line in sale.lines.iter().filter(|l| l.reservation_id.is_none()) {
             piece_ids.push(take_piece(&tx, &line.serial)?);
         }
         let receipt = next_receipt(&tx, device)?;
@@ -141,10 +141,20 @@ impl Store {
             sale.change.minor,
             sale.lines.len(),
         ])?;
+        // Collections after the sale row exists: the reservation points at it. Each is only
+        // made if the reservation is still alive at the sale's time.
+        let mut taken = piece_ids.into_iter();
+        let mut piece_ids = Vec::with_capacity(sale.lines.len());
+        for line in &sale.lines {
+            piece_ids.push(match line.reservation_id {
+                Some(id) => reservations::collect_in(&tx, id, &line.serial, sale.id, sale.at)?,
+                None => taken.next().expect("one piece taken per unreserved line"),
+            });
+        }
         let mut insert_line = tx.prepare_cached(
             "INSERT INTO sale_lines(sale_id, line_no, piece_id, serial, title, edition, drop_id, unit_minor,
-                 discount_minor, discount_reason, net_minor, vat_minor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 discount_minor, discount_reason, net_minor, vat_minor, reservation_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for (i, (line, piece_id)) in sale.lines.iter().zip(&piece_ids).enumerate() {
             insert_line.execute(params![
@@ -160,6 +170,7 @@ impl Store {
                 line.discount_reason,
                 line.net.minor,
                 line.vat.minor,
+                line.reservation_id.map(|r| r.to_string()),
             ])?;
         }
         drop(insert_line);
@@ -213,7 +224,7 @@ impl Store {
         let mut active = Vec::new();
         let mut stmt = self.conn.prepare_cached(
             "SELECT serial, title, edition, drop_id, unit_minor, discount_minor, discount_reason, net_minor,
-                    vat_minor, active
+                    vat_minor, active, reservation_id
              FROM sale_lines WHERE sale_id = ?1 ORDER BY line_no",
         )?;
         let mut rows = stmt.query([id.to_string()])?;
@@ -229,6 +240,7 @@ impl Store {
                 discount_reason: r.get(6)?,
                 net: m(r.get(7)?),
                 vat: m(r.get(8)?),
+                reservation_id: r.get::<_, Option<String>>(10)?.and_then(|s| Uuid::parse_str(&s).ok()),
             });
             active.push(r.get(9)?);
         }

@@ -153,4 +153,37 @@ CREATE TABLE print_jobs (
 CREATE INDEX print_jobs_waiting ON print_jobs(id) WHERE state IN ('queued', 'printing');
 CREATE INDEX print_jobs_sale ON print_jobs(sale_id) WHERE sale_id IS NOT NULL;
 "#,
+    // 3: holds and reservations, the member limit of a drop, and which reservation a sale
+    // line collected. The piece's `status`/`held_for` stay the quick answer for the grid;
+    // the reservation row is the record.
+    r#"
+ALTER TABLE drops ADD COLUMN member_limit INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sale_lines ADD COLUMN reservation_id TEXT;
+
+CREATE TABLE reservations (
+    id               TEXT PRIMARY KEY,
+    code             TEXT NOT NULL UNIQUE,
+    kind             TEXT NOT NULL CHECK (kind IN ('hold', 'reservation')),
+    source           TEXT NOT NULL CHECK (source IN ('stall', 'online')),
+    piece_id         INTEGER NOT NULL REFERENCES pieces(id),
+    serial           TEXT NOT NULL,
+    customer_name    TEXT NOT NULL,
+    customer_contact TEXT NOT NULL,
+    member_id        TEXT,
+    price_minor      INTEGER NOT NULL,
+    currency         TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'active'
+                     CHECK (state IN ('active', 'collected', 'released', 'expired')),
+    ended_at         INTEGER,
+    end_reason       TEXT,
+    sale_id          TEXT REFERENCES sales(id)
+) STRICT;
+-- The last word on "a piece is kept for one customer at most".
+CREATE UNIQUE INDEX one_active_reservation_per_piece ON reservations(piece_id) WHERE state = 'active';
+CREATE INDEX reservations_expiry ON reservations(expires_at) WHERE state = 'active';
+CREATE INDEX reservations_name ON reservations(customer_name COLLATE NOCASE);
+CREATE INDEX reservations_serial ON reservations(serial);
+"#,
 ];
