@@ -113,6 +113,31 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     shoot("11-sale-complete-paper-out", &kiosk)?;
     kiosk.borrow_mut().show_printer();
     shoot("12-printer-paper-out", &kiosk)?;
+    emulator.set(marketday_hardware::emulator::EmulatedState::Ready);
+    {
+        let mut k = kiosk.borrow_mut();
+        k.show_sell();
+        k.new_sale();
+        k.tap_piece(demo::serial(9).as_str());
+        k.open_hold(demo::serial(9).as_str());
+    }
+    ui.set_hold_name("Ana Ruiz".into());
+    ui.set_hold_contact("07700 900461".into());
+    ui.set_hold_pick("2 h".into());
+    shoot("13-hold", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.create_hold(demo::serial(9).as_str(), "Ana Ruiz", "07700 900461", "2 h");
+        k.show_reservations();
+    }
+    shoot("14-holds", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.show_sell();
+        k.open_members();
+        k.search_members("pr");
+    }
+    shoot("15-member-check-in", &kiosk)?;
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)

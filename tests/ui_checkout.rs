@@ -295,3 +295,53 @@ fn the_receipt_prints_after_the_sale_and_staff_can_reprint_it() {
     }
     assert_eq!(jobs(), 3, "receipt, reprint and test page each printed once");
 }
+
+#[test]
+fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    tap(&h, demo::serial(6).as_str());
+    assert_eq!(buttons(&h.ui, "Remove AT-2026-0006").len(), 1, "in the cart");
+    tap(&h, "Hold AT-2026-0006");
+    assert_eq!(buttons(&h.ui, "Hold piece")[0].accessible_enabled(), Some(false), "a hold needs a name first");
+    h.ui.set_hold_name("Ana Ruiz".into());
+    h.ui.set_hold_contact("07700 900461".into());
+    tap(&h, "Hold for 2 h");
+    tap(&h, "Hold piece");
+    assert!(shows(&h, "AT-2026-0006 held for Ana Ruiz until"));
+    assert!(buttons(&h.ui, "Remove AT-2026-0006").is_empty(), "the held piece left the cart");
+    // The grid marks it held, and it cannot be sold to someone else.
+    let piece = h.kiosk.borrow().store().piece(&demo::serial(6)).unwrap().unwrap();
+    assert_eq!(piece.status, PieceStatus::Held);
+    let tile = ElementHandle::find_by_accessible_label(&h.ui, "AT-2026-0006").next().unwrap();
+    let description = tile.accessible_description().unwrap_or_default();
+    assert!(description.ends_with(", Held"), "the tile says held: {description}");
+    tap(&h, demo::serial(6).as_str());
+    assert!(shows(&h, "AT-2026-0006 is held for Ana Ruiz"));
+
+    // The customer comes back with the code from the slip.
+    let code = {
+        let k = h.kiosk.borrow();
+        let r = k.store().reservation_for_piece(&demo::serial(6), Utc::now()).unwrap().unwrap();
+        r.code.to_string()
+    };
+    tab(&h, "Holds");
+    assert!(shows(&h, &format!("Ana Ruiz · AT-2026-0006: {code}")));
+    tab(&h, "Sell");
+    // Staff type the code into the serial field and press Enter (the field's `accepted`
+    // calls this callback); any case and the dash are accepted.
+    h.ui.invoke_add_serial(code.to_lowercase().into());
+    assert!(shows(&h, "Collecting AT-2026-0006 for Ana Ruiz"));
+    assert!(buttons(&h.ui, "Hold AT-2026-0006").is_empty(), "a collected piece cannot be held again");
+    tap(&h, "Charge");
+    let price = h.kiosk.borrow().store().piece(&demo::serial(6)).unwrap().unwrap().price;
+    tap(&h, &format!("Cash {price}"));
+    tap(&h, "Complete sale");
+    assert!(shows(&h, "Sale complete"));
+    let k = h.kiosk.borrow();
+    assert_eq!(k.store().piece(&demo::serial(6)).unwrap().unwrap().status, PieceStatus::Sold);
+    let sale = k.store().sale(k.last_completed().unwrap().sale_id).unwrap().unwrap();
+    assert!(sale.lines[0].reservation_id.is_some(), "the sale records the reservation it collected");
+    assert!(k.store().reservation_for_piece(&demo::serial(6), Utc::now()).unwrap().is_none());
+}
