@@ -32,6 +32,9 @@ pub struct BenchArgs {
     /// Only the printing figures (receipt bytes, time on the wire, preview render).
     #[arg(long)]
     pub print_only: bool,
+    /// Only the reservation figures (expiry sweep, search by code and by name).
+    #[arg(long)]
+    pub reservations_only: bool,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -242,4 +245,75 @@ pub fn torture_sales(db: &Path, count: u64, seed: u64) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Expiry sweep with 10,000 active holds, and search by code and by name prefix among
+/// 100,000 reservations, on a store of `args.pieces` pieces.
+pub fn reservations(args: &BenchArgs) -> anyhow::Result<()> {
+    use crate::domain::ReservationCode;
+    let dir = tempfile_dir(args)?;
+    let db = dir.join("reservations.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mut store = Store::open(&db)?;
+    let now = Utc::now();
+    store.seed_synthetic_history(args.pieces.max(20_000), 0, now)?;
+    let mut rng = StdRng::seed_from_u64(11);
+    let t = Instant::now();
+    let codes = store.seed_synthetic_reservations(100_000, 10_000, chrono::Duration::hours(10), now, || {
+        ReservationCode::random(&mut rng)
+    })?;
+    println!("reservations seeded in {:.1} s (100,000, of which 10,000 active)", t.elapsed().as_secs_f64());
+
+    // The sweep the UI timer runs every second when nothing is due: one index probe.
+    let mut idle = Vec::new();
+    for _ in 0..1_000 {
+        let t = Instant::now();
+        let expired = store.expire_reservations(now)?;
+        idle.push(t.elapsed());
+        anyhow::ensure!(expired.is_empty());
+    }
+    report("expiry sweep, nothing due, 10,000 active holds", idle);
+    // One hour of holds falling due at once (1,000 of them), then all the rest.
+    let t = Instant::now();
+    let hour = store.expire_reservations(now + chrono::Duration::hours(1))?.len();
+    let one_hour = t.elapsed();
+    let t = Instant::now();
+    let rest = store.expire_reservations(now + chrono::Duration::hours(11))?.len();
+    let all = t.elapsed();
+    println!(
+        "expiry sweep ending {hour} holds in one transaction: {:.1} ms; the remaining {rest}: {:.1} ms",
+        one_hour.as_secs_f64() * 1e3,
+        all.as_secs_f64() * 1e3
+    );
+
+    let since = now - chrono::Duration::days(400);
+    let mut by_code = Vec::new();
+    for i in 0..2_000 {
+        let code = &codes[(i * 48_611) % codes.len()];
+        let t = Instant::now();
+        let found = store.search_reservations(code, since, now, 50)?;
+        by_code.push(t.elapsed());
+        anyhow::ensure!(found.len() == 1, "code {code} found {} times", found.len());
+    }
+    report("reservation search by code, 100,000 reservations", by_code);
+    let mut by_name = Vec::new();
+    for prefix in ["ana", "Ben C", "chl", "Dev Patel 1", "e", "Far", "gus lee 99", "Hana"].iter().cycle().take(2_000) {
+        let t = Instant::now();
+        let found = store.search_reservations(prefix, since, now, 50)?;
+        by_name.push(t.elapsed());
+        anyhow::ensure!(!found.is_empty(), "prefix {prefix} found nothing");
+    }
+    report("reservation search by name prefix (50 rows), 100,000 reservations", by_name);
+    Ok(())
+}
+
+fn tempfile_dir(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("marketday-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

@@ -345,8 +345,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("Drop {id} saved.");
         }
         Some(Command::Bench(args)) => {
-            marketday::print::samples::bench(Utc::now())?;
+            if !args.reservations_only {
+                marketday::print::samples::bench(Utc::now())?;
+            }
             if !args.print_only {
+                marketday::bench::reservations(args)?;
+            }
+            if !args.print_only && !args.reservations_only {
                 marketday::bench::run(args)?
             }
         }

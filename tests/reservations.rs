@@ -228,3 +228,21 @@ fn expiry_and_collection_at_the_same_instant_expiry_wins() {
     let err = collect(&mut store, early, expires - Duration::milliseconds(1)).unwrap_err();
     assert!(err.contains("already collected") || err.contains("in the cart"), "{err}");
 }
+
+#[test]
+fn reservations_are_found_by_code_serial_or_the_start_of_a_name() {
+    let (_dir, mut store) = setup();
+    let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let id = hold(&mut store, 2, now + Duration::hours(1), now).unwrap();
+    let code = store.reservation(id).unwrap().unwrap().code;
+    let since = now - Duration::days(1);
+    let find =
+        |q: &str| store.search_reservations(q, since, now, 10).unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(find(&code.to_string()), vec![id]);
+    assert_eq!(find(&code.as_str().to_lowercase()), vec![id], "codes in any case, with or without the dash");
+    assert_eq!(find("AT-2"), vec![id]);
+    assert_eq!(find("an"), vec![id], "name prefix, any case");
+    assert_eq!(find(""), vec![id]);
+    assert!(find("Bo").is_empty());
+    assert!(find("%").is_empty(), "a typed % matches literally");
+}

@@ -306,6 +306,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_member_may_buy_up_to_the_drop_limit_in_the_members_window() {
+        let drop = drop_in_phase(DropPhase::MembersOnly);
+        let member = Member {
+            id: "m".into(),
+            name: "Priya".into(),
+            email: "p@example.com".into(),
+            drops: vec![drop.id.clone()],
+        };
+        let mut a = piece("AT-1", 100, PieceStatus::Available);
+        a.drop_id = Some(drop.id.clone());
+        let mut b = piece("AT-2", 100, PieceStatus::Available);
+        b.drop_id = Some(drop.id.clone());
+        let mut cart = Cart::new(Currency::GBP);
+        cart.member = Some(member);
+        cart.add(&a, Some(&drop), now()).unwrap();
+        assert!(matches!(cart.add(&b, Some(&drop), now()), Err(SellError::MemberLimit { limit: 1, .. })));
+        // Already bought one earlier: none left in this visit.
+        let mut later = Cart::new(Currency::GBP);
+        later.member = cart.member.clone();
+        later.member_bought = 1;
+        assert!(matches!(later.add(&b, Some(&drop), now()), Err(SellError::MemberLimit { .. })));
+    }
+
+    #[test]
     fn sold_held_and_lost_pieces_cannot_enter_the_cart() {
         let mut cart = Cart::new(Currency::GBP);
         let cases = [

@@ -75,4 +75,80 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Adds `total` reservations over the first pieces: `active` of them alive (each on its
+    /// own available piece, which becomes held, expiring over the next `active_span`), the
+    /// rest ended in the past year. Customer names come from a small list so name-prefix
+    /// searches match many rows. Returns the codes, in insertion order.
+    pub fn seed_synthetic_reservations(
+        &mut self,
+        total: u64,
+        active: u64,
+        active_span: Duration,
+        now: DateTime<Utc>,
+        mut code: impl FnMut() -> crate::domain::ReservationCode,
+    ) -> Result<Vec<String>> {
+        const NAMES: [&str; 8] = [
+            "Ana Ruiz",
+            "Ben Carter",
+            "Chloe Martin",
+            "Dev Patel",
+            "Elena Rossi",
+            "Farah Khan",
+            "Gus Lee",
+            "Hana Sato",
+        ];
+        self.in_transaction(|tx| {
+            let available: Vec<(i64, String)> = tx
+                .prepare("SELECT id, serial FROM pieces WHERE status = 'available' ORDER BY id LIMIT ?1")?
+                .query_map([active as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let any: Vec<(i64, String)> = tx
+                .prepare("SELECT id, serial FROM pieces ORDER BY id LIMIT 50000")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut insert = tx.prepare(
+                "INSERT INTO reservations(id, code, kind, source, piece_id, serial, customer_name, customer_contact,
+                     price_minor, currency, created_at, expires_at, state, ended_at)
+                 VALUES (?1, ?2, 'hold', 'stall', ?3, ?4, ?5, '07700 900000', 18500, 'GBP', ?6, ?7, ?8, ?9)",
+            )?;
+            let mut hold = tx.prepare("UPDATE pieces SET status = 'held', held_for = ?2 WHERE id = ?1")?;
+            let mut seen = std::collections::HashSet::new();
+            let mut codes = Vec::with_capacity(total as usize);
+            for i in 0..total {
+                let c = loop {
+                    let c = code();
+                    if seen.insert(c.as_str().to_owned()) {
+                        break c;
+                    }
+                };
+                let name = format!("{} {i}", NAMES[i as usize % NAMES.len()]);
+                let alive = i < active && (i as usize) < available.len();
+                let (piece, serial) = if alive { &available[i as usize] } else { &any[i as usize % any.len()] };
+                let (created, expires, state, ended) = if alive {
+                    let expires = now + active_span * (i as i32 + 1) / active.max(1) as i32;
+                    (to_ms(now), to_ms(expires), "active", None)
+                } else {
+                    let at = to_ms(now - Duration::days(1 + (i % 360) as i64));
+                    (at, at + 3_600_000, ["collected", "expired", "released"][i as usize % 3], Some(at + 1_800_000))
+                };
+                insert.execute(params![
+                    uuid::Uuid::now_v7().to_string(),
+                    c.as_str(),
+                    piece,
+                    serial,
+                    name,
+                    created,
+                    expires,
+                    state,
+                    ended
+                ])?;
+                if alive {
+                    hold.execute(params![piece, name])?;
+                }
+                codes.push(c.as_str().to_owned());
+            }
+            Ok(codes)
+        })
+    }
 }

@@ -364,36 +364,28 @@ impl Store {
     ) -> Result<Vec<Reservation>> {
         let query = query.trim();
         let window = "((state = 'active' AND expires_at > ?1) OR ended_at >= ?2)";
-        let (sql, arg) = if query.is_empty() {
-            (format!("SELECT {COLUMNS} FROM reservations WHERE {window} ORDER BY expires_at LIMIT ?3"), String::new())
-        } else if let Ok(code) = ReservationCode::parse(query) {
-            (format!("SELECT {COLUMNS} FROM reservations WHERE code = ?4 LIMIT ?3"), code.as_str().to_owned())
-        } else if let Ok(serial) = Serial::parse(query) {
-            (
-                format!(
-                    "SELECT {COLUMNS} FROM reservations WHERE serial = ?4 AND {window} ORDER BY expires_at LIMIT ?3"
-                ),
-                serial.as_str().to_owned(),
-            )
-        } else {
-            // A name prefix: LIKE with the NOCASE index; % and _ in the query match literally.
-            let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            (
-                format!(
-                    "SELECT {COLUMNS} FROM reservations
-                     WHERE customer_name LIKE ?4 ESCAPE '\\' AND {window} ORDER BY expires_at LIMIT ?3"
-                ),
-                format!("{escaped}%"),
-            )
-        };
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt;
         let rows = if query.is_empty() {
+            stmt = self.conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM reservations WHERE {window} ORDER BY expires_at LIMIT ?3"
+            ))?;
             stmt.query_map(params![to_ms(now), to_ms(since), limit as i64], from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?
+        } else if let Ok(code) = ReservationCode::parse(query) {
+            // A code finds its reservation whenever it was made.
+            stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM reservations WHERE code = ?4 LIMIT ?3"))?;
+            stmt.query_map(params![to_ms(now), to_ms(since), limit as i64, code.as_str()], from_row)?
         } else {
-            stmt.query_map(params![to_ms(now), to_ms(since), limit as i64, arg], from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?
+            // A serial, or the start of a customer's name (LIKE uses the NOCASE index; % and _
+            // typed by staff match literally).
+            let serial = Serial::parse(query).map(|s| s.as_str().to_owned()).unwrap_or_else(|_| query.to_owned());
+            let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            stmt = self.conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM reservations
+                 WHERE (serial = ?4 OR customer_name LIKE ?5 ESCAPE '\\') AND {window} ORDER BY expires_at LIMIT ?3"
+            ))?;
+            stmt.query_map(params![to_ms(now), to_ms(since), limit as i64, serial, format!("{escaped}%")], from_row)?
         };
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
