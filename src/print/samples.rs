@@ -10,7 +10,7 @@ use marketday_hardware::{Bitmap, Preview, PrinterProfile, encode};
 use uuid::Uuid;
 
 use super::layout::{LayoutOptions, layout};
-use crate::domain::printout::{Printout, ReceiptDoc, StickerDoc, ZReport};
+use crate::domain::printout::{Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Cart, Currency, Discount, DiscountKind, Edition, Money, Piece, PieceStatus, ReturnsWindow};
 use crate::domain::{ReceiptNumber, Serial, Tender, VatRate};
 
@@ -61,6 +61,20 @@ pub fn sticker() -> StickerDoc {
     }
 }
 
+pub fn slip(at: DateTime<Utc>) -> SlipDoc {
+    let code = crate::domain::ReservationCode::from_indices([7, 29, 8, 22, 27, 14]);
+    SlipDoc {
+        stall: "Atelier Thorne · Spitalfields".into(),
+        code: code.to_string(),
+        qr: format!("{VERIFY}/r/{}", code.as_str()),
+        serial: "AT-2026-0009".into(),
+        customer: "Ana Ruiz".into(),
+        price: Money::new(18_500, Currency::GBP),
+        expires_at: at + chrono::Duration::hours(2),
+        hold: true,
+    }
+}
+
 pub fn z_report(at: DateTime<Utc>) -> ZReport {
     let gbp = |m| Money::new(m, Currency::GBP);
     ZReport {
@@ -105,6 +119,7 @@ pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
             ("receipt-reprint", Printout::Receipt(receipt(at)), true),
             ("sticker", Printout::Sticker(sticker()), false),
             ("z-report", Printout::ZReport(z_report(at)), false),
+            ("reservation-slip", Printout::Slip(slip(at)), false),
         ];
         for (what, doc, reprint) in docs {
             let bytes = encode(&layout(&doc, &profile, &options, reprint), &profile)?;
