@@ -305,7 +305,15 @@ fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
     assert_eq!(buttons(&h.ui, "Remove AT-2026-0006").len(), 1, "in the cart");
     tap(&h, "Hold AT-2026-0006");
     assert_eq!(buttons(&h.ui, "Hold piece")[0].accessible_enabled(), Some(false), "a hold needs a name first");
-    h.ui.set_hold_name("Ana Ruiz".into());
+    // The name is typed on the on-screen keyboard, which capitalises each word.
+    for key in ["A", "N", "A"] {
+        tap(&h, &format!("Key {key}"));
+    }
+    tap(&h, "Space");
+    for key in ["R", "U", "I", "Z"] {
+        tap(&h, &format!("Key {key}"));
+    }
+    assert_eq!(h.ui.get_hold_name(), "Ana Ruiz");
     h.ui.set_hold_contact("07700 900461".into());
     tap(&h, "Hold for 2 h");
     tap(&h, "Hold piece");

@@ -9,11 +9,15 @@ use slint::{ComponentHandle, Timer, TimerMode};
 
 use super::kiosk::Kiosk;
 use super::view::apply_key;
-use crate::ui::{AppWindow, KeypadLogic};
+use super::view::apply_text_key;
+use crate::ui::{AppWindow, KeypadLogic, TextKeys};
 
 /// Connects `ui` to `kiosk` and starts the one-second status timer. Keep the returned
 /// timer alive as long as the window.
 pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
+    ui.global::<TextKeys>().on_apply(|value, key, capitalize, max_len| {
+        apply_text_key(&value, &key, capitalize, max_len.max(0) as usize).into()
+    });
     ui.global::<KeypadLogic>().on_apply_key(|value, key, allow_point, max_len| {
         apply_key(&value, &key, allow_point, max_len.max(0) as usize).into()
     });

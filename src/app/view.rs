@@ -329,7 +329,7 @@ impl Kiosk {
             let drop = self.store.current_drop(now).ok().flatten().map(|d| d.drop.id);
             let rows = self
                 .store
-                .search_members(&self.member_query, 6)
+                .search_members(&self.member_query, 3)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|m| {
@@ -538,6 +538,26 @@ fn with(error: &Option<String>) -> String {
     error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
 }
 
+/// On-screen keyboard editing: keys come in upper case; names get a capital at the start
+/// of each word and lower case after it, everything else (emails, searches) lower case.
+pub fn apply_text_key(value: &str, key: &str, capitalize: bool, max_len: usize) -> String {
+    let mut out = value.to_owned();
+    if key == "del" {
+        out.pop();
+        return out;
+    }
+    if out.chars().count() >= max_len || (key == " " && (out.is_empty() || out.ends_with(' '))) {
+        return out;
+    }
+    let word_start = out.is_empty() || out.ends_with([' ', '-', '\'']);
+    if capitalize && word_start {
+        out.push_str(&key.to_uppercase());
+    } else {
+        out.push_str(&key.to_lowercase());
+    }
+    out
+}
+
 /// Keypad editing: append a key or delete one character, within the pad's limits.
 pub fn apply_key(value: &str, key: &str, allow_point: bool, max_len: usize) -> String {
     let mut out = value.to_owned();
@@ -565,6 +585,17 @@ mod tests {
         assert_eq!(countdown(t, t + Duration::minutes(185)), "3 h 05 min");
         assert_eq!(countdown(t, t + Duration::minutes(12)), "12 min");
         assert_eq!(countdown(t, t - Duration::minutes(12)), "0 s");
+    }
+
+    #[test]
+    fn on_screen_keyboard_capitalises_names_only() {
+        let typed = |keys: &[&str], cap: bool| keys.iter().fold(String::new(), |v, k| apply_text_key(&v, k, cap, 40));
+        assert_eq!(typed(&["A", "N", "A", " ", "R", "U", "I", "Z"], true), "Ana Ruiz");
+        assert_eq!(typed(&["M", "A", "R", "Y", "-", "J", "O"], true), "Mary-Jo");
+        assert_eq!(typed(&["A", "@", "B", ".", "C", "O"], false), "a@b.co");
+        assert_eq!(typed(&[" ", "A", " ", " ", "B"], true), "A B", "no leading or double spaces");
+        assert_eq!(apply_text_key("Ana", "del", true, 40), "An");
+        assert_eq!(apply_text_key("abc", "D", false, 3), "abc");
     }
 
     #[test]
