@@ -265,22 +265,6 @@ impl Store {
         Ok(Some(Member { id, name, email, drops }))
     }
 
-    /// Puts an available piece on hold for a named customer. (Holds with expiry and their
-    /// screen arrive with reservations; the demo uses this to show a held tile.)
-    pub fn hold_piece(&mut self, serial: &Serial, customer: &str, now: DateTime<Utc>) -> Result<()> {
-        self.in_transaction(|tx| {
-            let changed = tx.execute(
-                "UPDATE pieces SET status = 'held', held_for = ?2 WHERE serial = ?1 AND status = 'available'",
-                params![serial.as_str(), customer],
-            )?;
-            if changed != 1 {
-                return Err(StoreError::Invalid(format!("{serial} is not available to hold")));
-            }
-            outbox::append(tx, "piece.held", &serde_json::json!({ "serial": serial, "customer": customer }), now)?;
-            Ok(())
-        })
-    }
-
     pub fn piece_count(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT count(*) FROM pieces", [], |r| r.get(0))?)
     }
