@@ -62,19 +62,4 @@ impl Ticket {
     pub fn line(&mut self, text: impl Into<String>) -> &mut Ticket {
         self.text(text, Style::default())
     }
-
-    pub fn centered(&mut self, text: impl Into<String>) -> &mut Ticket {
-        self.text(text, Style { align: Align::Center, ..Style::default() })
-    }
-
-    /// The payloads of all QR codes, in order (for tests and job summaries).
-    pub fn qr_payloads(&self) -> Vec<&str> {
-        self.blocks
-            .iter()
-            .filter_map(|b| match b {
-                Block::Qr { payload, .. } => Some(payload.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
 }

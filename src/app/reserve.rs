@@ -100,14 +100,13 @@ impl Kiosk {
         let enabled = self.printing.is_some();
         let stall = self.config.stall.name.clone();
         let url = self.config.stall.verify_url.clone();
-        let title = |r: &Reservation| r.serial.as_str().to_owned();
         move |r: &Reservation| {
             enabled.then(|| {
                 Printout::Slip(SlipDoc {
                     stall,
                     code: r.code.to_string(),
                     qr: format!("{}/r/{}", url.trim_end_matches('/'), r.code.as_str()),
-                    serial: title(r),
+                    serial: r.serial.as_str().to_owned(),
                     customer: r.customer.name.clone(),
                     price: r.price,
                     expires_at: r.expires_at,

@@ -163,21 +163,7 @@ fn create_in(
         .query_row(params![new.serial.as_str(), status, new.customer.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((piece_id, price, currency)) = taken else {
-        let piece = tx
-            .prepare_cached("SELECT status, held_for FROM pieces WHERE serial = ?1")?
-            .query_row([new.serial.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
-            .optional()?;
-        let serial = new.serial.clone();
-        return Err(match piece {
-            None => SellError::UnknownSerial(serial),
-            Some((s, who)) if s == "held" || s == "reserved" => {
-                SellError::HeldForSomeoneElse { serial, customer: who.unwrap_or_default() }
-            }
-            Some((s, _)) if s == "lost" => SellError::ReportedLost(serial),
-            Some((s, _)) if s == "in_transit" => SellError::InTransit(serial),
-            Some(_) => SellError::AlreadySold(serial),
-        }
-        .into());
+        return Err(super::sales::unavailable(tx, &new.serial)?.into());
     };
     // Codes are random: on the rare collision with an old one, draw again.
     let mut attempt = 0;

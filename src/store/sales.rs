@@ -67,26 +67,30 @@ fn take_piece(tx: &Transaction<'_>, serial: &Serial) -> Result<i64> {
         )?
         .query_row([serial.as_str()], |r| r.get(0))
         .optional()?;
-    if let Some(id) = taken {
-        return Ok(id);
+    match taken {
+        Some(id) => Ok(id),
+        None => Err(unavailable(tx, serial)?.into()),
     }
+}
+
+/// Why a piece could not be taken (sold, held, reserved), in words staff act on.
+pub(crate) fn unavailable(tx: &Transaction<'_>, serial: &Serial) -> Result<SellError> {
     let found: Option<(String, Option<String>)> = tx
         .prepare_cached("SELECT status, held_for FROM pieces WHERE serial = ?1")?
         .query_row([serial.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let serial = serial.clone();
     let Some((status, held_for)) = found else {
-        return Err(SellError::UnknownSerial(serial).into());
+        return Ok(SellError::UnknownSerial(serial));
     };
     let customer = held_for.unwrap_or_else(|| "another customer".into());
-    Err(match PieceStatus::parse(&status) {
+    Ok(match PieceStatus::parse(&status) {
         Some(PieceStatus::Held) => SellError::HeldForSomeoneElse { serial, customer },
         Some(PieceStatus::Reserved) => SellError::Reserved { serial, customer },
         Some(PieceStatus::Lost) => SellError::ReportedLost(serial),
         Some(PieceStatus::InTransit) => SellError::InTransit(serial),
         _ => SellError::AlreadySold(serial),
-    }
-    .into())
+    })
 }
 
 fn next_receipt(tx: &Transaction<'_>, device: &str) -> Result<ReceiptNumber> {
