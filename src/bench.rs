@@ -35,9 +35,15 @@ pub struct BenchArgs {
     /// Only the reservation figures (expiry sweep, search by code and by name).
     #[arg(long)]
     pub reservations_only: bool,
+    /// Only the QR scanning figures: plain rqrr against our pipeline on generated frames.
+    #[arg(long)]
+    pub scan_only: bool,
+    /// Generated frames per category for the scanning figures.
+    #[arg(long, default_value_t = 42)]
+    pub frames: usize,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

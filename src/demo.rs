@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::app::auth;
+use crate::domain::provenance::TrustedKey;
 use crate::domain::reservation::{Customer, Source};
 use crate::domain::{Cart, Currency, Drop, Edition, Member, Money, Serial, Tender, VatRate};
 use crate::domain::{ReservationCode, ReservationKind};
@@ -48,6 +49,28 @@ fn demo_drop(now: DateTime<Utc>) -> Drop {
     }
 }
 
+/// The demo atelier's signing key. Derived from a public phrase, so it proves nothing
+/// outside the demo; a real atelier makes its key with `marketday provenance keygen`.
+pub fn demo_signing_key() -> ed25519_dalek::SigningKey {
+    use sha2::Digest;
+    ed25519_dalek::SigningKey::from_bytes(&sha2::Sha256::digest(b"marketday demo atelier key, not secret").into())
+}
+
+/// Trusts the demo key and signs a certificate for every demo piece, as an atelier would
+/// before the pieces reach the stall.
+fn sign_demo_pieces(store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let key = demo_signing_key();
+    let since = (now - Duration::days(60)).date_naive();
+    store.trust_key(&TrustedKey::new(MAKER, key.verifying_key(), since), now)?;
+    let pieces: Vec<_> = (1..=24).filter_map(|n| store.piece(&serial(n)).transpose()).collect::<Result<_, _>>()?;
+    let issued = (now - Duration::days(7)).date_naive();
+    crate::provenance::sign_pieces(store, &pieces, &key, issued, now).map_err(|e| match e {
+        crate::provenance::ProvenanceError::Store(e) => e,
+        other => StoreError::Invalid(other.to_string()),
+    })?;
+    Ok(())
+}
+
 /// Keeps a demo store from an earlier day on sale: moves the demo drop's times so it is in
 /// general sale now. Sales made in the demo are kept.
 pub fn refresh(store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -80,6 +103,7 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
         })
         .collect();
     store.add_pieces(&pieces, now)?;
+    sign_demo_pieces(store, now)?;
     let members = [
         ("m-001", "Priya Shah", "priya@example.com"),
         ("m-002", "Tom Okafor", "tom@example.com"),

@@ -6,12 +6,14 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_scan;
 pub mod catalog_import;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod headless;
 pub mod print;
+pub mod provenance;
 pub mod screenshots;
 pub mod store;
 pub mod ui;

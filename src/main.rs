@@ -52,6 +52,14 @@ enum Command {
     Bench(marketday::bench::BenchArgs),
     /// Print the documented example configuration.
     ConfigExample,
+    /// Atelier keys and signed certificates.
+    Provenance {
+        #[command(subcommand)]
+        command: marketday::provenance::cli::ProvenanceCommand,
+    },
+    /// Check a piece's certificate: a token, its URL, or a photo of its tag (PNG/JPEG).
+    /// Exit status 0 only when genuine.
+    Verify { input: String },
     /// Used by the power-cut test: commit sales in a loop, printing each committed one.
     #[command(hide = true)]
     TortureSales {
@@ -345,6 +353,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("Drop {id} saved.");
         }
         Some(Command::Bench(args)) => {
+            if args.scan_only {
+                marketday::bench_scan::run(args.frames);
+                return Ok(ExitCode::SUCCESS);
+            }
             if !args.reservations_only {
                 marketday::print::samples::bench(Utc::now())?;
             }
@@ -361,6 +373,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Some(Command::PrintTest) => return print_test(&setup()?),
+        Some(Command::Provenance { command }) => {
+            let s = setup()?;
+            let mut store = open_store(&s)?;
+            marketday::provenance::cli::run(command, &mut store, &s.config.stall.verify_url)?;
+        }
+        Some(Command::Verify { input }) => {
+            let store = open_store(&setup()?)?;
+            return marketday::provenance::cli::verify(&store, input);
+        }
         Some(Command::TortureSales { db, count, seed }) => marketday::bench::torture_sales(db, *count, *seed)?,
         Some(Command::FirstFrame) => marketday::bench::first_frame(&setup()?.store_path)?,
     }

@@ -30,7 +30,7 @@ pub enum CameraError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a binary PGM (P5) image: {reason}")]
+    #[error("{path} is not a readable image: {reason}")]
     BadImage { path: PathBuf, reason: String },
 }
 
@@ -41,10 +41,11 @@ pub trait Camera: Send {
     fn next_frame(&mut self) -> Result<Frame, CameraError>;
 }
 
-/// Plays a folder of PGM images in name order, looping; with no folder it produces a
+/// Plays a folder of images (PNG, JPEG, PGM) in name order, looping; with no folder it produces a
 /// moving test pattern so the preview visibly runs.
 pub struct SimulatedCamera {
     frames: Vec<PathBuf>,
+    generated: Vec<Frame>,
     index: usize,
     size: (u32, u32),
 }
@@ -55,14 +56,23 @@ impl SimulatedCamera {
         let mut frames: Vec<PathBuf> = fs::read_dir(dir)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("pgm")))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| ["pgm", "png", "jpg", "jpeg"].iter().any(|known| x.eq_ignore_ascii_case(known)))
+            })
             .collect();
         frames.sort();
-        Ok(SimulatedCamera { frames, index: 0, size: (640, 480) })
+        Ok(SimulatedCamera { frames, generated: Vec::new(), index: 0, size: (640, 480) })
     }
 
     pub fn test_pattern(width: u32, height: u32) -> SimulatedCamera {
-        SimulatedCamera { frames: Vec::new(), index: 0, size: (width, height) }
+        SimulatedCamera { frames: Vec::new(), generated: Vec::new(), index: 0, size: (width, height) }
+    }
+
+    /// Plays frames made in memory (see `scan::synth`), looping.
+    pub fn from_frames(frames: Vec<Frame>) -> SimulatedCamera {
+        SimulatedCamera { frames: Vec::new(), generated: frames, index: 0, size: (640, 480) }
     }
 }
 
@@ -78,54 +88,29 @@ impl Camera for SimulatedCamera {
     fn next_frame(&mut self) -> Result<Frame, CameraError> {
         let i = self.index;
         self.index = self.index.wrapping_add(1);
+        if !self.generated.is_empty() {
+            return Ok(self.generated[i % self.generated.len()].clone());
+        }
         if self.frames.is_empty() {
             let (w, h) = self.size;
             let shift = (i % 256) as u32;
             let luma = (0..h).flat_map(|y| (0..w).map(move |x| ((x + y + shift) % 256) as u8)).collect();
             return Ok(Frame { width: w, height: h, luma });
         }
-        read_pgm(&self.frames[i % self.frames.len()])
+        read_image(&self.frames[i % self.frames.len()])
     }
 }
 
-/// Reads a binary PGM (P5, 8-bit): the simplest lossless grey image format.
-pub fn read_pgm(path: &Path) -> Result<Frame, CameraError> {
+/// Reads a still image (PNG, JPEG or PGM) as a grey frame.
+pub fn read_image(path: &Path) -> Result<Frame, CameraError> {
     let bytes = fs::read(path).map_err(|source| CameraError::Io { path: path.to_owned(), source })?;
-    let bad = |reason: &str| CameraError::BadImage { path: path.to_owned(), reason: reason.to_owned() };
-    let mut fields = Vec::with_capacity(4);
-    let mut pos = 0;
-    while fields.len() < 4 {
-        while pos < bytes.len() && (bytes[pos].is_ascii_whitespace() || bytes[pos] == b'#') {
-            if bytes[pos] == b'#' {
-                while pos < bytes.len() && bytes[pos] != b'\n' {
-                    pos += 1;
-                }
-            }
-            pos += 1;
-        }
-        let start = pos;
-        while pos < bytes.len() && !bytes[pos].is_ascii_whitespace() {
-            pos += 1;
-        }
-        if start == pos {
-            return Err(bad("truncated header"));
-        }
-        fields.push(std::str::from_utf8(&bytes[start..pos]).map_err(|_| bad("header is not text"))?);
-    }
-    if fields[0] != "P5" {
-        return Err(bad("magic is not P5"));
-    }
-    let num = |s: &str| s.parse::<u32>().map_err(|_| bad("size is not a number"));
-    let (width, height, max) = (num(fields[1])?, num(fields[2])?, num(fields[3])?);
-    if max != 255 {
-        return Err(bad("only 8-bit images are supported"));
-    }
-    let data = &bytes[(pos + 1).min(bytes.len())..];
-    let len = width as usize * height as usize;
-    if data.len() < len {
-        return Err(bad("pixel data is shorter than width x height"));
-    }
-    Ok(Frame { width, height, luma: data[..len].to_vec() })
+    decode_image(&bytes).map_err(|reason| CameraError::BadImage { path: path.to_owned(), reason })
+}
+
+/// Decodes PNG, JPEG (a camera's MJPEG frame too) or PGM bytes to luma.
+pub fn decode_image(bytes: &[u8]) -> Result<Frame, String> {
+    let img = image::load_from_memory(bytes).map_err(|e| e.to_string())?.into_luma8();
+    Ok(Frame { width: img.width(), height: img.height(), luma: img.into_raw() })
 }
 
 #[cfg(test)]
@@ -144,7 +129,7 @@ mod tests {
         assert_eq!(cam.next_frame().unwrap().luma, vec![128]);
         assert_eq!(cam.next_frame().unwrap().width, 2);
         fs::write(dir.join("c.pgm"), b"P5 4 4 255\n\x00").unwrap();
-        assert!(matches!(read_pgm(&dir.join("c.pgm")), Err(CameraError::BadImage { .. })));
+        assert!(matches!(read_image(&dir.join("c.pgm")), Err(CameraError::BadImage { .. })));
         fs::remove_dir_all(&dir).unwrap();
     }
 

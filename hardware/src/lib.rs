@@ -23,11 +23,12 @@ pub mod preview;
 mod printer;
 mod profile;
 pub mod raster;
+pub mod scan;
 mod serial;
 pub mod status;
 pub mod ticket;
 
-pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera};
+pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera, decode_image, read_image};
 pub use codepage::Codepage;
 pub use encode::{EncodeError, encode};
 pub use preview::{Preview, PreviewError};

@@ -65,7 +65,12 @@ impl Kiosk {
                 .into_iter()
                 .map(|p| {
                     Printout::Sticker(StickerDoc {
-                        qr: StickerDoc::provenance_url(&url, p.serial.as_str()),
+                        // The signed certificate once the atelier has issued one; until
+                        // then the serial's page, which only the online check can vouch for.
+                        qr: match self.store.certificate(&p.serial) {
+                            Ok(Some(token)) => crate::domain::provenance::token_url(&url, &token),
+                            _ => StickerDoc::provenance_url(&url, p.serial.as_str()),
+                        },
                         serial: p.serial.as_str().to_owned(),
                         edition: p.edition.to_string(),
                         title: p.title,

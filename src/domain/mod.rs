@@ -9,6 +9,7 @@ pub mod lockout;
 pub mod money;
 pub mod piece;
 pub mod printout;
+pub mod provenance;
 pub mod reservation;
 pub mod sale;
 pub mod tender;

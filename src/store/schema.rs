@@ -186,4 +186,19 @@ CREATE INDEX reservations_expiry ON reservations(expires_at) WHERE state = 'acti
 CREATE INDEX reservations_name ON reservations(customer_name COLLATE NOCASE);
 CREATE INDEX reservations_serial ON reservations(serial);
 "#,
+    // 4: provenance. The keyring of atelier keys this kiosk trusts (from the cloud or an
+    // imported file) and each piece's signed certificate, printed on its sticker.
+    r#"
+CREATE TABLE trusted_keys (
+    key_id         TEXT PRIMARY KEY,
+    atelier        TEXT NOT NULL,
+    public_key     BLOB NOT NULL CHECK (length(public_key) = 32),
+    valid_from     TEXT NOT NULL,
+    valid_until    TEXT,
+    revoked_on     TEXT,
+    revoked_reason TEXT,
+    updated_at     INTEGER NOT NULL
+) STRICT;
+ALTER TABLE pieces ADD COLUMN certificate TEXT;
+"#,
 ];

@@ -1,0 +1,125 @@
+//! Grey to black-and-white, by comparing each pixel with the mean of its neighbourhood.
+//!
+//! A global threshold fails at a stall: sunlight on half the tag, a shadow from the
+//! customer's hand, glare off a glossy sticker. The local mean follows all of those.
+//! Where a window has almost no contrast (a white wall, a blown-out glare patch) every
+//! pixel is called light, so flat noise never turns into speckle that looks like modules.
+
+/// One bit a pixel, `true` = dark (or, for an inverted bitmap, light), row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitmap {
+    pub width: usize,
+    pub height: usize,
+    pub bits: Vec<bool>,
+}
+
+impl Bitmap {
+    #[inline]
+    pub fn get(&self, x: usize, y: usize) -> bool {
+        self.bits[y * self.width + x]
+    }
+
+    /// The pixel nearest to a real-valued point; outside the image counts as light.
+    #[inline]
+    pub fn at(&self, x: f64, y: f64) -> bool {
+        if x < 0.0 || y < 0.0 {
+            return false;
+        }
+        let (xi, yi) = (x as usize, y as usize);
+        xi < self.width && yi < self.height && self.bits[yi * self.width + xi]
+    }
+
+    pub fn inverted(&self) -> Bitmap {
+        Bitmap { width: self.width, height: self.height, bits: self.bits.iter().map(|b| !b).collect() }
+    }
+}
+
+/// Local-mean threshold over a square window of about `window` pixels.
+///
+/// A pixel is dark when it is `offset_pct` per cent below the window's mean and the
+/// window's spread (max - min estimated from the mean absolute deviation) is at least
+/// `min_contrast` grey levels.
+pub fn local_mean(luma: &[u8], width: usize, height: usize, window: usize) -> Bitmap {
+    const OFFSET_PCT: u32 = 3;
+    const MIN_CONTRAST: u32 = 12;
+    let w1 = width + 1;
+    // Summed-area tables of values and squares: any window's mean and variance in O(1).
+    let mut sum = vec![0u64; w1 * (height + 1)];
+    let mut sq = vec![0u64; w1 * (height + 1)];
+    for y in 0..height {
+        let (mut row, mut row_sq) = (0u64, 0u64);
+        for x in 0..width {
+            let v = u64::from(luma[y * width + x]);
+            row += v;
+            row_sq += v * v;
+            sum[(y + 1) * w1 + x + 1] = sum[y * w1 + x + 1] + row;
+            sq[(y + 1) * w1 + x + 1] = sq[y * w1 + x + 1] + row_sq;
+        }
+    }
+    let r = (window / 2).max(2);
+    let mut bits = vec![false; width * height];
+    for y in 0..height {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(height));
+        for x in 0..width {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(width));
+            let n = ((x1 - x0) * (y1 - y0)) as u64;
+            let area = |t: &[u64]| t[y1 * w1 + x1] + t[y0 * w1 + x0] - t[y0 * w1 + x1] - t[y1 * w1 + x0];
+            let (s, s2) = (area(&sum), area(&sq));
+            // Variance from sums; a standard deviation under MIN_CONTRAST/2 is a flat patch.
+            let var = (s2 * n).saturating_sub(s * s) / (n * n);
+            if var * 4 < u64::from(MIN_CONTRAST * MIN_CONTRAST) {
+                continue;
+            }
+            let v = u64::from(luma[y * width + x]);
+            bits[y * width + x] = v * 100 * n < s * u64::from(100 - OFFSET_PCT);
+        }
+    }
+    Bitmap { width, height, bits }
+}
+
+/// Halves a grey image by averaging 2x2 blocks: a quarter of the pixels to search when
+/// the code is big in the frame, and a little noise averaged away.
+pub fn half(luma: &[u8], width: usize, height: usize) -> (Vec<u8>, usize, usize) {
+    let (w, h) = (width / 2, height / 2);
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let (a, b) = (&luma[2 * y * width..], &luma[(2 * y + 1) * width..]);
+        for x in 0..w {
+            let s = u16::from(a[2 * x]) + u16::from(a[2 * x + 1]) + u16::from(b[2 * x]) + u16::from(b[2 * x + 1]);
+            out.push((s / 4) as u8);
+        }
+    }
+    (out, w, h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_a_shadow_across_the_image() {
+        // Dark squares on a background that fades from bright to dim: a global threshold
+        // would call the whole dim side dark.
+        let (w, h) = (200, 40);
+        let luma: Vec<u8> = (0..h)
+            .flat_map(|y| {
+                (0..w).map(move |x| {
+                    let light = 250 - (x * 170 / w) as u32;
+                    let dark = (x / 10) % 2 == 0 && (10..30).contains(&y);
+                    (if dark { light / 3 } else { light }) as u8
+                })
+            })
+            .collect();
+        let b = local_mean(&luma, w, h, 31);
+        for x in (5..w).step_by(10) {
+            assert_eq!(b.get(x, 20), (x / 10) % 2 == 0, "x={x}");
+            assert!(!b.get(x, 2), "background at x={x} is light");
+        }
+    }
+
+    #[test]
+    fn a_flat_noisy_patch_stays_light() {
+        let luma: Vec<u8> = (0..64 * 64).map(|i| 128 + ((i * 7919) % 7) as u8).collect();
+        assert!(local_mean(&luma, 64, 64, 15).bits.iter().all(|b| !b));
+    }
+}

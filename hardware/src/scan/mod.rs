@@ -1,0 +1,123 @@
+//! QR codes from camera frames.
+//!
+//! The pipeline, cheapest first, stopping at the first step that reads anything:
+//! 1. half resolution (big codes: a quarter of the pixels), then full resolution;
+//! 2. local-mean threshold (shadows, sunlight, dim or low-contrast tags);
+//! 3. our finder and grouping (tilt, small modules), then rqrr's own detector on the
+//!    same bitmap as a second opinion;
+//! 4. the same bitmap inverted, for light-on-dark tags (etched metal, dark card).
+//!
+//! rqrr decodes every candidate: format bits, Reed-Solomon and data. A frame without a
+//! code must never yield one, and error correction is what guarantees that.
+
+pub mod binarize;
+pub mod finder;
+pub mod geometry;
+pub mod synth;
+pub mod worker;
+
+use crate::camera::Frame;
+use binarize::Bitmap;
+pub use geometry::Pt;
+
+/// A code read from a frame: its text and its corners in frame pixels, clockwise from
+/// the code's own top left.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub text: String,
+    pub corners: [Pt; 4],
+}
+
+/// Which steps of the pipeline run; all on by default. The benchmark turns them off one
+/// at a time to measure what each is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Steps {
+    pub half_first: bool,
+    pub own_finder: bool,
+    pub rqrr_detector: bool,
+    pub inverted: bool,
+}
+
+impl Default for Steps {
+    fn default() -> Steps {
+        Steps { half_first: true, own_finder: true, rqrr_detector: true, inverted: true }
+    }
+}
+
+/// Plain rqrr as shipped: its own threshold, detector and decoder. The baseline.
+pub fn scan_plain(frame: &Frame) -> Vec<Code> {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    if frame.luma.len() < w * h || w == 0 || h == 0 {
+        return Vec::new();
+    }
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| frame.luma[y * w + x]);
+    img.detect_grids()
+        .into_iter()
+        .filter_map(|g| {
+            let (_, text) = g.decode().ok()?;
+            let corners = g.bounds.map(|p| Pt::new(f64::from(p.x), f64::from(p.y)));
+            Some(Code { text, corners })
+        })
+        .collect()
+}
+
+fn rqrr_on(b: &Bitmap) -> Vec<Code> {
+    let mut img = rqrr::PreparedImage::prepare_from_bitmap(b.width, b.height, |x, y| b.get(x, y));
+    img.detect_grids()
+        .into_iter()
+        .filter_map(|g| {
+            let (_, text) = g.decode().ok()?;
+            Some(Code { text, corners: g.bounds.map(|p| Pt::new(f64::from(p.x), f64::from(p.y))) })
+        })
+        .collect()
+}
+
+fn read_bitmap(b: &Bitmap, steps: Steps) -> Vec<Code> {
+    let mut codes: Vec<Code> = Vec::new();
+    if steps.own_finder {
+        codes = finder::read(b).into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
+    }
+    if codes.is_empty() && steps.rqrr_detector {
+        codes = rqrr_on(b);
+    }
+    codes
+}
+
+/// Our pipeline. Never panics on any frame, including an empty or short one.
+pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    if frame.luma.len() < w * h || w < 21 || h < 21 {
+        return Vec::new();
+    }
+    let luma = &frame.luma[..w * h];
+    let mut levels: Vec<(std::borrow::Cow<'_, [u8]>, usize, usize, f64)> = Vec::with_capacity(2);
+    if steps.half_first && w.min(h) >= 400 {
+        let (half, hw, hh) = binarize::half(luma, w, h);
+        levels.push((half.into(), hw, hh, 2.0));
+    }
+    levels.push((luma.into(), w, h, 1.0));
+    for (pixels, lw, lh, scale) in levels {
+        let window = (lw.min(lh) / 8) | 1;
+        let bitmap = binarize::local_mean(&pixels, lw, lh, window);
+        let mut codes = read_bitmap(&bitmap, steps);
+        if codes.is_empty() && steps.inverted {
+            codes = read_bitmap(&bitmap_inverted(&pixels, lw, lh, window), steps);
+        }
+        if !codes.is_empty() {
+            for c in &mut codes {
+                c.corners = c.corners.map(|p| p.scale(scale));
+            }
+            let mut seen = std::collections::HashSet::new();
+            codes.retain(|c| seen.insert(c.text.clone()));
+            return codes;
+        }
+    }
+    Vec::new()
+}
+
+/// Light-on-dark: threshold the negative, so a module lighter than its surroundings is
+/// "dark". (Flipping the bitmap would also flip the flat patches, which are all light.)
+fn bitmap_inverted(luma: &[u8], w: usize, h: usize, window: usize) -> Bitmap {
+    let negative: Vec<u8> = luma.iter().map(|v| 255 - v).collect();
+    binarize::local_mean(&negative, w, h, window)
+}
