@@ -192,7 +192,7 @@ pub fn first_frame(store_path: &Path) -> anyhow::Result<()> {
         crate::app::KioskOptions::default(),
     )));
     let ui = crate::ui::AppWindow::new()?;
-    let _timer = crate::app::attach(&ui, kiosk);
+    let _timers = crate::app::attach(&ui, kiosk);
     headless.resize(800, 480);
     ui.show()?;
     let image = headless.render();

@@ -59,6 +59,10 @@ pub fn run(per_category: usize) {
             Box::new(|f: &Frame| scan::scan(f, Steps { rqrr_detector: false, ..Steps::default() })),
         ),
         ("ours, no inverted pass", Box::new(|f: &Frame| scan::scan(f, Steps { inverted: false, ..Steps::default() }))),
+        (
+            "ours, no small-code regions",
+            Box::new(|f: &Frame| scan::scan(f, Steps { small_regions: false, ..Steps::default() })),
+        ),
     ];
     println!(
         "QR scanning: {per_category} generated frames per category (even: 640x480, odd: 1280x720; payloads {:?} bytes)",

@@ -4,6 +4,7 @@
 //! of sales already made and one piece held, so every tile state can be seen.
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::Digest;
 use uuid::Uuid;
 
 use crate::app::auth;
@@ -52,7 +53,6 @@ fn demo_drop(now: DateTime<Utc>) -> Drop {
 /// The demo atelier's signing key. Derived from a public phrase, so it proves nothing
 /// outside the demo; a real atelier makes its key with `marketday provenance keygen`.
 pub fn demo_signing_key() -> ed25519_dalek::SigningKey {
-    use sha2::Digest;
     ed25519_dalek::SigningKey::from_bytes(&sha2::Sha256::digest(b"marketday demo atelier key, not secret").into())
 }
 
@@ -69,6 +69,28 @@ fn sign_demo_pieces(store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreEr
         other => StoreError::Invalid(other.to_string()),
     })?;
     Ok(())
+}
+
+/// What the demo camera plays: an empty stall, a genuine tag, empty, a sold piece's tag,
+/// empty, and a tag whose certificate was tampered with.
+pub fn camera_frames(store: &Store, verify_url: &str) -> Vec<marketday_hardware::Frame> {
+    use marketday_hardware::scan::synth::tag_frame;
+    let url = |n: u32| {
+        store.certificate(&serial(n)).ok().flatten().map(|t| crate::domain::provenance::token_url(verify_url, &t))
+    };
+    let forged = url(12).map(|u| {
+        // One character of the signed part changed: the signature no longer matches.
+        let mut chars: Vec<char> = u.chars().collect();
+        let i = chars.len() - 120;
+        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+        chars.into_iter().collect::<String>()
+    });
+    let mut frames = Vec::new();
+    for (i, text) in [url(7), url(3), forged].into_iter().flatten().enumerate() {
+        frames.push(tag_frame(None, 10 + i as u64));
+        frames.push(tag_frame(Some(&text), 20 + i as u64));
+    }
+    frames
 }
 
 /// Keeps a demo store from an earlier day on sale: moves the demo drop's times so it is in
@@ -98,7 +120,10 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
                 materials: format!("18ct rose gold, {stone}"),
                 origin_notes: "Cast and set in Hatton Garden, London".into(),
                 price: Money::new(price, Currency::GBP),
-                assay_hash: Some(format!("{:064x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15)),
+                // Stands in for the SHA-256 of the lab's assay report PDF.
+                assay_hash: Some(crate::domain::provenance::hex(&sha2::Sha256::digest(
+                    format!("demo assay report {n}").as_bytes(),
+                ))),
             }
         })
         .collect();

@@ -154,13 +154,17 @@ fn open_store(setup: &Setup) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn devices(setup: &Setup) -> anyhow::Result<Devices> {
+fn devices(setup: &Setup, store: &Store) -> anyhow::Result<Devices> {
     let printer = printer_setup(setup)?;
     let camera: Option<Box<dyn marketday_hardware::Camera>> = match setup.config.camera.kind {
         DeviceKind::None => None,
         DeviceKind::Simulated => Some(Box::new(match &setup.config.camera.folder {
             Some(folder) => marketday_hardware::SimulatedCamera::from_folder(folder)?,
-            None => marketday_hardware::SimulatedCamera::test_pattern(640, 480),
+            // The demo camera shows the demo pieces' tags in turn, and one forged tag.
+            None => marketday_hardware::SimulatedCamera::from_frames(
+                demo::camera_frames(store, &setup.config.stall.verify_url),
+                45,
+            ),
         })),
     };
     Ok(Devices { printer, camera })
@@ -245,7 +249,7 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
 
 fn run(setup: Setup) -> anyhow::Result<()> {
     let store = open_store(&setup)?;
-    let devices = devices(&setup)?;
+    let devices = devices(&setup, &store)?;
     let (w, h) = (setup.config.display.width, setup.config.display.height);
     let options = KioskOptions { demo: setup.demo, ..Default::default() };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, setup.config, devices, options)));
@@ -254,7 +258,7 @@ fn run(setup: Setup) -> anyhow::Result<()> {
          (or under the Pi's kiosk service); `marketday screenshots DIR` renders without one",
     )?;
     ui.window().set_size(slint::LogicalSize::new(w as f32, h as f32));
-    let _timer = app::attach(&ui, kiosk);
+    let _timers = app::attach(&ui, kiosk);
     ui.run()?;
     Ok(())
 }

@@ -36,15 +36,16 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         profile: marketday_hardware::PrinterProfile::builtin("generic-80").expect("built-in profile"),
         layout: Default::default(),
     };
+    let frames = demo::camera_frames(&store, &config.stall.verify_url);
     let devices = Devices {
         printer: Some(printer),
-        camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(64, 48))),
+        camera: Some(Box::new(marketday_hardware::SimulatedCamera::from_frames(frames, 4))),
     };
     let options =
         KioskOptions { demo: true, clock: Box::new(move || now), print_poll: std::time::Duration::from_millis(50) };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
     let ui = AppWindow::new()?;
-    let _timer = app::attach(&ui, kiosk.clone());
+    let _timers = app::attach(&ui, kiosk.clone());
     ui.show()?;
 
     let mut written = Vec::new();
@@ -138,9 +139,34 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         k.search_members("pr");
     }
     shoot("15-member-check-in", &kiosk)?;
+    kiosk.borrow_mut().lock();
+    kiosk.borrow_mut().show_verify();
+    wait_for_verdict(&kiosk, &ui, None);
+    shoot("16-verify-hold-tag", &kiosk)?;
+    wait_for_verdict(&kiosk, &ui, Some(0));
+    shoot("17-verify-genuine", &kiosk)?;
+    wait_for_verdict(&kiosk, &ui, Some(2));
+    shoot("18-verify-forged", &kiosk)?;
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)
+}
+
+/// Runs the camera until the Verify screen shows a verdict of `severity` (or, for `None`,
+/// a first preview frame); gives up after ten seconds and shoots what is there.
+fn wait_for_verdict(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, severity: Option<i32>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        kiosk.borrow_mut().poll_camera(ui);
+        let shown = ui.get_verify_severity();
+        match severity {
+            None if ui.get_camera_frame().size().width > 0 => return,
+            Some(s) if shown == s => return,
+            _ => {}
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    tracing::warn!(?severity, "screenshots: the verdict did not show in time");
 }
 
 /// Waits (up to five seconds) until the print worker has printed what it can.

@@ -16,7 +16,7 @@ fn decode(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
 fn every_screen_renders_to_png_in_landscape_and_portrait() {
     let dir = tempfile::tempdir().unwrap();
     let files = render_all(dir.path()).unwrap();
-    assert_eq!(files.len(), 15 * SIZES.len());
+    assert_eq!(files.len(), 18 * SIZES.len());
     for path in &files {
         let (w, h, rgb) = decode(path);
         let name = path.file_name().unwrap().to_string_lossy();

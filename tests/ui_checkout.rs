@@ -20,7 +20,7 @@ use slint::platform::PointerEventButton;
 struct Harness {
     ui: AppWindow,
     kiosk: Rc<RefCell<Kiosk>>,
-    _timer: slint::Timer,
+    _timers: (slint::Timer, slint::Timer),
     dir: tempfile::TempDir,
 }
 
@@ -44,9 +44,9 @@ fn start() -> Harness {
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, options)));
     let ui = AppWindow::new().unwrap();
     ui.window().set_size(slint::LogicalSize::new(800., 480.));
-    let timer = app::attach(&ui, kiosk.clone());
+    let timers = app::attach(&ui, kiosk.clone());
     ui.show().unwrap();
-    Harness { ui, kiosk, _timer: timer, dir }
+    Harness { ui, kiosk, _timers: timers, dir }
 }
 
 fn buttons(root: &impl ElementRoot, label: &str) -> Vec<ElementHandle> {

@@ -46,6 +46,8 @@ pub trait Camera: Send {
 pub struct SimulatedCamera {
     frames: Vec<PathBuf>,
     generated: Vec<Frame>,
+    /// How many times each generated frame is delivered before the next.
+    repeat: usize,
     index: usize,
     size: (u32, u32),
 }
@@ -63,16 +65,16 @@ impl SimulatedCamera {
             })
             .collect();
         frames.sort();
-        Ok(SimulatedCamera { frames, generated: Vec::new(), index: 0, size: (640, 480) })
+        Ok(SimulatedCamera { frames, generated: Vec::new(), repeat: 1, index: 0, size: (640, 480) })
     }
 
     pub fn test_pattern(width: u32, height: u32) -> SimulatedCamera {
-        SimulatedCamera { frames: Vec::new(), generated: Vec::new(), index: 0, size: (width, height) }
+        SimulatedCamera { frames: Vec::new(), generated: Vec::new(), repeat: 1, index: 0, size: (width, height) }
     }
 
-    /// Plays frames made in memory (see `scan::synth`), looping.
-    pub fn from_frames(frames: Vec<Frame>) -> SimulatedCamera {
-        SimulatedCamera { frames: Vec::new(), generated: frames, index: 0, size: (640, 480) }
+    /// Plays frames made in memory (see `scan::synth`), each `repeat` times, looping.
+    pub fn from_frames(frames: Vec<Frame>, repeat: usize) -> SimulatedCamera {
+        SimulatedCamera { frames: Vec::new(), generated: frames, repeat: repeat.max(1), index: 0, size: (640, 480) }
     }
 }
 
@@ -89,7 +91,7 @@ impl Camera for SimulatedCamera {
         let i = self.index;
         self.index = self.index.wrapping_add(1);
         if !self.generated.is_empty() {
-            return Ok(self.generated[i % self.generated.len()].clone());
+            return Ok(self.generated[(i / self.repeat) % self.generated.len()].clone());
         }
         if self.frames.is_empty() {
             let (w, h) = self.size;

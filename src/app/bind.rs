@@ -14,7 +14,7 @@ use crate::ui::{AppWindow, KeypadLogic, TextKeys};
 
 /// Connects `ui` to `kiosk` and starts the one-second status timer. Keep the returned
 /// timer alive as long as the window.
-pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
+pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     ui.global::<TextKeys>().on_apply(|value, key, capitalize, max_len| {
         apply_text_key(&value, &key, capitalize, max_len.max(0) as usize).into()
     });
@@ -46,6 +46,8 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
 
     type Text = slint::SharedString;
     on!(on_staff_requested, |k| k.show_pin_pad());
+    on!(on_verify_requested, |k| k.show_verify());
+    on!(on_verify_done, |k| k.close_verify());
     on!(on_pin_submitted, |k, pin: Text| k.unlock(&pin));
     on!(on_lock, |k| k.lock());
     on!(on_activity, |k| k.touch());
@@ -118,11 +120,25 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
 
     kiosk.borrow_mut().present(ui);
 
+    // The camera: preview frames and scanned codes, at about the camera's own rate.
+    let camera_timer = Timer::default();
+    let weak = ui.as_weak();
+    let camera_kiosk = kiosk.clone();
+    camera_timer.start(TimerMode::Repeated, Duration::from_millis(33), move || {
+        let Some(ui) = weak.upgrade() else { return };
+        camera_kiosk.borrow_mut().poll_camera(&ui);
+    });
+
     let timer = Timer::default();
     let weak = ui.as_weak();
     timer.start(TimerMode::Repeated, Duration::from_secs(1), move || {
         let Some(ui) = weak.upgrade() else { return };
         let mut k = kiosk.borrow_mut();
+        if k.verify_timeout_due() {
+            k.close_verify();
+            k.present(&ui);
+            return;
+        }
         // Holds end on time even when nobody touches the kiosk.
         let expired = k.expire_due();
         if k.auto_lock_due() {
@@ -134,5 +150,5 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> Timer {
             k.present_status(&ui);
         }
     });
-    timer
+    (timer, camera_timer)
 }

@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use marketday_hardware::Camera;
+use marketday_hardware::scan::Steps;
+use marketday_hardware::scan::worker::CameraFeed;
 
 use super::auth::{self, AuthError};
 use super::sell::{Completed, SellFlowError, SellSession};
@@ -19,6 +21,10 @@ pub struct Devices {
     pub printer: Option<PrinterSetup>,
     pub camera: Option<Box<dyn Camera>>,
 }
+
+/// Pacing for cameras that do not pace themselves (the simulated one): about 15 frames a
+/// second, smooth enough for a preview and within what the scanner decodes.
+const CAMERA_INTERVAL: Duration = Duration::from_millis(66);
 
 pub struct KioskOptions {
     pub demo: bool,
@@ -55,7 +61,9 @@ pub struct Kiosk {
     pub(super) config: Config,
     pub(super) vat: VatRate,
     pub(super) sell: SellSession,
-    pub(super) camera: Option<Box<dyn Camera>>,
+    /// The camera and scanner threads; `None` when no camera is configured.
+    pub(super) scanner: Option<CameraFeed>,
+    pub(super) verify: super::verify::VerifyState,
     pub(super) printing: Option<PrintQueue>,
     /// Why printing is unavailable although a printer is configured.
     pub(super) printing_error: Option<String>,
@@ -98,7 +106,8 @@ impl Kiosk {
             config,
             vat,
             sell,
-            camera: devices.camera,
+            scanner: devices.camera.map(|camera| CameraFeed::start(camera, CAMERA_INTERVAL, Steps::default())),
+            verify: Default::default(),
             printing,
             printing_error,
             options,

@@ -10,6 +10,7 @@ pub mod kiosk;
 mod printing;
 pub mod reserve;
 pub mod sell;
+pub mod verify;
 mod view;
 
 pub use bind::attach;

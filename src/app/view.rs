@@ -4,6 +4,8 @@ use std::rc::Rc;
 
 use chrono::{DateTime, Utc};
 use marketday_hardware::{CameraStatus, PrinterStatus};
+
+use super::verify::VerdictCard;
 use slint::{ModelRc, SharedString, VecModel};
 
 use super::kiosk::Kiosk;
@@ -108,7 +110,7 @@ impl Kiosk {
             }
         };
         let (printer, printer_severity) = self.printer_badge();
-        let (camera, camera_severity) = camera_badge(self.camera.as_ref().map(|c| c.status()));
+        let (camera, camera_severity) = camera_badge(self.camera_status());
         StatusData {
             stall: self.config.stall.name.clone().into(),
             drop: drop_name.into(),
@@ -141,6 +143,8 @@ impl Kiosk {
         let drop = self.store.current_drop(now).ok().flatten();
         ui.set_status(self.status_data(drop.as_ref(), now));
         ui.set_screen(self.screen);
+        self.update_camera_activity();
+        self.present_verify(ui);
         ui.set_currency_symbol(self.config.currency().symbol().into());
         let fmt_money = |m: Money| SharedString::from(m.to_string());
 
@@ -570,6 +574,69 @@ pub fn apply_key(value: &str, key: &str, allow_point: bool, max_len: usize) -> S
         _ => {}
     }
     out
+}
+
+impl Kiosk {
+    fn present_verify(&mut self, ui: &AppWindow) {
+        let card = self.verify.card.clone().unwrap_or(VerdictCard { severity: -1, ..VerdictCard::default() });
+        ui.set_verify_severity(card.severity);
+        ui.set_verify_verdict(card.verdict.into());
+        ui.set_verify_headline(card.headline.into());
+        ui.set_verify_details(card.details.into());
+        ui.set_verify_explanation(card.explanation.into());
+        ui.set_verify_status(card.status.into());
+        ui.set_camera_message(self.camera_message().into());
+        if self.screen != crate::ui::Screen::Verify {
+            self.verify.shown_frames = 0;
+        }
+    }
+
+    /// Handles what the scanner read and refreshes the preview: the camera timer's work.
+    pub fn poll_camera(&mut self, ui: &AppWindow) {
+        let mut changed = false;
+        while let Some(event) = self.scanner.as_ref().and_then(|f| f.try_event()) {
+            changed |= self.handle_scan(event);
+        }
+        if changed {
+            self.present(ui);
+        }
+        self.present_camera(ui);
+    }
+
+    /// Sends the newest preview frame and the outline of the code seen to the Verify
+    /// screen. Cheap when nothing changed; called by the camera timer.
+    pub fn present_camera(&mut self, ui: &AppWindow) {
+        if self.screen != crate::ui::Screen::Verify {
+            return;
+        }
+        let Some(feed) = &self.scanner else { return };
+        let preview = feed.preview();
+        let outline = preview.outline.map(outline_path).unwrap_or_default();
+        if outline != self.verify.shown_outline {
+            ui.set_camera_outline(outline.as_str().into());
+            self.verify.shown_outline = outline;
+        }
+        if preview.frames == self.verify.shown_frames {
+            return;
+        }
+        self.verify.shown_frames = preview.frames;
+        if let Some(frame) = &preview.frame {
+            let mut pixels = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(frame.width, frame.height);
+            for (px, &v) in pixels.make_mut_slice().iter_mut().zip(&frame.luma) {
+                *px = slint::Rgb8Pixel { r: v, g: v, b: v };
+            }
+            ui.set_camera_frame(slint::Image::from_rgb8(pixels));
+            ui.set_camera_frame_width(frame.width as f32);
+            ui.set_camera_frame_height(frame.height as f32);
+        }
+        ui.set_camera_message(self.camera_message().into());
+    }
+}
+
+/// An SVG path through the code's corners, in preview pixels.
+fn outline_path(corners: [marketday_hardware::scan::Pt; 4]) -> String {
+    let [a, b, c, d] = corners;
+    format!("M {:.0} {:.0} L {:.0} {:.0} L {:.0} {:.0} L {:.0} {:.0} Z", a.x, a.y, b.x, b.y, c.x, c.y, d.x, d.y)
 }
 
 #[cfg(test)]

@@ -316,6 +316,29 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
     None
 }
 
+/// Where small codes may be: the bounding boxes (min, max corner) of the best-shaped
+/// finder groups whose modules are under `max_module` pixels, with a quiet-zone margin.
+pub fn small_code_regions(b: &Bitmap, max_module: f64) -> Vec<(Pt, Pt)> {
+    let f = finders(b);
+    groups(&f)
+        .into_iter()
+        .filter(|&(a, c, d)| f[a].module.max(f[c].module).max(f[d].module) < max_module)
+        .take(3)
+        .map(|(a, c, d)| {
+            let pts = [f[a].c, f[c].c, f[d].c];
+            // The far corner, from the other three, and room for the finders' own size.
+            let far = pts[1].plus(pts[2]).minus(pts[0]);
+            let margin = f[a].module * 8.0;
+            let xs = pts.iter().chain([&far]).map(|p| p.x);
+            let ys = pts.iter().chain([&far]).map(|p| p.y);
+            let lo =
+                Pt::new(xs.clone().fold(f64::MAX, f64::min) - margin, ys.clone().fold(f64::MAX, f64::min) - margin);
+            let hi = Pt::new(xs.fold(f64::MIN, f64::max) + margin, ys.fold(f64::MIN, f64::max) + margin);
+            (lo, hi)
+        })
+        .collect()
+}
+
 /// Every code our own finder can read in the bitmap.
 pub fn read(b: &Bitmap) -> Vec<Found> {
     let f = finders(b);

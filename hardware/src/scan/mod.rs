@@ -5,7 +5,9 @@
 //! 2. local-mean threshold (shadows, sunlight, dim or low-contrast tags);
 //! 3. our finder and grouping (tilt, small modules), then rqrr's own detector on the
 //!    same bitmap as a second opinion;
-//! 4. the same bitmap inverted, for light-on-dark tags (etched metal, dark card).
+//! 4. the same bitmap inverted, for light-on-dark tags (etched metal, dark card);
+//! 5. small codes (under 3.5 px a module): the region around their finders, enlarged
+//!    twice with bilinear interpolation, thresholded and read again.
 //!
 //! rqrr decodes every candidate: format bits, Reed-Solomon and data. A frame without a
 //! code must never yield one, and error correction is what guarantees that.
@@ -36,11 +38,12 @@ pub struct Steps {
     pub own_finder: bool,
     pub rqrr_detector: bool,
     pub inverted: bool,
+    pub small_regions: bool,
 }
 
 impl Default for Steps {
     fn default() -> Steps {
-        Steps { half_first: true, own_finder: true, rqrr_detector: true, inverted: true }
+        Steps { half_first: true, own_finder: true, rqrr_detector: true, inverted: true, small_regions: true }
     }
 }
 
@@ -96,12 +99,28 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
         levels.push((half.into(), hw, hh, 2.0));
     }
     levels.push((luma.into(), w, h, 1.0));
-    for (pixels, lw, lh, scale) in levels {
+    for (i, (pixels, lw, lh, scale)) in levels.iter().enumerate() {
+        let (lw, lh, scale) = (*lw, *lh, *scale);
         let window = (lw.min(lh) / 8) | 1;
-        let bitmap = binarize::local_mean(&pixels, lw, lh, window);
+        let bitmap = binarize::local_mean(pixels, lw, lh, window);
         let mut codes = read_bitmap(&bitmap, steps);
+        let mut inverted = None;
         if codes.is_empty() && steps.inverted {
-            codes = read_bitmap(&bitmap_inverted(&pixels, lw, lh, window), steps);
+            let b = bitmap_inverted(pixels, lw, lh, window);
+            codes = read_bitmap(&b, steps);
+            inverted = Some(b);
+        }
+        let full_res = i + 1 == levels.len();
+        if codes.is_empty() && full_res && steps.small_regions {
+            let polarities = [Some(&bitmap), inverted.as_ref()];
+            for (negative, b) in polarities.into_iter().enumerate().filter_map(|(n, b)| Some((n == 1, b?))) {
+                for (lo, hi) in finder::small_code_regions(b, SMALL_MODULE) {
+                    codes.extend(read_enlarged(pixels, lw, lh, lo, hi, negative));
+                }
+                if !codes.is_empty() {
+                    break;
+                }
+            }
         }
         if !codes.is_empty() {
             for c in &mut codes {
@@ -113,6 +132,45 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
         }
     }
     Vec::new()
+}
+
+/// Modules smaller than this (in pixels) get a second look at twice the size.
+const SMALL_MODULE: f64 = 3.5;
+
+/// Reads a region enlarged twice: small modules become big enough to threshold and
+/// sample, where at their own size a blurred module is only a grey smudge.
+fn read_enlarged(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool) -> Vec<Code> {
+    let x0 = lo.x.max(0.0) as usize;
+    let y0 = lo.y.max(0.0) as usize;
+    let x1 = (hi.x.max(0.0) as usize).min(w - 1);
+    let y1 = (hi.y.max(0.0) as usize).min(h - 1);
+    if x1 <= x0 + 10 || y1 <= y0 + 10 {
+        return Vec::new();
+    }
+    let (rw, rh) = ((x1 - x0) * 2, (y1 - y0) * 2);
+    let mut big = Vec::with_capacity(rw * rh);
+    for y in 0..rh {
+        let fy = y0 as f64 + (y as f64 + 0.5) / 2.0 - 0.5;
+        let (ya, t) = (fy.floor().max(0.0) as usize, fy - fy.floor());
+        let yb = (ya + 1).min(h - 1);
+        for x in 0..rw {
+            let fx = x0 as f64 + (x as f64 + 0.5) / 2.0 - 0.5;
+            let (xa, s) = (fx.floor().max(0.0) as usize, fx - fx.floor());
+            let xb = (xa + 1).min(w - 1);
+            let p = |x: usize, y: usize| f64::from(luma[y * w + x]);
+            let v = (p(xa, ya) * (1.0 - s) + p(xb, ya) * s) * (1.0 - t) + (p(xa, yb) * (1.0 - s) + p(xb, yb) * s) * t;
+            big.push(if negative { 255 - v as u8 } else { v as u8 });
+        }
+    }
+    let window = (rw.min(rh) / 4) | 1;
+    let bitmap = binarize::local_mean(&big, rw, rh, window);
+    finder::read(&bitmap)
+        .into_iter()
+        .map(|f| Code {
+            text: f.text,
+            corners: f.corners.map(|p| Pt::new(x0 as f64 + p.x / 2.0, y0 as f64 + p.y / 2.0)),
+        })
+        .collect()
 }
 
 /// Light-on-dark: threshold the negative, so a module lighter than its surroundings is

@@ -103,25 +103,41 @@ fn payload(rng: &mut Rng, len: usize) -> String {
 /// The n-th sample of a category: even n 640x480, odd n 1280x720; payload size cycles.
 pub fn sample(category: Category, n: usize) -> Sample {
     let mut rng = Rng::new((category as u64 + 1) * 1_000_003 + n as u64);
-    let (w, h) = if n.is_multiple_of(2) { (640, 480) } else { (1280, 720) };
-    let mut img = scene(&mut rng, w, h, category == Category::NoCode);
     let len = PAYLOAD_SIZES[(n / 2) % 3];
+    let texts: Vec<String> = match category {
+        Category::NoCode => Vec::new(),
+        Category::TwoCodes => (0..2).map(|_| payload(&mut rng, len.min(120))).collect(),
+        _ => vec![payload(&mut rng, len)],
+    };
+    render(category, n, &mut rng, texts)
+}
+
+/// The n-th frame of a category carrying the given texts instead of random ones (the
+/// second is used only by two-code frames).
+pub fn sample_carrying(category: Category, n: usize, texts: &[&str]) -> Sample {
+    let mut rng = Rng::new((category as u64 + 1) * 1_000_003 + n as u64);
+    let texts = match category {
+        Category::NoCode => Vec::new(),
+        Category::TwoCodes => texts.iter().take(2).map(|t| t.to_string()).collect(),
+        _ => texts.iter().take(1).map(|t| t.to_string()).collect(),
+    };
+    render(category, n, &mut rng, texts)
+}
+
+fn render(category: Category, n: usize, rng: &mut Rng, texts: Vec<String>) -> Sample {
+    let (w, h) = if n.is_multiple_of(2) { (640, 480) } else { (1280, 720) };
+    let mut img = scene(rng, w, h, category == Category::NoCode);
     let mut expected = Vec::new();
     let mut module_px = f64::MAX;
-    let codes = match category {
-        Category::NoCode => 0,
-        Category::TwoCodes => 2,
-        _ => 1,
-    };
-    for k in 0..codes {
-        let text = payload(&mut rng, if codes == 2 { len.min(120) } else { len });
+    let count = texts.len();
+    for (k, text) in texts.into_iter().enumerate() {
         let Ok(code) = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M) else { continue };
-        let tag = Tag::for_category(category, &mut rng, &code, w, h, k, codes);
+        let tag = Tag::for_category(category, rng, &code, w, h, k, count);
         tag.draw(&mut img, w, &code);
         module_px = module_px.min(tag.quad[0].dist(tag.quad[1]) / (code.width() + 2 * QUIET) as f64);
         expected.push(text);
     }
-    finish(category, &mut rng, &mut img, w, h, module_px);
+    finish(category, rng, &mut img, w, h, module_px);
     Sample { category, frame: Frame { width: w as u32, height: h as u32, luma: img }, expected }
 }
 

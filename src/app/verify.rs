@@ -1,0 +1,198 @@
+//! The camera in the kiosk: customers verify a piece's certificate (no PIN), staff scan
+//! tags, reservation slips and member passes on the Sell screen instead of typing.
+
+use std::time::{Duration, Instant};
+
+use marketday_hardware::CameraStatus;
+use marketday_hardware::scan::worker::ScanEvent;
+
+use super::kiosk::{Kiosk, Notice};
+use crate::domain::provenance::{self, Reading, Verdict};
+use crate::provenance::{Check, check};
+use crate::ui::Screen;
+
+/// A verdict stays up this long without a new scan, then the kiosk goes back to idle.
+const VERDICT_SHOWN_FOR: Duration = Duration::from_secs(20);
+/// The Verify screen with nothing scanned goes back to idle after this.
+const VERIFY_IDLE_FOR: Duration = Duration::from_secs(60);
+
+/// What the verdict card shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerdictCard {
+    /// 0 genuine, 1 cannot vouch (unknown signer, revoked, damaged, not ours), 2 forged.
+    pub severity: i32,
+    pub verdict: String,
+    pub headline: String,
+    pub details: String,
+    pub explanation: String,
+    pub status: String,
+}
+
+impl VerdictCard {
+    pub fn of(c: &Check) -> VerdictCard {
+        let severity = match &c.verdict {
+            Verdict::Genuine { .. } => 0,
+            Verdict::Forged { .. } => 2,
+            _ => 1,
+        };
+        let verdict = match &c.verdict {
+            Verdict::Genuine { .. } => "Genuine",
+            Verdict::Forged { .. } => "Not genuine",
+            Verdict::UnknownSigner { .. } => "Unknown signer",
+            Verdict::RevokedKey { .. } => "Withdrawn key",
+            Verdict::NotMarketday => "Not a certificate",
+            Verdict::Damaged { .. } => "Tag unreadable",
+        };
+        let (headline, details) = match c.verdict.certificate() {
+            Some(cert) => {
+                let title = c.title().map(|t| format!(", {t}")).unwrap_or_default();
+                let by = match &c.verdict {
+                    Verdict::Genuine { atelier, .. } | Verdict::RevokedKey { atelier, .. } => format!("By {atelier}. "),
+                    _ => String::new(),
+                };
+                let assay = cert.assay_hex().map(|h| format!("Assay {}… ", &h[..12])).unwrap_or_default();
+                (
+                    format!("{}{title}", cert.edition),
+                    format!("{by}Serial {}. {assay}Issued {}.", cert.serial, cert.issued.format("%-d %b %Y")),
+                )
+            }
+            None => (String::new(), String::new()),
+        };
+        VerdictCard {
+            severity,
+            verdict: verdict.into(),
+            headline,
+            details,
+            explanation: c.verdict.explanation(),
+            status: if c.verdict.is_genuine() { c.status_line().unwrap_or_default() } else { String::new() },
+        }
+    }
+}
+
+/// The Verify screen's state.
+#[derive(Default)]
+pub struct VerifyState {
+    pub card: Option<VerdictCard>,
+    pub since: Option<Instant>,
+    /// From the frame reaching the scanner to the verdict being ready to draw.
+    pub last_latency: Option<Duration>,
+    /// Preview frames already sent to the window, and the outline drawn.
+    pub shown_frames: u64,
+    pub shown_outline: String,
+}
+
+impl Kiosk {
+    pub fn show_verify(&mut self) {
+        self.screen = Screen::Verify;
+        self.verify = VerifyState { since: Some(Instant::now()), ..VerifyState::default() };
+        self.update_camera_activity();
+    }
+
+    pub fn close_verify(&mut self) {
+        self.verify = VerifyState::default();
+        self.screen = Screen::Idle;
+        self.update_camera_activity();
+    }
+
+    /// Frames are taken only on screens that scan: the camera rests otherwise.
+    pub(super) fn update_camera_activity(&self) {
+        if let Some(feed) = &self.scanner {
+            feed.set_active(matches!(self.screen, Screen::Verify | Screen::Sell));
+        }
+    }
+
+    /// Checks a scanned (or typed) text and shows the verdict.
+    pub fn verify_text(&mut self, text: &str) {
+        let card = match check(&self.store, text) {
+            Ok(c) => {
+                tracing::info!(verdict = c.verdict.word(), "certificate checked");
+                VerdictCard::of(&c)
+            }
+            Err(e) => VerdictCard {
+                severity: 1,
+                verdict: "Cannot check now".into(),
+                explanation: format!("The kiosk could not read its records ({e}). Ask staff."),
+                ..VerdictCard::default()
+            },
+        };
+        self.verify.card = Some(card);
+        self.verify.since = Some(Instant::now());
+    }
+
+    /// A code read on the Sell screen: a piece's tag adds it, a slip collects, a member
+    /// pass checks the member in. A tag whose certificate fails is refused, loudly.
+    pub fn scanned_on_sell(&mut self, text: &str) {
+        match provenance::read(text) {
+            Reading::Certificate(_) => match check(&self.store, text) {
+                Ok(Check { verdict: Verdict::Genuine { certificate, .. }, .. }) => {
+                    self.add_typed(certificate.serial.as_str())
+                }
+                Ok(c) => {
+                    self.sell_notice = Notice::error(format!(
+                        "This tag did not verify ({}): {} Check the piece before selling it.",
+                        c.verdict.word(),
+                        c.verdict.explanation()
+                    ))
+                }
+                Err(e) => self.sell_notice = Notice::error(e.to_string()),
+            },
+            // Stickers printed before certificates, and reservation slips, carry a path.
+            _ => match text.trim().rsplit_once("/p/").or_else(|| text.trim().rsplit_once("/r/")) {
+                Some((_, tail)) => self.add_typed(tail),
+                None => self.add_typed(text),
+            },
+        }
+    }
+
+    /// Codes newly seen by the scanner, handled for the screen showing; true when the
+    /// screen needs presenting again.
+    pub fn handle_scan(&mut self, event: ScanEvent) -> bool {
+        let Some(code) = event.codes.into_iter().next() else { return false };
+        match self.screen {
+            Screen::Verify => {
+                self.verify_text(&code.text);
+                self.verify.last_latency = Some(event.frame_at.elapsed());
+                tracing::debug!(
+                    latency_ms = event.frame_at.elapsed().as_secs_f64() * 1e3,
+                    decode_ms = event.decode.as_secs_f64() * 1e3,
+                    "verdict ready"
+                );
+                true
+            }
+            Screen::Sell => {
+                self.touch();
+                self.scanned_on_sell(&code.text);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The Verify screen goes back to idle on its own: nobody is left looking at a verdict.
+    pub fn verify_timeout_due(&self) -> bool {
+        let Some(since) = self.verify.since else { return false };
+        let limit = if self.verify.card.is_some() { VERDICT_SHOWN_FOR } else { VERIFY_IDLE_FOR };
+        self.screen == Screen::Verify && since.elapsed() >= limit
+    }
+
+    /// From the last verdict's frame reaching the scanner to the verdict being ready.
+    pub fn verify_latency(&self) -> Option<Duration> {
+        self.verify.last_latency
+    }
+
+    pub fn camera_status(&self) -> Option<CameraStatus> {
+        self.scanner.as_ref().map(|f| f.status())
+    }
+
+    /// What the preview says instead of a picture, when there is no picture.
+    pub fn camera_message(&self) -> String {
+        match self.camera_status() {
+            None | Some(CameraStatus::NoCamera) => {
+                "No camera on this kiosk. Ask staff: they can check the serial for you.".into()
+            }
+            Some(CameraStatus::Disconnected) => "The camera is unplugged. Ask staff to plug it back in.".into(),
+            Some(CameraStatus::Error(e)) => format!("The camera is not working ({e}). Ask staff."),
+            Some(CameraStatus::Ready) => String::new(),
+        }
+    }
+}
