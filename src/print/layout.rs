@@ -209,15 +209,23 @@ fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: Labe
     let height = usize::from(label.height_mm) * dots_per_mm;
     let w = Width { profile, cols: width / 12 };
     t.push(Block::PrintWidth(width as u16));
-    // Three text lines of 30 dots; the QR and its quiet zone take what is left of the height.
-    let text_lines = 3 + usize::from(reprint);
-    let room = height.saturating_sub(text_lines * 30 + 4);
+    // Three text lines of 30 dots; the QR and its quiet zone take what is left of the
+    // height. A signed certificate (version 9) does not fit a 30 mm label beside three
+    // lines at 3 dots a module, the least a camera reads: it gets one line instead.
     let modules = qr_code(&s.qr).map(|c| c.width()).unwrap_or(33);
-    let module = (room.min(width) / (modules + 8)).clamp(3, 8);
+    let room_for = |lines: usize| height.saturating_sub(lines * 30 + 4);
+    let compact = room_for(3 + usize::from(reprint)).min(width) / (modules + 8) < 3;
+    let text_lines = if compact { 1 } else { 3 } + usize::from(reprint);
+    let module = (room_for(text_lines).min(width) / (modules + 8)).clamp(3, 8);
     t.push(Block::Qr { payload: s.qr.clone(), module_dots: module as u8 });
-    t.text(w.row(&s.serial, &s.price.to_string(), w.cols), BOLD);
-    t.line(s.edition.clone());
-    t.line(w.wrap(&s.title, w.cols).into_iter().next().unwrap_or_default());
+    if compact {
+        let left = format!("{} {}", s.serial, s.edition.replace(" of ", "/"));
+        t.text(w.row(&left, &s.price.to_string(), w.cols), BOLD);
+    } else {
+        t.text(w.row(&s.serial, &s.price.to_string(), w.cols), BOLD);
+        t.line(s.edition.clone());
+        t.line(w.wrap(&s.title, w.cols).into_iter().next().unwrap_or_default());
+    }
     if reprint {
         t.text("REPRINT", CENTER);
     }
@@ -352,6 +360,27 @@ mod tests {
             assert!(first.starts_with("AT-2026-0007") && first.ends_with("£210.00"), "{first}");
             assert_eq!(first.chars().count(), cols);
         }
+    }
+
+    #[test]
+    fn a_signed_certificate_fits_a_30mm_label_and_scans() {
+        let profile = PrinterProfile::builtin("generic-58").unwrap();
+        let key = crate::demo::demo_signing_key();
+        let piece_cert = crate::domain::provenance::Certificate {
+            key_id: crate::domain::provenance::KeyId::of(&key.verifying_key()),
+            serial: crate::domain::Serial::parse("AT-2026-0007").unwrap(),
+            edition: crate::domain::Edition::new(7, 24).unwrap(),
+            drop_id: "winter-clasp-26".into(),
+            assay_hash: Some([0xab; 32]),
+            issued: chrono::NaiveDate::from_ymd_opt(2026, 11, 14).unwrap(),
+        };
+        let url = crate::domain::provenance::token_url(samples::VERIFY, &piece_cert.sign(&key).unwrap());
+        let sticker = StickerDoc { qr: url.clone(), ..samples::sticker() };
+        let options = LayoutOptions { label: LabelSize { width_mm: 40, height_mm: 30 }, ..Default::default() };
+        let paper = render(&Printout::Sticker(sticker), &profile, &options, false);
+        assert_eq!(paper.height, 30 * 8, "the sticker stays on its label");
+        assert_eq!(scan(&paper), vec![url]);
+        assert!(paper.lines[0].starts_with("AT-2026-0007 07/24") && paper.lines[0].ends_with("£210.00"));
     }
 
     #[test]

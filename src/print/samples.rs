@@ -14,7 +14,7 @@ use crate::domain::printout::{Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport
 use crate::domain::{Cart, Currency, Discount, DiscountKind, Edition, Money, Piece, PieceStatus, ReturnsWindow};
 use crate::domain::{ReceiptNumber, Serial, Tender, VatRate};
 
-const VERIFY: &str = "https://verify.marketday.example";
+pub const VERIFY: &str = "https://verify.marketday.example";
 
 fn piece(n: u32, title: &str, price: i64) -> Piece {
     Piece {
