@@ -58,6 +58,8 @@ fn seeded_store(path: &std::path::Path) -> (Store, Certs) {
 }
 
 struct Shown {
+    /// Preview frames reached the screen: the camera was really playing.
+    saw_frames: bool,
     severity: i32,
     verdict: String,
     headline: String,
@@ -93,6 +95,7 @@ fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration)
     }
     let latency = kiosk.borrow().verify_latency();
     Shown {
+        saw_frames: ui.get_camera_frame().size().width > 0,
         severity: ui.get_verify_severity(),
         verdict: ui.get_verify_verdict().into(),
         headline: ui.get_verify_headline().into(),
@@ -142,6 +145,7 @@ fn bad_certificates_each_show_their_verdict() {
 #[test]
 fn a_frame_without_a_code_never_shows_a_verdict() {
     let shown = verify_frames(|_| vec![synth::sample(Category::NoCode, 0).frame], Duration::from_secs(2));
+    assert!(shown.saw_frames, "the camera played the empty frame");
     assert_eq!(shown.severity, -1);
     assert_eq!(shown.verdict, "");
 }

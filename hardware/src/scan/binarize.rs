@@ -35,46 +35,67 @@ impl Bitmap {
 }
 
 /// Local-mean threshold over a square window of about `window` pixels.
-///
-/// A pixel is dark when it is `offset_pct` per cent below the window's mean and the
-/// window's spread (max - min estimated from the mean absolute deviation) is at least
-/// `min_contrast` grey levels.
 pub fn local_mean(luma: &[u8], width: usize, height: usize, window: usize) -> Bitmap {
-    const OFFSET_PCT: u32 = 3;
-    const MIN_CONTRAST: u32 = 12;
-    let w1 = width + 1;
-    // Summed-area tables of values and squares: any window's mean and variance in O(1).
-    let mut sum = vec![0u64; w1 * (height + 1)];
-    let mut sq = vec![0u64; w1 * (height + 1)];
-    for y in 0..height {
-        let (mut row, mut row_sq) = (0u64, 0u64);
-        for x in 0..width {
-            let v = u64::from(luma[y * width + x]);
-            row += v;
-            row_sq += v * v;
-            sum[(y + 1) * w1 + x + 1] = sum[y * w1 + x + 1] + row;
-            sq[(y + 1) * w1 + x + 1] = sq[y * w1 + x + 1] + row_sq;
-        }
-    }
-    let r = (window / 2).max(2);
-    let mut bits = vec![false; width * height];
-    for y in 0..height {
-        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(height));
-        for x in 0..width {
-            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(width));
-            let n = ((x1 - x0) * (y1 - y0)) as u64;
-            let area = |t: &[u64]| t[y1 * w1 + x1] + t[y0 * w1 + x0] - t[y0 * w1 + x1] - t[y1 * w1 + x0];
-            let (s, s2) = (area(&sum), area(&sq));
-            // Variance from sums; a standard deviation under MIN_CONTRAST/2 is a flat patch.
-            let var = (s2 * n).saturating_sub(s * s) / (n * n);
-            if var * 4 < u64::from(MIN_CONTRAST * MIN_CONTRAST) {
-                continue;
+    LocalMean::new(luma, width, height, window).bitmap(luma, false)
+}
+
+/// Summed-area tables of a grey image: any window's mean and variance in O(1). Built
+/// once a frame, they threshold both the image and its negative.
+pub struct LocalMean {
+    sum: Vec<u64>,
+    sq: Vec<u64>,
+    width: usize,
+    height: usize,
+    radius: usize,
+}
+
+impl LocalMean {
+    pub fn new(luma: &[u8], width: usize, height: usize, window: usize) -> LocalMean {
+        let w1 = width + 1;
+        let mut sum = vec![0u64; w1 * (height + 1)];
+        let mut sq = vec![0u64; w1 * (height + 1)];
+        for y in 0..height {
+            let (mut row, mut row_sq) = (0u64, 0u64);
+            for x in 0..width {
+                let v = u64::from(luma[y * width + x]);
+                row += v;
+                row_sq += v * v;
+                sum[(y + 1) * w1 + x + 1] = sum[y * w1 + x + 1] + row;
+                sq[(y + 1) * w1 + x + 1] = sq[y * w1 + x + 1] + row_sq;
             }
-            let v = u64::from(luma[y * width + x]);
-            bits[y * width + x] = v * 100 * n < s * u64::from(100 - OFFSET_PCT);
         }
+        LocalMean { sum, sq, width, height, radius: (window / 2).max(2) }
     }
-    Bitmap { width, height, bits }
+
+    /// A pixel is dark when it is 3 % below its window's mean and the window's standard
+    /// deviation is at least 6 grey levels. With `negative`, the same for 255 - pixel:
+    /// light-on-dark tags, where the light modules are the "dark" ones.
+    pub fn bitmap(&self, luma: &[u8], negative: bool) -> Bitmap {
+        const OFFSET_PCT: u64 = 3;
+        const MIN_CONTRAST: u64 = 12;
+        let (width, height, r, w1) = (self.width, self.height, self.radius, self.width + 1);
+        let mut bits = vec![false; width * height];
+        for y in 0..height {
+            let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(height));
+            for x in 0..width {
+                let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(width));
+                let n = ((x1 - x0) * (y1 - y0)) as u64;
+                let area = |t: &[u64]| t[y1 * w1 + x1] + t[y0 * w1 + x0] - t[y0 * w1 + x1] - t[y1 * w1 + x0];
+                let (mut s, s2) = (area(&self.sum), area(&self.sq));
+                // Variance from sums; a standard deviation under MIN_CONTRAST/2 is a flat patch.
+                let var = (s2 * n).saturating_sub(s * s) / (n * n);
+                if var * 4 < MIN_CONTRAST * MIN_CONTRAST {
+                    continue;
+                }
+                let mut v = u64::from(luma[y * width + x]);
+                if negative {
+                    (v, s) = (255 - v, 255 * n - s);
+                }
+                bits[y * width + x] = v * 100 * n < s * (100 - OFFSET_PCT);
+            }
+        }
+        Bitmap { width, height, bits }
+    }
 }
 
 /// Halves a grey image by averaging 2x2 blocks: a quarter of the pixels to search when

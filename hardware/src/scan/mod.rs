@@ -54,19 +54,17 @@ pub fn scan_plain(frame: &Frame) -> Vec<Code> {
         return Vec::new();
     }
     let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| frame.luma[y * w + x]);
-    img.detect_grids()
-        .into_iter()
-        .filter_map(|g| {
-            let (_, text) = g.decode().ok()?;
-            let corners = g.bounds.map(|p| Pt::new(f64::from(p.x), f64::from(p.y)));
-            Some(Code { text, corners })
-        })
-        .collect()
+    decoded(img.detect_grids())
 }
 
 fn rqrr_on(b: &Bitmap) -> Vec<Code> {
     let mut img = rqrr::PreparedImage::prepare_from_bitmap(b.width, b.height, |x, y| b.get(x, y));
-    img.detect_grids()
+    decoded(img.detect_grids())
+}
+
+/// The grids rqrr's own detector found that decode.
+fn decoded<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> Vec<Code> {
+    grids
         .into_iter()
         .filter_map(|g| {
             let (_, text) = g.decode().ok()?;
@@ -102,11 +100,14 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
     for (i, (pixels, lw, lh, scale)) in levels.iter().enumerate() {
         let (lw, lh, scale) = (*lw, *lh, *scale);
         let window = (lw.min(lh) / 8) | 1;
-        let bitmap = binarize::local_mean(pixels, lw, lh, window);
+        let means = binarize::LocalMean::new(pixels, lw, lh, window);
+        let bitmap = means.bitmap(pixels, false);
         let mut codes = read_bitmap(&bitmap, steps);
         let mut inverted = None;
         if codes.is_empty() && steps.inverted {
-            let b = bitmap_inverted(pixels, lw, lh, window);
+            // Light-on-dark: threshold the negative, so a module lighter than its
+            // surroundings is "dark". (Flipping the bitmap would flip the flat patches too.)
+            let b = means.bitmap(pixels, true);
             codes = read_bitmap(&b, steps);
             inverted = Some(b);
         }
@@ -171,11 +172,4 @@ fn read_enlarged(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool
             corners: f.corners.map(|p| Pt::new(x0 as f64 + p.x / 2.0, y0 as f64 + p.y / 2.0)),
         })
         .collect()
-}
-
-/// Light-on-dark: threshold the negative, so a module lighter than its surroundings is
-/// "dark". (Flipping the bitmap would also flip the flat patches, which are all light.)
-fn bitmap_inverted(luma: &[u8], w: usize, h: usize, window: usize) -> Bitmap {
-    let negative: Vec<u8> = luma.iter().map(|v| 255 - v).collect();
-    binarize::local_mean(&negative, w, h, window)
 }
