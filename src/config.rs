@@ -48,9 +48,12 @@ pub struct StoreConfig {
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum DeviceKind {
+pub enum CameraKind {
     #[default]
     Simulated,
+    /// A USB (UVC) camera through V4L2; needs a build with the `camera-v4l2` feature.
+    #[serde(alias = "v4l2")]
+    Usb,
     None,
 }
 
@@ -129,12 +132,23 @@ impl Default for PrinterConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CameraConfig {
-    pub kind: DeviceKind,
-    /// A folder of PGM frames for the simulated camera; a test pattern when absent.
+    pub kind: CameraKind,
+    /// A folder of PNG/JPEG/PGM frames for the simulated camera; the demo's tags when absent.
     pub folder: Option<PathBuf>,
+    /// The USB camera's device (`/dev/video0`, or a udev link); the first camera found when absent.
+    pub device: Option<String>,
+    /// Frame size asked of a USB camera; the nearest it offers is used.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        CameraConfig { kind: CameraKind::Simulated, folder: None, device: None, width: 1280, height: 720 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -298,6 +312,18 @@ mod tests {
     #[test]
     fn shipped_example_is_valid() {
         parse(EXAMPLE).unwrap();
+    }
+
+    #[test]
+    fn a_usb_camera_is_configured_by_device_and_size() {
+        let config =
+            parse("[camera]\nkind = \"v4l2\"\ndevice = \"/dev/marketday-camera\"\nwidth = 1920\nheight = 1080\n")
+                .unwrap();
+        assert_eq!(config.camera.kind, CameraKind::Usb);
+        assert_eq!(config.camera.device.as_deref(), Some("/dev/marketday-camera"));
+        assert_eq!((config.camera.width, config.camera.height), (1920, 1080));
+        let default = parse("[camera]\nkind = \"usb\"\n").unwrap().camera;
+        assert_eq!((default.device, default.width, default.height), (None, 1280, 720));
     }
 
     #[test]

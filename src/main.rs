@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use slint::ComponentHandle;
 
 use marketday::app::{self, Devices, Kiosk, KioskOptions};
-use marketday::config::{self, Config, DeviceKind, PrinterKind};
+use marketday::config::{self, CameraKind, Config, PrinterKind};
 use marketday::print::{LabelSize, LayoutOptions, PrinterSetup};
 use marketday::store::Store;
 use marketday::{catalog_import, demo, screenshots};
@@ -156,9 +156,10 @@ fn open_store(setup: &Setup) -> anyhow::Result<Store> {
 
 fn devices(setup: &Setup, store: &Store) -> anyhow::Result<Devices> {
     let printer = printer_setup(setup)?;
-    let camera: Option<Box<dyn marketday_hardware::Camera>> = match setup.config.camera.kind {
-        DeviceKind::None => None,
-        DeviceKind::Simulated => Some(Box::new(match &setup.config.camera.folder {
+    let config = &setup.config.camera;
+    let camera: Option<Box<dyn marketday_hardware::Camera>> = match config.kind {
+        CameraKind::None => None,
+        CameraKind::Simulated => Some(Box::new(match &config.folder {
             Some(folder) => marketday_hardware::SimulatedCamera::from_folder(folder)?,
             // The demo camera shows the demo pieces' tags in turn, and one forged tag.
             None => marketday_hardware::SimulatedCamera::from_frames(
@@ -166,6 +167,17 @@ fn devices(setup: &Setup, store: &Store) -> anyhow::Result<Devices> {
                 45,
             ),
         })),
+        #[cfg(feature = "camera-v4l2")]
+        CameraKind::Usb => Some(Box::new(marketday_hardware::usb_camera::UsbCamera::new(
+            config.device.clone(),
+            (config.width, config.height),
+        ))),
+        #[cfg(not(feature = "camera-v4l2"))]
+        CameraKind::Usb => anyhow::bail!(
+            "camera.kind = \"usb\" needs a build with the USB camera: \
+             cargo run --release --features camera-v4l2 (which needs libclang-dev to build), \
+             or set camera.kind = \"none\" to type serials"
+        ),
     };
     Ok(Devices { printer, camera })
 }

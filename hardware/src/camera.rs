@@ -30,6 +30,8 @@ pub enum CameraError {
         #[source]
         source: std::io::Error,
     },
+    #[error("camera {device}: {reason}")]
+    Device { device: String, reason: String },
     #[error("{path} is not a readable image: {reason}")]
     BadImage { path: PathBuf, reason: String },
 }

@@ -27,6 +27,7 @@ pub mod scan;
 mod serial;
 pub mod status;
 pub mod ticket;
+pub mod usb_camera;
 
 pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera, decode_image, read_image};
 pub use codepage::Codepage;
