@@ -42,8 +42,36 @@ fn judge(sample: &Sample, codes: &[Code], tally: &mut Tally) {
 
 type Decoder = (&'static str, Box<dyn Fn(&Frame) -> Vec<Code>>);
 
+/// ZXing-C++ with its default, most thorough options (try harder, rotated, inverted,
+/// downscaled), asked for QR codes only.
+#[cfg(feature = "bench-zxing")]
+fn zxing() -> Decoder {
+    let reader = zxingcpp::read().formats([zxingcpp::BarcodeFormat::QRCode]);
+    let decode = move |f: &Frame| -> Vec<Code> {
+        let Ok(view) = zxingcpp::ImageView::from_slice(&f.luma, f.width, f.height, zxingcpp::ImageFormat::Lum) else {
+            return Vec::new();
+        };
+        let corner = scan::Pt { x: 0.0, y: 0.0 };
+        reader
+            .from(view)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| b.is_valid())
+            .map(|b| Code { text: b.text(), corners: [corner; 4] })
+            .collect()
+    };
+    ("ZXing-C++", Box::new(decode))
+}
+
+/// The decoders the per-category table compares side by side.
+#[cfg(feature = "bench-zxing")]
+const COMPARED: [&str; 3] = ["plain rqrr", "ours", "ZXing-C++"];
+#[cfg(not(feature = "bench-zxing"))]
+const COMPARED: [&str; 2] = ["plain rqrr", "ours"];
+
 pub fn run(per_category: usize) {
-    let decoders: Vec<Decoder> = vec![
+    #[allow(unused_mut)]
+    let mut decoders: Vec<Decoder> = vec![
         ("plain rqrr", Box::new(scan::scan_plain)),
         ("ours", Box::new(|f: &Frame| scan::scan(f, Steps::default()))),
         (
@@ -64,6 +92,8 @@ pub fn run(per_category: usize) {
             Box::new(|f: &Frame| scan::scan(f, Steps { small_regions: false, ..Steps::default() })),
         ),
     ];
+    #[cfg(feature = "bench-zxing")]
+    decoders.insert(2, zxing());
     println!(
         "QR scanning: {per_category} generated frames per category (even: 640x480, odd: 1280x720; payloads {:?} bytes)",
         synth::PAYLOAD_SIZES
@@ -93,11 +123,15 @@ pub fn run(per_category: usize) {
             }
         }
     }
-    println!("\n  {:<18} {:>22} {:>22}", "category", "plain rqrr", "ours");
-    println!("  {:<18} {:>22} {:>22}", "", "read   p50 / p95 ms", "read   p50 / p95 ms");
+    let (mut head, mut units) = (format!("\n  {:<18}", "category"), format!("  {:<18}", ""));
+    for name in COMPARED {
+        head += &format!(" {name:>22}");
+        units += &format!(" {:>22}", "read   p50 / p95 ms");
+    }
+    println!("{head}\n{units}");
     for c in Category::ALL {
         let mut line = format!("  {:<18}", c.name());
-        for name in ["plain rqrr", "ours"] {
+        for name in COMPARED {
             let t = per.get_mut(&(name, c)).expect("every decoder ran on every category");
             let read =
                 if c == Category::NoCode { format!("{} FP", t.false_positives) } else { format!("{:.0}%", t.pct()) };
