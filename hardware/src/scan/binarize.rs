@@ -68,7 +68,8 @@ impl LocalMean {
     }
 
     /// A pixel is dark when it is 3 % below its window's mean and the window's standard
-    /// deviation is at least 6 grey levels. With `negative`, the same for 255 - pixel:
+    /// deviation is at least 6 grey levels; in a flatter window, a window four times as
+    /// wide decides in the same way, else the pixel is light. With `negative`, the same for 255 - pixel:
     /// light-on-dark tags, where the light modules are the "dark" ones.
     pub fn bitmap(&self, luma: &[u8], negative: bool) -> Bitmap {
         const OFFSET_PCT: u64 = 3;
@@ -83,9 +84,22 @@ impl LocalMean {
                 let area = |t: &[u64]| t[y1 * w1 + x1] + t[y0 * w1 + x0] - t[y0 * w1 + x1] - t[y1 * w1 + x0];
                 let (mut s, s2) = (area(&self.sum), area(&self.sq));
                 // Variance from sums; a standard deviation under MIN_CONTRAST/2 is a flat patch.
-                let var = (s2 * n).saturating_sub(s * s) / (n * n);
-                if var * 4 < MIN_CONTRAST * MIN_CONTRAST {
-                    continue;
+                // (Compared times n², to keep a division out of the per-pixel loop.)
+                let flat =
+                    |s: u64, s2: u64, n: u64| (s2 * n).saturating_sub(s * s) * 4 < MIN_CONTRAST * MIN_CONTRAST * n * n;
+                let mut n = n;
+                if flat(s, s2, n) {
+                    // Flat here, but maybe the inside of something big and dark (a finder's
+                    // centre held close to the lens): a window four times as wide decides.
+                    let (y0, y1) = (y.saturating_sub(4 * r), (y + 4 * r + 1).min(height));
+                    let (x0, x1) = (x.saturating_sub(4 * r), (x + 4 * r + 1).min(width));
+                    let wide = |t: &[u64]| t[y1 * w1 + x1] + t[y0 * w1 + x0] - t[y0 * w1 + x1] - t[y1 * w1 + x0];
+                    n = ((x1 - x0) * (y1 - y0)) as u64;
+                    let (ws, ws2) = (wide(&self.sum), wide(&self.sq));
+                    if flat(ws, ws2, n) {
+                        continue;
+                    }
+                    s = ws;
                 }
                 let mut v = u64::from(luma[y * width + x]);
                 if negative {
@@ -142,5 +156,18 @@ mod tests {
     fn a_flat_noisy_patch_stays_light() {
         let luma: Vec<u8> = (0..64 * 64).map(|i| 128 + ((i * 7919) % 7) as u8).collect();
         assert!(local_mean(&luma, 64, 64, 15).bits.iter().all(|b| !b));
+    }
+
+    #[test]
+    fn a_dark_block_wider_than_the_window_stays_dark_inside() {
+        // A finder's centre held close to the lens: 40 px of dark, a 15 px window.
+        let (w, h) = (160, 160);
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| if (60..100).contains(&(i % w)) && (60..100).contains(&(i / w)) { 30 } else { 220 })
+            .collect();
+        let b = local_mean(&luma, w, h, 15);
+        assert!(b.get(80, 80), "the middle of the block");
+        assert!(b.get(62, 80) && !b.get(57, 80), "its edge");
+        assert!(!b.get(5, 5) && !b.get(150, 80), "the light around it");
     }
 }

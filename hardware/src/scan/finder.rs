@@ -236,40 +236,45 @@ fn alignment_score(b: &Bitmap, c: Pt, ex: Pt, ey: Pt) -> i32 {
 }
 
 /// The bottom-right alignment pattern near where the affine guess puts it: a coarse
-/// search over +-4 modules, then the centroid of the best quarter-module positions.
-fn find_alignment(b: &Bitmap, affine: &Homography, at: Pt) -> Option<Pt> {
+/// search, then the centroid of the best quarter-module positions around the best. The
+/// search widens (4, 8, then 12 modules) only while nothing is found, because a steep tilt
+/// moves the pattern far from the affine guess, and a wide search finds look-alikes in data.
+fn find_alignment(b: &Bitmap, affine: &Homography, at: Pt, widen: bool) -> Option<Pt> {
     let origin = affine.map(at.x, at.y);
     let ex = affine.map(at.x + 1.0, at.y).minus(origin);
     let ey = affine.map(at.x, at.y + 1.0).minus(origin);
     let point =
         |c: Pt, i: i32, j: i32, step: f64| c.plus(ex.scale(f64::from(i) * step)).plus(ey.scale(f64::from(j) * step));
-    let mut coarse = (0, origin);
-    for i in -8..=8 {
-        for j in -8..=8 {
-            let c = point(origin, i, j, 0.5);
-            let score = alignment_score(b, c, ex, ey);
-            if score > coarse.0 {
-                coarse = (score, c);
+    let reach: &[i32] = if widen { &[4, 8, 12] } else { &[4] };
+    reach.iter().find_map(|&modules| {
+        let mut coarse = (0, origin);
+        for i in -2 * modules..=2 * modules {
+            for j in -2 * modules..=2 * modules {
+                let c = point(origin, i, j, 0.5);
+                let score = alignment_score(b, c, ex, ey);
+                if score > coarse.0 {
+                    coarse = (score, c);
+                }
             }
         }
-    }
-    if coarse.0 < 21 {
-        return None;
-    }
-    let (mut best, mut sum, mut n) = (0, Pt::new(0.0, 0.0), 0.0);
-    for i in -4..=4 {
-        for j in -4..=4 {
-            let c = point(coarse.1, i, j, 0.25);
-            let score = alignment_score(b, c, ex, ey);
-            if score > best {
-                (best, sum, n) = (score, c, 1.0);
-            } else if score == best {
-                sum = sum.plus(c);
-                n += 1.0;
+        if coarse.0 < 21 {
+            return None;
+        }
+        let (mut best, mut sum, mut n) = (0, Pt::new(0.0, 0.0), 0.0);
+        for i in -4..=4 {
+            for j in -4..=4 {
+                let c = point(coarse.1, i, j, 0.25);
+                let score = alignment_score(b, c, ex, ey);
+                if score > best {
+                    (best, sum, n) = (score, c, 1.0);
+                } else if score == best {
+                    sum = sum.plus(c);
+                    n += 1.0;
+                }
             }
         }
-    }
-    (best >= 23).then(|| sum.scale(1.0 / n))
+        (best >= 23).then(|| sum.scale(1.0 / n))
+    })
 }
 
 fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Found> {
@@ -278,7 +283,10 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
     let estimate = (tl.c.dist(tr.c) / mx + tl.c.dist(bl.c) / my) / 2.0 + 7.0;
     // Sizes are 21, 25, 29 ... 177 modules.
     let nearest = 21 + 4 * ((estimate - 21.0) / 4.0).round().max(0.0) as i64;
-    let mut sizes: Vec<(f64, usize, Homography)> = Vec::new();
+    // Each plausible size with its maps: the perspective one (from the bottom-right
+    // alignment pattern) first, then the affine guess. Under strong tilt the affine map
+    // drifts by half a module along the timing rows, so a size is judged by its best map.
+    let mut sizes: Vec<(f64, usize, Vec<Homography>)> = Vec::new();
     for size in [nearest, nearest - 4, nearest + 4, nearest - 8, nearest + 8] {
         if !(21..=177).contains(&size) {
             continue;
@@ -286,25 +294,25 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
         let d = size as f64;
         let modules = [Pt::new(3.5, 3.5), Pt::new(d - 3.5, 3.5), Pt::new(3.5, d - 3.5)];
         let Some(affine) = Homography::affine(modules, [tl.c, tr.c, bl.c]) else { continue };
-        let score = timing_score(b, &affine, size as usize);
-        if score >= 0.7 {
-            sizes.push((score, size as usize, affine));
-        }
-    }
-    sizes.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (_, size, affine) in sizes.into_iter().take(2) {
-        let d = size as f64;
         let mut maps = Vec::with_capacity(2);
         if size >= 25 {
             let at = Pt::new(d - 6.5, d - 6.5);
-            let modules = [Pt::new(3.5, 3.5), Pt::new(d - 3.5, 3.5), Pt::new(3.5, d - 3.5), at];
-            if let Some(found) = find_alignment(b, &affine, at)
+            let modules = [modules[0], modules[1], modules[2], at];
+            if let Some(found) = find_alignment(b, &affine, at, size == nearest)
                 && let Some(h) = Homography::from_points(modules, [tl.c, tr.c, bl.c, found])
             {
                 maps.push(h);
             }
         }
         maps.push(affine);
+        let score = maps.iter().map(|h| timing_score(b, h, size as usize)).fold(0.0, f64::max);
+        if score >= 0.7 {
+            sizes.push((score, size as usize, maps));
+        }
+    }
+    sizes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, size, maps) in sizes.into_iter().take(2) {
+        let d = size as f64;
         for h in maps {
             let grid = rqrr::Grid::new(sample(b, &h, size));
             if let Ok((_, text)) = grid.decode() {

@@ -99,7 +99,10 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
     levels.push((luma.into(), w, h, 1.0));
     for (i, (pixels, lw, lh, scale)) in levels.iter().enumerate() {
         let (lw, lh, scale) = (*lw, *lh, *scale);
-        let window = (lw.min(lh) / 8) | 1;
+        // A sixteenth of the frame: small enough that a dark background beside a pale,
+        // low-contrast tag does not drag the threshold under its dark modules; the inside
+        // of a bigger dark area is decided by a wider window (see `LocalMean::bitmap`).
+        let window = (lw.min(lh) / 16) | 1;
         let means = binarize::LocalMean::new(pixels, lw, lh, window);
         let bitmap = means.bitmap(pixels, false);
         let mut codes = read_bitmap(&bitmap, steps);
@@ -172,4 +175,40 @@ fn read_enlarged(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool
             corners: f.corners.map(|p| Pt::new(x0 as f64 + p.x / 2.0, y0 as f64 + p.y / 2.0)),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A code drawn axis-aligned with `module` pixels a module, centred in the frame.
+    fn drawn(text: &str, module: usize, width: usize, height: usize) -> Frame {
+        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
+        let (n, colors) = (code.width(), code.to_colors());
+        let side = (n + 8) * module;
+        let (x0, y0) = ((width - side) / 2, (height - side) / 2);
+        let mut luma = vec![120u8; width * height];
+        for y in 0..side {
+            for x in 0..side {
+                let (mx, my) = ((x / module).wrapping_sub(4), (y / module).wrapping_sub(4));
+                let dark = mx < n && my < n && colors[my * n + mx] == qrcode::Color::Dark;
+                luma[(y0 + y) * width + x0 + x] = if dark { 25 } else { 225 };
+            }
+        }
+        Frame { width: width as u32, height: height as u32, luma }
+    }
+
+    #[test]
+    fn a_code_held_close_to_the_lens_reads() {
+        // Finder centres far wider than the threshold window: flat inside, yet dark.
+        let text = "HTTPS://MD.EX/P/7";
+        for (module, w, h) in [(18, 1280, 720), (24, 1280, 720), (16, 640, 480)] {
+            let codes = scan(&drawn(text, module, w, h), Steps::default());
+            assert_eq!(
+                codes.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
+                [text],
+                "{module} px modules in {w}x{h}"
+            );
+        }
+    }
 }
