@@ -323,3 +323,35 @@ fn tempfile_dir(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+/// Used by the dispatch power-cut test: hands every waiting order in the data directory to
+/// a courier, photo from a simulated camera, printing each one once it is committed.
+pub fn torture_dispatch(data_dir: &Path) -> anyhow::Result<()> {
+    use crate::dispatch::{Signer, device_key, photo_dir, record_handover, remove_orphan_photos};
+    use crate::domain::dispatch::Handover;
+    use marketday_hardware::Camera;
+
+    let mut store = Store::open(&data_dir.join("kiosk.sqlite"))?;
+    let photos = crate::photos::PhotoStore::open(&photo_dir(data_dir))?;
+    remove_orphan_photos(&store, &photos)?;
+    let key = device_key(data_dir)?;
+    let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+    let mut camera = marketday_hardware::SimulatedCamera::test_pattern(640, 480);
+    let stdout = std::io::stdout();
+    for shipment in store.shipments_awaiting("")? {
+        let still = camera.still()?;
+        let handover = Handover {
+            order: shipment.id.clone(),
+            pieces: shipment.pieces.clone(),
+            tracking_number: format!("TT{}", shipment.id.replace('-', "")),
+            courier: "Test Courier".into(),
+            courier_name: "Sam".into(),
+        };
+        let now = Utc::now();
+        let record = record_handover(&mut store, &signer, handover, &still.jpeg, now, now)?;
+        let mut out = stdout.lock();
+        writeln!(out, "DISPATCHED {} {}", record.order, record.photo_sha256)?;
+        out.flush()?;
+    }
+    Ok(())
+}

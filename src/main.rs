@@ -60,6 +60,11 @@ enum Command {
     /// Check a piece's certificate: a token, its URL, or a photo of its tag (PNG/JPEG).
     /// Exit status 0 only when genuine.
     Verify { input: String },
+    /// Courier hand-overs: check or export a proof of dispatch, the device key, orders waiting.
+    Dispatch {
+        #[command(subcommand)]
+        command: marketday::dispatch::cli::DispatchCommand,
+    },
     /// Used by the power-cut test: commit sales in a loop, printing each committed one.
     #[command(hide = true)]
     TortureSales {
@@ -69,6 +74,9 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Used by the dispatch power-cut test: hand every waiting order over, printing each.
+    #[command(hide = true)]
+    TortureDispatch { data_dir: PathBuf },
     /// Used by the start-up benchmark: open the store, render the first frame headless, exit.
     #[command(hide = true)]
     FirstFrame,
@@ -261,6 +269,9 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
 
 fn run(setup: Setup) -> anyhow::Result<()> {
     let store = open_store(&setup)?;
+    // A power cut between a dispatch photo and its record leaves an orphan photo: remove it.
+    let photos = marketday::photos::PhotoStore::open(&marketday::dispatch::photo_dir(&setup.data_dir))?;
+    marketday::dispatch::remove_orphan_photos(&store, &photos)?;
     let devices = devices(&setup, &store)?;
     let (w, h) = (setup.config.display.width, setup.config.display.height);
     let options = KioskOptions { demo: setup.demo, ..Default::default() };
@@ -394,11 +405,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let mut store = open_store(&s)?;
             marketday::provenance::cli::run(command, &mut store, &s.config.stall.verify_url)?;
         }
+        Some(Command::Dispatch { command }) => {
+            let setup = setup()?;
+            let mut store = open_store(&setup)?;
+            return marketday::dispatch::cli::run(command, &mut store, &setup.data_dir);
+        }
         Some(Command::Verify { input }) => {
             let store = open_store(&setup()?)?;
             return marketday::provenance::cli::verify(&store, input);
         }
         Some(Command::TortureSales { db, count, seed }) => marketday::bench::torture_sales(db, *count, *seed)?,
+        Some(Command::TortureDispatch { data_dir }) => marketday::bench::torture_dispatch(data_dir)?,
         Some(Command::FirstFrame) => marketday::bench::first_frame(&setup()?.store_path)?,
     }
     Ok(ExitCode::SUCCESS)

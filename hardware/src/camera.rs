@@ -36,11 +36,35 @@ pub enum CameraError {
     BadImage { path: PathBuf, reason: String },
 }
 
+/// A photo taken now, as JPEG: a dispatch proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Still {
+    pub width: u32,
+    pub height: u32,
+    pub jpeg: Vec<u8>,
+}
+
 pub trait Camera: Send {
     fn name(&self) -> &str;
     fn status(&self) -> CameraStatus;
     /// The next frame; blocks for at most a frame interval on real hardware.
     fn next_frame(&mut self) -> Result<Frame, CameraError>;
+    /// A photo taken at this moment, at the camera's full frame size. Cameras that
+    /// deliver JPEG already hand over their own bytes; others encode the next frame.
+    fn still(&mut self) -> Result<Still, CameraError> {
+        let frame = self.next_frame()?;
+        Ok(Still { width: frame.width, height: frame.height, jpeg: encode_jpeg(&frame)? })
+    }
+}
+
+/// Encodes a frame as a JPEG (quality 85: a parcel's label stays legible, a 720p photo
+/// stays around 100-200 kB).
+pub fn encode_jpeg(frame: &Frame) -> Result<Vec<u8>, CameraError> {
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode(&frame.luma, frame.width, frame.height, image::ExtendedColorType::L8)
+        .map_err(|e| CameraError::Device { device: "JPEG encoder".into(), reason: e.to_string() })?;
+    Ok(jpeg)
 }
 
 /// Plays a folder of images (PNG, JPEG, PGM) in name order, looping; with no folder it produces a

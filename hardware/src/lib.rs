@@ -29,7 +29,9 @@ pub mod status;
 pub mod ticket;
 pub mod usb_camera;
 
-pub use camera::{Camera, CameraError, CameraStatus, Frame, SimulatedCamera, decode_image, read_image};
+pub use camera::{
+    Camera, CameraError, CameraStatus, Frame, SimulatedCamera, Still, decode_image, encode_jpeg, read_image,
+};
 pub use codepage::Codepage;
 pub use encode::{EncodeError, encode};
 pub use preview::{Preview, PreviewError};

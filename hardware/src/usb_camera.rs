@@ -118,8 +118,8 @@ mod device {
 
     use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution};
 
-    use super::{Mode, PixelFormat, choose_mode, device_index, to_frame};
-    use crate::camera::{Camera, CameraError, CameraStatus, Frame};
+    use super::{Mode, PixelFormat, choose_mode, decode_mjpeg, device_index, has_huffman_tables, to_frame};
+    use crate::camera::{Camera, CameraError, CameraStatus, Frame, Still, encode_jpeg};
 
     const FORMATS: &[FrameFormat] = &[FrameFormat::MJPEG, FrameFormat::YUYV, FrameFormat::GRAY];
     /// How often a missing or failed camera is looked for again.
@@ -333,6 +333,28 @@ mod device {
         }
 
         fn next_frame(&mut self) -> Result<Frame, CameraError> {
+            let (bytes, mode) = self.next_buffer()?;
+            to_frame(&mode, &bytes).map_err(|reason| CameraError::Device { device: self.name.clone(), reason })
+        }
+
+        /// An MJPEG camera's own frame is the photo, colour and all, unless it lacks the
+        /// Huffman tables that other programs need to open it: then it is re-encoded.
+        fn still(&mut self) -> Result<Still, CameraError> {
+            let (bytes, mode) = self.next_buffer()?;
+            if mode.format == PixelFormat::Mjpeg && has_huffman_tables(&bytes) {
+                let frame =
+                    decode_mjpeg(&bytes).map_err(|reason| CameraError::Device { device: self.name.clone(), reason })?;
+                return Ok(Still { width: frame.width, height: frame.height, jpeg: bytes });
+            }
+            let frame =
+                to_frame(&mode, &bytes).map_err(|reason| CameraError::Device { device: self.name.clone(), reason })?;
+            Ok(Still { width: frame.width, height: frame.height, jpeg: encode_jpeg(&frame)? })
+        }
+    }
+
+    impl UsbCamera {
+        /// The newest buffer, waiting up to a second for one.
+        fn next_buffer(&mut self) -> Result<(Vec<u8>, Mode), CameraError> {
             let (lock_, changed) = &*self.shared;
             let mut state = lock_.lock().unwrap_or_else(|e| e.into_inner());
             state.wanted_at = Instant::now();
@@ -347,10 +369,7 @@ mod device {
             }
             self.name.clone_from(&state.name);
             match state.latest.take() {
-                Some((bytes, mode)) => {
-                    drop(state);
-                    to_frame(&mode, &bytes).map_err(|reason| CameraError::Device { device: self.name.clone(), reason })
-                }
+                Some(buffer) => Ok(buffer),
                 None => Err(match &state.status {
                     CameraStatus::Error(reason) => {
                         CameraError::Device { device: self.name.clone(), reason: reason.clone() }

@@ -6,6 +6,7 @@
 
 mod bulk;
 mod catalog;
+mod dispatch;
 mod outbox;
 mod print_jobs;
 mod provenance;
@@ -22,6 +23,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use catalog::{DropSummary, NewPiece, PieceTile};
+pub use dispatch::Shipment;
 pub use outbox::OutboxEvent;
 pub use print_jobs::{JobState, PrintJob};
 pub use provenance::PieceRecord;

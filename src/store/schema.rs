@@ -201,4 +201,25 @@ CREATE TABLE trusted_keys (
 ) STRICT;
 ALTER TABLE pieces ADD COLUMN certificate TEXT;
 "#,
+    // 5: dispatch. Orders to hand to a courier (sold here to ship, or online orders from the
+    // cloud) and the signed proof of each hand-over; its photo lives on disk, named by hash.
+    r#"
+CREATE TABLE shipments (
+    id            TEXT PRIMARY KEY,
+    sale_id       TEXT REFERENCES sales(id),
+    buyer         TEXT NOT NULL,
+    pieces        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    dispatched_at INTEGER
+) STRICT;
+CREATE INDEX shipments_awaiting ON shipments(created_at) WHERE dispatched_at IS NULL;
+
+CREATE TABLE dispatch_proofs (
+    shipment_id       TEXT PRIMARY KEY REFERENCES shipments(id),
+    record            TEXT NOT NULL,
+    photo_sha256      TEXT NOT NULL,
+    photo_uploaded_at INTEGER,
+    created_at        INTEGER NOT NULL
+) STRICT;
+"#,
 ];

@@ -1,0 +1,225 @@
+//! A courier's hand-over, from the photo to the committed proof, and the device key that
+//! signs it. Order of work, which is what makes a power cut harmless: the photo is on disk
+//! (fsynced, renamed) before the record is signed and committed; a photo without a record
+//! is an orphan that start-up removes.
+
+pub mod cli;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+
+use crate::domain::dispatch::{self, Handover, HandoverError, ProofProblem, ProofRecord};
+use crate::photos::{PhotoError, PhotoStore};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Handover(#[from] HandoverError),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("No order {0} is waiting for a courier")]
+    NoSuchOrder(String),
+    #[error("Order {0} was already handed to a courier")]
+    AlreadyDispatched(String),
+    #[error("the device key {path}: {why}")]
+    Key { path: PathBuf, why: String },
+    #[error("{path}: {why}")]
+    File { path: PathBuf, why: String },
+    #[error("the proof of {order} does not hold: {problem}")]
+    Broken { order: String, problem: ProofProblem },
+}
+
+const DEVICE_KEY_FILE: &str = "device-key.pem";
+
+/// The kiosk's own signing key, created on first use (owner-only file in the data
+/// directory). Its public half identifies the kiosk to whoever checks its proofs.
+pub fn device_key(data_dir: &Path) -> Result<SigningKey, DispatchError> {
+    let path = data_dir.join(DEVICE_KEY_FILE);
+    let key_error = |why: String| DispatchError::Key { path: path.clone(), why };
+    match fs::read_to_string(&path) {
+        Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map_err(|_| key_error("not an Ed25519 private key (PKCS#8 PEM); move it away to make a new one (old proofs stay checkable by their recorded key)".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            rand::fill(&mut seed);
+            let key = SigningKey::from_bytes(&seed);
+            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| key_error(e.to_string()))?;
+            fs::create_dir_all(data_dir).map_err(|e| key_error(e.to_string()))?;
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).map_err(|e| key_error(e.to_string()))?;
+            file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| key_error(e.to_string()))?;
+            tracing::info!(path = %path.display(), "created the device's signing key");
+            Ok(key)
+        }
+        Err(e) => Err(key_error(e.to_string())),
+    }
+}
+
+/// Where a kiosk keeps its dispatch photos.
+pub fn photo_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("dispatch-photos")
+}
+
+/// Everything needed to sign and keep a proof.
+pub struct Signer<'a> {
+    pub key: &'a SigningKey,
+    pub device_id: &'a str,
+    pub photos: &'a PhotoStore,
+}
+
+/// Keeps the photo, signs the hand-over and commits it, in that order. Only when this
+/// returns is the parcel proven handed over.
+pub fn record_handover(
+    store: &mut Store,
+    signer: &Signer<'_>,
+    handover: Handover,
+    jpeg: &[u8],
+    captured_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<ProofRecord, DispatchError> {
+    let handover = handover.checked()?;
+    match store.shipment(&handover.order)? {
+        None => return Err(DispatchError::NoSuchOrder(handover.order)),
+        Some(s) if s.dispatched_at.is_some() => return Err(DispatchError::AlreadyDispatched(handover.order)),
+        Some(_) => {}
+    }
+    signer.photos.put(jpeg)?;
+    let record = dispatch::sign(&handover, jpeg, captured_at, signer.device_id, signer.key);
+    store.record_dispatch(&record, now)?;
+    Ok(record)
+}
+
+/// Start-up: photos that never got their record (a power cut in between) go.
+pub fn remove_orphan_photos(store: &Store, photos: &PhotoStore) -> Result<usize, DispatchError> {
+    Ok(photos.remove_orphans(&store.dispatch_photo_hashes()?)?)
+}
+
+/// Writes `<order>.json` and `<order>.jpg` for an insurer, after checking that the photo
+/// on disk is still the one signed for.
+pub fn export(
+    store: &Store,
+    photos: &PhotoStore,
+    order: &str,
+    out: &Path,
+) -> Result<(PathBuf, PathBuf), DispatchError> {
+    let record = store.dispatch_proof(order)?.ok_or_else(|| DispatchError::NoSuchOrder(order.into()))?;
+    let jpeg = photos.read_verified(&record.photo_sha256)?;
+    dispatch::verify(&record, &jpeg, None).map_err(|problem| DispatchError::Broken { order: order.into(), problem })?;
+    fs::create_dir_all(out).map_err(|e| DispatchError::File { path: out.into(), why: e.to_string() })?;
+    let safe: String = order.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let (json_path, photo_path) = (out.join(format!("{safe}.json")), out.join(format!("{safe}.jpg")));
+    let json = serde_json::to_string_pretty(&record).expect("a record always serialises");
+    for (path, bytes) in [(&json_path, json.as_bytes()), (&photo_path, jpeg.as_slice())] {
+        fs::write(path, bytes).map_err(|e| DispatchError::File { path: path.clone(), why: e.to_string() })?;
+    }
+    Ok((json_path, photo_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Shipment;
+
+    fn shipment(id: &str, now: DateTime<Utc>) -> Shipment {
+        Shipment {
+            id: id.into(),
+            sale_id: None,
+            buyer: "Ada Lovelace".into(),
+            pieces: vec!["AT-2026-0007".into()],
+            created_at: now,
+            dispatched_at: None,
+        }
+    }
+
+    fn handover(order: &str) -> Handover {
+        Handover {
+            order: order.into(),
+            pieces: vec!["AT-2026-0007".into()],
+            tracking_number: "JD000223344GB".into(),
+            courier: "Royal Mail".into(),
+            courier_name: "Sam".into(),
+        }
+    }
+
+    #[test]
+    fn a_handover_is_kept_signed_exported_and_checkable() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+        store.add_shipment(&shipment("WEB-1001", now)).unwrap();
+        let key = device_key(dir.path()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(DEVICE_KEY_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(device_key(dir.path()).unwrap().verifying_key(), key.verifying_key(), "the same key next start");
+        let photos = PhotoStore::open(&photo_dir(dir.path())).unwrap();
+        let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+        let before = store.unsynced_count().unwrap();
+
+        let jpeg = b"\xFF\xD8 a sealed parcel \xFF\xD9";
+        let record = record_handover(&mut store, &signer, handover("WEB-1001"), jpeg, now, now).unwrap();
+        assert_eq!(store.unsynced_count().unwrap(), before + 1);
+        assert!(store.shipments_awaiting("").unwrap().is_empty());
+        assert_eq!(store.dispatch_proof("WEB-1001").unwrap(), Some(record.clone()));
+        assert!(matches!(
+            record_handover(&mut store, &signer, handover("WEB-1001"), jpeg, now, now),
+            Err(DispatchError::AlreadyDispatched(_))
+        ));
+        assert!(matches!(
+            record_handover(&mut store, &signer, handover("WEB-9999"), jpeg, now, now),
+            Err(DispatchError::NoSuchOrder(_))
+        ));
+
+        let (json, photo) = export(&store, &photos, "WEB-1001", &dir.path().join("bundle")).unwrap();
+        let back: ProofRecord = serde_json::from_slice(&fs::read(json).unwrap()).unwrap();
+        assert_eq!(dispatch::verify(&back, &fs::read(photo).unwrap(), Some(&key.verifying_key())), Ok(()));
+
+        // A photo changed on disk is reported, never exported as proof.
+        fs::write(photos.path_of(&record.photo_sha256), b"\xFF\xD8 another parcel \xFF\xD9").unwrap();
+        assert!(matches!(
+            export(&store, &photos, "WEB-1001", &dir.path().join("bundle2")),
+            Err(DispatchError::Photo(PhotoError::Changed { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_photo_whose_record_never_committed_is_removed_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+        store.add_shipment(&shipment("WEB-1", now)).unwrap();
+        store.add_shipment(&shipment("WEB-2", now)).unwrap();
+        let key = device_key(dir.path()).unwrap();
+        let photos = PhotoStore::open(&photo_dir(dir.path())).unwrap();
+        let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+        let kept = record_handover(&mut store, &signer, handover("WEB-1"), b"parcel one", now, now).unwrap();
+        // The power goes between the photo and its record:
+        let orphan = photos.put(b"parcel two").unwrap();
+        assert_eq!(remove_orphan_photos(&store, &photos).unwrap(), 1);
+        assert!(!photos.path_of(&orphan).exists());
+        assert_eq!(photos.read_verified(&kept.photo_sha256).unwrap(), b"parcel one");
+        assert_eq!(store.shipments_awaiting("").unwrap().len(), 1, "WEB-2 still waits, whole");
+    }
+
+    #[test]
+    fn a_damaged_device_key_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(DEVICE_KEY_FILE), "not a key").unwrap();
+        let err = device_key(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not an Ed25519 private key"), "{err}");
+        assert_eq!(fs::read_to_string(dir.path().join(DEVICE_KEY_FILE)).unwrap(), "not a key");
+    }
+}
