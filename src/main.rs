@@ -384,6 +384,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 marketday::bench_scan::run(args.frames);
                 return Ok(ExitCode::SUCCESS);
             }
+            if args.dispatch_only {
+                marketday::bench::dispatch(args)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if !args.reservations_only {
                 marketday::print::samples::bench(Utc::now())?;
             }
