@@ -3,6 +3,8 @@
 //! changed; a kiosk killed at any moment while recording hand-overs leaves every reported
 //! hand-over whole, never a record without its photo, and orphan photos that start-up removes.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
+use common::Rng;
 use marketday::dispatch::{self, Signer, device_key, photo_dir};
 use marketday::domain::dispatch::{Handover, ProofRecord, verify};
 use marketday::photos::PhotoStore;
@@ -110,17 +113,6 @@ fn an_exported_proof_verifies_and_any_tampering_fails_it() {
     assert_ne!(check(&[]).0, 0, "a truncated record is not valid");
     std::fs::write(&json, text).unwrap();
     assert_eq!(check(&[]).0, 0, "restored, it verifies again");
-}
-
-/// xorshift: enough randomness for kill timing, reproducible from the printed seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -1,28 +1,20 @@
 //! A sale the kiosk reported as committed survives the process being killed at any
 //! moment, and no half-written sale or receipt-number gap is ever left behind.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
+use common::Rng;
 use marketday::domain::{Currency, Edition, Money, Serial};
 use marketday::store::{NewPiece, Store};
 
 const ROUNDS: u64 = 300;
 const PIECES: u32 = 4_000;
-
-/// xorshift: enough randomness for kill timing, reproducible from the printed seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 #[derive(Debug)]
 struct Reported {

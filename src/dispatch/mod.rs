@@ -6,7 +6,6 @@
 pub mod cli;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -51,13 +50,9 @@ pub fn device_key(data_dir: &Path) -> Result<SigningKey, DispatchError> {
             rand::fill(&mut seed);
             let key = SigningKey::from_bytes(&seed);
             let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| key_error(e.to_string()))?;
-            fs::create_dir_all(data_dir).map_err(|e| key_error(e.to_string()))?;
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path).map_err(|e| key_error(e.to_string()))?;
-            file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| key_error(e.to_string()))?;
+            fs::create_dir_all(data_dir)
+                .and_then(|()| crate::provenance::create_new_file(&path, pem.as_bytes(), 0o600))
+                .map_err(|e| key_error(e.to_string()))?;
             tracing::info!(path = %path.display(), "created the device's signing key");
             Ok(key)
         }

@@ -131,17 +131,24 @@ pub fn keygen(out: &Path, atelier: &str, valid_from: NaiveDate) -> Result<(Trust
 }
 
 fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ProvenanceError> {
+    create_new_file(path, bytes, mode).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => file_error(path, "already exists; it was not overwritten"),
+        _ => file_error(path, e),
+    })
+}
+
+/// Writes a file that must not exist yet, with `mode` from the start (a private key is
+/// never readable by others, not even for a moment), flushed to the disk.
+pub(crate) fn create_new_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => file_error(path, "already exists; it was not overwritten"),
-        _ => file_error(path, e),
-    })?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| file_error(path, e))
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, ProvenanceError> {
