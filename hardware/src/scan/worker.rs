@@ -13,7 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::{Code, Steps, scan};
-use crate::camera::{Camera, CameraStatus, Frame};
+use crate::camera::{Camera, CameraError, CameraStatus, Frame, Still};
 
 /// Codes first seen in a frame, with how long the frame waited and took to decode.
 #[derive(Debug, Clone)]
@@ -53,7 +53,11 @@ pub struct Preview {
     pub frames: u64,
 }
 
+/// Where the camera thread answers a request for a photo.
+pub type StillReply = Receiver<Result<Still, CameraError>>;
+
 pub struct CameraFeed {
+    stills: Sender<Sender<Result<Still, CameraError>>>,
     preview: Arc<Mutex<Preview>>,
     status: Arc<Mutex<CameraStatus>>,
     active: Arc<AtomicBool>,
@@ -76,6 +80,7 @@ impl CameraFeed {
         let stop = Arc::new(AtomicBool::new(false));
         let slot: Slot = Arc::new((Mutex::new(None), Condvar::new()));
         let (tx, events) = mpsc::channel();
+        let (stills, still_requests) = mpsc::channel::<Sender<Result<Still, CameraError>>>();
 
         let scanner = {
             let (slot, stop, preview) = (slot.clone(), stop.clone(), preview.clone());
@@ -91,6 +96,12 @@ impl CameraFeed {
                 .name("camera".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
+                        // A photo asked for is taken now, whether or not a screen scans.
+                        if let Ok(reply) = still_requests.try_recv() {
+                            let _ = reply.send(camera.still());
+                            *status.lock().unwrap_or_else(|e| e.into_inner()) = camera.status();
+                            continue;
+                        }
                         if !active.load(Ordering::Relaxed) {
                             thread::sleep(Duration::from_millis(50));
                             continue;
@@ -122,7 +133,7 @@ impl CameraFeed {
                 })
                 .expect("spawn camera thread")
         };
-        CameraFeed { preview, status, active, stop, events, threads: vec![scanner, camera_thread], slot }
+        CameraFeed { stills, preview, status, active, stop, events, threads: vec![scanner, camera_thread], slot }
     }
 
     /// Frames are only taken while a screen that scans is showing.
@@ -136,6 +147,16 @@ impl CameraFeed {
 
     pub fn preview(&self) -> Preview {
         self.preview.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Asks the camera thread for a photo taken at this moment (a courier's proof); the
+    /// answer arrives on the returned channel, so the UI never waits on the camera.
+    pub fn request_still(&self) -> StillReply {
+        let (reply, answer) = mpsc::channel();
+        if self.stills.send(reply.clone()).is_err() {
+            let _ = reply.send(Err(CameraError::NoCamera));
+        }
+        answer
     }
 
     /// The next batch of newly seen codes, if any; never blocks.
@@ -232,5 +253,28 @@ mod tests {
         assert!(d.fresh(vec![code("a")], t + Duration::from_millis(2800)).is_empty());
         // Out of view for longer than the repeat interval: reported again.
         assert_eq!(d.fresh(vec![code("a")], t + Duration::from_millis(5000)).len(), 1);
+    }
+
+    #[test]
+    fn a_still_is_the_camera_frame_of_that_moment_as_jpeg_even_when_no_screen_scans() {
+        let frames: Vec<Frame> =
+            [40u8, 200].iter().map(|&v| Frame { width: 64, height: 48, luma: vec![v; 64 * 48] }).collect();
+        let feed = CameraFeed::start(
+            Box::new(crate::SimulatedCamera::from_frames(frames, 1)),
+            Duration::from_millis(5),
+            Steps::default(),
+        );
+        let first = feed.request_still().recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
+        let second = feed.request_still().recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!((first.width, first.height), (64, 48));
+        let shades: Vec<u8> = [first, second]
+            .iter()
+            .map(|s| {
+                let f = crate::decode_image(&s.jpeg).unwrap();
+                f.luma[f.luma.len() / 2]
+            })
+            .collect();
+        // Consecutive frames of the camera, each encoded as it was.
+        assert!(shades[0].abs_diff(40) <= 3 && shades[1].abs_diff(200) <= 3, "{shades:?}");
     }
 }
