@@ -338,7 +338,13 @@ pub fn torture_dispatch(data_dir: &Path) -> anyhow::Result<()> {
     let photos = crate::photos::PhotoStore::open(&photo_dir(data_dir))?;
     remove_orphan_photos(&store, &photos)?;
     let key = device_key(data_dir)?;
-    let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+    let signer = Signer {
+        key: &key,
+        device_id: "K1",
+        photos: &photos,
+        stall: "Test stall",
+        verify_url: "https://verify.example",
+    };
     let mut camera = marketday_hardware::SimulatedCamera::test_pattern(640, 480);
     let stdout = std::io::stdout();
     for shipment in store.shipments_awaiting("")? {
@@ -374,7 +380,13 @@ pub fn dispatch(args: &BenchArgs) -> anyhow::Result<()> {
     let mut store = Store::open(&dir.join("kiosk.sqlite"))?;
     let key = device_key(&dir)?;
     let photos = crate::photos::PhotoStore::open(&photo_dir(&dir))?;
-    let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+    let signer = Signer {
+        key: &key,
+        device_id: "K1",
+        photos: &photos,
+        stall: "Test stall",
+        verify_url: "https://verify.example",
+    };
     // A cluttered generated scene (grey, as the scanner's frames are), scaled for 1080p.
     let scene = synth::sample(Category::Noisy, 1).frame;
     println!("Proof of dispatch, capture to committed ({HANDOVERS} hand-overs each, store in {}):", dir.display());

@@ -54,7 +54,13 @@ fn an_exported_proof_verifies_and_any_tampering_fails_it() {
     add_orders(&mut store, 1);
     let key = device_key(data).unwrap();
     let photos = PhotoStore::open(&photo_dir(data)).unwrap();
-    let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+    let signer = Signer {
+        key: &key,
+        device_id: "K1",
+        photos: &photos,
+        stall: "Test stall",
+        verify_url: "https://verify.example",
+    };
     let still = SimulatedCamera::test_pattern(1280, 720).still().unwrap();
     assert_eq!((still.width, still.height), (1280, 720));
     assert!(still.jpeg.starts_with(&[0xFF, 0xD8]), "a JPEG");

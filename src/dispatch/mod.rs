@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
 
-use crate::domain::dispatch::{self, Handover, HandoverError, ProofProblem, ProofRecord};
+use crate::domain::dispatch::{self, Handover, HandoverError, ProofProblem, ProofRecord, short_hash};
+use crate::domain::printout::{DispatchSlipDoc, Printout};
 use crate::photos::{PhotoError, PhotoStore};
 use crate::store::{Store, StoreError};
 
@@ -65,11 +66,14 @@ pub fn photo_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("dispatch-photos")
 }
 
-/// Everything needed to sign and keep a proof.
+/// Everything needed to sign and keep a proof, and to print its slip.
 pub struct Signer<'a> {
     pub key: &'a SigningKey,
     pub device_id: &'a str,
     pub photos: &'a PhotoStore,
+    pub stall: &'a str,
+    /// The verify host the slip's QR points to.
+    pub verify_url: &'a str,
 }
 
 /// Keeps the photo, signs the hand-over and commits it, in that order. Only when this
@@ -83,14 +87,26 @@ pub fn record_handover(
     now: DateTime<Utc>,
 ) -> Result<ProofRecord, DispatchError> {
     let handover = handover.checked()?;
-    match store.shipment(&handover.order)? {
+    let shipment = match store.shipment(&handover.order)? {
         None => return Err(DispatchError::NoSuchOrder(handover.order)),
         Some(s) if s.dispatched_at.is_some() => return Err(DispatchError::AlreadyDispatched(handover.order)),
-        Some(_) => {}
-    }
+        Some(s) => s,
+    };
     signer.photos.put(jpeg)?;
     let record = dispatch::sign(&handover, jpeg, captured_at, signer.device_id, signer.key);
-    store.record_dispatch(&record, now)?;
+    let slip = Printout::DispatchSlip(DispatchSlipDoc {
+        stall: signer.stall.to_string(),
+        order: record.order.clone(),
+        buyer: shipment.buyer,
+        pieces: record.pieces.clone(),
+        tracking_number: record.tracking_number.clone(),
+        courier: record.courier.clone(),
+        courier_name: record.courier_name.clone(),
+        captured_at: record.captured_at,
+        photo_short: short_hash(&record.photo_sha256).to_string(),
+        qr: DispatchSlipDoc::proof_url(signer.verify_url, &record.order, &record.photo_sha256),
+    });
+    store.record_dispatch(&record, Some(&slip), now)?;
     Ok(record)
 }
 
@@ -161,7 +177,13 @@ mod tests {
         }
         assert_eq!(device_key(dir.path()).unwrap().verifying_key(), key.verifying_key(), "the same key next start");
         let photos = PhotoStore::open(&photo_dir(dir.path())).unwrap();
-        let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+        let signer = Signer {
+            key: &key,
+            device_id: "K1",
+            photos: &photos,
+            stall: "Test stall",
+            verify_url: "https://verify.example",
+        };
         let before = store.unsynced_count().unwrap();
 
         let jpeg = b"\xFF\xD8 a sealed parcel \xFF\xD9";
@@ -169,6 +191,12 @@ mod tests {
         assert_eq!(store.unsynced_count().unwrap(), before + 1);
         assert!(store.shipments_awaiting("").unwrap().is_empty());
         assert_eq!(store.dispatch_proof("WEB-1001").unwrap(), Some(record.clone()));
+        // Its slip was queued with it.
+        let job = store.next_print_job().unwrap().expect("the dispatch slip");
+        let crate::domain::printout::Printout::DispatchSlip(slip) = job.printout else { panic!("{job:?}") };
+        assert_eq!((slip.order.as_str(), slip.tracking_number.as_str()), ("WEB-1001", "JD000223344GB"));
+        assert_eq!((slip.buyer.as_str(), slip.photo_short.len()), ("Ada Lovelace", 12));
+        assert!(slip.qr.ends_with(&format!("/d/WEB-1001/{}", record.photo_sha256)));
         assert!(matches!(
             record_handover(&mut store, &signer, handover("WEB-1001"), jpeg, now, now),
             Err(DispatchError::AlreadyDispatched(_))
@@ -199,7 +227,13 @@ mod tests {
         store.add_shipment(&shipment("WEB-2", now)).unwrap();
         let key = device_key(dir.path()).unwrap();
         let photos = PhotoStore::open(&photo_dir(dir.path())).unwrap();
-        let signer = Signer { key: &key, device_id: "K1", photos: &photos };
+        let signer = Signer {
+            key: &key,
+            device_id: "K1",
+            photos: &photos,
+            stall: "Test stall",
+            verify_url: "https://verify.example",
+        };
         let kept = record_handover(&mut store, &signer, handover("WEB-1"), b"parcel one", now, now).unwrap();
         // The power goes between the photo and its record:
         let orphan = photos.put(b"parcel two").unwrap();

@@ -86,6 +86,30 @@ pub struct SlipDoc {
     pub hold: bool,
 }
 
+/// The slip that goes with a parcel a courier collected: what was handed over, to whom,
+/// and the photo's short hash with a QR to the proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchSlipDoc {
+    pub stall: String,
+    pub order: String,
+    pub buyer: String,
+    pub pieces: Vec<String>,
+    pub tracking_number: String,
+    pub courier: String,
+    pub courier_name: String,
+    pub captured_at: DateTime<Utc>,
+    /// The first digits of the photo's SHA-256.
+    pub photo_short: String,
+    /// Where the proof can be looked up: `<verify host>/d/<order>/<photo sha256>`.
+    pub qr: String,
+}
+
+impl DispatchSlipDoc {
+    pub fn proof_url(verify_url: &str, order: &str, photo_sha256: &str) -> String {
+        format!("{}/d/{order}/{photo_sha256}", verify_url.trim_end_matches('/'))
+    }
+}
+
 /// The end-of-day (Z) report for one device and one local day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZReport {
@@ -118,6 +142,7 @@ pub enum Printout {
     Sticker(StickerDoc),
     ZReport(ZReport),
     Slip(SlipDoc),
+    DispatchSlip(DispatchSlipDoc),
     /// A test page: the stall name and the printer's abilities.
     Test {
         stall: String,
@@ -133,6 +158,7 @@ impl Printout {
             Printout::Sticker(s) => format!("Sticker {}", s.serial),
             Printout::ZReport(z) => format!("End-of-day report {}", z.day),
             Printout::Slip(s) => format!("Reservation slip {}", s.code),
+            Printout::DispatchSlip(d) => format!("Dispatch slip {}", d.order),
             Printout::Test { .. } => "Test page".into(),
         }
     }
@@ -143,6 +169,7 @@ impl Printout {
             Printout::Sticker(_) => "sticker",
             Printout::ZReport(_) => "z_report",
             Printout::Slip(_) => "slip",
+            Printout::DispatchSlip(_) => "dispatch_slip",
             Printout::Test { .. } => "test",
         }
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Local, Utc};
 use marketday_hardware::raster::qr_code;
 use marketday_hardware::{Align, Bitmap, Block, DOTS_PER_MM, PrinterProfile, Style, Ticket};
 
-use crate::domain::printout::{Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
+use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Money, Tender};
 
 /// Label stock for stickers, in millimetres.
@@ -44,6 +44,7 @@ pub fn layout(printout: &Printout, profile: &PrinterProfile, options: &LayoutOpt
         Printout::Sticker(s) => sticker(&mut t, profile, s, options.label, reprint),
         Printout::ZReport(z) => z_report(&mut t, &w, z, reprint),
         Printout::Slip(s) => slip(&mut t, &w, s, reprint),
+        Printout::DispatchSlip(d) => dispatch_slip(&mut t, &w, d, reprint),
         Printout::Test { stall, at } => test_page(&mut t, &w, stall, *at),
     }
     t
@@ -260,6 +261,35 @@ fn slip(t: &mut Ticket, w: &Width, s: &SlipDoc, reprint: bool) {
     t.push(Block::Cut);
 }
 
+fn dispatch_slip(t: &mut Ticket, w: &Width, d: &DispatchSlipDoc, reprint: bool) {
+    let cols = w.cols;
+    if reprint {
+        reprint_banner(t);
+    }
+    t.text("DISPATCHED", HEADING);
+    t.text(d.stall.clone(), CENTER);
+    t.line(w.rule());
+    t.text(w.row("Order", &d.order, cols), BOLD);
+    t.line(w.row("For", &d.buyer, cols));
+    for serial in &d.pieces {
+        t.line(w.row("Piece", serial, cols));
+    }
+    t.line(w.rule());
+    t.text(w.row("Tracking", &d.tracking_number, cols), BOLD);
+    // Company names run long ("Royal Mail Special Delivery"): wrapped, never cut.
+    for line in w.wrap(&format!("Courier: {}", d.courier), cols) {
+        t.line(line);
+    }
+    t.line(w.row("Collected by", &d.courier_name, cols));
+    t.line(w.row("Photo taken", &local(d.captured_at, "%a %d %b %H:%M"), cols));
+    t.line(w.row("Photo hash", &d.photo_short, cols));
+    t.push(Block::Qr { payload: d.qr.clone(), module_dots: qr_module(&d.qr, usize::from(w.profile.width_dots) / 2) });
+    for line in w.wrap("The photo and this record are signed by the kiosk: scan to see the proof.", cols) {
+        t.text(line, CENTER);
+    }
+    t.push(Block::Cut);
+}
+
 fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {
     let cols = w.cols;
     if reprint {
@@ -341,6 +371,29 @@ mod tests {
     fn render(doc: &Printout, profile: &PrinterProfile, options: &LayoutOptions, reprint: bool) -> Preview {
         let bytes = encode(&layout(doc, profile, options, reprint), profile).unwrap();
         Preview::render(&bytes, profile).unwrap()
+    }
+
+    #[test]
+    fn a_dispatch_slip_shows_the_handover_and_its_qr_leads_to_the_proof() {
+        let slip = samples::dispatch_slip(chrono::Utc::now());
+        for name in ["generic-58", "generic-80"] {
+            let profile = PrinterProfile::builtin(name).unwrap();
+            let doc = Printout::DispatchSlip(slip.clone());
+            let ticket = layout(&doc, &profile, &LayoutOptions::default(), false);
+            let text: String = format!("{ticket:?}");
+            for fact in [&slip.order, &slip.tracking_number, &slip.courier_name, &slip.photo_short, &slip.pieces[1]] {
+                assert!(text.contains(fact.as_str()), "{name}: {fact} missing");
+            }
+            // Wrapped, never cut: every word of a long courier name is there.
+            for word in slip.courier.split(' ') {
+                assert!(text.contains(word), "{name}: {word} of the courier missing");
+            }
+            assert_eq!(
+                scan(&render(&doc, &profile, &LayoutOptions::default(), false)),
+                vec![slip.qr.clone()],
+                "{name}"
+            );
+        }
     }
 
     #[test]

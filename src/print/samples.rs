@@ -10,7 +10,7 @@ use marketday_hardware::{Bitmap, Preview, PrinterProfile, encode};
 use uuid::Uuid;
 
 use super::layout::{LayoutOptions, layout};
-use crate::domain::printout::{Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
+use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Cart, Currency, Discount, DiscountKind, Edition, Money, Piece, PieceStatus, ReturnsWindow};
 use crate::domain::{ReceiptNumber, Serial, Tender, VatRate};
 
@@ -75,6 +75,22 @@ pub fn slip(at: DateTime<Utc>) -> SlipDoc {
     }
 }
 
+pub fn dispatch_slip(at: DateTime<Utc>) -> DispatchSlipDoc {
+    let sha256 = "3f9a0c41d2b87e55aa0c1f2e9d8b7a6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
+    DispatchSlipDoc {
+        stall: "Atelier Thorne · Spitalfields".into(),
+        order: "WEB-1042".into(),
+        buyer: "Grace Okafor".into(),
+        pieces: vec!["AT-2026-0011".into(), "AT-2026-0012".into()],
+        tracking_number: "JD000223344GB".into(),
+        courier: "Royal Mail Special Delivery".into(),
+        courier_name: "Sam Porter".into(),
+        captured_at: at,
+        photo_short: crate::domain::dispatch::short_hash(sha256).into(),
+        qr: DispatchSlipDoc::proof_url(VERIFY, "WEB-1042", sha256),
+    }
+}
+
 pub fn z_report(at: DateTime<Utc>) -> ZReport {
     let gbp = |m| Money::new(m, Currency::GBP);
     ZReport {
@@ -120,6 +136,7 @@ pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
             ("sticker", Printout::Sticker(sticker()), false),
             ("z-report", Printout::ZReport(z_report(at)), false),
             ("reservation-slip", Printout::Slip(slip(at)), false),
+            ("dispatch-slip", Printout::DispatchSlip(dispatch_slip(at)), false),
         ];
         for (what, doc, reprint) in docs {
             let bytes = encode(&layout(&doc, &profile, &options, reprint), &profile)?;

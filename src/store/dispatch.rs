@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, Store, StoreError, from_ms, outbox, to_ms};
+use super::{Result, Store, StoreError, from_ms, outbox, print_jobs, to_ms};
 use crate::domain::dispatch::ProofRecord;
+use crate::domain::printout::Printout;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shipment {
@@ -73,9 +74,10 @@ impl Store {
             .optional()?)
     }
 
-    /// Records a hand-over: the proof, the order marked dispatched and the event for the
-    /// cloud, in one transaction. The photo must already be on disk (`PhotoStore::put`).
-    pub fn record_dispatch(&mut self, record: &ProofRecord, now: DateTime<Utc>) -> Result<()> {
+    /// Records a hand-over: the proof, the order marked dispatched, the event for the cloud
+    /// and the slip's print job, in one transaction. The photo must already be on disk
+    /// (`PhotoStore::put`).
+    pub fn record_dispatch(&mut self, record: &ProofRecord, slip: Option<&Printout>, now: DateTime<Utc>) -> Result<()> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.in_transaction(|tx| {
             let dispatched: Option<Option<i64>> = tx
@@ -94,6 +96,9 @@ impl Store {
             )?;
             tx.execute("UPDATE shipments SET dispatched_at = ?2 WHERE id = ?1", params![record.order, to_ms(now)])?;
             outbox::append(tx, "dispatch.recorded", &Dispatched { record }, now)?;
+            if let Some(slip) = slip {
+                print_jobs::insert(tx, slip, None, false, now)?;
+            }
             Ok(())
         })
     }
