@@ -330,21 +330,13 @@ fn tempfile_dir(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
 /// Used by the dispatch power-cut test: hands every waiting order in the data directory to
 /// a courier, photo from a simulated camera, printing each one once it is committed.
 pub fn torture_dispatch(data_dir: &Path) -> anyhow::Result<()> {
-    use crate::dispatch::{Signer, device_key, photo_dir, record_handover, remove_orphan_photos};
+    use crate::dispatch::{Station, record_handover, remove_orphan_photos};
     use crate::domain::dispatch::Handover;
     use marketday_hardware::Camera;
 
     let mut store = Store::open(&data_dir.join("kiosk.sqlite"))?;
-    let photos = crate::photos::PhotoStore::open(&photo_dir(data_dir))?;
-    remove_orphan_photos(&store, &photos)?;
-    let key = device_key(data_dir)?;
-    let signer = Signer {
-        key: &key,
-        device_id: "K1",
-        photos: &photos,
-        stall: "Test stall",
-        verify_url: "https://verify.example",
-    };
+    let station = Station::open(data_dir, "K1", "Test stall", "https://verify.example")?;
+    remove_orphan_photos(&store, &station.photos)?;
     let mut camera = marketday_hardware::SimulatedCamera::test_pattern(640, 480);
     let stdout = std::io::stdout();
     for shipment in store.shipments_awaiting("")? {
@@ -357,7 +349,7 @@ pub fn torture_dispatch(data_dir: &Path) -> anyhow::Result<()> {
             courier_name: "Sam".into(),
         };
         let now = Utc::now();
-        let record = record_handover(&mut store, &signer, handover, &still.jpeg, now, now)?;
+        let record = record_handover(&mut store, &station, handover, &still.jpeg, now, now)?;
         let mut out = stdout.lock();
         writeln!(out, "DISPATCHED {} {}", record.order, record.photo_sha256)?;
         out.flush()?;
@@ -368,7 +360,7 @@ pub fn torture_dispatch(data_dir: &Path) -> anyhow::Result<()> {
 /// Capture to committed proof of dispatch, for a 1280x720 and a 1920x1080 still: JPEG
 /// encode, SHA-256, signature, photo fsynced and renamed, record committed.
 pub fn dispatch(args: &BenchArgs) -> anyhow::Result<()> {
-    use crate::dispatch::{Signer, device_key, photo_dir, record_handover};
+    use crate::dispatch::{Station, record_handover};
     use crate::domain::dispatch::Handover;
     use crate::store::Shipment;
     use marketday_hardware::scan::synth::{self, Category};
@@ -378,15 +370,7 @@ pub fn dispatch(args: &BenchArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let mut store = Store::open(&dir.join("kiosk.sqlite"))?;
-    let key = device_key(&dir)?;
-    let photos = crate::photos::PhotoStore::open(&photo_dir(&dir))?;
-    let signer = Signer {
-        key: &key,
-        device_id: "K1",
-        photos: &photos,
-        stall: "Test stall",
-        verify_url: "https://verify.example",
-    };
+    let station = Station::open(&dir, "K1", "Bench stall", "https://verify.example")?;
     // A cluttered generated scene (grey, as the scanner's frames are), scaled for 1080p.
     let scene = synth::sample(Category::Noisy, 1).frame;
     println!("Proof of dispatch, capture to committed ({HANDOVERS} hand-overs each, store in {}):", dir.display());
@@ -421,7 +405,7 @@ pub fn dispatch(args: &BenchArgs) -> anyhow::Result<()> {
                 courier: "Royal Mail".into(),
                 courier_name: "Sam".into(),
             };
-            record_handover(&mut store, &signer, handover, &jpeg, now, now)?;
+            record_handover(&mut store, &station, handover, &jpeg, now, now)?;
             total.push(started.elapsed());
             size = jpeg.len();
         }

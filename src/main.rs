@@ -269,9 +269,12 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
 
 fn run(setup: Setup) -> anyhow::Result<()> {
     let store = open_store(&setup)?;
-    // A power cut between a dispatch photo and its record leaves an orphan photo: remove it.
-    let photos = marketday::photos::PhotoStore::open(&marketday::dispatch::photo_dir(&setup.data_dir))?;
-    marketday::dispatch::remove_orphan_photos(&store, &photos)?;
+    // The device key is made on first start; a power cut between a dispatch photo and its
+    // record leaves an orphan photo, removed here.
+    let stall = &setup.config.stall;
+    let station =
+        marketday::dispatch::Station::open(&setup.data_dir, &stall.device_id, &stall.name, &stall.verify_url)?;
+    marketday::dispatch::remove_orphan_photos(&store, &station.photos)?;
     let devices = devices(&setup, &store)?;
     let (w, h) = (setup.config.display.width, setup.config.display.height);
     let options = KioskOptions { demo: setup.demo, ..Default::default() };

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
 use common::Rng;
-use marketday::dispatch::{self, Signer, device_key, photo_dir};
+use marketday::dispatch::{self, Station, device_key, photo_dir};
 use marketday::domain::dispatch::{Handover, ProofRecord, verify};
 use marketday::photos::PhotoStore;
 use marketday::store::{Shipment, Store};
@@ -52,15 +52,7 @@ fn an_exported_proof_verifies_and_any_tampering_fails_it() {
     let data = dir.path();
     let mut store = Store::open(&data.join("kiosk.sqlite")).unwrap();
     add_orders(&mut store, 1);
-    let key = device_key(data).unwrap();
-    let photos = PhotoStore::open(&photo_dir(data)).unwrap();
-    let signer = Signer {
-        key: &key,
-        device_id: "K1",
-        photos: &photos,
-        stall: "Test stall",
-        verify_url: "https://verify.example",
-    };
+    let station = Station::open(data, "K1", "Test stall", "https://verify.example").unwrap();
     let still = SimulatedCamera::test_pattern(1280, 720).still().unwrap();
     assert_eq!((still.width, still.height), (1280, 720));
     assert!(still.jpeg.starts_with(&[0xFF, 0xD8]), "a JPEG");
@@ -72,7 +64,7 @@ fn an_exported_proof_verifies_and_any_tampering_fails_it() {
         courier_name: "Sam Porter".into(),
     };
     let now = Utc::now();
-    dispatch::record_handover(&mut store, &signer, handover, &still.jpeg, now, now).unwrap();
+    dispatch::record_handover(&mut store, &station, handover, &still.jpeg, now, now).unwrap();
     drop(store);
 
     let bundle = dir.path().join("bundle");

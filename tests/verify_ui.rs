@@ -109,13 +109,15 @@ fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration)
 #[test]
 fn every_kind_of_frame_reaches_a_genuine_verdict_on_screen() {
     let categories = Category::ALL.into_iter().filter(|c| *c != Category::NoCode);
+    // The certificates every seeded store carries, to choose readable frames with.
+    let probe = tempfile::tempdir().unwrap();
+    let (_, certs) = seeded_store(&probe.path().join("probe.sqlite"));
     for category in categories {
         // A 1280x720 frame a category (the kiosk camera's resolution): the first of three
         // that the scanner reads on its own. Not every frame of every category reads (tiny
         // codes still miss about one in four): `marketday bench --scan-only` reports the
         // rates; this test is the wiring from camera to screen, and a floor of one in three.
         let frame_of = |n: usize, c: &Certs| synth::sample_carrying(category, n, &[&c.genuine, &c.genuine_other]).frame;
-        let (_, certs) = seeded_store(&tempfile::tempdir().unwrap().path().join("probe.sqlite"));
         let n = [1, 3, 5]
             .into_iter()
             .find(|&n| scan::scan(&frame_of(n, &certs), scan::Steps::default()).iter().any(|c| c.text == certs.genuine))

@@ -66,21 +66,34 @@ pub fn photo_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("dispatch-photos")
 }
 
-/// Everything needed to sign and keep a proof, and to print its slip.
-pub struct Signer<'a> {
-    pub key: &'a SigningKey,
-    pub device_id: &'a str,
-    pub photos: &'a PhotoStore,
-    pub stall: &'a str,
+/// The kiosk as a hand-over station: its device key, its photo folder, and what its slips
+/// print. Opening it creates the device key on first start.
+pub struct Station {
+    pub key: SigningKey,
+    pub device_id: String,
+    pub photos: PhotoStore,
+    pub stall: String,
     /// The verify host the slip's QR points to.
-    pub verify_url: &'a str,
+    pub verify_url: String,
+}
+
+impl Station {
+    pub fn open(data_dir: &Path, device_id: &str, stall: &str, verify_url: &str) -> Result<Station, DispatchError> {
+        Ok(Station {
+            key: device_key(data_dir)?,
+            device_id: device_id.into(),
+            photos: PhotoStore::open(&photo_dir(data_dir))?,
+            stall: stall.into(),
+            verify_url: verify_url.into(),
+        })
+    }
 }
 
 /// Keeps the photo, signs the hand-over and commits it, in that order. Only when this
 /// returns is the parcel proven handed over.
 pub fn record_handover(
     store: &mut Store,
-    signer: &Signer<'_>,
+    station: &Station,
     handover: Handover,
     jpeg: &[u8],
     captured_at: DateTime<Utc>,
@@ -92,10 +105,10 @@ pub fn record_handover(
         Some(s) if s.dispatched_at.is_some() => return Err(DispatchError::AlreadyDispatched(handover.order)),
         Some(s) => s,
     };
-    signer.photos.put(jpeg)?;
-    let record = dispatch::sign(&handover, jpeg, captured_at, signer.device_id, signer.key);
+    station.photos.put(jpeg)?;
+    let record = dispatch::sign(&handover, jpeg, captured_at, &station.device_id, &station.key);
     let slip = Printout::DispatchSlip(DispatchSlipDoc {
-        stall: signer.stall.to_string(),
+        stall: station.stall.clone(),
         order: record.order.clone(),
         buyer: shipment.buyer,
         pieces: record.pieces.clone(),
@@ -104,7 +117,7 @@ pub fn record_handover(
         courier_name: record.courier_name.clone(),
         captured_at: record.captured_at,
         photo_short: short_hash(&record.photo_sha256).to_string(),
-        qr: DispatchSlipDoc::proof_url(signer.verify_url, &record.order, &record.photo_sha256),
+        qr: DispatchSlipDoc::proof_url(&station.verify_url, &record.order, &record.photo_sha256),
     });
     store.record_dispatch(&record, Some(&slip), now)?;
     Ok(record)
@@ -152,6 +165,10 @@ mod tests {
         }
     }
 
+    fn station(data_dir: &Path) -> Station {
+        Station::open(data_dir, "K1", "Test stall", "https://verify.example").unwrap()
+    }
+
     fn handover(order: &str) -> Handover {
         Handover {
             order: order.into(),
@@ -168,7 +185,8 @@ mod tests {
         let now = Utc::now();
         let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
         store.add_shipment(&shipment("WEB-1001", now)).unwrap();
-        let key = device_key(dir.path()).unwrap();
+        let station = station(dir.path());
+        let key = &station.key;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -176,18 +194,11 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(device_key(dir.path()).unwrap().verifying_key(), key.verifying_key(), "the same key next start");
-        let photos = PhotoStore::open(&photo_dir(dir.path())).unwrap();
-        let signer = Signer {
-            key: &key,
-            device_id: "K1",
-            photos: &photos,
-            stall: "Test stall",
-            verify_url: "https://verify.example",
-        };
+        let photos = &station.photos;
         let before = store.unsynced_count().unwrap();
 
         let jpeg = b"\xFF\xD8 a sealed parcel \xFF\xD9";
-        let record = record_handover(&mut store, &signer, handover("WEB-1001"), jpeg, now, now).unwrap();
+        let record = record_handover(&mut store, &station, handover("WEB-1001"), jpeg, now, now).unwrap();
         assert_eq!(store.unsynced_count().unwrap(), before + 1);
         assert!(store.shipments_awaiting("").unwrap().is_empty());
         assert_eq!(store.dispatch_proof("WEB-1001").unwrap(), Some(record.clone()));
@@ -198,22 +209,22 @@ mod tests {
         assert_eq!((slip.buyer.as_str(), slip.photo_short.len()), ("Ada Lovelace", 12));
         assert!(slip.qr.ends_with(&format!("/d/WEB-1001/{}", record.photo_sha256)));
         assert!(matches!(
-            record_handover(&mut store, &signer, handover("WEB-1001"), jpeg, now, now),
+            record_handover(&mut store, &station, handover("WEB-1001"), jpeg, now, now),
             Err(DispatchError::AlreadyDispatched(_))
         ));
         assert!(matches!(
-            record_handover(&mut store, &signer, handover("WEB-9999"), jpeg, now, now),
+            record_handover(&mut store, &station, handover("WEB-9999"), jpeg, now, now),
             Err(DispatchError::NoSuchOrder(_))
         ));
 
-        let (json, photo) = export(&store, &photos, "WEB-1001", &dir.path().join("bundle")).unwrap();
+        let (json, photo) = export(&store, photos, "WEB-1001", &dir.path().join("bundle")).unwrap();
         let back: ProofRecord = serde_json::from_slice(&fs::read(json).unwrap()).unwrap();
         assert_eq!(dispatch::verify(&back, &fs::read(photo).unwrap(), Some(&key.verifying_key())), Ok(()));
 
         // A photo changed on disk is reported, never exported as proof.
         fs::write(photos.path_of(&record.photo_sha256), b"\xFF\xD8 another parcel \xFF\xD9").unwrap();
         assert!(matches!(
-            export(&store, &photos, "WEB-1001", &dir.path().join("bundle2")),
+            export(&store, photos, "WEB-1001", &dir.path().join("bundle2")),
             Err(DispatchError::Photo(PhotoError::Changed { .. }))
         ));
     }
@@ -225,19 +236,12 @@ mod tests {
         let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
         store.add_shipment(&shipment("WEB-1", now)).unwrap();
         store.add_shipment(&shipment("WEB-2", now)).unwrap();
-        let key = device_key(dir.path()).unwrap();
-        let photos = PhotoStore::open(&photo_dir(dir.path())).unwrap();
-        let signer = Signer {
-            key: &key,
-            device_id: "K1",
-            photos: &photos,
-            stall: "Test stall",
-            verify_url: "https://verify.example",
-        };
-        let kept = record_handover(&mut store, &signer, handover("WEB-1"), b"parcel one", now, now).unwrap();
+        let station = station(dir.path());
+        let photos = &station.photos;
+        let kept = record_handover(&mut store, &station, handover("WEB-1"), b"parcel one", now, now).unwrap();
         // The power goes between the photo and its record:
         let orphan = photos.put(b"parcel two").unwrap();
-        assert_eq!(remove_orphan_photos(&store, &photos).unwrap(), 1);
+        assert_eq!(remove_orphan_photos(&store, photos).unwrap(), 1);
         assert!(!photos.path_of(&orphan).exists());
         assert_eq!(photos.read_verified(&kept.photo_sha256).unwrap(), b"parcel one");
         assert_eq!(store.shipments_awaiting("").unwrap().len(), 1, "WEB-2 still waits, whole");
