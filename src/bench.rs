@@ -187,7 +187,7 @@ pub fn first_frame(store_path: &Path) -> anyhow::Result<()> {
     let t = Instant::now();
     let headless = crate::headless::Headless::install()?;
     let store = Store::open(store_path)?;
-    let devices = crate::app::Devices { printer: None, camera: None };
+    let devices = crate::app::Devices { printer: None, camera: None, station: None };
     let kiosk = std::rc::Rc::new(std::cell::RefCell::new(crate::app::Kiosk::new(
         store,
         crate::config::Config::default(),

@@ -21,6 +21,7 @@ pub struct Config {
     pub printer: PrinterConfig,
     pub camera: CameraConfig,
     pub display: DisplayConfig,
+    pub dispatch: DispatchConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -160,6 +161,24 @@ pub struct DisplayConfig {
     pub auto_lock_minutes: u32,
 }
 
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DispatchConfig {
+    /// The courier companies offered on the courier screen, in this order.
+    pub couriers: Vec<String>,
+    /// Days a dispatch photo stays on the kiosk once the cloud has it (0: remove at once).
+    pub keep_photos_days: u32,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            couriers: ["Royal Mail", "Parcelforce", "DPD", "DHL", "UPS"].map(String::from).to_vec(),
+            keep_photos_days: 30,
+        }
+    }
+}
+
 impl Default for StallConfig {
     fn default() -> Self {
         StallConfig {
@@ -234,6 +253,10 @@ impl Config {
         }
         if !self.stall.verify_url.starts_with("https://") && !self.stall.verify_url.starts_with("http://") {
             return Err(value("stall.verify_url", "must start with https://".into()));
+        }
+        let couriers = &self.dispatch.couriers;
+        if couriers.is_empty() || couriers.len() > 8 || couriers.iter().any(|c| c.trim().is_empty() || c.len() > 24) {
+            return Err(value("dispatch.couriers", "must list 1-8 courier names of up to 24 characters".into()));
         }
         let d = &self.display;
         if !(320..=4096).contains(&d.width) || !(320..=4096).contains(&d.height) {

@@ -12,7 +12,7 @@ use crate::domain::provenance::TrustedKey;
 use crate::domain::reservation::{Customer, Source};
 use crate::domain::{Cart, Currency, Drop, Edition, Member, Money, Serial, Tender, VatRate};
 use crate::domain::{ReservationCode, ReservationKind};
-use crate::store::{NewPiece, NewReservation, Store, StoreError};
+use crate::store::{NewPiece, NewReservation, Shipment, Store, StoreError};
 
 /// The demo atelier's logo, printed at the top of demo receipts.
 pub const LOGO_PNG: &[u8] = include_bytes!("../assets/demo-logo.png");
@@ -143,7 +143,8 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
             drops: vec![DEMO_DROP.into()],
         })?;
     }
-    // Two pieces sold earlier today, through the same path as any sale.
+    // Two pieces sold earlier today, through the same path as any sale; the second one is
+    // to be posted to its buyer.
     for (n, hours_ago) in [(3, 2), (11, 1)] {
         let at = now - Duration::hours(hours_ago);
         let piece = store.piece(&serial(n))?.expect("just seeded");
@@ -153,7 +154,31 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
         let (sale, _) = cart
             .checkout(vec![tender], VatRate::UK_STANDARD, at, Uuid::now_v7())
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        store.commit_sale(&sale, "K1")?;
+        let receipt = store.commit_sale(&sale, "K1")?;
+        if n == 11 {
+            store.add_shipment(&Shipment {
+                id: receipt.to_string(),
+                sale_id: Some(sale.id.to_string()),
+                buyer: "Ellis Byrne".into(),
+                pieces: vec![serial(n).to_string()],
+                created_at: at,
+                dispatched_at: None,
+            })?;
+        }
+    }
+    // Orders from the online shop waiting at the stall for a courier.
+    for (id, buyer, pieces, hours_ago) in [
+        ("WEB-1041", "Hana Sato", &["AT-2025-0104"][..], 20),
+        ("WEB-1042", "Priya Shah", &["AT-2025-0112", "AT-2025-0117"][..], 5),
+    ] {
+        store.add_shipment(&Shipment {
+            id: id.into(),
+            sale_id: None,
+            buyer: buyer.into(),
+            pieces: pieces.iter().map(|p| p.to_string()).collect(),
+            created_at: now - Duration::hours(hours_ago),
+            dispatched_at: None,
+        })?;
     }
     let hold = NewReservation {
         id: Uuid::now_v7(),

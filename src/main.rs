@@ -187,7 +187,13 @@ fn devices(setup: &Setup, store: &Store) -> anyhow::Result<Devices> {
              or set camera.kind = \"none\" to type serials"
         ),
     };
-    Ok(Devices { printer, camera })
+    // The device key is made on first start; a power cut between a dispatch photo and its
+    // record leaves an orphan photo, removed here.
+    let stall = &setup.config.stall;
+    let station =
+        marketday::dispatch::Station::open(&setup.data_dir, &stall.device_id, &stall.name, &stall.verify_url)?;
+    marketday::dispatch::remove_orphan_photos(store, &station.photos)?;
+    Ok(Devices { printer, camera, station: Some(station) })
 }
 
 /// The configured printer, its profile and what goes on every receipt.
@@ -269,12 +275,6 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
 
 fn run(setup: Setup) -> anyhow::Result<()> {
     let store = open_store(&setup)?;
-    // The device key is made on first start; a power cut between a dispatch photo and its
-    // record leaves an orphan photo, removed here.
-    let stall = &setup.config.stall;
-    let station =
-        marketday::dispatch::Station::open(&setup.data_dir, &stall.device_id, &stall.name, &stall.verify_url)?;
-    marketday::dispatch::remove_orphan_photos(&store, &station.photos)?;
     let devices = devices(&setup, &store)?;
     let (w, h) = (setup.config.display.width, setup.config.display.height);
     let options = KioskOptions { demo: setup.demo, ..Default::default() };

@@ -28,6 +28,8 @@ pub enum PhotoError {
     Missing { sha256: String, dir: PathBuf },
     #[error("photo {sha256} has changed on disk (its SHA-256 is now {actual}): it is not shown as proof")]
     Changed { sha256: String, actual: String },
+    #[error("photo {sha256} cannot be decoded: {reason}")]
+    Unreadable { sha256: String, reason: String },
     #[error("cannot read photo {path}: {source}")]
     Read {
         path: PathBuf,
@@ -108,8 +110,78 @@ impl PhotoStore {
                 removed += 1;
             }
         }
+        // Thumbnails of photos no longer kept.
+        for entry in fs::read_dir(self.dir.join("thumbs")).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.strip_suffix(".jpg").is_some_and(|sha256| referenced.contains(sha256)) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
         Ok(removed)
     }
+}
+
+/// Thumbnails for lists: at most this many pixels on the longer side.
+pub const THUMB_SIZE: u32 = 160;
+
+impl PhotoStore {
+    fn thumb_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join("thumbs").join(format!("{sha256}.jpg"))
+    }
+
+    /// A small JPEG of a photo for lists, only after the photo itself has been checked
+    /// against its hash: a changed photo is reported, never shown small. Made on first use
+    /// and kept (a thumbnail is a convenience, not proof, so a failure to keep it is only logged).
+    pub fn thumbnail(&self, sha256: &str) -> Result<Vec<u8>, PhotoError> {
+        let photo = self.read_verified(sha256)?;
+        let path = self.thumb_path(sha256);
+        if let Ok(bytes) = fs::read(&path) {
+            return Ok(bytes);
+        }
+        let thumb =
+            make_thumbnail(&photo).map_err(|reason| PhotoError::Unreadable { sha256: sha256.into(), reason })?;
+        let temp = path.with_extension("tmp");
+        let kept = fs::create_dir_all(self.dir.join("thumbs"))
+            .and_then(|()| fs::write(&temp, &thumb))
+            .and_then(|()| fs::rename(&temp, &path));
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "cannot keep a thumbnail");
+        }
+        Ok(thumb)
+    }
+
+    /// Removes the local copy of a photo the cloud holds (and its thumbnail).
+    pub fn remove(&self, sha256: &str) -> Result<(), PhotoError> {
+        for path in [self.path_of(sha256), self.thumb_path(sha256)] {
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(PhotoError::Write { dir: self.dir.clone(), source: e });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a JPEG and scales it to fit `THUMB_SIZE`, as JPEG again.
+pub fn make_thumbnail(jpeg: &[u8]) -> Result<Vec<u8>, String> {
+    let image = decode_fitting(jpeg, THUMB_SIZE)?;
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&image).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// A JPEG decoded to RGB and scaled down (never up) to fit `max` pixels on its longer side.
+pub fn decode_fitting(jpeg: &[u8], max: u32) -> Result<image::RgbImage, String> {
+    let image = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?;
+    let (w, h) = (image.width(), image.height());
+    if w.max(h) <= max {
+        return Ok(image.into_rgb8());
+    }
+    let scale = f64::from(max) / f64::from(w.max(h));
+    let (tw, th) = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
+    Ok(image::imageops::thumbnail(&image.into_rgb8(), tw, th))
 }
 
 fn write_error(dir: &Path, source: std::io::Error) -> PhotoError {
@@ -154,5 +226,37 @@ mod tests {
         assert!(photos.path_of(&kept).exists());
         assert!(!photos.path_of(&orphan).exists());
         assert!(dir.path().join("notes.txt").exists());
+    }
+
+    fn grey_jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
+        let luma: Vec<u8> = (0..w * h).map(|i| (i % 251) as u8 ^ seed).collect();
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut out).encode(&luma, w, h, image::ExtendedColorType::L8).unwrap();
+        out
+    }
+
+    #[test]
+    fn thumbnails_are_small_made_only_from_an_intact_photo_and_go_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let photos = PhotoStore::open(dir.path()).unwrap();
+        let sha = photos.put(&grey_jpeg(1280, 720, 0)).unwrap();
+        let thumb = image::load_from_memory(&photos.thumbnail(&sha).unwrap()).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (160, 90));
+        assert!(photos.thumb_path(&sha).exists(), "kept for the next list");
+
+        // The photo changes on disk: its thumbnail, although kept, is not handed out.
+        fs::write(photos.path_of(&sha), grey_jpeg(64, 64, 7)).unwrap();
+        assert!(matches!(photos.thumbnail(&sha), Err(PhotoError::Changed { .. })));
+
+        let other = photos.put(&grey_jpeg(100, 40, 3)).unwrap();
+        let small = image::load_from_memory(&photos.thumbnail(&other).unwrap()).unwrap();
+        assert_eq!((small.width(), small.height()), (100, 40), "never scaled up");
+        photos.remove(&other).unwrap();
+        assert!(!photos.path_of(&other).exists() && !photos.thumb_path(&other).exists());
+        assert!(matches!(photos.thumbnail(&other), Err(PhotoError::Missing { .. })));
+
+        // A photo no record keeps takes its thumbnail with it.
+        photos.remove_orphans(&HashSet::new()).unwrap();
+        assert!(!photos.thumb_path(&sha).exists());
     }
 }

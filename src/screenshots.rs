@@ -37,9 +37,11 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         layout: Default::default(),
     };
     let frames = demo::camera_frames(&store, &config.stall.verify_url);
+    let station = crate::dispatch::Station::open(&work, "K1", &config.stall.name, &config.stall.verify_url)?;
     let devices = Devices {
         printer: Some(printer),
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::from_frames(frames, 4))),
+        station: Some(station),
     };
     let options =
         KioskOptions { demo: true, clock: Box::new(move || now), print_poll: std::time::Duration::from_millis(50) };
@@ -147,6 +149,29 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     shoot("17-verify-genuine", &kiosk)?;
     wait_for_verdict(&kiosk, &ui, Some(2));
     shoot("18-verify-forged", &kiosk)?;
+    kiosk.borrow_mut().close_verify();
+    kiosk.borrow_mut().unlock(demo::DEMO_PIN);
+    kiosk.borrow_mut().show_dispatch();
+    shoot("19-courier-orders", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.pick_order("WEB-1042");
+        k.edit_courier_field(0, "jd 0002 2334 4gb");
+        k.edit_courier_field(1, "Sam Patel");
+        k.choose_courier("Royal Mail");
+    }
+    shoot("20-courier-details", &kiosk)?;
+    kiosk.borrow_mut().to_photo();
+    wait_for(&kiosk, &ui, |ui| ui.get_camera_frame().size().width > 0);
+    shoot("21-courier-photo", &kiosk)?;
+    kiosk.borrow_mut().capture_photo();
+    wait_for(&kiosk, &ui, |ui| ui.get_courier_step() == 3);
+    shoot("22-courier-review", &kiosk)?;
+    kiosk.borrow_mut().confirm_dispatch();
+    settle(&kiosk);
+    shoot("23-courier-done", &kiosk)?;
+    kiosk.borrow_mut().courier_back();
+    shoot("24-courier-handed-over", &kiosk)?;
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)
@@ -167,6 +192,15 @@ fn wait_for_verdict(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, severity: Option
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     tracing::warn!(?severity, "screenshots: the verdict did not show in time");
+}
+
+/// Runs the camera timer's work until `shown` holds (ten seconds at most).
+fn wait_for(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, shown: impl Fn(&AppWindow) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline && !shown(ui) {
+        kiosk.borrow_mut().poll_camera(ui);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Waits (up to five seconds) until the print worker has printed what it can.

@@ -39,6 +39,7 @@ fn start() -> Harness {
             .unwrap(),
         ),
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(32, 24))),
+        station: None,
     };
     let options = KioskOptions { demo: true, ..Default::default() };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, options)));

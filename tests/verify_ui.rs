@@ -76,8 +76,11 @@ fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration)
     PLATFORM.with(|p| *p.get_or_init(i_slint_backend_testing::init_no_event_loop));
     let dir = tempfile::tempdir().unwrap();
     let (store, certs) = seeded_store(&dir.path().join("kiosk.sqlite"));
-    let devices =
-        Devices { printer: None, camera: Some(Box::new(SimulatedCamera::from_frames(make_frames(&certs), 1))) };
+    let devices = Devices {
+        printer: None,
+        camera: Some(Box::new(SimulatedCamera::from_frames(make_frames(&certs), 1))),
+        station: None,
+    };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, KioskOptions::default())));
     let ui = AppWindow::new().unwrap();
     ui.window().set_size(slint::LogicalSize::new(800., 480.));

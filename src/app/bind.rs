@@ -83,6 +83,16 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_search_members, |k, q: Text| k.search_members(&q));
     on!(on_check_in, |k, id: Text| k.check_in(&id));
     on!(on_check_out_member, |k| k.check_out_member());
+    on!(on_show_dispatch, |k| k.show_dispatch());
+    on!(on_search_orders, |k, q: Text| k.search_orders(&q));
+    on!(on_pick_order, |k, id: Text| k.pick_order(&id));
+    on!(on_courier_edit, |k, field: i32, text: Text| k.edit_courier_field(field, &text));
+    on!(on_choose_courier, |k, c: Text| k.choose_courier(&c));
+    on!(on_courier_next, |k| k.to_photo());
+    on!(on_capture_photo, |k| k.capture_photo());
+    on!(on_retake_photo, |k| k.retake_photo());
+    on!(on_confirm_dispatch, |k| k.confirm_dispatch());
+    on!(on_courier_back, |k| k.courier_back());
     on!(on_show_reservations, |k| k.show_reservations());
     on!(on_search_reservations, |k, q: Text| k.search_reservations(&q));
     on!(on_collect, |k, id: Text| k.collect(&id));

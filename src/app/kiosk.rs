@@ -20,6 +20,8 @@ use crate::ui::Screen;
 pub struct Devices {
     pub printer: Option<PrinterSetup>,
     pub camera: Option<Box<dyn Camera>>,
+    /// The kiosk as a hand-over station (device key, photo folder); `None`: proofs off.
+    pub station: Option<crate::dispatch::Station>,
 }
 
 /// Pacing for cameras that do not pace themselves (the simulated one): about 15 frames a
@@ -85,6 +87,8 @@ pub struct Kiosk {
     pub(super) reservations_notice: Notice,
     pub(super) member_panel: bool,
     pub(super) member_query: String,
+    pub(super) station: Option<crate::dispatch::Station>,
+    pub(super) courier: super::courier::CourierState,
 }
 
 impl Kiosk {
@@ -127,6 +131,8 @@ impl Kiosk {
             reservations_notice: Notice::default(),
             member_panel: false,
             member_query: String::new(),
+            station: devices.station,
+            courier: Default::default(),
         };
         kiosk.start_up();
         kiosk
@@ -199,6 +205,7 @@ impl Kiosk {
         self.printer_notice = Notice::default();
         self.reservations_notice = Notice::default();
         self.hold_notice = Notice::default();
+        self.courier.notice = Notice::default();
         self.pin_notice.clear();
     }
 
@@ -264,7 +271,7 @@ impl Kiosk {
         minutes > 0
             && matches!(
                 self.screen,
-                Screen::Sell | Screen::Done | Screen::Sales | Screen::Printer | Screen::Reservations
+                Screen::Sell | Screen::Done | Screen::Sales | Screen::Printer | Screen::Reservations | Screen::Dispatch
             )
             && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
     }

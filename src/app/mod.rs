@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod bind;
+pub mod courier;
 pub mod kiosk;
 mod printing;
 pub mod reserve;

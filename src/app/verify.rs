@@ -97,7 +97,12 @@ impl Kiosk {
     /// Frames are taken only on screens that scan: the camera rests otherwise.
     pub(super) fn update_camera_activity(&self) {
         if let Some(feed) = &self.scanner {
-            feed.set_active(matches!(self.screen, Screen::Verify | Screen::Sell));
+            let courier = self.screen == Screen::Dispatch
+                && matches!(
+                    self.courier.step,
+                    super::courier::Step::Pick | super::courier::Step::Details | super::courier::Step::Photo
+                );
+            feed.set_active(courier || matches!(self.screen, Screen::Verify | Screen::Sell));
         }
     }
 
@@ -163,6 +168,10 @@ impl Kiosk {
                 self.touch();
                 self.scanned_on_sell(&code.text);
                 true
+            }
+            Screen::Dispatch => {
+                self.touch();
+                self.scanned_on_dispatch(&code.text)
             }
             _ => false,
         }

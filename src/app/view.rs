@@ -18,7 +18,7 @@ use crate::ui::{
     SaleRowData, StatusData, TenderData,
 };
 
-fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
+pub(super) fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(rows)))
 }
 
@@ -294,6 +294,10 @@ impl Kiosk {
 
         self.present_printing(ui, now);
         self.present_holds(ui, now);
+
+        if self.screen == crate::ui::Screen::Dispatch {
+            self.present_courier(ui);
+        }
 
         // Sales: recent sales and the one selected for a return or void.
         if self.screen == crate::ui::Screen::Sales {
@@ -586,14 +590,14 @@ impl Kiosk {
         ui.set_verify_explanation(card.explanation.into());
         ui.set_verify_status(card.status.into());
         ui.set_camera_message(self.camera_message().into());
-        if self.screen != crate::ui::Screen::Verify {
+        if !self.preview_shown() {
             self.verify.shown_frames = 0;
         }
     }
 
     /// Handles what the scanner read and refreshes the preview: the camera timer's work.
     pub fn poll_camera(&mut self, ui: &AppWindow) {
-        let mut changed = false;
+        let mut changed = self.poll_capture();
         while let Some(event) = self.scanner.as_ref().and_then(|f| f.try_event()) {
             changed |= self.handle_scan(event);
         }
@@ -606,7 +610,7 @@ impl Kiosk {
     /// Sends the newest preview frame and the outline of the code seen to the Verify
     /// screen. Cheap when nothing changed; called by the camera timer.
     pub fn present_camera(&mut self, ui: &AppWindow) {
-        if self.screen != crate::ui::Screen::Verify {
+        if !self.preview_shown() {
             return;
         }
         let Some(feed) = &self.scanner else { return };

@@ -128,6 +128,25 @@ pub fn remove_orphan_photos(store: &Store, photos: &PhotoStore) -> Result<usize,
     Ok(photos.remove_orphans(&store.dispatch_photo_hashes()?)?)
 }
 
+/// Removes local copies of photos the cloud has held for `keep_days`; their records stay
+/// and say where the photo is. Returns how many went.
+pub fn prune_uploaded_photos(
+    store: &mut Store,
+    photos: &PhotoStore,
+    now: DateTime<Utc>,
+    keep_days: u32,
+) -> Result<usize, DispatchError> {
+    let due = store.photos_to_remove(now - chrono::Duration::days(i64::from(keep_days)))?;
+    for sha256 in &due {
+        store.mark_photo_removed(sha256, now)?;
+        photos.remove(sha256)?;
+    }
+    if !due.is_empty() {
+        tracing::info!(removed = due.len(), keep_days, "removed local copies of photos the cloud holds");
+    }
+    Ok(due.len())
+}
+
 /// Writes `<order>.json` and `<order>.jpg` for an insurer, after checking that the photo
 /// on disk is still the one signed for.
 pub fn export(
@@ -245,6 +264,38 @@ mod tests {
         assert!(!photos.path_of(&orphan).exists());
         assert_eq!(photos.read_verified(&kept.photo_sha256).unwrap(), b"parcel one");
         assert_eq!(store.shipments_awaiting("").unwrap().len(), 1, "WEB-2 still waits, whole");
+    }
+
+    #[test]
+    fn only_photos_the_cloud_has_held_long_enough_leave_the_kiosk() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+        let station = station(dir.path());
+        let mut records = Vec::new();
+        for (i, order) in ["WEB-1", "WEB-2", "WEB-3"].into_iter().enumerate() {
+            store.add_shipment(&shipment(order, now)).unwrap();
+            let photo = format!("parcel {i}");
+            records.push(record_handover(&mut store, &station, handover(order), photo.as_bytes(), now, now).unwrap());
+        }
+        let day = chrono::Duration::days(1);
+        store.mark_photo_uploaded(&records[0].photo_sha256, now - day * 31).unwrap();
+        store.mark_photo_uploaded(&records[1].photo_sha256, now - day * 29).unwrap();
+        // WEB-3's photo has not reached the cloud: it stays whatever its age.
+        assert_eq!(prune_uploaded_photos(&mut store, &station.photos, now, 30).unwrap(), 1);
+        assert!(!station.photos.path_of(&records[0].photo_sha256).exists());
+        assert!(station.photos.path_of(&records[1].photo_sha256).exists());
+        assert!(station.photos.path_of(&records[2].photo_sha256).exists());
+        assert_eq!(prune_uploaded_photos(&mut store, &station.photos, now, 30).unwrap(), 0, "once");
+
+        let listed = store.dispatched_since(now - day, 10).unwrap();
+        assert_eq!(listed.len(), 3);
+        let first = listed.iter().find(|d| d.shipment.id == "WEB-1").unwrap();
+        assert_eq!(first.record, records[0], "the record stays");
+        assert!(first.photo_removed_at.is_some());
+        // Removed on purpose, so not an orphan to sweep nor a photo to keep.
+        assert!(!store.dispatch_photo_hashes().unwrap().contains(&records[0].photo_sha256));
+        assert_eq!(prune_uploaded_photos(&mut store, &station.photos, now, 0).unwrap(), 1, "keep 0 days: WEB-2 too");
     }
 
     #[test]

@@ -21,6 +21,15 @@ pub struct Shipment {
     pub dispatched_at: Option<DateTime<Utc>>,
 }
 
+/// A handed-over order with its proof and where its photo is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchedOrder {
+    pub shipment: Shipment,
+    pub record: ProofRecord,
+    pub photo_uploaded_at: Option<DateTime<Utc>>,
+    pub photo_removed_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Serialize)]
 struct Dispatched<'a> {
     record: &'a ProofRecord,
@@ -112,11 +121,70 @@ impl Store {
             .transpose()
     }
 
-    /// The photos dispatch records point to: every other photo on disk is an orphan.
+    /// The photos dispatch records point to and still keep here: every other photo on disk
+    /// is an orphan (never recorded, or removed after upload but cut off mid-way).
     pub fn dispatch_photo_hashes(&self) -> Result<HashSet<String>> {
-        let mut stmt = self.conn.prepare("SELECT photo_sha256 FROM dispatch_proofs")?;
+        let mut stmt = self.conn.prepare("SELECT photo_sha256 FROM dispatch_proofs WHERE photo_removed_at IS NULL")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Orders handed over since `since`, newest first, with their proofs.
+    pub fn dispatched_since(&self, since: DateTime<Utc>, limit: usize) -> Result<Vec<DispatchedOrder>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.id, s.sale_id, s.buyer, s.pieces, s.created_at, s.dispatched_at,
+                    p.record, p.photo_uploaded_at, p.photo_removed_at
+             FROM shipments s JOIN dispatch_proofs p ON p.shipment_id = s.id
+             WHERE s.dispatched_at >= ?1 ORDER BY s.dispatched_at DESC, s.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![to_ms(since), limit as i64], |r| {
+            let record: String = r.get(6)?;
+            Ok((shipment_row(r)?, record, r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (shipment, record, uploaded, removed) = row?;
+            let record = serde_json::from_str(&record)
+                .map_err(|e| StoreError::Invalid(format!("proof of {}: {e}", shipment.id)))?;
+            out.push(DispatchedOrder {
+                shipment,
+                record,
+                photo_uploaded_at: uploaded.map(from_ms),
+                photo_removed_at: removed.map(from_ms),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The cloud acknowledged this photo: its local copy may go after the retention time.
+    pub fn mark_photo_uploaded(&mut self, sha256: &str, at: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE dispatch_proofs SET photo_uploaded_at = ?2 WHERE photo_sha256 = ?1 AND photo_uploaded_at IS NULL",
+            params![sha256, to_ms(at)],
+        )?)
+    }
+
+    /// Photos uploaded before `cutoff` and still kept here (none still needed by a record
+    /// the cloud has not got).
+    pub fn photos_to_remove(&self, cutoff: DateTime<Utc>) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT photo_sha256 FROM dispatch_proofs p
+             WHERE photo_uploaded_at <= ?1 AND photo_removed_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM dispatch_proofs q
+                               WHERE q.photo_sha256 = p.photo_sha256 AND q.photo_uploaded_at IS NULL)",
+        )?;
+        let rows = stmt.query_map([to_ms(cutoff)], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Recorded before the file goes: a removal cut off by a power cut leaves a file no
+    /// record keeps, which start-up's orphan sweep removes.
+    pub fn mark_photo_removed(&mut self, sha256: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE dispatch_proofs SET photo_removed_at = ?2 WHERE photo_sha256 = ?1 AND photo_removed_at IS NULL",
+            params![sha256, to_ms(at)],
+        )?;
+        Ok(())
     }
 }
 

@@ -23,7 +23,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use catalog::{DropSummary, NewPiece, PieceTile};
-pub use dispatch::Shipment;
+pub use dispatch::{DispatchedOrder, Shipment};
 pub use outbox::OutboxEvent;
 pub use print_jobs::{JobState, PrintJob};
 pub use provenance::PieceRecord;

@@ -222,4 +222,11 @@ CREATE TABLE dispatch_proofs (
     created_at        INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 6: the local copy of a dispatch photo may go once the cloud has it; the record stays
+    // and says so, so a removed photo is never mistaken for a lost one.
+    r#"
+ALTER TABLE dispatch_proofs ADD COLUMN photo_removed_at INTEGER;
+CREATE INDEX dispatch_photos_uploaded ON dispatch_proofs(photo_uploaded_at)
+    WHERE photo_uploaded_at IS NOT NULL AND photo_removed_at IS NULL;
+"#,
 ];
