@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use chrono::Utc;
-use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery, ElementRoot};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use marketday::app::{self, Devices, Kiosk, KioskOptions};
 use marketday::config::Config;
 use marketday::demo;
@@ -15,7 +15,10 @@ use marketday::store::Store;
 use marketday::ui::AppWindow;
 use marketday_hardware::PrinterProfile;
 use slint::ComponentHandle;
-use slint::platform::PointerEventButton;
+
+#[path = "common/touch.rs"]
+mod touch;
+use touch::buttons;
 
 struct Harness {
     ui: AppWindow,
@@ -50,37 +53,16 @@ fn start() -> Harness {
     Harness { ui, kiosk, _timers: timers, dir }
 }
 
-fn buttons(root: &impl ElementRoot, label: &str) -> Vec<ElementHandle> {
-    ElementHandle::find_by_accessible_label(root, label)
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .collect()
-}
-
-/// Taps the one visible button with this label, at its centre, like a finger would.
 fn tap(h: &Harness, label: &str) {
-    let found = buttons(&h.ui, label);
-    assert_eq!(found.len(), 1, "expected exactly one button labelled {label:?}, found {}", found.len());
-    let b = &found[0];
-    assert_ne!(b.accessible_enabled(), Some(false), "button {label:?} is disabled");
-    b.mock_single_click(PointerEventButton::Left);
+    touch::tap(&h.ui, label)
 }
 
-/// Switches staff tabs on the rail.
 fn tab(h: &Harness, label: &str) {
-    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&h.ui, label)
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Tab))
-        .collect();
-    assert_eq!(found.len(), 1, "expected one tab labelled {label:?}");
-    found[0].mock_single_click(PointerEventButton::Left);
+    touch::tab(&h.ui, label)
 }
 
 fn shows(h: &Harness, fragment: &str) -> bool {
-    let fragment = fragment.to_owned();
-    ElementQuery::from_root(&h.ui)
-        .match_descendants()
-        .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.contains(&fragment)))
-        .find_first()
-        .is_some()
+    touch::shows(&h.ui, fragment)
 }
 
 /// Waits (re-presenting the status bar) for the print worker to report what `fragment` says.

@@ -300,8 +300,10 @@ impl Kiosk {
                 };
                 true
             }
-            Step::Details if self.courier.tracking.trim().is_empty() => {
-                self.courier.tracking = text.to_owned();
+            Step::Details
+                if self.courier.tracking.trim().is_empty() && crate::domain::dispatch::is_tracking_number(text) =>
+            {
+                self.courier.tracking = text.to_uppercase();
                 true
             }
             _ => false,

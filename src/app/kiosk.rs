@@ -89,6 +89,8 @@ pub struct Kiosk {
     pub(super) member_query: String,
     pub(super) station: Option<crate::dispatch::Station>,
     pub(super) courier: super::courier::CourierState,
+    /// The screen (and courier step) the scanner last read for.
+    pub(super) scan_context: std::cell::Cell<Option<(Screen, super::courier::Step)>>,
 }
 
 impl Kiosk {
@@ -133,6 +135,7 @@ impl Kiosk {
             member_query: String::new(),
             station: devices.station,
             courier: Default::default(),
+            scan_context: Default::default(),
         };
         kiosk.start_up();
         kiosk

@@ -97,6 +97,11 @@ impl Kiosk {
     /// Frames are taken only on screens that scan: the camera rests otherwise.
     pub(super) fn update_camera_activity(&self) {
         if let Some(feed) = &self.scanner {
+            // A code still in view when the screen changes is read afresh for the new screen.
+            let context = (self.screen, self.courier.step);
+            if self.scan_context.replace(Some(context)) != Some(context) {
+                feed.forget_seen();
+            }
             let courier = self.screen == Screen::Dispatch
                 && matches!(
                     self.courier.step,

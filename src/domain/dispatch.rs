@@ -81,8 +81,7 @@ impl Handover {
         if self.tracking_number.is_empty() {
             return Err(HandoverError::NoTracking);
         }
-        let allowed = |c: char| c.is_ascii_alphanumeric() || c == ' ' || c == '-';
-        if self.tracking_number.len() > 40 || !self.tracking_number.chars().all(allowed) {
+        if !is_tracking_number(&self.tracking_number) {
             return Err(HandoverError::BadTracking);
         }
         if self.courier.is_empty() {
@@ -96,6 +95,13 @@ impl Handover {
         }
         Ok(self)
     }
+}
+
+/// Letters, digits, spaces and dashes, up to 40: every courier's numbers fit, and a link or
+/// any other code scanned by mistake does not.
+pub fn is_tracking_number(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && text.len() <= 40 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
 }
 
 pub fn photo_hash(jpeg: &[u8]) -> String {

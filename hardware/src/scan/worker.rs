@@ -62,6 +62,7 @@ pub struct CameraFeed {
     status: Arc<Mutex<CameraStatus>>,
     active: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    forget: Arc<AtomicBool>,
     events: Receiver<ScanEvent>,
     threads: Vec<JoinHandle<()>>,
     slot: Slot,
@@ -78,15 +79,16 @@ impl CameraFeed {
         let status = Arc::new(Mutex::new(camera.status()));
         let active = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
+        let forget = Arc::new(AtomicBool::new(false));
         let slot: Slot = Arc::new((Mutex::new(None), Condvar::new()));
         let (tx, events) = mpsc::channel();
         let (stills, still_requests) = mpsc::channel::<Sender<Result<Still, CameraError>>>();
 
         let scanner = {
-            let (slot, stop, preview) = (slot.clone(), stop.clone(), preview.clone());
+            let (slot, stop, forget, preview) = (slot.clone(), stop.clone(), forget.clone(), preview.clone());
             thread::Builder::new()
                 .name("scanner".into())
-                .spawn(move || scan_loop(slot, stop, steps, tx, preview))
+                .spawn(move || scan_loop(slot, stop, forget, steps, tx, preview))
                 .expect("spawn scanner thread")
         };
         let camera_thread = {
@@ -133,7 +135,23 @@ impl CameraFeed {
                 })
                 .expect("spawn camera thread")
         };
-        CameraFeed { stills, preview, status, active, stop, events, threads: vec![scanner, camera_thread], slot }
+        CameraFeed {
+            stills,
+            preview,
+            status,
+            active,
+            stop,
+            forget,
+            events,
+            threads: vec![scanner, camera_thread],
+            slot,
+        }
+    }
+
+    /// Codes in view count as new again: the screen changed, and what the camera sees now
+    /// is meant for the new screen (a slip already read on another screen, say).
+    pub fn forget_seen(&self) {
+        self.forget.store(true, Ordering::Relaxed);
     }
 
     /// Frames are only taken while a screen that scans is showing.
@@ -175,10 +193,20 @@ impl Drop for CameraFeed {
     }
 }
 
-fn scan_loop(slot: Slot, stop: Arc<AtomicBool>, steps: Steps, tx: Sender<ScanEvent>, preview: Arc<Mutex<Preview>>) {
+fn scan_loop(
+    slot: Slot,
+    stop: Arc<AtomicBool>,
+    forget: Arc<AtomicBool>,
+    steps: Steps,
+    tx: Sender<ScanEvent>,
+    preview: Arc<Mutex<Preview>>,
+) {
     let mut dedupe = Dedupe::default();
     let mut outline_until = Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        if forget.swap(false, Ordering::Relaxed) {
+            dedupe = Dedupe::default();
+        }
         let (frame, frame_at) = {
             let (lock, ready) = &*slot;
             let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
