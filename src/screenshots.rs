@@ -90,6 +90,12 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     kiosk.borrow_mut().complete_sale();
     settle(&kiosk);
     shoot("08-sale-complete", &kiosk)?;
+    ui.set_done_shipping(true);
+    ui.set_ship_name("Ana Ruiz".into());
+    shoot("08-sale-post-to", &kiosk)?;
+    ui.set_done_shipping(false);
+    kiosk.borrow_mut().ship_last_sale("Ana Ruiz");
+    shoot("08-sale-posted", &kiosk)?;
     {
         let mut k = kiosk.borrow_mut();
         k.show_sales();

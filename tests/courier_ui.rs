@@ -244,3 +244,32 @@ fn a_full_disk_refuses_the_capture_and_leaves_nothing_half_written() {
         std::fs::read_dir(h.data.join("dispatch-photos")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "no half-written photo left: {left:?}");
 }
+
+#[test]
+fn a_sale_to_be_posted_joins_the_courier_list() {
+    let h = start(empty_scene(), |_| {});
+    tab(&h.ui, "Sell");
+    tap(&h.ui, demo::serial(5).as_str());
+    tap(&h.ui, "Charge");
+    tap(&h.ui, "Cash £200.00");
+    tap(&h.ui, "Complete sale");
+    assert!(shows(&h.ui, "Sale complete"));
+    let receipt = h.kiosk.borrow().last_completed().unwrap().receipt.to_string();
+
+    tap(&h.ui, "Post it to the buyer");
+    for key in ["A", "N", "A", "Space", "R", "U", "I", "Z"] {
+        tap(&h.ui, if key == "Space" { key.to_owned() } else { format!("Key {key}") }.as_str());
+    }
+    tap(&h.ui, "Add to the courier list");
+    assert!(shows(&h.ui, &format!("{receipt} is on the courier list, to post to Ana Ruiz")));
+    assert!(touch::buttons(&h.ui, "Post it to the buyer").is_empty(), "posted once");
+
+    tab(&h.ui, "Courier");
+    assert!(shows(&h.ui, "Waiting for a courier (4)"));
+    let k = h.kiosk.borrow();
+    let shipment = k.store().shipment(&receipt).unwrap().expect("on the courier list");
+    assert_eq!(shipment.buyer, "Ana Ruiz");
+    assert_eq!(shipment.pieces, [demo::serial(5).to_string()]);
+    let kinds: Vec<String> = k.store().pending_events(1000).unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("shipment.created"), "the cloud learns of it");
+}

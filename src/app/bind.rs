@@ -83,6 +83,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_search_members, |k, q: Text| k.search_members(&q));
     on!(on_check_in, |k, id: Text| k.check_in(&id));
     on!(on_check_out_member, |k| k.check_out_member());
+    on!(on_ship_sale, |k, buyer: Text| k.ship_last_sale(&buyer), on_success | ui | { ui.set_ship_name("".into()) });
     on!(on_show_dispatch, |k| k.show_dispatch());
     on!(on_search_orders, |k, q: Text| k.search_orders(&q));
     on!(on_pick_order, |k, id: Text| k.pick_order(&id));

@@ -259,6 +259,54 @@ impl Kiosk {
         }
     }
 
+    /// The sale just completed is to be posted to its buyer: it joins the orders waiting
+    /// for a courier, under its receipt number. True when added.
+    pub fn ship_last_sale(&mut self, buyer: &str) -> bool {
+        let Some((sale_id, receipt)) = self.last_done.as_ref().map(|d| (d.sale_id, d.receipt.to_string())) else {
+            return false;
+        };
+        let buyer = buyer.trim();
+        if buyer.is_empty() {
+            self.ship_notice = Notice::error("Enter the buyer's name.");
+            return false;
+        }
+        let now = self.now();
+        let result = self.store.sale(sale_id).and_then(|sale| {
+            let sale = sale.ok_or_else(|| crate::store::StoreError::NotFound(format!("sale {receipt}")))?;
+            let pieces = sale
+                .lines
+                .iter()
+                .zip(&sale.active)
+                .filter(|(_, active)| **active)
+                .map(|(line, _)| line.serial.to_string())
+                .collect();
+            self.store.add_shipment(&Shipment {
+                id: receipt.clone(),
+                sale_id: Some(sale_id.to_string()),
+                buyer: buyer.to_owned(),
+                pieces,
+                created_at: now,
+                dispatched_at: None,
+            })
+        });
+        match result {
+            Ok(()) => {
+                self.ship_notice =
+                    Notice { text: format!("{receipt} is on the courier list, to post to {buyer}."), severity: 0 };
+                true
+            }
+            Err(e) => {
+                let already = self.store.shipment(&receipt).ok().flatten().is_some();
+                self.ship_notice = Notice::error(if already {
+                    format!("{receipt} is already on the courier list.")
+                } else {
+                    format!("Not added to the courier list: {e}")
+                });
+                false
+            }
+        }
+    }
+
     /// One step back; from the first step, the search is cleared.
     pub fn courier_back(&mut self) {
         let state = &mut self.courier;

@@ -91,6 +91,8 @@ pub struct Kiosk {
     pub(super) courier: super::courier::CourierState,
     /// The screen (and courier step) the scanner last read for.
     pub(super) scan_context: std::cell::Cell<Option<(Screen, super::courier::Step)>>,
+    /// Whether the last sale was put on the courier list, or why not.
+    pub(super) ship_notice: Notice,
 }
 
 impl Kiosk {
@@ -136,6 +138,7 @@ impl Kiosk {
             station: devices.station,
             courier: Default::default(),
             scan_context: Default::default(),
+            ship_notice: Notice::default(),
         };
         kiosk.start_up();
         kiosk
@@ -409,6 +412,7 @@ impl Kiosk {
                     queue.wake();
                 }
                 self.last_done = Some(done);
+                self.ship_notice = Notice::default();
                 self.sell_notice = Notice::default();
                 self.tender_notice = Notice::default();
                 self.screen = Screen::Done;

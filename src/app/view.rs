@@ -309,6 +309,8 @@ impl Kiosk {
             ui.set_receipt(done.receipt.to_string().into());
             ui.set_done_total(fmt_money(done.total));
             ui.set_done_change(if done.change.is_zero() { SharedString::new() } else { fmt_money(done.change) });
+            ui.set_done_ship(self.ship_notice.text.clone().into());
+            ui.set_done_ship_severity(self.ship_notice.severity);
         }
     }
 }
