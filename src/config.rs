@@ -22,6 +22,7 @@ pub struct Config {
     pub camera: CameraConfig,
     pub display: DisplayConfig,
     pub dispatch: DispatchConfig,
+    pub sync: SyncConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -170,6 +171,24 @@ pub struct DispatchConfig {
     pub keep_photos_days: u32,
 }
 
+/// The cloud this kiosk syncs with; sync is off while `url` is unset.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// The sync server (`marketday-cloud`), e.g. `https://cloud.example.com`.
+    pub url: Option<String>,
+    /// This kiosk's device token, as `marketday-cloud add-device` printed it.
+    pub token: Option<String>,
+    /// Seconds between sync rounds while everything is delivered.
+    pub interval_seconds: u32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig { url: None, token: None, interval_seconds: 30 }
+    }
+}
+
 impl Default for DispatchConfig {
     fn default() -> Self {
         DispatchConfig {
@@ -253,6 +272,17 @@ impl Config {
         }
         if !self.stall.verify_url.starts_with("https://") && !self.stall.verify_url.starts_with("http://") {
             return Err(value("stall.verify_url", "must start with https://".into()));
+        }
+        if let Some(url) = &self.sync.url {
+            if !url.starts_with("https://") && !url.starts_with("http://") {
+                return Err(value("sync.url", "must start with https://".into()));
+            }
+            if self.sync.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                return Err(value("sync.token", "is needed with sync.url (from `marketday-cloud add-device`)".into()));
+            }
+        }
+        if !(5..=3600).contains(&self.sync.interval_seconds) {
+            return Err(value("sync.interval_seconds", "must be between 5 and 3600".into()));
         }
         let couriers = &self.dispatch.couriers;
         if couriers.is_empty() || couriers.len() > 8 || couriers.iter().any(|c| c.trim().is_empty() || c.len() > 24) {

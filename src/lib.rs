@@ -18,4 +18,5 @@ pub mod print;
 pub mod provenance;
 pub mod screenshots;
 pub mod store;
+pub mod sync;
 pub mod ui;

@@ -245,6 +245,7 @@ impl Kiosk {
                 if let Some(queue) = &self.printing {
                     queue.wake();
                 }
+                self.sync_now();
                 self.courier.done = Some(record);
                 self.courier.taken = None;
                 self.courier.notice = Notice::default();

@@ -93,6 +93,8 @@ pub struct Kiosk {
     pub(super) scan_context: std::cell::Cell<Option<(Screen, super::courier::Step)>>,
     /// Whether the last sale was put on the courier list, or why not.
     pub(super) ship_notice: Notice,
+    /// The background sync with the cloud; `None` when no cloud is configured.
+    pub(super) sync: Option<crate::sync::SyncWorker>,
 }
 
 impl Kiosk {
@@ -109,6 +111,17 @@ impl Kiosk {
                 }
             },
         };
+        let sync = config.sync.url.clone().and_then(|url| {
+            let settings = crate::sync::SyncSettings {
+                url,
+                token: config.sync.token.clone().unwrap_or_default(),
+                interval: Duration::from_secs(config.sync.interval_seconds.into()),
+            };
+            let photos = devices.station.as_ref().map(|s| s.photos.dir().to_owned());
+            crate::sync::SyncWorker::start(store.path(), photos, settings)
+                .inspect_err(|e| tracing::error!(error = %e, "sync did not start"))
+                .ok()
+        });
         let mut kiosk = Kiosk {
             store,
             config,
@@ -139,6 +152,7 @@ impl Kiosk {
             courier: Default::default(),
             scan_context: Default::default(),
             ship_notice: Notice::default(),
+            sync,
         };
         kiosk.start_up();
         kiosk
@@ -411,6 +425,7 @@ impl Kiosk {
                 if let Some(queue) = &self.printing {
                     queue.wake();
                 }
+                self.sync_now();
                 self.last_done = Some(done);
                 self.ship_notice = Notice::default();
                 self.sell_notice = Notice::default();
@@ -429,6 +444,13 @@ impl Kiosk {
                 let text = format!("The sale was NOT saved. {e}");
                 self.tender_notice = self.report(SellFlowError::Input(text));
             }
+        }
+    }
+
+    /// Starts a sync round now, if the kiosk syncs.
+    pub fn sync_now(&self) {
+        if let Some(sync) = &self.sync {
+            sync.sync_now();
         }
     }
 

@@ -99,16 +99,7 @@ impl Kiosk {
                 (d.drop.name.clone(), phase.label().to_owned(), severity, until.unwrap_or_default())
             }
         };
-        // Sync arrives with the sync client; until then the kiosk is honestly offline and
-        // says how much is waiting.
-        let (sync, sync_severity) = match self.store.unsynced_count() {
-            Ok(0) => ("Offline · all synced".to_owned(), 3),
-            Ok(n) => (format!("Offline · {n} not synced"), 1),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot count unsynced changes");
-                ("Store error".to_owned(), 2)
-            }
-        };
+        let (sync, sync_severity) = self.sync_badge();
         let (printer, printer_severity) = self.printer_badge();
         let (camera, camera_severity) = camera_badge(self.camera_status());
         StatusData {
@@ -123,6 +114,46 @@ impl Kiosk {
             printer_severity,
             camera: camera.into(),
             camera_severity,
+        }
+    }
+
+    /// "Synced 14:05", "Syncing · 12 left", "Offline · 3 not synced", "2 sync conflicts".
+    fn sync_badge(&self) -> (String, i32) {
+        let waiting = match self.store.unsynced_count() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot count unsynced changes");
+                return ("Store error".to_owned(), 2);
+            }
+        };
+        let Some(sync) = &self.sync else {
+            return if waiting == 0 {
+                ("Offline · all synced".into(), 3)
+            } else {
+                (format!("Offline · {waiting} not synced"), 1)
+            };
+        };
+        let conflicts = self.store.open_conflicts().map(|c| c.len()).unwrap_or(0);
+        if conflicts > 0 {
+            return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), 2);
+        }
+        let status = sync.status();
+        match (status.online, waiting) {
+            (Some(false), 0) => ("Offline · all synced".into(), 3),
+            (Some(false), n) => (format!("Offline · {n} not synced"), 1),
+            (Some(true), n) if status.last_error.is_some() => (format!("Sync problem · {n} not synced"), 2),
+            (Some(true), 0) => (
+                format!(
+                    "Synced {}",
+                    status
+                        .last_ok
+                        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+                        .unwrap_or_default()
+                ),
+                0,
+            ),
+            (Some(true), n) => (format!("Syncing · {n} left"), 1),
+            (None, n) => (format!("Connecting · {n} not synced"), 1),
         }
     }
 

@@ -76,6 +76,18 @@ impl Store {
         })
     }
 
+    /// `n` events waiting for the cloud, of a kind it only keeps: the sync tests' and
+    /// benchmark's load. One transaction.
+    pub fn seed_pending_events(&mut self, n: u64, now: DateTime<Utc>) -> Result<()> {
+        self.in_transaction(|tx| {
+            for i in 0..n {
+                let payload = serde_json::json!({ "n": i, "note": "synthetic event for sync tests" });
+                super::outbox::append(tx, "test.event", &payload, now)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Adds `total` reservations over the first pieces: `active` of them alive (each on its
     /// own available piece, which becomes held, expiring over the next `active_span`), the
     /// rest ended in the past year. Customer names come from a small list so name-prefix

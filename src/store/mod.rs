@@ -24,7 +24,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use catalog::{DropSummary, NewPiece, PieceTile};
 pub use dispatch::{DispatchedOrder, Shipment};
-pub use outbox::OutboxEvent;
+pub use outbox::{Conflict, Delivery, OutboxEvent};
 pub use print_jobs::{JobState, PrintJob};
 pub use provenance::PieceRecord;
 pub use reports::Day;

@@ -229,4 +229,16 @@ ALTER TABLE dispatch_proofs ADD COLUMN photo_removed_at INTEGER;
 CREATE INDEX dispatch_photos_uploaded ON dispatch_proofs(photo_uploaded_at)
     WHERE photo_uploaded_at IS NOT NULL AND photo_removed_at IS NULL;
 "#,
+    // 7: events the cloud refused (a piece sold elsewhere meanwhile...), kept for staff to
+    // see and act on; the event itself counts as delivered.
+    r#"
+CREATE TABLE sync_conflicts (
+    event_id    TEXT PRIMARY KEY REFERENCES outbox(id),
+    kind        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    resolved_at INTEGER
+) STRICT;
+"#,
 ];

@@ -1,0 +1,207 @@
+//! The HTTP API (see `wire` for the routes and their meaning).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::db::{Db, DbError, Device};
+use crate::photos::{Held, PhotoDir, UploadError};
+use crate::wire::{self, ErrorBody, PushRequest, PushResponse};
+
+pub struct AppState {
+    db: Mutex<Db>,
+    photos: PhotoDir,
+}
+
+impl AppState {
+    /// The server's data directory: `cloud.sqlite` and `photos/`.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Arc<AppState>> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = Db::open(&data_dir.join("cloud.sqlite"))?;
+        let photos = PhotoDir::open(&data_dir.join("photos"))?;
+        Ok(Arc::new(AppState { db: Mutex::new(db), photos }))
+    }
+
+    /// Runs `f` on the database off the async threads.
+    async fn with_db<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Db) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&mut state.db.lock().unwrap_or_else(|e| e.into_inner())))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(ApiError::from)
+    }
+}
+
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: ErrorBody { error: error.into(), message: message.into(), expected_seq: None } }
+    }
+    fn internal(message: String) -> ApiError {
+        tracing::error!(%message, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
+        match e {
+            DbError::Gap { expected, .. } => ApiError {
+                status: StatusCode::CONFLICT,
+                body: ErrorBody { error: "sequence_gap".into(), message: e.to_string(), expected_seq: Some(expected) },
+            },
+            DbError::SeqReused { .. } => ApiError::new(StatusCode::CONFLICT, "sequence_reused", e.to_string()),
+            DbError::IdReused(_) => ApiError::new(StatusCode::CONFLICT, "event_id_reused", e.to_string()),
+            DbError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            DbError::Sql(e) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> ApiError {
+        match e {
+            UploadError::Offset { held, .. } => {
+                let mut err = ApiError::new(StatusCode::CONFLICT, "offset_mismatch", e.to_string());
+                err.body.expected_seq = None;
+                err.body.message = format!("{e}; continue from {held}");
+                err
+            }
+            UploadError::HashMismatch(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "photo_hash_mismatch", e.to_string())
+            }
+            UploadError::TooLong => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_large", e.to_string()),
+            UploadError::BadName => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+            UploadError::Io(e) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The device a request's bearer token belongs to.
+async fn device(state: &Arc<AppState>, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown or missing device token");
+    let token = token.ok_or_else(unauthorized)?;
+    state.with_db(move |db| db.device_by_token(&token)).await?.ok_or_else(unauthorized)
+}
+
+async fn push(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let device = device(&state, &headers).await?;
+    let request: PushRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("not a push request: {e}")))?;
+    let (results, next_seq) =
+        state.with_db(move |db| db.ingest(&device, &request.events, request.pending, now_ms())).await?;
+    Ok(axum::Json(PushResponse { results, next_seq }).into_response())
+}
+
+fn offset_headers(held: Held) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let (offset, complete) = match held {
+        Held::Nothing => (0, false),
+        Held::Partial(n) => (n, false),
+        Held::Complete(n) => (n, true),
+    };
+    h.insert(wire::UPLOAD_OFFSET, HeaderValue::from(offset));
+    h.insert("upload-complete", HeaderValue::from_static(if complete { "?1" } else { "?0" }));
+    h
+}
+
+async fn photo_head(
+    State(state): State<Arc<AppState>>,
+    UrlPath(sha256): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let device = device(&state, &headers).await?;
+    let held = state.photos.held(&sha256).await?;
+    state.with_db(move |db| db.touch(&device, now_ms())).await?;
+    let status = if held == Held::Nothing { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    Ok((status, offset_headers(held)).into_response())
+}
+
+async fn photo_patch(
+    State(state): State<Arc<AppState>>,
+    UrlPath(sha256): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let device = device(&state, &headers).await?;
+    let number = |name: &str| -> Result<u64, ApiError> {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("missing header {name}")))
+    };
+    let (offset, length) = (number(wire::UPLOAD_OFFSET)?, number(wire::UPLOAD_LENGTH)?);
+    let held = match state.photos.append(&sha256, offset, length, &body).await {
+        Err(UploadError::Offset { held, offered }) => {
+            let mut response = ApiError::from(UploadError::Offset { held, offered }).into_response();
+            response.headers_mut().insert(wire::UPLOAD_OFFSET, HeaderValue::from(held));
+            return Ok(response);
+        }
+        other => other?,
+    };
+    if let Held::Complete(size) = held {
+        let sha = sha256.clone();
+        state.with_db(move |db| db.record_photo(&device, &sha, size, now_ms())).await?;
+    }
+    Ok((StatusCode::OK, offset_headers(held)).into_response())
+}
+
+async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let device = device(&state, &headers).await?;
+    Ok(axum::Json(state.with_db(move |db| db.stall_status(&device)).await?).into_response())
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(wire::EVENTS, post(push))
+        .route(&format!("{}/{{sha256}}", wire::PHOTOS), axum::routing::head(photo_head).patch(photo_patch))
+        .route(wire::STATUS, get(status))
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .with_state(state)
+}
+
+/// Serves until the listener fails.
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}
+
+impl AppState {
+    /// The database, for the command line and tests.
+    pub fn db(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A photo as kept (complete uploads only).
+    pub async fn photo(&self, sha256: &str) -> Option<Vec<u8>> {
+        self.photos.read(sha256).await.ok()
+    }
+}

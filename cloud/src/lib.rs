@@ -1,0 +1,15 @@
+//! Marketday's sync server (`marketday-cloud`) and the protocol kiosks speak to it.
+//!
+//! Without the `server` feature this crate is only [`wire`], which the kiosk uses.
+
+pub mod wire;
+
+#[cfg(feature = "server")]
+mod api;
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+mod photos;
+
+#[cfg(feature = "server")]
+pub use api::{AppState, router, serve};

@@ -1,0 +1,170 @@
+//! The kiosk's side of the sync protocol (`marketday_cloud::wire`) over HTTP.
+
+use std::time::Duration;
+
+use marketday_cloud::wire::{self, ErrorBody, Event, PushRequest, PushResponse};
+use reqwest::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("cannot reach the cloud ({0})")]
+    Offline(String),
+    #[error("the cloud refused this kiosk's token: pair the kiosk again")]
+    Unauthorized,
+    #[error("the cloud answered {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error("the answer was not the cloud's ({0}); a Wi-Fi sign-in page or proxy may be in the way")]
+    NotTheCloud(String),
+    #[error("the cloud expects event {expected} next")]
+    Gap { expected: i64 },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("photo {sha256}: {why}")]
+    Photo { sha256: String, why: String },
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// Photos go in pieces this size, so a dropped connection costs at most one piece.
+const CHUNK: usize = 256 * 1024;
+
+fn transport(e: reqwest::Error) -> SyncError {
+    SyncError::Offline(if e.is_timeout() { "timed out".into() } else { e.to_string() })
+}
+
+/// The first characters of a body that was not what we asked for, printable.
+fn snippet(body: &[u8]) -> String {
+    let text: String =
+        String::from_utf8_lossy(&body[..body.len().min(60)]).chars().filter(|c| !c.is_control()).collect();
+    if text.is_empty() { "an empty answer".into() } else { format!("it began {text:?}") }
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str, timeout: Duration) -> Result<Client, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .user_agent(concat!("marketday/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        Ok(Client { http, base: base.trim_end_matches('/').to_owned(), token: token.to_owned() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Reads an error answer: ours carry an [`ErrorBody`]; anything else is not the cloud.
+    async fn failure(response: reqwest::Response) -> SyncError {
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        if status == StatusCode::UNAUTHORIZED {
+            return SyncError::Unauthorized;
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(ErrorBody { error, expected_seq: Some(expected), .. }) if error == "sequence_gap" => {
+                SyncError::Gap { expected }
+            }
+            Ok(e) => SyncError::Server { status: status.as_u16(), message: e.message },
+            Err(_) if status.is_server_error() => {
+                SyncError::Server { status: status.as_u16(), message: format!("server error; {}", snippet(&body)) }
+            }
+            Err(_) => SyncError::NotTheCloud(format!("status {status}, {}", snippet(&body))),
+        }
+    }
+
+    pub async fn push(&self, events: &[Event], pending: u64) -> Result<PushResponse, SyncError> {
+        let request = PushRequest { events: events.to_vec(), pending };
+        let response = self
+            .http
+            .post(self.url(wire::EVENTS))
+            .bearer_auth(&self.token)
+            .json(&request)
+            .send()
+            .await
+            .map_err(transport)?;
+        if !response.status().is_success() {
+            return Err(Self::failure(response).await);
+        }
+        let body = response.bytes().await.map_err(transport)?;
+        let answer: PushResponse = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
+        // An answer that does not match the batch event for event acknowledges nothing.
+        if answer.results.len() != events.len() || answer.results.iter().zip(events).any(|(r, e)| r.id != e.id) {
+            return Err(SyncError::NotTheCloud("the answer does not match the events sent".into()));
+        }
+        Ok(answer)
+    }
+
+    /// How many bytes of a photo the cloud holds, and whether it is complete.
+    async fn held(&self, sha256: &str) -> Result<(u64, bool), SyncError> {
+        let response = self
+            .http
+            .head(self.url(&format!("{}/{sha256}", wire::PHOTOS)))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok((0, false)),
+            s if s.is_success() => Ok(offset_of(&response)),
+            _ => Err(Self::failure(response).await),
+        }
+    }
+
+    /// Uploads a photo, continuing from whatever part the cloud already holds.
+    pub async fn upload_photo(&self, sha256: &str, bytes: &[u8]) -> Result<(), SyncError> {
+        let (mut offset, complete) = self.held(sha256).await?;
+        if complete {
+            return Ok(());
+        }
+        loop {
+            if offset > bytes.len() as u64 {
+                return Err(SyncError::Photo {
+                    sha256: sha256.into(),
+                    why: "the cloud holds more bytes than it has".into(),
+                });
+            }
+            let end = (offset as usize + CHUNK).min(bytes.len());
+            let response = self
+                .http
+                .patch(self.url(&format!("{}/{sha256}", wire::PHOTOS)))
+                .bearer_auth(&self.token)
+                .header(wire::UPLOAD_OFFSET, offset)
+                .header(wire::UPLOAD_LENGTH, bytes.len())
+                .body(bytes[offset as usize..end].to_vec())
+                .send()
+                .await
+                .map_err(transport)?;
+            match response.status() {
+                s if s.is_success() => {
+                    let (held, complete) = offset_of(&response);
+                    if complete {
+                        return Ok(());
+                    }
+                    if held <= offset {
+                        return Err(SyncError::Photo {
+                            sha256: sha256.into(),
+                            why: "the upload does not advance".into(),
+                        });
+                    }
+                    offset = held;
+                }
+                // Our idea of the offset was stale (an earlier piece did arrive): go on from theirs.
+                StatusCode::CONFLICT if response.headers().contains_key(wire::UPLOAD_OFFSET) => {
+                    offset = offset_of(&response).0;
+                }
+                _ => return Err(Self::failure(response).await),
+            }
+        }
+    }
+}
+
+fn offset_of(response: &reqwest::Response) -> (u64, bool) {
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let offset = header(wire::UPLOAD_OFFSET).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (offset, header("upload-complete").as_deref() == Some("?1"))
+}

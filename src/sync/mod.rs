@@ -1,0 +1,205 @@
+//! Sync with the cloud: the outbox goes up in order, in batches, and an event counts as
+//! delivered only once the cloud's answer for it has been read and committed here; dispatch
+//! photos follow, resumably. A background thread runs it, so the UI never waits on the
+//! network; the status bar reads a snapshot.
+
+pub mod client;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use marketday_cloud::wire::{self, Outcome};
+
+pub use client::{Client, SyncError};
+
+use crate::photos::PhotoStore;
+use crate::store::{Delivery, Store};
+
+/// Events per request: small enough that a slow link finishes a batch, large enough that
+/// 10,000 queued events are a few dozen requests.
+pub const BATCH: usize = 250;
+
+/// What one sync round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub delivered: u64,
+    pub refused: u64,
+    pub photos: u64,
+}
+
+/// Pushes every pending event, then uploads photos the cloud lacks. Stops at the first
+/// failure; what was acknowledged before it stays acknowledged.
+pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStore>) -> Result<Round, SyncError> {
+    let mut done = Round::default();
+    loop {
+        let batch = store.pending_events(BATCH)?;
+        let Some(first) = batch.first() else { break };
+        let waiting = store.unsynced_count()?.saturating_sub(batch.len() as u64);
+        let events: Vec<wire::Event> = batch
+            .iter()
+            .map(|e| wire::Event {
+                seq: e.seq,
+                id: e.id,
+                kind: e.kind.clone(),
+                at: e.at.timestamp_millis(),
+                payload: e.payload.clone(),
+            })
+            .collect();
+        let answer = match client.push(&events, waiting).await {
+            Ok(answer) => answer,
+            Err(SyncError::Gap { expected }) if expected < first.seq => {
+                // The cloud lost what it had acknowledged (restored from a backup): send again.
+                let again = store.resend_from(expected)?;
+                tracing::warn!(expected, again, "the cloud is missing acknowledged events; sending them again");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let answers: Vec<_> = answer
+            .results
+            .iter()
+            .map(|r| {
+                let delivery = match &r.outcome {
+                    Outcome::Accepted => Delivery::Accepted,
+                    Outcome::Rejected { reason, message } => {
+                        Delivery::Refused { reason: reason.as_str().into(), message: message.clone() }
+                    }
+                };
+                (r.id, delivery)
+            })
+            .collect();
+        done.refused += answers.iter().filter(|(_, d)| matches!(d, Delivery::Refused { .. })).count() as u64;
+        done.delivered += answers.len() as u64;
+        store.acknowledge(&answers, Utc::now())?;
+    }
+    if let Some(photos) = photos {
+        for sha256 in store.photos_to_upload()? {
+            let bytes = photos
+                .read_verified(&sha256)
+                .map_err(|e| SyncError::Photo { sha256: sha256.clone(), why: e.to_string() })?;
+            client.upload_photo(&sha256, &bytes).await?;
+            store.mark_photo_uploaded(&sha256, Utc::now())?;
+            done.photos += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Where sync stands, for the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// Whether the last attempt reached the cloud; `None` until the first attempt ends.
+    pub online: Option<bool>,
+    pub last_ok: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+pub struct SyncSettings {
+    pub url: String,
+    pub token: String,
+    /// Between rounds when all is well.
+    pub interval: Duration,
+}
+
+/// The background sync thread.
+pub struct SyncWorker {
+    status: Arc<Mutex<SyncStatus>>,
+    wake: Arc<tokio::sync::Notify>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Waits after the n-th failure in a row: 1 s doubling to 5 min, with jitter so a market
+/// full of kiosks does not reconnect in step.
+pub fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_secs(1u64 << failures.min(8)).min(Duration::from_secs(300));
+    base.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+}
+
+impl SyncWorker {
+    pub fn start(
+        store_path: &Path,
+        photo_dir: Option<PathBuf>,
+        settings: SyncSettings,
+    ) -> Result<SyncWorker, SyncError> {
+        let client = Client::new(&settings.url, &settings.token, Duration::from_secs(30))?;
+        let mut store = Store::open(store_path)?;
+        let photos = photo_dir
+            .map(|d| PhotoStore::open(&d))
+            .transpose()
+            .map_err(|e| SyncError::Photo { sha256: String::new(), why: e.to_string() })?;
+        let status = Arc::new(Mutex::new(SyncStatus::default()));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, w, st) = (status.clone(), wake.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("sync".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "sync cannot start");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let mut failures = 0;
+                    while !st.load(Ordering::Relaxed) {
+                        let result = round(&mut store, &client, photos.as_ref()).await;
+                        let wait = {
+                            let mut status = s.lock().unwrap_or_else(|e| e.into_inner());
+                            match result {
+                                Ok(done) => {
+                                    if done.delivered > 0 || done.photos > 0 {
+                                        tracing::info!(?done, "synced");
+                                    }
+                                    failures = 0;
+                                    *status =
+                                        SyncStatus { online: Some(true), last_ok: Some(Utc::now()), last_error: None };
+                                    settings.interval
+                                }
+                                Err(e) => {
+                                    failures += 1;
+                                    tracing::warn!(error = %e, failures, "sync failed");
+                                    status.online = Some(!matches!(e, SyncError::Offline(_)));
+                                    status.last_error = Some(e.to_string());
+                                    backoff(failures)
+                                }
+                            }
+                        };
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = w.notified() => {}
+                        }
+                    }
+                });
+            })
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        Ok(SyncWorker { status, wake, stop, thread: Some(thread) })
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Starts a round now (a new sale, or staff tapping "Sync now").
+    pub fn sync_now(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for SyncWorker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+        // A round in flight ends within its request timeout; nothing it committed is lost
+        // and nothing unacknowledged was marked.
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! A TCP proxy on loopback that breaks connections on purpose: cut mid-request, cut
+//! mid-response, delayed, or (while "down") closed at once. Decisions come from a seeded
+//! generator, so a failing run can be repeated.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    /// Connections cut on purpose so far.
+    pub cuts: Arc<AtomicU64>,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Copies `from` to `to`, cutting both connections after `budget` bytes.
+fn pipe(mut from: TcpStream, mut to: TcpStream, budget: Option<u64>, cuts: Arc<AtomicU64>) {
+    let mut left = budget.unwrap_or(u64::MAX);
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let take = (n as u64).min(left) as usize;
+        if to.write_all(&buf[..take]).is_err() {
+            break;
+        }
+        left -= take as u64;
+        if left == 0 {
+            cuts.fetch_add(1, Ordering::Relaxed);
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+impl FaultProxy {
+    /// Forwards to `upstream`; `fault_percent` of connections are cut somewhere.
+    pub fn start(upstream: SocketAddr, seed: u64, fault_percent: u64) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (down, stop, cuts) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+        let rng = Arc::new(Mutex::new(Rng(seed | 1)));
+        let (d, s, c) = (down.clone(), stop.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if s.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                if d.load(Ordering::Relaxed) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(upstream) else { continue };
+                let (roll, at, life, delay) = {
+                    let mut r = rng.lock().unwrap();
+                    (r.next() % 100, 1 + r.next() % 3000, 5_000 + r.next() % 100_000, r.next() % 100)
+                };
+                // Half the faults cut the first request part-way, half the first response;
+                // other connections are cut later, somewhere in a later exchange (clients
+                // keep connections open, and a long-lived one must break too).
+                let (up, down_budget) = match roll {
+                    r if r < fault_percent / 2 => (Some(at), None),
+                    r if r < fault_percent => (None, Some(at)),
+                    _ if fault_percent == 0 => (None, None),
+                    _ => (Some(life), Some(life)),
+                };
+                if delay < 10 {
+                    std::thread::sleep(Duration::from_millis(delay * 3));
+                }
+                let (c1, c2) = (c.clone(), c.clone());
+                let (client2, server2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(client, server, up, c1));
+                std::thread::spawn(move || pipe(server2, client2, down_budget, c2));
+            }
+        });
+        FaultProxy { addr, down, stop, cuts }
+    }
+
+    /// While down, every connection is closed as soon as it opens (no network).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(self.addr);
+    }
+}

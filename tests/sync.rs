@@ -1,0 +1,303 @@
+//! Sync against the real server (`marketday-cloud`) on 127.0.0.1, through a proxy that cuts
+//! connections mid-request and mid-response: every event arrives once and in order, the
+//! kiosk's unsynced count reaches zero, conflicts are recorded on the kiosk, photos arrive
+//! intact, and answers that are not the cloud's acknowledge nothing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use marketday::demo;
+use marketday::store::Store;
+use marketday::sync::{self, Client, SyncError};
+use marketday_cloud::AppState;
+
+#[path = "common/fault_proxy.rs"]
+mod fault_proxy;
+use fault_proxy::FaultProxy;
+
+/// The real server on an ephemeral loopback port, on its own runtime.
+struct Server {
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(dir.path()).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(marketday_cloud::serve(listener, state.clone()));
+        Server { state, addr, _runtime: runtime, _dir: dir }
+    }
+
+    fn device(&self, id: &str, stall: &str) -> String {
+        self.state.db().add_device(id, "Atelier Thorne", stall).unwrap()
+    }
+
+    /// (seq, event id, outcome JSON) as the server holds them.
+    fn events(&self, device: &str) -> Vec<(i64, String, String)> {
+        self.state.db().events_of(device).unwrap().into_iter().map(|(seq, id, _, outcome)| (seq, id, outcome)).collect()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Sync rounds until nothing is left (at most `limit` rounds); returns the failed rounds.
+fn sync_until_done(
+    store: &mut Store,
+    client: &Client,
+    photos: Option<&marketday::photos::PhotoStore>,
+    limit: usize,
+) -> usize {
+    let rt = runtime();
+    let mut failures = 0;
+    for _ in 0..limit {
+        match rt.block_on(sync::round(store, client, photos)) {
+            Ok(_) if store.unsynced_count().unwrap() == 0 && store.photos_to_upload().unwrap().is_empty() => {
+                return failures;
+            }
+            Ok(_) => {}
+            Err(SyncError::Offline(_)) | Err(SyncError::Server { .. }) => failures += 1,
+            Err(e) => panic!("unexpected sync error: {e}"),
+        }
+    }
+    panic!("not synced after {limit} rounds ({failures} failed)");
+}
+
+fn outbox_ids(store: &Store) -> Vec<String> {
+    // Every event the kiosk ever recorded, in order: unsynced and synced alike.
+    let mut ids = Vec::new();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM outbox ORDER BY seq").unwrap();
+    for id in stmt.query_map([], |r| r.get::<_, String>(0)).unwrap() {
+        ids.push(id.unwrap());
+    }
+    ids
+}
+
+#[test]
+fn ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaking() {
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let proxy = FaultProxy::start(server.addr, 0x5eed_0001, 40);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    store.seed_pending_events(10_000, Utc::now()).unwrap();
+    let client = Client::new(&proxy.url(), &token, Duration::from_secs(5)).unwrap();
+
+    let failures = sync_until_done(&mut store, &client, None, 2_000);
+    assert_eq!(store.unsynced_count().unwrap(), 0);
+
+    let held = server.events("K1");
+    let sent = outbox_ids(&store);
+    assert_eq!(held.len(), 10_000, "every event once");
+    assert!(held.iter().enumerate().all(|(i, (seq, _, _))| *seq == i as i64 + 1), "in order, no gap");
+    assert_eq!(held.iter().map(|(_, id, _)| id.clone()).collect::<Vec<_>>(), sent, "the kiosk's events, in its order");
+    let cuts = proxy.cuts.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(cuts > 10 && failures > 10, "the link really broke: {cuts} cuts, {failures} failed rounds");
+    eprintln!("10,000 events through a breaking link: {cuts} connections cut, {failures} failed rounds");
+}
+
+#[test]
+fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
+    let server = Server::start();
+    let (t1, t2) = (server.device("K1", "Spitalfields"), server.device("K2", "Broadway"));
+    let dir = tempfile::tempdir().unwrap();
+    // Both stalls seeded with the same demo history: each sold AT-2026-0003 and -0011 offline.
+    let mut a = Store::open(&dir.path().join("a.sqlite")).unwrap();
+    let mut b = Store::open(&dir.path().join("b.sqlite")).unwrap();
+    demo::seed(&mut a, "Spitalfields", Utc::now()).unwrap();
+    demo::seed(&mut b, "Broadway", Utc::now()).unwrap();
+    let url = format!("http://{}", server.addr);
+    let (ca, cb) = (
+        Client::new(&url, &t1, Duration::from_secs(5)).unwrap(),
+        Client::new(&url, &t2, Duration::from_secs(5)).unwrap(),
+    );
+    let rt = runtime();
+    let first = rt.block_on(sync::round(&mut a, &ca, None)).unwrap();
+    assert_eq!(first.refused, 0);
+    let second = rt.block_on(sync::round(&mut b, &cb, None)).unwrap();
+    assert_eq!(second.refused, 2, "the second stall's two sales of the same pieces are refused");
+    assert_eq!((a.unsynced_count().unwrap(), b.unsynced_count().unwrap()), (0, 0), "refused still counts as delivered");
+
+    let conflicts = b.open_conflicts().unwrap();
+    assert_eq!(conflicts.len(), 2);
+    assert!(conflicts.iter().all(|c| c.kind == "sale.completed" && c.reason == "piece_sold_elsewhere"));
+    assert!(conflicts.iter().any(|c| c.message.contains("AT-2026-0003")), "{conflicts:?}");
+    assert!(a.open_conflicts().unwrap().is_empty());
+
+    // Exactly one accepted sale per piece on the server.
+    let accepted_sales = |device: &str| {
+        server
+            .state
+            .db()
+            .events_of(device)
+            .unwrap()
+            .into_iter()
+            .filter(|(_, _, kind, outcome)| kind == "sale.completed" && outcome.contains("accepted"))
+            .count()
+    };
+    assert_eq!((accepted_sales("K1"), accepted_sales("K2")), (2, 0));
+}
+
+#[test]
+fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason() {
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    server.state.db().allocate("Atelier Thorne", "Broadway", &["AT-2026-0011".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
+    demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
+    let client = Client::new(&format!("http://{}", server.addr), &token, Duration::from_secs(5)).unwrap();
+    let done = runtime().block_on(sync::round(&mut store, &client, None)).unwrap();
+    assert_eq!(done.refused, 1);
+    let conflict = &store.open_conflicts().unwrap()[0];
+    assert_eq!(conflict.reason, "piece_allocated_elsewhere");
+    assert!(conflict.message.contains("Broadway"), "{}", conflict.message);
+}
+
+#[test]
+fn photos_arrive_intact_after_interrupted_uploads() {
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let proxy = FaultProxy::start(server.addr, 0x5eed_0002, 50);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    let station = marketday::dispatch::Station::open(dir.path(), "K1", "Stall", "https://verify.example").unwrap();
+    let mut photos = Vec::new();
+    for i in 0..3u8 {
+        let order = format!("WEB-{i}");
+        store
+            .add_shipment(&marketday::store::Shipment {
+                id: order.clone(),
+                sale_id: None,
+                buyer: "Ada".into(),
+                pieces: vec!["AT-1".into()],
+                created_at: Utc::now(),
+                dispatched_at: None,
+            })
+            .unwrap();
+        // 1 MB of camera-like bytes each.
+        let jpeg: Vec<u8> = (0..1_000_000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8 ^ i).collect();
+        let handover = marketday::domain::dispatch::Handover {
+            order,
+            pieces: vec!["AT-1".into()],
+            tracking_number: "JD000223344GB".into(),
+            courier: "Royal Mail".into(),
+            courier_name: "Sam".into(),
+        };
+        let record =
+            marketday::dispatch::record_handover(&mut store, &station, handover, &jpeg, Utc::now(), Utc::now())
+                .unwrap();
+        photos.push((record.photo_sha256, jpeg));
+    }
+    let client = Client::new(&proxy.url(), &token, Duration::from_secs(5)).unwrap();
+    sync_until_done(&mut store, &client, Some(&station.photos), 2_000);
+    let rt = runtime();
+    for (sha, jpeg) in &photos {
+        assert_eq!(rt.block_on(server.state.photo(sha)).as_deref(), Some(jpeg.as_slice()), "photo {sha} intact");
+    }
+    assert!(store.photos_to_upload().unwrap().is_empty(), "each marked uploaded");
+    assert!(proxy.cuts.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
+/// A Wi-Fi sign-in page answering every request: nothing may count as delivered.
+#[test]
+fn a_captive_portal_or_a_broken_answer_acknowledges_nothing() {
+    use std::io::{Read, Write};
+    let portal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = portal.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (i, stream) in portal.incoming().enumerate() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let answer: &[u8] = match i % 3 {
+                0 => b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 38\r\nConnection: close\r\n\r\n<html>Sign in to MarketWiFi</html>\r\n\r\n",
+                1 => b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\nConnection: close\r\n\r\n{\"results\": [], \"next_seq\": 99, \"trunc",
+                _ => b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 14\r\nConnection: close\r\n\r\n<h1>Busy</h1>\r\n",
+            };
+            let _ = s.write_all(answer);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    store.seed_pending_events(10, Utc::now()).unwrap();
+    let client = Client::new(&format!("http://{addr}"), "mdk_whatever", Duration::from_secs(5)).unwrap();
+    let rt = runtime();
+    let errors: Vec<String> =
+        (0..3).map(|_| rt.block_on(sync::round(&mut store, &client, None)).unwrap_err().to_string()).collect();
+    assert!(errors[0].contains("sign-in page"), "{}", errors[0]);
+    assert!(errors[1].contains("sign-in page") || errors[1].contains("cannot reach"), "{}", errors[1]);
+    assert!(errors[2].contains("503"), "{}", errors[2]);
+    assert_eq!(store.unsynced_count().unwrap(), 10, "nothing marked synced");
+}
+
+#[test]
+fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again() {
+    let first = Server::start();
+    let token = first.device("K1", "Spitalfields");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    store.seed_pending_events(40, Utc::now()).unwrap();
+    let rt = runtime();
+    rt.block_on(sync::round(
+        &mut store,
+        &Client::new(&format!("http://{}", first.addr), &token, Duration::from_secs(5)).unwrap(),
+        None,
+    ))
+    .unwrap();
+    // A new, empty server: it expects event 1, the kiosk is at 41.
+    let second = Server::start();
+    let token = second.device("K1", "Spitalfields");
+    store.seed_pending_events(5, Utc::now()).unwrap();
+    let client = Client::new(&format!("http://{}", second.addr), &token, Duration::from_secs(5)).unwrap();
+    rt.block_on(sync::round(&mut store, &client, None)).unwrap();
+    let held = second.events("K1");
+    assert_eq!(held.len(), 45);
+    assert_eq!(held.iter().map(|(_, id, _)| id.clone()).collect::<Vec<_>>(), outbox_ids(&store));
+}
+
+/// The background worker: no network, then the network comes back; everything goes up
+/// without anyone touching the kiosk.
+#[test]
+fn the_background_worker_catches_up_when_the_network_returns() {
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let proxy = FaultProxy::start(server.addr, 0x5eed_0003, 0);
+    proxy.set_down(true);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    store.seed_pending_events(500, Utc::now()).unwrap();
+    let settings = sync::SyncSettings { url: proxy.url(), token, interval: Duration::from_secs(5) };
+    let worker = sync::SyncWorker::start(&path, None, settings).unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while worker.status().online != Some(false) {
+        assert!(std::time::Instant::now() < deadline, "the worker never reported being offline");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(worker.status().last_error.unwrap().contains("cannot reach the cloud"));
+    assert_eq!(store.unsynced_count().unwrap(), 500, "nothing counted while offline");
+
+    proxy.set_down(false);
+    let back = std::time::Instant::now();
+    while store.unsynced_count().unwrap() > 0 {
+        assert!(back.elapsed() < Duration::from_secs(60), "not synced a minute after the network came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("network back → 500 events synced in {:.2} s (backoff, unnudged)", back.elapsed().as_secs_f64());
+    assert_eq!(server.events("K1").len(), 500);
+    let status = worker.status();
+    assert_eq!(status.online, Some(true));
+    assert!(status.last_error.is_none());
+}
