@@ -103,7 +103,13 @@ fn ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaki
     assert_eq!(held.iter().map(|(_, id, _)| id.clone()).collect::<Vec<_>>(), sent, "the kiosk's events, in its order");
     let cuts = proxy.cuts.load(std::sync::atomic::Ordering::Relaxed);
     assert!(cuts > 10 && failures > 10, "the link really broke: {cuts} cuts, {failures} failed rounds");
-    eprintln!("10,000 events through a breaking link: {cuts} connections cut, {failures} failed rounds");
+    let (up, down) = (
+        proxy.bytes[0].load(std::sync::atomic::Ordering::Relaxed),
+        proxy.bytes[1].load(std::sync::atomic::Ordering::Relaxed),
+    );
+    eprintln!(
+        "10,000 events through a breaking link: {cuts} connections cut, {failures} failed rounds, {up} bytes up, {down} down"
+    );
 }
 
 #[test]

@@ -105,6 +105,10 @@ pub struct SyncSettings {
     pub interval: Duration,
 }
 
+/// The longest wait between attempts while the cloud cannot be reached at all, so the
+/// first sync after the network returns comes within seconds.
+pub const OFFLINE_RETRY: Duration = Duration::from_secs(4);
+
 /// The background sync thread.
 pub struct SyncWorker {
     status: Arc<Mutex<SyncStatus>>,
@@ -165,9 +169,12 @@ impl SyncWorker {
                                 Err(e) => {
                                     failures += 1;
                                     tracing::warn!(error = %e, failures, "sync failed");
-                                    status.online = Some(!matches!(e, SyncError::Offline(_)));
+                                    let offline = matches!(e, SyncError::Offline(_));
+                                    status.online = Some(!offline);
                                     status.last_error = Some(e.to_string());
-                                    backoff(failures)
+                                    // No network: look again soon, it costs one refused or
+                                    // timed-out connection. A cloud that answers badly gets room.
+                                    if offline { backoff(failures).min(OFFLINE_RETRY) } else { backoff(failures) }
                                 }
                             }
                         };

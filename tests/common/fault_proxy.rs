@@ -14,6 +14,8 @@ pub struct FaultProxy {
     stop: Arc<AtomicBool>,
     /// Connections cut on purpose so far.
     pub cuts: Arc<AtomicU64>,
+    /// Bytes carried: kiosk to server, server to kiosk.
+    pub bytes: Arc<[AtomicU64; 2]>,
 }
 
 struct Rng(u64);
@@ -27,7 +29,14 @@ impl Rng {
 }
 
 /// Copies `from` to `to`, cutting both connections after `budget` bytes.
-fn pipe(mut from: TcpStream, mut to: TcpStream, budget: Option<u64>, cuts: Arc<AtomicU64>) {
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    budget: Option<u64>,
+    cuts: Arc<AtomicU64>,
+    carried: Arc<[AtomicU64; 2]>,
+    way: usize,
+) {
     let mut left = budget.unwrap_or(u64::MAX);
     let mut buf = [0u8; 8192];
     loop {
@@ -39,6 +48,7 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, budget: Option<u64>, cuts: Arc<A
         if to.write_all(&buf[..take]).is_err() {
             break;
         }
+        carried[way].fetch_add(take as u64, Ordering::Relaxed);
         left -= take as u64;
         if left == 0 {
             cuts.fetch_add(1, Ordering::Relaxed);
@@ -58,7 +68,8 @@ impl FaultProxy {
         let (down, stop, cuts) =
             (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
         let rng = Arc::new(Mutex::new(Rng(seed | 1)));
-        let (d, s, c) = (down.clone(), stop.clone(), cuts.clone());
+        let bytes = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+        let (d, s, c, b) = (down.clone(), stop.clone(), cuts.clone(), bytes.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if s.load(Ordering::Relaxed) {
@@ -70,6 +81,8 @@ impl FaultProxy {
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(upstream) else { continue };
+                // Forward each write at once, as the two ends would without us in between.
+                let _ = (client.set_nodelay(true), server.set_nodelay(true));
                 let (roll, at, life, delay) = {
                     let mut r = rng.lock().unwrap();
                     (r.next() % 100, 1 + r.next() % 3000, 5_000 + r.next() % 100_000, r.next() % 100)
@@ -86,13 +99,13 @@ impl FaultProxy {
                 if delay < 10 {
                     std::thread::sleep(Duration::from_millis(delay * 3));
                 }
-                let (c1, c2) = (c.clone(), c.clone());
+                let (c1, c2, b1, b2) = (c.clone(), c.clone(), b.clone(), b.clone());
                 let (client2, server2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || pipe(client, server, up, c1));
-                std::thread::spawn(move || pipe(server2, client2, down_budget, c2));
+                std::thread::spawn(move || pipe(client, server, up, c1, b1, 0));
+                std::thread::spawn(move || pipe(server2, client2, down_budget, c2, b2, 1));
             }
         });
-        FaultProxy { addr, down, stop, cuts }
+        FaultProxy { addr, down, stop, cuts, bytes }
     }
 
     /// While down, every connection is closed as soon as it opens (no network).
