@@ -307,3 +307,23 @@ fn the_background_worker_catches_up_when_the_network_returns() {
     assert_eq!(status.online, Some(true));
     assert!(status.last_error.is_none());
 }
+
+/// A kiosk whose store was replaced (its events start past what the cloud expects) cannot
+/// fill the gap: the round ends with the gap named, instead of looping.
+#[test]
+fn a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on() {
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    store.seed_pending_events(3, Utc::now()).unwrap();
+    // Events 1-3 went elsewhere long ago: only 4 onwards are here.
+    {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        conn.execute("UPDATE outbox SET seq = seq + 3", []).unwrap();
+    }
+    let client = Client::new(&format!("http://{}", server.addr), &token, Duration::from_secs(5)).unwrap();
+    let err = runtime().block_on(sync::round(&mut store, &client, None)).unwrap_err();
+    assert!(matches!(err, SyncError::Gap { expected: 1 }), "{err}");
+    assert_eq!(store.unsynced_count().unwrap(), 3, "nothing marked");
+}

@@ -54,6 +54,11 @@ pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStor
             Err(SyncError::Gap { expected }) if expected < first.seq => {
                 // The cloud lost what it had acknowledged (restored from a backup): send again.
                 let again = store.resend_from(expected)?;
+                if again == 0 {
+                    // This kiosk never had the events the cloud waits for (its store was
+                    // replaced): nothing here can fill the gap, so say so rather than loop.
+                    return Err(SyncError::Gap { expected });
+                }
                 tracing::warn!(expected, again, "the cloud is missing acknowledged events; sending them again");
                 continue;
             }
