@@ -14,6 +14,8 @@ use marketday::store::{Shipment, Store};
 use marketday::sync::{self, Client};
 use marketday_cloud::AppState;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/common/fault_proxy.rs"]
 #[allow(dead_code)]
 mod fault_proxy;

@@ -13,6 +13,7 @@ use marketday::store::Store;
 use marketday::sync::{self, Client, SyncError};
 use marketday_cloud::AppState;
 
+mod common;
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
 use fault_proxy::FaultProxy;
@@ -40,10 +41,19 @@ impl Server {
         self.state.db().add_device(id, "Atelier Thorne", stall).unwrap()
     }
 
+    /// A client talking to the server directly (no proxy).
+    fn client(&self, token: &str) -> Client {
+        client(&format!("http://{}", self.addr), token)
+    }
+
     /// (seq, event id, outcome JSON) as the server holds them.
     fn events(&self, device: &str) -> Vec<(i64, String, String)> {
         self.state.db().events_of(device).unwrap().into_iter().map(|(seq, id, _, outcome)| (seq, id, outcome)).collect()
     }
+}
+
+fn client(url: &str, token: &str) -> Client {
+    Client::new(url, token, Duration::from_secs(5)).unwrap()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -91,7 +101,7 @@ fn ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaki
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
     store.seed_pending_events(10_000, Utc::now()).unwrap();
-    let client = Client::new(&proxy.url(), &token, Duration::from_secs(5)).unwrap();
+    let client = client(&proxy.url(), &token);
 
     let failures = sync_until_done(&mut store, &client, None, 2_000);
     assert_eq!(store.unsynced_count().unwrap(), 0);
@@ -122,11 +132,7 @@ fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
     let mut b = Store::open(&dir.path().join("b.sqlite")).unwrap();
     demo::seed(&mut a, "Spitalfields", Utc::now()).unwrap();
     demo::seed(&mut b, "Broadway", Utc::now()).unwrap();
-    let url = format!("http://{}", server.addr);
-    let (ca, cb) = (
-        Client::new(&url, &t1, Duration::from_secs(5)).unwrap(),
-        Client::new(&url, &t2, Duration::from_secs(5)).unwrap(),
-    );
+    let (ca, cb) = (server.client(&t1), server.client(&t2));
     let rt = runtime();
     let first = rt.block_on(sync::round(&mut a, &ca, None)).unwrap();
     assert_eq!(first.refused, 0);
@@ -136,6 +142,7 @@ fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
 
     let conflicts = b.open_conflicts().unwrap();
     assert_eq!(conflicts.len(), 2);
+    assert_eq!(b.open_conflict_count().unwrap(), 2, "what the status bar shows");
     assert!(conflicts.iter().all(|c| c.kind == "sale.completed" && c.reason == "piece_sold_elsewhere"));
     assert!(conflicts.iter().any(|c| c.message.contains("AT-2026-0003")), "{conflicts:?}");
     assert!(a.open_conflicts().unwrap().is_empty());
@@ -162,7 +169,7 @@ fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
     demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
-    let client = Client::new(&format!("http://{}", server.addr), &token, Duration::from_secs(5)).unwrap();
+    let client = server.client(&token);
     let done = runtime().block_on(sync::round(&mut store, &client, None)).unwrap();
     assert_eq!(done.refused, 1);
     let conflict = &store.open_conflicts().unwrap()[0];
@@ -205,7 +212,7 @@ fn photos_arrive_intact_after_interrupted_uploads() {
                 .unwrap();
         photos.push((record.photo_sha256, jpeg));
     }
-    let client = Client::new(&proxy.url(), &token, Duration::from_secs(5)).unwrap();
+    let client = client(&proxy.url(), &token);
     sync_until_done(&mut store, &client, Some(&station.photos), 2_000);
     let rt = runtime();
     for (sha, jpeg) in &photos {
@@ -237,7 +244,7 @@ fn a_captive_portal_or_a_broken_answer_acknowledges_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
     store.seed_pending_events(10, Utc::now()).unwrap();
-    let client = Client::new(&format!("http://{addr}"), "mdk_whatever", Duration::from_secs(5)).unwrap();
+    let client = client(&format!("http://{addr}"), "mdk_whatever");
     let rt = runtime();
     let errors: Vec<String> =
         (0..3).map(|_| rt.block_on(sync::round(&mut store, &client, None)).unwrap_err().to_string()).collect();
@@ -255,17 +262,12 @@ fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again() {
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
     store.seed_pending_events(40, Utc::now()).unwrap();
     let rt = runtime();
-    rt.block_on(sync::round(
-        &mut store,
-        &Client::new(&format!("http://{}", first.addr), &token, Duration::from_secs(5)).unwrap(),
-        None,
-    ))
-    .unwrap();
+    rt.block_on(sync::round(&mut store, &first.client(&token), None)).unwrap();
     // A new, empty server: it expects event 1, the kiosk is at 41.
     let second = Server::start();
     let token = second.device("K1", "Spitalfields");
     store.seed_pending_events(5, Utc::now()).unwrap();
-    let client = Client::new(&format!("http://{}", second.addr), &token, Duration::from_secs(5)).unwrap();
+    let client = second.client(&token);
     rt.block_on(sync::round(&mut store, &client, None)).unwrap();
     let held = second.events("K1");
     assert_eq!(held.len(), 45);
@@ -322,7 +324,7 @@ fn a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on() {
         let conn = rusqlite::Connection::open(store.path()).unwrap();
         conn.execute("UPDATE outbox SET seq = seq + 3", []).unwrap();
     }
-    let client = Client::new(&format!("http://{}", server.addr), &token, Duration::from_secs(5)).unwrap();
+    let client = server.client(&token);
     let err = runtime().block_on(sync::round(&mut store, &client, None)).unwrap_err();
     assert!(matches!(err, SyncError::Gap { expected: 1 }), "{err}");
     assert_eq!(store.unsynced_count().unwrap(), 3, "nothing marked");

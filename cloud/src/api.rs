@@ -75,10 +75,7 @@ impl From<UploadError> for ApiError {
     fn from(e: UploadError) -> ApiError {
         match e {
             UploadError::Offset { held, .. } => {
-                let mut err = ApiError::new(StatusCode::CONFLICT, "offset_mismatch", e.to_string());
-                err.body.expected_seq = None;
-                err.body.message = format!("{e}; continue from {held}");
-                err
+                ApiError::new(StatusCode::CONFLICT, "offset_mismatch", format!("{e}; continue from {held}"))
             }
             UploadError::HashMismatch(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "photo_hash_mismatch", e.to_string())

@@ -133,7 +133,7 @@ impl Kiosk {
                 (format!("Offline · {waiting} not synced"), 1)
             };
         };
-        let conflicts = self.store.open_conflicts().map(|c| c.len()).unwrap_or(0);
+        let conflicts = self.store.open_conflict_count().unwrap_or(0);
         if conflicts > 0 {
             return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), 2);
         }

@@ -112,6 +112,11 @@ impl Store {
             as u64)
     }
 
+    /// How many refused events staff have not dealt with yet (the status bar, every second).
+    pub fn open_conflict_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL", [], |r| r.get(0))?)
+    }
+
     /// Refused events staff have not dealt with yet, newest first.
     pub fn open_conflicts(&self) -> Result<Vec<Conflict>> {
         let mut stmt = self.conn.prepare(

@@ -19,6 +19,8 @@ pub enum SyncError {
     Gap { expected: i64 },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("the photo folder: {0}")]
+    PhotoFolder(#[from] crate::photos::PhotoError),
     #[error("photo {sha256}: {why}")]
     Photo { sha256: String, why: String },
 }

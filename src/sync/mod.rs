@@ -137,10 +137,7 @@ impl SyncWorker {
     ) -> Result<SyncWorker, SyncError> {
         let client = Client::new(&settings.url, &settings.token, Duration::from_secs(30))?;
         let mut store = Store::open(store_path)?;
-        let photos = photo_dir
-            .map(|d| PhotoStore::open(&d))
-            .transpose()
-            .map_err(|e| SyncError::Photo { sha256: String::new(), why: e.to_string() })?;
+        let photos = photo_dir.map(|d| PhotoStore::open(&d)).transpose()?;
         let status = Arc::new(Mutex::new(SyncStatus::default()));
         let wake = Arc::new(tokio::sync::Notify::new());
         let stop = Arc::new(AtomicBool::new(false));

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::Rng;
+
 pub struct FaultProxy {
     pub addr: SocketAddr,
     down: Arc<AtomicBool>,
@@ -16,16 +18,6 @@ pub struct FaultProxy {
     pub cuts: Arc<AtomicU64>,
     /// Bytes carried: kiosk to server, server to kiosk.
     pub bytes: Arc<[AtomicU64; 2]>,
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Copies `from` to `to`, cutting both connections after `budget` bytes.
