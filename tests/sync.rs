@@ -12,6 +12,7 @@ use marketday::demo;
 use marketday::store::Store;
 use marketday::sync::{self, Client, SyncError};
 use marketday_cloud::AppState;
+use marketday_cloud::wire::ChangeBody;
 
 mod common;
 #[path = "common/fault_proxy.rs"]
@@ -165,7 +166,7 @@ fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
 fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason() {
     let server = Server::start();
     let token = server.device("K1", "Spitalfields");
-    server.state.db().allocate("Atelier Thorne", "Broadway", &["AT-2026-0011".into()]).unwrap();
+    server.state.db().allocate("Atelier Thorne", "Broadway", &["AT-2026-0011".into()], 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
     demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
@@ -305,6 +306,11 @@ fn the_background_worker_catches_up_when_the_network_returns() {
     }
     eprintln!("network back → 500 events synced in {:.2} s (backoff, unnudged)", back.elapsed().as_secs_f64());
     assert_eq!(server.events("K1").len(), 500);
+    // The round goes on to pull; its end is what the status bar reports.
+    while worker.status().last_ok.is_none() {
+        assert!(back.elapsed() < Duration::from_secs(60), "the round never completed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let status = worker.status();
     assert_eq!(status.online, Some(true));
     assert!(status.last_error.is_none());
@@ -328,4 +334,194 @@ fn a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on() {
     let err = runtime().block_on(sync::round(&mut store, &client, None)).unwrap_err();
     assert!(matches!(err, SyncError::Gap { expected: 1 }), "{err}");
     assert_eq!(store.unsynced_count().unwrap(), 3, "nothing marked");
+}
+
+/// What the atelier publishes, as the `publish` command would.
+fn publish(server: &Server, stall: Option<&str>, changes: &[serde_json::Value]) {
+    let changes: Vec<ChangeBody> = changes.iter().map(|c| serde_json::from_value(c.clone()).unwrap()).collect();
+    server.state.db().publish("Atelier Thorne", stall, &changes, 0).unwrap();
+}
+
+fn hour_from_now(hours: i64) -> i64 {
+    (Utc::now() + chrono::Duration::hours(hours)).timestamp_millis()
+}
+
+fn count_events(store: &Store, kind: &str) -> i64 {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.query_row("SELECT count(*) FROM outbox WHERE kind = ?1", [kind], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_breaking_link() {
+    use marketday::domain::{PieceStatus, ReservationCode, ReservationState, Serial};
+    use serde_json::json;
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+    let public_key = marketday::domain::provenance::hex(key.as_bytes());
+    let code = ReservationCode::from_indices([1, 2, 3, 4, 5, 6]);
+    let reservation_id = uuid::Uuid::now_v7();
+    let drop = json!({"kind": "drop", "data": {"id": "winter", "name": "Winter", "opens_at": 0,
+        "general_sale_at": 0, "closes_at": hour_from_now(48), "member_limit": 2}});
+    let pieces: Vec<_> = (1..=1200)
+        .map(|n| {
+            json!({"kind": "piece", "data": {"serial": format!("AT-W-{n:04}"), "drop_id": "winter",
+                "edition_number": n, "edition_size": 1200, "title": "Frost ring", "price_minor": 18_000,
+                "currency": "GBP"}})
+        })
+        .collect();
+    let mut everything = vec![drop];
+    everything.extend(pieces);
+    everything.push(json!({"kind": "member", "data": {"id": "m-9", "name": "Ada Lovelace",
+        "email": "ada@example.com", "waitlist": ["winter"]}}));
+    everything.push(json!({"kind": "key", "data": {"atelier": "Atelier Thorne", "public_key": public_key,
+        "valid_from": "2026-01-01"}}));
+    // A malformed change: skipped, never fatal.
+    everything.push(json!({"kind": "drop", "data": {"id": "", "name": "broken", "opens_at": 5,
+        "general_sale_at": 1, "closes_at": 0}}));
+    publish(&server, None, &everything);
+    // A kind a newer cloud might send, written as such a cloud would: skipped too.
+    let conn = rusqlite::Connection::open(server._dir.path().join("cloud.sqlite")).unwrap();
+    conn.execute(
+        "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ('Atelier Thorne', NULL, 'gift_card', '{}', 0)",
+        [],
+    )
+    .unwrap();
+    publish(
+        &server,
+        Some("Spitalfields"),
+        &[
+            json!({"kind": "reservation", "data": {"id": reservation_id, "code": code.as_str(),
+                "serial": "AT-W-0007", "customer_name": "Ada Lovelace", "customer_contact": "ada@example.com",
+                "expires_at": hour_from_now(24)}}),
+            json!({"kind": "shipment", "data": {"id": "WEB-2001", "buyer": "Ada Lovelace",
+                "pieces": ["AT-W-0009"], "created_at": 0}}),
+        ],
+    );
+    // Another stall's online reservation never reaches this kiosk.
+    publish(
+        &server,
+        Some("Broadway"),
+        &[json!({"kind": "reservation", "data": {"id": uuid::Uuid::now_v7(),
+            "code": ReservationCode::from_indices([6, 5, 4, 3, 2, 1]).as_str(), "serial": "AT-W-0008",
+            "customer_name": "Tom", "customer_contact": "tom@example.com", "expires_at": hour_from_now(24)}})],
+    );
+
+    let proxy = FaultProxy::start(server.addr, 0x5eed_0007, 40);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    let client = client(&proxy.url(), &token);
+    let failures = sync_until_done(&mut store, &client, None, 500);
+    assert!(failures > 0, "the link broke at least once");
+
+    assert_eq!(store.piece_count().unwrap(), 1200, "every piece once, over three pages");
+    let ada = store.member("m-9").unwrap().unwrap();
+    assert_eq!(ada.drops, vec!["winter".to_string()]);
+    assert_eq!(store.drop_by_id("winter").unwrap().unwrap().member_limit, 2);
+    assert!(store.drop_by_id("").unwrap().is_none(), "the broken drop was skipped");
+    let ring = store.keyring().unwrap();
+    assert_eq!(ring.len(), 1);
+    assert!(ring[0].revoked.is_none());
+    let kept = store.reservation_by_code(&code).unwrap().expect("the online reservation is kept here");
+    assert_eq!(kept.state, ReservationState::Active);
+    assert_eq!(kept.customer.name, "Ada Lovelace");
+    let w7 = Serial::parse("AT-W-0007").unwrap();
+    assert_eq!(store.piece(&w7).unwrap().unwrap().status, PieceStatus::Reserved);
+    assert!(store.reservation_by_code(&ReservationCode::from_indices([6, 5, 4, 3, 2, 1])).unwrap().is_none());
+    assert_eq!(store.shipments_awaiting("WEB-2001").unwrap().len(), 1);
+    assert_eq!(count_events(&store, "reservation.created"), 1, "the kiosk took the reservation once");
+    assert_eq!(count_events(&store, "piece.added") + count_events(&store, "drop.upserted"), 0, "nothing echoed");
+
+    // Later: the key is revoked, the reservation cancelled, Ada leaves the waitlist, a title
+    // is corrected.
+    publish(
+        &server,
+        None,
+        &[
+            json!({"kind": "key", "data": {"atelier": "Atelier Thorne", "public_key": public_key,
+                "valid_from": "2026-01-01", "revoked_on": "2026-11-01", "revoked_reason": "laptop stolen"}}),
+            json!({"kind": "member", "data": {"id": "m-9", "name": "Ada Lovelace", "email": "ada@example.com",
+                "waitlist": []}}),
+            json!({"kind": "piece", "data": {"serial": "AT-W-0001", "drop_id": "winter", "edition_number": 1,
+                "edition_size": 1200, "title": "Frost ring (white gold)", "price_minor": 18_000, "currency": "GBP"}}),
+        ],
+    );
+    publish(
+        &server,
+        Some("Spitalfields"),
+        &[json!({"kind": "reservation", "data": {"id": reservation_id, "code": code.as_str(),
+            "serial": "AT-W-0007", "customer_name": "Ada Lovelace", "customer_contact": "ada@example.com",
+            "expires_at": hour_from_now(24), "cancelled": true}})],
+    );
+    sync_until_done(&mut store, &client, None, 500);
+    assert_eq!(store.keyring().unwrap()[0].revoked.as_ref().unwrap().reason, "laptop stolen");
+    assert!(store.member("m-9").unwrap().unwrap().drops.is_empty());
+    assert_eq!(store.piece(&Serial::parse("AT-W-0001").unwrap()).unwrap().unwrap().title, "Frost ring (white gold)");
+    assert!(matches!(store.reservation_by_code(&code).unwrap().unwrap().state, ReservationState::Released { .. }));
+    assert_eq!(store.piece(&w7).unwrap().unwrap().status, PieceStatus::Available);
+
+    // Everything again from the start (a cursor lost): the same state, no new events.
+    let events_before = outbox_ids(&store).len();
+    store.set_setting("sync.pull_cursor", "0").unwrap();
+    sync_until_done(&mut store, &client, None, 500);
+    assert_eq!(outbox_ids(&store).len(), events_before, "re-applied changes make no new events");
+    assert_eq!(store.piece_count().unwrap(), 1200);
+    assert!(store.keyring().unwrap()[0].revoked.is_some(), "a revocation is never undone");
+    assert!(store.member("m-9").unwrap().unwrap().drops.is_empty());
+    assert!(matches!(store.reservation_by_code(&code).unwrap().unwrap().state, ReservationState::Released { .. }));
+}
+
+#[test]
+fn pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reservation_is_a_conflict() {
+    use marketday::domain::{Cart, Currency, PieceStatus, ReservationCode, SellError};
+    use serde_json::json;
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
+    demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
+    let client = server.client(&token);
+    let rt = runtime();
+    rt.block_on(sync::round(&mut store, &client, None)).unwrap();
+
+    // Meanwhile: the online shop sells piece 5 and piece 7 (held here for Priya), piece 9
+    // goes to the Broadway stall, and an online reservation names piece 3, sold here earlier.
+    let (p3, p5, p7, p9) = (demo::serial(3), demo::serial(5), demo::serial(7), demo::serial(9));
+    server.state.db().sell_online("Atelier Thorne", "WEB-3001", &[p5.to_string(), p7.to_string()], 0).unwrap();
+    server.state.db().allocate("Atelier Thorne", "Broadway", &[p9.to_string()], 0).unwrap();
+    let code = ReservationCode::from_indices([2, 2, 2, 2, 2, 2]);
+    publish(
+        &server,
+        Some("Spitalfields"),
+        &[json!({"kind": "reservation", "data": {"id": uuid::Uuid::now_v7(), "code": code.as_str(),
+            "serial": p3.as_str(), "customer_name": "Hana Sato", "customer_contact": "hana@example.com",
+            "expires_at": hour_from_now(24)}})],
+    );
+    let done = rt.block_on(sync::round(&mut store, &client, None)).unwrap();
+    assert!(done.pulled >= 4, "{done:?}");
+
+    let piece = |store: &Store, s| store.piece(s).unwrap().unwrap();
+    assert_eq!(piece(&store, &p5).status, PieceStatus::Sold);
+    assert_eq!(piece(&store, &p7).status, PieceStatus::Sold, "sold online over a hold");
+    let hold = store.reservation_for_piece(&p7, Utc::now()).unwrap();
+    assert!(hold.is_none(), "Priya's hold was released");
+    assert_eq!(piece(&store, &p9).status, PieceStatus::Elsewhere);
+    let mut cart = Cart::new(Currency::GBP);
+    assert_eq!(cart.add(&piece(&store, &p9), None, Utc::now()), Err(SellError::Elsewhere(p9.clone())));
+    assert_eq!(cart.add(&piece(&store, &p5), None, Utc::now()), Err(SellError::AlreadySold(p5.clone())));
+    assert_eq!(piece(&store, &p3).status, PieceStatus::Sold, "this stall's own sale stands");
+
+    assert!(store.reservation_by_code(&code).unwrap().is_none(), "not kept: the piece was sold here");
+    let conflicts = store.open_conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].kind, "reservation.refused");
+    assert!(conflicts[0].message.contains(&code.to_string()) && conflicts[0].message.contains("Hana Sato"));
+    assert_eq!(store.unsynced_count().unwrap(), 0, "the refusal and the released hold were sent in the same round");
+    let kinds: Vec<String> = server.state.db().events_of("K1").unwrap().into_iter().map(|e| e.2).collect();
+    assert!(kinds.contains(&"reservation.refused".to_string()) && kinds.contains(&"reservation.released".to_string()));
+
+    // The online order is cancelled and piece 9 comes back to this stall: both for sale again.
+    server.state.db().allocate("Atelier Thorne", "Spitalfields", &[p9.to_string()], 0).unwrap();
+    rt.block_on(sync::round(&mut store, &client, None)).unwrap();
+    assert_eq!(piece(&store, &p9).status, PieceStatus::Available);
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -93,7 +93,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
@@ -172,6 +172,33 @@ async fn photo_patch(
     Ok((StatusCode::OK, offset_headers(held)).into_response())
 }
 
+#[derive(serde::Deserialize)]
+struct ChangesQuery {
+    #[serde(default)]
+    since: i64,
+    #[serde(default = "default_page")]
+    limit: u32,
+}
+
+fn default_page() -> u32 {
+    500
+}
+
+async fn changes(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<ChangesQuery>,
+) -> Result<Response, ApiError> {
+    let device = device(&state, &headers).await?;
+    let page = state
+        .with_db(move |db| {
+            db.touch(&device, now_ms())?;
+            db.changes_since(&device, query.since, query.limit)
+        })
+        .await?;
+    Ok(axum::Json(page).into_response())
+}
+
 async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let device = device(&state, &headers).await?;
     Ok(axum::Json(state.with_db(move |db| db.stall_status(&device)).await?).into_response())
@@ -182,6 +209,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(wire::EVENTS, post(push))
         .route(&format!("{}/{{sha256}}", wire::PHOTOS), axum::routing::head(photo_head).patch(photo_patch))
         .route(wire::STATUS, get(status))
+        .route(wire::CHANGES, get(changes))
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
         .with_state(state)
 }

@@ -6,7 +6,10 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-use crate::wire::{DeviceStatus, Event, EventResult, Outcome, Reason, StallStatus};
+use crate::wire::{
+    Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, MAX_PAGE, Outcome, PieceStateChange, Reason,
+    StallStatus,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -22,9 +25,10 @@ pub enum DbError {
     Invalid(String),
 }
 
-const SCHEMA: &str = r#"
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = FULL;
+/// Schema migrations, in order; `PRAGMA user_version` counts those applied. Append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: devices, events, pieces' authority, photos.
+    r#"
 CREATE TABLE IF NOT EXISTS devices (
     id           TEXT PRIMARY KEY,
     atelier      TEXT NOT NULL,
@@ -58,7 +62,22 @@ CREATE TABLE IF NOT EXISTS photos (
     size        INTEGER NOT NULL,
     received_at INTEGER NOT NULL
 ) STRICT;
-"#;
+"#,
+    // 2: what the atelier publishes for its kiosks to pull, and who sold a piece.
+    r#"
+CREATE TABLE changes (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+    atelier TEXT NOT NULL,
+    -- NULL: for every stall of the atelier.
+    stall   TEXT,
+    kind    TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX changes_by_atelier ON changes(atelier, cursor);
+ALTER TABLE pieces ADD COLUMN sold_by TEXT;
+"#,
+];
 
 /// A registered kiosk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,9 +97,22 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        let done = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        if done > MIGRATIONS.len() {
+            return Err(DbError::Invalid(format!(
+                "{} was written by a newer marketday-cloud (schema {done}); upgrade this server",
+                path.display()
+            )));
+        }
+        for (n, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", (n + 1) as i64)?;
+            tx.commit()?;
+        }
         Ok(Db { conn })
     }
 
@@ -106,7 +138,7 @@ impl Db {
     }
 
     /// Allocates pieces to a stall: only that stall's sales of them are accepted.
-    pub fn allocate(&mut self, atelier: &str, stall: &str, serials: &[String]) -> Result<(), DbError> {
+    pub fn allocate(&mut self, atelier: &str, stall: &str, serials: &[String], now: i64) -> Result<(), DbError> {
         let tx = self.conn.transaction()?;
         for serial in serials {
             tx.execute(
@@ -114,9 +146,75 @@ impl Db {
                  ON CONFLICT(atelier, serial) DO UPDATE SET stall = excluded.stall",
                 params![atelier, serial, stall],
             )?;
+            publish_state(&tx, atelier, serial, now)?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// A sale in the online shop: refused like a stall's if another sale has the piece.
+    pub fn sell_online(&mut self, atelier: &str, order: &str, serials: &[String], now: i64) -> Result<(), DbError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for serial in serials {
+            let sold: Option<String> = tx
+                .query_row(
+                    "SELECT sold_sale FROM pieces WHERE atelier = ?1 AND serial = ?2",
+                    params![atelier, serial],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            if let Some(other) = sold.filter(|s| s != order) {
+                return Err(DbError::Invalid(format!("{serial} was already sold (sale {other})")));
+            }
+            tx.execute(
+                "INSERT INTO pieces(atelier, serial, sold_sale, sold_by) VALUES (?1, ?2, ?3, 'online')
+                 ON CONFLICT(atelier, serial) DO UPDATE SET sold_sale = excluded.sold_sale, sold_by = 'online'",
+                params![atelier, serial, order],
+            )?;
+            publish_state(&tx, atelier, serial, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Publishes changes for the atelier's kiosks (`stall`: only that stall's), all or none.
+    pub fn publish(
+        &mut self,
+        atelier: &str,
+        stall: Option<&str>,
+        changes: &[ChangeBody],
+        now: i64,
+    ) -> Result<(), DbError> {
+        let tx = self.conn.transaction()?;
+        for change in changes {
+            append_change(&tx, atelier, stall, change, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Changes for a device after `since`, oldest first, at most `limit`.
+    pub fn changes_since(&self, device: &Device, since: i64, limit: u32) -> Result<ChangesPage, DbError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cursor, kind, data FROM changes
+             WHERE atelier = ?1 AND (stall IS NULL OR stall = ?2) AND cursor > ?3
+             ORDER BY cursor LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![device.atelier, device.stall, since, limit + 1], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut changes = Vec::new();
+        for row in rows {
+            let (cursor, kind, data) = row?;
+            let data = serde_json::from_str(&data).map_err(|e| DbError::Invalid(e.to_string()))?;
+            changes.push(Change { cursor, kind, data });
+        }
+        let more = changes.len() > limit as usize;
+        changes.truncate(limit as usize);
+        let next = changes.last().map_or(since, |c| c.cursor);
+        Ok(ChangesPage { stall: device.stall.clone(), changes, next, more })
     }
 
     /// Takes a batch of a device's events: each is kept once, in the device's order, with
@@ -150,7 +248,7 @@ impl Db {
             if event.seq != next {
                 return Err(DbError::Gap { expected: next, got: event.seq });
             }
-            let outcome = apply(&tx, device, event)?;
+            let outcome = apply(&tx, device, event, now)?;
             let stored = serde_json::to_string(&outcome).expect("an outcome serialises");
             let inserted = tx.execute(
                 "INSERT INTO events(device, seq, id, kind, at, payload, received_at, outcome)
@@ -225,7 +323,7 @@ impl Db {
 
 /// The authority rules: a sale is accepted only for pieces allocated to the device's stall
 /// (or to none) and not already sold; voids and returns free the pieces again.
-fn apply(tx: &rusqlite::Transaction<'_>, device: &Device, event: &Event) -> Result<Outcome, DbError> {
+fn apply(tx: &rusqlite::Transaction<'_>, device: &Device, event: &Event, now: i64) -> Result<Outcome, DbError> {
     let p = &event.payload;
     let serials = |key: &str, field: Option<&str>| -> Option<Vec<String>> {
         p.get(key)?
@@ -271,10 +369,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, device: &Device, event: &Event) -> Resu
             }
             for serial in &serials {
                 tx.execute(
-                    "INSERT INTO pieces(atelier, serial, sold_sale) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(atelier, serial) DO UPDATE SET sold_sale = excluded.sold_sale",
-                    params![device.atelier, serial, sale],
+                    "INSERT INTO pieces(atelier, serial, sold_sale, sold_by) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(atelier, serial) DO UPDATE SET sold_sale = excluded.sold_sale,
+                         sold_by = excluded.sold_by",
+                    params![device.atelier, serial, sale, device.stall],
                 )?;
+                publish_state(tx, &device.atelier, serial, now)?;
             }
             Ok(Outcome::Accepted)
         }
@@ -284,13 +384,41 @@ fn apply(tx: &rusqlite::Transaction<'_>, device: &Device, event: &Event) -> Resu
                 return Ok(malformed("serials and sale_id"));
             };
             for serial in &serials {
-                tx.execute(
-                    "UPDATE pieces SET sold_sale = NULL WHERE atelier = ?1 AND serial = ?2 AND sold_sale = ?3",
+                let freed = tx.execute(
+                    "UPDATE pieces SET sold_sale = NULL, sold_by = NULL
+                     WHERE atelier = ?1 AND serial = ?2 AND sold_sale = ?3",
                     params![device.atelier, serial, sale],
                 )?;
+                if freed > 0 {
+                    publish_state(tx, &device.atelier, serial, now)?;
+                }
             }
             Ok(Outcome::Accepted)
         }
         _ => Ok(Outcome::Accepted),
     }
+}
+
+fn append_change(
+    tx: &rusqlite::Transaction<'_>,
+    atelier: &str,
+    stall: Option<&str>,
+    change: &ChangeBody,
+    now: i64,
+) -> Result<(), DbError> {
+    tx.prepare_cached("INSERT INTO changes(atelier, stall, kind, data, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![atelier, stall, change.kind(), change.data().to_string(), now])?;
+    Ok(())
+}
+
+/// Tells every stall where a piece now stands, in the transaction that changed it.
+fn publish_state(tx: &rusqlite::Transaction<'_>, atelier: &str, serial: &str, now: i64) -> Result<(), DbError> {
+    let (allocated_to, sold_by) = tx.query_row(
+        "SELECT stall, sold_by FROM pieces WHERE atelier = ?1 AND serial = ?2",
+        params![atelier, serial],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let change = ChangeBody::PieceState(PieceStateChange { serial: serial.to_owned(), allocated_to, sold_by });
+    append_change(tx, atelier, None, &change, now)?;
+    Ok(())
 }

@@ -12,4 +12,4 @@ pub mod db;
 mod photos;
 
 #[cfg(feature = "server")]
-pub use api::{AppState, router, serve};
+pub use api::{AppState, now_ms, router, serve};

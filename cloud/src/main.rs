@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use marketday_cloud::AppState;
+use marketday_cloud::wire::ChangeBody;
+use marketday_cloud::{AppState, now_ms};
 
 #[derive(Parser)]
 #[command(version, about = "Marketday's sync server")]
@@ -40,6 +41,26 @@ enum Command {
         stall: String,
         serials: Vec<String>,
     },
+    /// Records a sale in the online shop: kiosks learn the pieces are sold, and a stall's
+    /// later sale of them is refused.
+    SellOnline {
+        #[arg(long)]
+        atelier: String,
+        #[arg(long)]
+        order: String,
+        serials: Vec<String>,
+    },
+    /// Publishes changes for the atelier's kiosks from a file of JSON lines, each
+    /// `{"kind": "piece", "data": {...}}` (kinds: drop, piece, member, reservation,
+    /// shipment, key). All lines are checked before any is published.
+    Publish {
+        #[arg(long)]
+        atelier: String,
+        /// Only this stall's kiosks receive them (online reservations, orders to ship).
+        #[arg(long)]
+        stall: Option<String>,
+        file: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,8 +90,23 @@ fn main() -> anyhow::Result<()> {
             println!("{token}");
         }
         Command::Allocate { atelier, stall, serials } => {
-            state.db().allocate(&atelier, &stall, &serials)?;
+            state.db().allocate(&atelier, &stall, &serials, now_ms())?;
             println!("{} pieces allocated to {stall}", serials.len());
+        }
+        Command::SellOnline { atelier, order, serials } => {
+            state.db().sell_online(&atelier, &order, &serials, now_ms())?;
+            println!("{} pieces sold online in {order}", serials.len());
+        }
+        Command::Publish { atelier, stall, file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut changes = Vec::new();
+            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let change: ChangeBody = serde_json::from_str(line)
+                    .with_context(|| format!("{} line {}: not a change", file.display(), n + 1))?;
+                changes.push(change);
+            }
+            state.db().publish(&atelier, stall.as_deref(), &changes, now_ms())?;
+            println!("{} changes published", changes.len());
         }
     }
     Ok(())

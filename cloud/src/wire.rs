@@ -10,6 +10,10 @@
 //!   server holds; a `PATCH` appends at that offset (`Upload-Length` is the whole size), and
 //!   the photo is kept only once its bytes hash to its name.
 //! - `GET /v1/status` — [`StallStatus`] for the caller's stall.
+//! - `GET /v1/changes?since=CURSOR&limit=N` — [`ChangesPage`]: what the atelier published
+//!   for the caller's stall (catalog, pieces' allocation and sale state, drops, members,
+//!   online reservations, orders to ship, keys) after `since`, oldest first. The kiosk keeps
+//!   `next` with what it applied, in one transaction, and asks again while `more`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -17,6 +21,9 @@ use uuid::Uuid;
 pub const EVENTS: &str = "/v1/events";
 pub const PHOTOS: &str = "/v1/photos";
 pub const STATUS: &str = "/v1/status";
+pub const CHANGES: &str = "/v1/changes";
+/// The most changes one page carries, whatever `limit` asks.
+pub const MAX_PAGE: u32 = 1000;
 pub const UPLOAD_OFFSET: &str = "upload-offset";
 pub const UPLOAD_LENGTH: &str = "upload-length";
 
@@ -113,4 +120,166 @@ pub struct StallStatus {
     pub atelier: String,
     pub stall: String,
     pub devices: Vec<DeviceStatus>,
+}
+
+/// One page of changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    /// The caller's stall, as the cloud knows it (allocations name stalls).
+    pub stall: String,
+    pub changes: Vec<Change>,
+    /// The cursor to ask from next time: the last change's, or `since` when there are none.
+    pub next: i64,
+    /// More changes wait after this page.
+    pub more: bool,
+}
+
+/// A change as sent: `kind` names the shape of `data` (see [`ChangeBody`]). Kept loose on
+/// the wire so a kiosk skips kinds it does not know instead of failing the whole page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub cursor: i64,
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
+/// What a change says, by kind. Each carries the whole current state of its subject, so
+/// applying one again, or an older one after a newer, is harmless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum ChangeBody {
+    Drop(DropChange),
+    Piece(PieceChange),
+    PieceState(PieceStateChange),
+    Member(MemberChange),
+    Reservation(ReservationChange),
+    Shipment(ShipmentChange),
+    Key(KeyChange),
+}
+
+impl ChangeBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChangeBody::Drop(_) => "drop",
+            ChangeBody::Piece(_) => "piece",
+            ChangeBody::PieceState(_) => "piece_state",
+            ChangeBody::Member(_) => "member",
+            ChangeBody::Reservation(_) => "reservation",
+            ChangeBody::Shipment(_) => "shipment",
+            ChangeBody::Key(_) => "key",
+        }
+    }
+
+    /// Reads a change; `Ok(None)` for a kind this version does not know.
+    pub fn read(change: &Change) -> Result<Option<ChangeBody>, serde_json::Error> {
+        const KNOWN: [&str; 7] = ["drop", "piece", "piece_state", "member", "reservation", "shipment", "key"];
+        if !KNOWN.contains(&change.kind.as_str()) {
+            return Ok(None);
+        }
+        let tagged = serde_json::json!({ "kind": change.kind, "data": change.data });
+        serde_json::from_value(tagged).map(Some)
+    }
+
+    pub fn data(&self) -> serde_json::Value {
+        let mut tagged = serde_json::to_value(self).expect("a change serialises");
+        tagged["data"].take()
+    }
+}
+
+/// Times are ms since the epoch, UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropChange {
+    pub id: String,
+    pub name: String,
+    pub opens_at: i64,
+    pub general_sale_at: i64,
+    pub closes_at: i64,
+    #[serde(default)]
+    pub member_limit: u32,
+}
+
+/// A piece's catalog entry. Its sale state travels separately ([`PieceStateChange`]), so a
+/// corrected title never un-sells a piece.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PieceChange {
+    pub serial: String,
+    #[serde(default)]
+    pub drop_id: Option<String>,
+    pub edition_number: u32,
+    pub edition_size: u32,
+    pub title: String,
+    #[serde(default)]
+    pub maker: String,
+    #[serde(default)]
+    pub materials: String,
+    #[serde(default)]
+    pub origin_notes: String,
+    pub price_minor: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub assay_hash: Option<String>,
+    /// The signed certificate its tag carries.
+    #[serde(default)]
+    pub certificate: Option<String>,
+}
+
+/// Where a piece stands in the cloud: the stall it is allocated to, and which stall (or
+/// `online`) sold it, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PieceStateChange {
+    pub serial: String,
+    #[serde(default)]
+    pub allocated_to: Option<String>,
+    #[serde(default)]
+    pub sold_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberChange {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// Every drop whose members' window they may buy in (replaces the list held).
+    pub waitlist: Vec<String>,
+}
+
+/// An online reservation to collect at the stall, or its cancellation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReservationChange {
+    pub id: Uuid,
+    /// The code the customer was given.
+    pub code: String,
+    pub serial: String,
+    pub customer_name: String,
+    pub customer_contact: String,
+    #[serde(default)]
+    pub member_id: Option<String>,
+    pub expires_at: i64,
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+/// An online order the stall hands to a courier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentChange {
+    pub id: String,
+    pub buyer: String,
+    pub pieces: Vec<String>,
+    pub created_at: i64,
+}
+
+/// An atelier key to trust, or its revocation (a revocation is never undone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyChange {
+    pub atelier: String,
+    /// 64 hex digits.
+    pub public_key: String,
+    /// `YYYY-MM-DD`.
+    pub valid_from: String,
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    #[serde(default)]
+    pub revoked_on: Option<String>,
+    #[serde(default)]
+    pub revoked_reason: Option<String>,
 }

@@ -245,7 +245,7 @@ impl Kiosk {
                         PieceStatus::Available => 0,
                         PieceStatus::Held | PieceStatus::Reserved => 1,
                         PieceStatus::Sold => 2,
-                        PieceStatus::InTransit | PieceStatus::Lost => 3,
+                        PieceStatus::InTransit | PieceStatus::Lost | PieceStatus::Elsewhere => 3,
                     },
                     in_cart: in_cart(&t.serial),
                 }

@@ -79,6 +79,10 @@ pub enum SellError {
     ReportedLost(Serial),
     #[error("{0} is in transit and cannot be sold here.")]
     InTransit(Serial),
+    #[error(
+        "{0} is allocated to another of the atelier's stalls and cannot be sold here. Put it aside for the atelier."
+    )]
+    Elsewhere(Serial),
     #[error("{0} is already in the cart.")]
     AlreadyInCart(Serial),
     #[error("This drop opens at {}. Nothing in it can be sold yet.", local_time(*.0))]
@@ -148,6 +152,7 @@ impl Cart {
             }
             PieceStatus::Lost => return Err(SellError::ReportedLost(serial)),
             PieceStatus::InTransit => return Err(SellError::InTransit(serial)),
+            PieceStatus::Elsewhere => return Err(SellError::Elsewhere(serial)),
         }
         if piece.price.currency != self.currency {
             return Err(SellError::OtherCurrency(serial));
@@ -337,6 +342,7 @@ pub(crate) mod tests {
             (PieceStatus::Held, "held for Ada"),
             (PieceStatus::Lost, "lost or stolen"),
             (PieceStatus::InTransit, "in transit"),
+            (PieceStatus::Elsewhere, "another of the atelier's stalls"),
         ];
         for (status, words) in cases {
             let err = cart.add(&piece("AT-1", 100, status), None, now()).unwrap_err();

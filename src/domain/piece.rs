@@ -102,16 +102,20 @@ pub enum PieceStatus {
     InTransit,
     /// Reported lost or stolen: must never be sold.
     Lost,
+    /// Allocated by the atelier to another of its stalls: not for sale here. Never stored;
+    /// read from an available piece the cloud allocated elsewhere.
+    Elsewhere,
 }
 
 impl PieceStatus {
-    pub const ALL: [PieceStatus; 6] = [
+    pub const ALL: [PieceStatus; 7] = [
         PieceStatus::Available,
         PieceStatus::Held,
         PieceStatus::Reserved,
         PieceStatus::Sold,
         PieceStatus::InTransit,
         PieceStatus::Lost,
+        PieceStatus::Elsewhere,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +126,7 @@ impl PieceStatus {
             PieceStatus::Sold => "sold",
             PieceStatus::InTransit => "in_transit",
             PieceStatus::Lost => "lost",
+            PieceStatus::Elsewhere => "elsewhere",
         }
     }
 
@@ -138,6 +143,7 @@ impl PieceStatus {
             PieceStatus::Sold => "Sold",
             PieceStatus::InTransit => "In transit",
             PieceStatus::Lost => "Lost/stolen",
+            PieceStatus::Elsewhere => "Other stall",
         }
     }
 }

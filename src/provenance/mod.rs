@@ -71,7 +71,7 @@ impl KeyEntry {
         }
     }
 
-    fn to_key(&self, n: usize) -> Result<TrustedKey, String> {
+    pub(crate) fn to_key(&self, n: usize) -> Result<TrustedKey, String> {
         let at = |why: &str| format!("key {} ({}): {why}", n + 1, self.atelier);
         let bytes: [u8; 32] = provenance::hex_decode(&self.public_key)
             .and_then(|b| b.try_into().ok())
@@ -214,6 +214,7 @@ impl Check {
             (S::Available, ..) => "For sale at this stall.".into(),
             (S::Held | S::Reserved, ..) => "Reserved for a customer.".into(),
             (S::InTransit, ..) => "Dispatched to its buyer.".into(),
+            (S::Elsewhere, ..) => "For sale at another of the atelier's stalls.".into(),
         })
     }
 

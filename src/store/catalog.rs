@@ -38,8 +38,20 @@ pub struct DropSummary {
     pub available: u32,
 }
 
-const PIECE_COLUMNS: &str = "serial, drop_id, edition_number, edition_size, title, maker, materials, \
-     origin_notes, price_minor, currency, assay_hash, status, held_for";
+/// A piece's status as read: an available piece the cloud allocated to another stall
+/// reads as `elsewhere`.
+macro_rules! status_as_read {
+    () => {
+        "CASE WHEN status = 'available' AND away IS NOT NULL THEN 'elsewhere' ELSE status END"
+    };
+}
+
+const PIECE_COLUMNS: &str = concat!(
+    "serial, drop_id, edition_number, edition_size, title, maker, materials, origin_notes, price_minor, \
+     currency, assay_hash, ",
+    status_as_read!(),
+    ", held_for"
+);
 
 fn piece_from_row(r: &Row<'_>) -> rusqlite::Result<Piece> {
     let bad =
@@ -75,6 +87,13 @@ fn drop_from_row(r: &Row<'_>) -> rusqlite::Result<Drop> {
 
 /// Inserts or updates a drop inside the caller's transaction, with its outbox event.
 pub(crate) fn upsert_drop(tx: &Transaction<'_>, drop: &Drop, now: DateTime<Utc>) -> Result<()> {
+    write_drop(tx, drop)?;
+    outbox::append(tx, "drop.upserted", drop, now)?;
+    Ok(())
+}
+
+/// The drop's row alone: a drop pulled from the cloud is not this kiosk's event.
+pub(crate) fn write_drop(tx: &Transaction<'_>, drop: &Drop) -> Result<()> {
     tx.execute(
         "INSERT INTO drops(id, name, opens_at, general_sale_at, closes_at, member_limit)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -90,7 +109,6 @@ pub(crate) fn upsert_drop(tx: &Transaction<'_>, drop: &Drop, now: DateTime<Utc>)
             drop.member_limit
         ],
     )?;
-    outbox::append(tx, "drop.upserted", drop, now)?;
     Ok(())
 }
 
@@ -200,10 +218,11 @@ impl Store {
 
     /// The Sell grid: a drop's pieces in edition order.
     pub fn drop_pieces(&self, drop_id: &str) -> Result<Vec<PieceTile>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT serial, edition_number, edition_size, title, price_minor, currency, status
-             FROM pieces WHERE drop_id = ?1 ORDER BY edition_number, serial",
-        )?;
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT serial, edition_number, edition_size, title, price_minor, currency, ",
+            status_as_read!(),
+            " FROM pieces WHERE drop_id = ?1 ORDER BY edition_number, serial"
+        ))?;
         let rows = stmt.query_map([drop_id], |r| {
             Ok((
                 r.get::<_, String>(0)?,

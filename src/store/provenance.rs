@@ -31,48 +31,49 @@ fn date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
     .transpose()
 }
 
+/// Adds or updates a trusted key inside the caller's transaction (see [`Store::trust_key`]).
+pub(crate) fn trust_key_in(tx: &rusqlite::Transaction<'_>, key: &TrustedKey, now: DateTime<Utc>) -> Result<()> {
+    let revoked_on = key.revoked.as_ref().map(|r| r.on.to_string());
+    let reason = key.revoked.as_ref().map(|r| r.reason.clone());
+    tx.execute(
+        "INSERT INTO trusted_keys(key_id, atelier, public_key, valid_from, valid_until, revoked_on,
+                                  revoked_reason, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(key_id) DO UPDATE SET
+            atelier = excluded.atelier,
+            valid_from = excluded.valid_from,
+            valid_until = excluded.valid_until,
+            revoked_on = coalesce(trusted_keys.revoked_on, excluded.revoked_on),
+            revoked_reason = coalesce(trusted_keys.revoked_reason, excluded.revoked_reason),
+            updated_at = excluded.updated_at
+         WHERE trusted_keys.public_key = excluded.public_key",
+        params![
+            key.id.to_string(),
+            key.atelier,
+            key.public_key.as_bytes().as_slice(),
+            key.valid_from.to_string(),
+            key.valid_until.map(|d| d.to_string()),
+            revoked_on,
+            reason,
+            to_ms(now)
+        ],
+    )?;
+    let stored: Vec<u8> =
+        tx.query_row("SELECT public_key FROM trusted_keys WHERE key_id = ?1", [key.id.to_string()], |r| r.get(0))?;
+    if stored != key.public_key.as_bytes() {
+        return Err(StoreError::Invalid(format!(
+            "key id {} is already trusted for a different public key; remove it first",
+            key.id
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Adds or updates a trusted key. A revocation is never undone by a later import: an
     /// old keyring file must not bring a stolen key back to life.
     pub fn trust_key(&mut self, key: &TrustedKey, now: DateTime<Utc>) -> Result<()> {
-        let revoked_on = key.revoked.as_ref().map(|r| r.on.to_string());
-        let reason = key.revoked.as_ref().map(|r| r.reason.clone());
-        self.in_transaction(|tx| {
-            tx.execute(
-                "INSERT INTO trusted_keys(key_id, atelier, public_key, valid_from, valid_until, revoked_on,
-                                          revoked_reason, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(key_id) DO UPDATE SET
-                    atelier = excluded.atelier,
-                    valid_from = excluded.valid_from,
-                    valid_until = excluded.valid_until,
-                    revoked_on = coalesce(trusted_keys.revoked_on, excluded.revoked_on),
-                    revoked_reason = coalesce(trusted_keys.revoked_reason, excluded.revoked_reason),
-                    updated_at = excluded.updated_at
-                 WHERE trusted_keys.public_key = excluded.public_key",
-                params![
-                    key.id.to_string(),
-                    key.atelier,
-                    key.public_key.as_bytes().as_slice(),
-                    key.valid_from.to_string(),
-                    key.valid_until.map(|d| d.to_string()),
-                    revoked_on,
-                    reason,
-                    to_ms(now)
-                ],
-            )?;
-            let stored: Vec<u8> =
-                tx.query_row("SELECT public_key FROM trusted_keys WHERE key_id = ?1", [key.id.to_string()], |r| {
-                    r.get(0)
-                })?;
-            if stored != key.public_key.as_bytes() {
-                return Err(StoreError::Invalid(format!(
-                    "key id {} is already trusted for a different public key; remove it first",
-                    key.id
-                )));
-            }
-            Ok(())
-        })
+        self.in_transaction(|tx| trust_key_in(tx, key, now))
     }
 
     pub fn keyring(&self) -> Result<Vec<TrustedKey>> {

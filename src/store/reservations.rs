@@ -143,9 +143,25 @@ fn free_piece(tx: &Transaction<'_>, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Releases a reservation still alive inside the caller's transaction; its piece goes back
+/// on sale unless something else has it.
+pub(crate) fn release_in(tx: &Transaction<'_>, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    let row: Option<(String, String)> = tx
+        .prepare_cached(
+            "UPDATE reservations SET state = 'released', ended_at = ?2, end_reason = ?3
+             WHERE id = ?1 AND state = 'active' AND expires_at > ?2 RETURNING code, serial",
+        )?
+        .query_row(params![id.to_string(), to_ms(now), reason], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((code, serial)) = row else { return Err(why_not(tx, id, now)) };
+    free_piece(tx, &id.to_string())?;
+    let event = Event { id, code: &code, serial: &serial, reason: Some(reason), expires_at: None };
+    outbox::append(tx, "reservation.released", &event, now).map(drop)
+}
+
 /// Inserts a reservation and keeps its piece, inside the caller's transaction. The piece
 /// must be available; when `adopting`, it must already be held or reserved without a record.
-fn create_in(
+pub(crate) fn create_in(
     tx: &Transaction<'_>,
     new: &NewReservation,
     now: DateTime<Utc>,
@@ -153,11 +169,11 @@ fn create_in(
     slip: impl FnOnce(&Reservation) -> Option<Printout>,
     adopting: bool,
 ) -> Result<Reservation> {
-    let from = if adopting { "'held', 'reserved'" } else { "'available'" };
+    let from = if adopting { "status IN ('held', 'reserved')" } else { "status = 'available' AND away IS NULL" };
     let status = if new.kind == ReservationKind::Hold { "held" } else { "reserved" };
     let taken: Option<(i64, i64, String)> = tx
         .prepare_cached(&format!(
-            "UPDATE pieces SET status = ?2, held_for = ?3 WHERE serial = ?1 AND status IN ({from})
+            "UPDATE pieces SET status = ?2, held_for = ?3 WHERE serial = ?1 AND {from}
                  RETURNING id, price_minor, currency"
         ))?
         .query_row(params![new.serial.as_str(), status, new.customer.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -293,19 +309,7 @@ impl Store {
         if reason.trim().is_empty() {
             return Err(SellError::Reservation(ReservationError::NoReason).into());
         }
-        self.in_transaction(|tx| {
-            let row: Option<(String, String)> = tx
-                .prepare_cached(
-                    "UPDATE reservations SET state = 'released', ended_at = ?2, end_reason = ?3
-                     WHERE id = ?1 AND state = 'active' AND expires_at > ?2 RETURNING code, serial",
-                )?
-                .query_row(params![id.to_string(), to_ms(now), reason], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let Some((code, serial)) = row else { return Err(why_not(tx, id, now)) };
-            free_piece(tx, &id.to_string())?;
-            let event = Event { id, code: &code, serial: &serial, reason: Some(reason), expires_at: None };
-            outbox::append(tx, "reservation.released", &event, now).map(drop)
-        })
+        self.in_transaction(|tx| release_in(tx, id, reason, now))
     }
 
     /// Moves the expiry of a reservation still alive, with a reason.

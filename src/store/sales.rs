@@ -63,7 +63,7 @@ fn take_piece(tx: &Transaction<'_>, serial: &Serial) -> Result<i64> {
     let taken: Option<i64> = tx
         .prepare_cached(
             "UPDATE pieces SET status = 'sold', held_for = NULL
-             WHERE serial = ?1 AND status = 'available' RETURNING id",
+             WHERE serial = ?1 AND status = 'available' AND away IS NULL RETURNING id",
         )?
         .query_row([serial.as_str()], |r| r.get(0))
         .optional()?;
@@ -75,14 +75,17 @@ fn take_piece(tx: &Transaction<'_>, serial: &Serial) -> Result<i64> {
 
 /// Why a piece could not be taken (sold, held, reserved), in words staff act on.
 pub(crate) fn unavailable(tx: &Transaction<'_>, serial: &Serial) -> Result<SellError> {
-    let found: Option<(String, Option<String>)> = tx
-        .prepare_cached("SELECT status, held_for FROM pieces WHERE serial = ?1")?
-        .query_row([serial.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+    let found: Option<(String, Option<String>, bool)> = tx
+        .prepare_cached("SELECT status, held_for, away IS NOT NULL FROM pieces WHERE serial = ?1")?
+        .query_row([serial.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let serial = serial.clone();
-    let Some((status, held_for)) = found else {
+    let Some((status, held_for, away)) = found else {
         return Ok(SellError::UnknownSerial(serial));
     };
+    if away && status == "available" {
+        return Ok(SellError::Elsewhere(serial));
+    }
     let customer = held_for.unwrap_or_else(|| "another customer".into());
     Ok(match PieceStatus::parse(&status) {
         Some(PieceStatus::Held) => SellError::HeldForSomeoneElse { serial, customer },

@@ -241,4 +241,9 @@ CREATE TABLE sync_conflicts (
     resolved_at INTEGER
 ) STRICT;
 "#,
+    // 8: the other stall a piece is allocated to, as the cloud says (NULL: this stall or
+    // none); such a piece is not for sale here.
+    r#"
+ALTER TABLE pieces ADD COLUMN away TEXT;
+"#,
 ];

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use marketday_cloud::wire::{self, ErrorBody, Event, PushRequest, PushResponse};
+use marketday_cloud::wire::{self, ChangesPage, ErrorBody, Event, PushRequest, PushResponse};
 use reqwest::StatusCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,23 @@ impl Client {
             return Err(SyncError::NotTheCloud("the answer does not match the events sent".into()));
         }
         Ok(answer)
+    }
+
+    /// The changes published after `since`.
+    pub async fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, SyncError> {
+        let response = self
+            .http
+            .get(self.url(wire::CHANGES))
+            .query(&[("since", since), ("limit", i64::from(limit))])
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        if !response.status().is_success() {
+            return Err(Self::failure(response).await);
+        }
+        let body = response.bytes().await.map_err(transport)?;
+        serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))
     }
 
     /// How many bytes of a photo the cloud holds, and whether it is complete.

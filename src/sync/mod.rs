@@ -4,6 +4,7 @@
 //! network; the status bar reads a snapshot.
 
 pub mod client;
+pub mod pull;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,12 +30,12 @@ pub struct Round {
     pub delivered: u64,
     pub refused: u64,
     pub photos: u64,
+    /// Changes from the cloud applied here.
+    pub pulled: u64,
 }
 
-/// Pushes every pending event, then uploads photos the cloud lacks. Stops at the first
-/// failure; what was acknowledged before it stays acknowledged.
-pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStore>) -> Result<Round, SyncError> {
-    let mut done = Round::default();
+/// Sends the outbox in batches until nothing is pending.
+async fn push(store: &mut Store, client: &Client, done: &mut Round) -> Result<(), SyncError> {
     loop {
         let batch = store.pending_events(BATCH)?;
         let Some(first) = batch.first() else { break };
@@ -80,6 +81,21 @@ pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStor
         done.refused += answers.iter().filter(|(_, d)| matches!(d, Delivery::Refused { .. })).count() as u64;
         done.delivered += answers.len() as u64;
         store.acknowledge(&answers, Utc::now())?;
+    }
+    Ok(())
+}
+
+/// Pushes every pending event, pulls what the atelier published, then uploads photos the
+/// cloud lacks. Stops at the first failure; what was acknowledged or applied before it stays.
+/// Pushing first means the cloud has this kiosk's sales before it answers about pieces.
+pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStore>) -> Result<Round, SyncError> {
+    let mut done = Round::default();
+    push(store, client, &mut done).await?;
+    let pulled = pull::pull(store, client).await?;
+    done.pulled = pulled.applied + pulled.refused;
+    if pulled.refused > 0 {
+        // Refusing an online reservation is news for the cloud: send it now, not next round.
+        push(store, client, &mut done).await?;
     }
     if let Some(photos) = photos {
         for sha256 in store.photos_to_upload()? {
@@ -160,7 +176,7 @@ impl SyncWorker {
                             let mut status = s.lock().unwrap_or_else(|e| e.into_inner());
                             match result {
                                 Ok(done) => {
-                                    if done.delivered > 0 || done.photos > 0 {
+                                    if done.delivered > 0 || done.photos > 0 || done.pulled > 0 {
                                         tracing::info!(?done, "synced");
                                     }
                                     failures = 0;
