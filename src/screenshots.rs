@@ -178,6 +178,24 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     shoot("23-courier-done", &kiosk)?;
     kiosk.borrow_mut().courier_back();
     shoot("24-courier-handed-over", &kiosk)?;
+    {
+        // The demo's two sales as a cloud would refuse them had another stall sold the
+        // pieces first (the demo runs without a sync server).
+        let mut side = Store::open(&work.join("demo.sqlite"))?;
+        let refused: Vec<_> = side
+            .pending_events(1000)?
+            .into_iter()
+            .filter(|e| e.kind == "sale.completed")
+            .map(|e| {
+                let serial = e.payload["lines"][0]["serial"].as_str().unwrap_or("A piece").to_owned();
+                let message = format!("{serial} was already sold (sale WEB-3001)");
+                (e.id, crate::store::Delivery::Refused { reason: "piece_sold_elsewhere".into(), message })
+            })
+            .collect();
+        side.acknowledge(&refused, now)?;
+    }
+    kiosk.borrow_mut().show_sync();
+    shoot("25-sync-conflicts", &kiosk)?;
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)

@@ -3,55 +3,21 @@
 //! kiosk's unsynced count reaches zero, conflicts are recorded on the kiosk, photos arrive
 //! intact, and answers that are not the cloud's acknowledge nothing.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use marketday::demo;
 use marketday::store::Store;
 use marketday::sync::{self, Client, SyncError};
-use marketday_cloud::AppState;
 use marketday_cloud::wire::ChangeBody;
 
 mod common;
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
 use fault_proxy::FaultProxy;
-
-/// The real server on an ephemeral loopback port, on its own runtime.
-struct Server {
-    state: Arc<AppState>,
-    addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let state = AppState::open(dir.path()).unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let addr = listener.local_addr().unwrap();
-        runtime.spawn(marketday_cloud::serve(listener, state.clone()));
-        Server { state, addr, _runtime: runtime, _dir: dir }
-    }
-
-    fn device(&self, id: &str, stall: &str) -> String {
-        self.state.db().add_device(id, "Atelier Thorne", stall).unwrap()
-    }
-
-    /// A client talking to the server directly (no proxy).
-    fn client(&self, token: &str) -> Client {
-        client(&format!("http://{}", self.addr), token)
-    }
-
-    /// (seq, event id, outcome JSON) as the server holds them.
-    fn events(&self, device: &str) -> Vec<(i64, String, String)> {
-        self.state.db().events_of(device).unwrap().into_iter().map(|(seq, id, _, outcome)| (seq, id, outcome)).collect()
-    }
-}
+#[path = "common/cloud.rs"]
+mod cloud;
+use cloud::Server;
 
 fn client(url: &str, token: &str) -> Client {
     Client::new(url, token, Duration::from_secs(5)).unwrap()
@@ -133,7 +99,7 @@ fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
     let mut b = Store::open(&dir.path().join("b.sqlite")).unwrap();
     demo::seed(&mut a, "Spitalfields", Utc::now()).unwrap();
     demo::seed(&mut b, "Broadway", Utc::now()).unwrap();
-    let (ca, cb) = (server.client(&t1), server.client(&t2));
+    let (ca, cb) = (client(&server.url(), &t1), client(&server.url(), &t2));
     let rt = runtime();
     let first = rt.block_on(sync::round(&mut a, &ca, None)).unwrap();
     assert_eq!(first.refused, 0);
@@ -170,7 +136,7 @@ fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
     demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
-    let client = server.client(&token);
+    let client = client(&server.url(), &token);
     let done = runtime().block_on(sync::round(&mut store, &client, None)).unwrap();
     assert_eq!(done.refused, 1);
     let conflict = &store.open_conflicts().unwrap()[0];
@@ -263,12 +229,12 @@ fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again() {
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
     store.seed_pending_events(40, Utc::now()).unwrap();
     let rt = runtime();
-    rt.block_on(sync::round(&mut store, &first.client(&token), None)).unwrap();
+    rt.block_on(sync::round(&mut store, &client(&first.url(), &token), None)).unwrap();
     // A new, empty server: it expects event 1, the kiosk is at 41.
     let second = Server::start();
     let token = second.device("K1", "Spitalfields");
     store.seed_pending_events(5, Utc::now()).unwrap();
-    let client = second.client(&token);
+    let client = client(&second.url(), &token);
     rt.block_on(sync::round(&mut store, &client, None)).unwrap();
     let held = second.events("K1");
     assert_eq!(held.len(), 45);
@@ -330,7 +296,7 @@ fn a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on() {
         let conn = rusqlite::Connection::open(store.path()).unwrap();
         conn.execute("UPDATE outbox SET seq = seq + 3", []).unwrap();
     }
-    let client = server.client(&token);
+    let client = client(&server.url(), &token);
     let err = runtime().block_on(sync::round(&mut store, &client, None)).unwrap_err();
     assert!(matches!(err, SyncError::Gap { expected: 1 }), "{err}");
     assert_eq!(store.unsynced_count().unwrap(), 3, "nothing marked");
@@ -381,7 +347,7 @@ fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_brea
         "general_sale_at": 1, "closes_at": 0}}));
     publish(&server, None, &everything);
     // A kind a newer cloud might send, written as such a cloud would: skipped too.
-    let conn = rusqlite::Connection::open(server._dir.path().join("cloud.sqlite")).unwrap();
+    let conn = rusqlite::Connection::open(server.dir.path().join("cloud.sqlite")).unwrap();
     conn.execute(
         "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ('Atelier Thorne', NULL, 'gift_card', '{}', 0)",
         [],
@@ -480,7 +446,7 @@ fn pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reserv
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
     demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
-    let client = server.client(&token);
+    let client = client(&server.url(), &token);
     let rt = runtime();
     rt.block_on(sync::round(&mut store, &client, None)).unwrap();
 

@@ -69,6 +69,9 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_dismiss_notice, |k| k.dismiss_notices());
     on!(on_reprint_receipt, |k, id: Text| k.reprint_receipt(&id));
     on!(on_show_printer, |k| k.show_printer());
+    on!(on_show_sync, |k| k.show_sync());
+    on!(on_sync_now, |k| k.sync_now_tapped());
+    on!(on_resolve_conflict, |k, id: Text| k.resolve_conflict(&id));
     on!(on_print_test_page, |k| k.print_test_page());
     on!(on_print_stickers, |k| k.print_drop_stickers());
     on!(on_print_z_report, |k| k.print_z_report());

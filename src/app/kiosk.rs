@@ -95,6 +95,7 @@ pub struct Kiosk {
     pub(super) ship_notice: Notice,
     /// The background sync with the cloud; `None` when no cloud is configured.
     pub(super) sync: Option<crate::sync::SyncWorker>,
+    pub(super) sync_notice: Notice,
 }
 
 impl Kiosk {
@@ -153,6 +154,7 @@ impl Kiosk {
             scan_context: Default::default(),
             ship_notice: Notice::default(),
             sync,
+            sync_notice: Notice::default(),
         };
         kiosk.start_up();
         kiosk
@@ -226,6 +228,7 @@ impl Kiosk {
         self.reservations_notice = Notice::default();
         self.hold_notice = Notice::default();
         self.courier.notice = Notice::default();
+        self.sync_notice = Notice::default();
         self.pin_notice.clear();
     }
 
@@ -291,7 +294,13 @@ impl Kiosk {
         minutes > 0
             && matches!(
                 self.screen,
-                Screen::Sell | Screen::Done | Screen::Sales | Screen::Printer | Screen::Reservations | Screen::Dispatch
+                Screen::Sell
+                    | Screen::Done
+                    | Screen::Sales
+                    | Screen::Printer
+                    | Screen::Reservations
+                    | Screen::Dispatch
+                    | Screen::Sync
             )
             && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
     }

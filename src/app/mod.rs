@@ -11,6 +11,7 @@ pub mod kiosk;
 mod printing;
 pub mod reserve;
 pub mod sell;
+mod sync_screen;
 pub mod verify;
 mod view;
 

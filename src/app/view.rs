@@ -126,6 +126,11 @@ impl Kiosk {
                 return ("Store error".to_owned(), 2);
             }
         };
+        // What staff must act on comes first, whatever the connection.
+        let conflicts = self.store.open_conflict_count().unwrap_or(0);
+        if conflicts > 0 {
+            return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), 2);
+        }
         let Some(sync) = &self.sync else {
             return if waiting == 0 {
                 ("Offline · all synced".into(), 3)
@@ -133,10 +138,6 @@ impl Kiosk {
                 (format!("Offline · {waiting} not synced"), 1)
             };
         };
-        let conflicts = self.store.open_conflict_count().unwrap_or(0);
-        if conflicts > 0 {
-            return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), 2);
-        }
         let status = sync.status();
         match (status.online, waiting) {
             (Some(false), 0) => ("Offline · all synced".into(), 3),
@@ -163,6 +164,7 @@ impl Kiosk {
         let drop = self.store.current_drop(now).ok().flatten();
         ui.set_status(self.status_data(drop.as_ref(), now));
         self.present_printing(ui, now);
+        self.present_sync(ui, now);
         if self.screen == crate::ui::Screen::Reservations {
             self.present_holds(ui, now);
         }
@@ -324,6 +326,7 @@ impl Kiosk {
         ui.set_tender_error(self.tender_notice.text.clone().into());
 
         self.present_printing(ui, now);
+        self.present_sync(ui, now);
         self.present_holds(ui, now);
 
         if self.screen == crate::ui::Screen::Dispatch {

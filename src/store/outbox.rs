@@ -117,6 +117,25 @@ impl Store {
         Ok(self.conn.query_row("SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL", [], |r| r.get(0))?)
     }
 
+    /// Staff have dealt with a conflict: it leaves the list, and the cloud is told who
+    /// cleared it when (an event like any other).
+    pub fn resolve_conflict(&mut self, event_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        #[derive(Serialize)]
+        struct Resolved {
+            event_id: Uuid,
+        }
+        self.in_transaction(|tx| {
+            let changed = tx.execute(
+                "UPDATE sync_conflicts SET resolved_at = ?2 WHERE event_id = ?1 AND resolved_at IS NULL",
+                params![event_id.to_string(), to_ms(now)],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("open conflict {event_id}")));
+            }
+            append(tx, "sync.conflict_resolved", &Resolved { event_id }, now).map(drop)
+        })
+    }
+
     /// Refused events staff have not dealt with yet, newest first.
     pub fn open_conflicts(&self) -> Result<Vec<Conflict>> {
         let mut stmt = self.conn.prepare(

@@ -117,6 +117,8 @@ pub struct SyncStatus {
     pub online: Option<bool>,
     pub last_ok: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// A round is under way.
+    pub syncing: bool,
 }
 
 pub struct SyncSettings {
@@ -171,6 +173,7 @@ impl SyncWorker {
                 runtime.block_on(async move {
                     let mut failures = 0;
                     while !st.load(Ordering::Relaxed) {
+                        s.lock().unwrap_or_else(|e| e.into_inner()).syncing = true;
                         let result = round(&mut store, &client, photos.as_ref()).await;
                         let wait = {
                             let mut status = s.lock().unwrap_or_else(|e| e.into_inner());
@@ -180,8 +183,12 @@ impl SyncWorker {
                                         tracing::info!(?done, "synced");
                                     }
                                     failures = 0;
-                                    *status =
-                                        SyncStatus { online: Some(true), last_ok: Some(Utc::now()), last_error: None };
+                                    *status = SyncStatus {
+                                        online: Some(true),
+                                        last_ok: Some(Utc::now()),
+                                        last_error: None,
+                                        syncing: false,
+                                    };
                                     settings.interval
                                 }
                                 Err(e) => {
@@ -190,6 +197,7 @@ impl SyncWorker {
                                     let offline = matches!(e, SyncError::Offline(_));
                                     status.online = Some(!offline);
                                     status.last_error = Some(e.to_string());
+                                    status.syncing = false;
                                     // No network: look again soon, it costs one refused or
                                     // timed-out connection. A cloud that answers badly gets room.
                                     if offline { backoff(failures).min(OFFLINE_RETRY) } else { backoff(failures) }

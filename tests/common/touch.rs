@@ -1,6 +1,8 @@
 //! Tapping the real window the way staff do: Slint's testing backend finds elements by
 //! their accessible labels and clicks them at their centre.
 
+#![allow(dead_code)]
+
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery, ElementRoot};
 use marketday::ui::AppWindow;
 use slint::platform::PointerEventButton;
