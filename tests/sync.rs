@@ -103,6 +103,7 @@ fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
     let rt = runtime();
     let first = rt.block_on(sync::round(&mut a, &ca, None)).unwrap();
     assert_eq!(first.refused, 0);
+    assert!(ca.clock_skew().is_some_and(|s| s.abs() <= 2), "the real server dates its answers: {:?}", ca.clock_skew());
     let second = rt.block_on(sync::round(&mut b, &cb, None)).unwrap();
     assert_eq!(second.refused, 2, "the second stall's two sales of the same pieces are refused");
     assert_eq!((a.unsynced_count().unwrap(), b.unsynced_count().unwrap()), (0, 0), "refused still counts as delivered");
@@ -201,8 +202,8 @@ fn a_captive_portal_or_a_broken_answer_acknowledges_nothing() {
             let mut buf = [0u8; 65536];
             let _ = s.read(&mut buf);
             let answer: &[u8] = match i % 3 {
-                0 => b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 38\r\nConnection: close\r\n\r\n<html>Sign in to MarketWiFi</html>\r\n\r\n",
-                1 => b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\nConnection: close\r\n\r\n{\"results\": [], \"next_seq\": 99, \"trunc",
+                0 => b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 38\r\nDate: Sat, 01 Jan 2000 00:00:00 GMT\r\nConnection: close\r\n\r\n<html>Sign in to MarketWiFi</html>\r\n\r\n",
+                1 => b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\nDate: Sat, 01 Jan 2000 00:00:00 GMT\r\nConnection: close\r\n\r\n{\"results\": [], \"next_seq\": 99, \"trunc",
                 _ => b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 14\r\nConnection: close\r\n\r\n<h1>Busy</h1>\r\n",
             };
             let _ = s.write_all(answer);
@@ -219,6 +220,36 @@ fn a_captive_portal_or_a_broken_answer_acknowledges_nothing() {
     assert!(errors[1].contains("sign-in page") || errors[1].contains("cannot reach"), "{}", errors[1]);
     assert!(errors[2].contains("503"), "{}", errors[2]);
     assert_eq!(store.unsynced_count().unwrap(), 10, "nothing marked synced");
+    assert_eq!(client.clock_skew(), None, "a sign-in page's clock is not the cloud's");
+}
+
+/// A cloud whose clock reads ten minutes earlier than the kiosk's: the kiosk notices.
+#[test]
+fn the_clouds_clock_is_read_from_its_answers() {
+    use std::io::{Read, Write};
+    let cloud = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = cloud.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in cloud.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let body = r#"{"stall":"Spitalfields","changes":[],"next":0,"more":false}"#;
+            let date = (Utc::now() - chrono::Duration::minutes(10)).format("%a, %d %b %Y %H:%M:%S GMT");
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: {date}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(answer.as_bytes());
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    let client = client(&format!("http://{addr}"), "mdk_whatever");
+    runtime().block_on(sync::round(&mut store, &client, None)).unwrap();
+    let skew = client.clock_skew().expect("the answer's Date was read");
+    assert!((599..=602).contains(&skew), "the kiosk is ten minutes ahead: {skew} s");
+    assert_eq!(sync::clock_off(Some(skew)).as_deref(), Some("Clock 10 min ahead"));
 }
 
 #[test]

@@ -86,6 +86,15 @@ impl Kiosk {
             );
         };
         let status = sync.status();
+        if let Some(off) = crate::sync::clock_off(status.clock_skew) {
+            return (
+                format!("{off} the cloud"),
+                2,
+                "Receipts, holds and drop times use this kiosk's clock. Set the time in the Pi's settings, or \
+                 give it internet so it sets itself; sync goes on meanwhile."
+                    .into(),
+            );
+        }
         let last = status.last_ok.map(|t| format!(" Last sync {}.", clock(t, now))).unwrap_or_default();
         match (status.syncing, status.online, &status.last_error) {
             (true, ..) => ("Syncing…".into(), 1, format!("{here}{last}")),

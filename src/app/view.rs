@@ -139,6 +139,9 @@ impl Kiosk {
             };
         };
         let status = sync.status();
+        if let Some(clock) = crate::sync::clock_off(status.clock_skew) {
+            return (clock, 2);
+        }
         match (status.online, waiting) {
             (Some(false), 0) => ("Offline · all synced".into(), 3),
             (Some(false), n) => (format!("Offline · {n} not synced"), 1),

@@ -29,6 +29,16 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// How far this kiosk's clock is ahead of the cloud's (negative: behind), in seconds,
+    /// from the last answer's `Date` header.
+    skew: std::sync::Mutex<Option<i64>>,
+}
+
+/// The kiosk's clock minus the cloud's, from an answer's `Date` header (HTTP dates are
+/// whole seconds; the answer's own travel time is under the resolution that matters).
+pub fn clock_skew(date_header: &str, received: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let cloud = chrono::DateTime::parse_from_rfc2822(date_header).ok()?;
+    Some((received - cloud.with_timezone(&chrono::Utc)).num_seconds())
 }
 
 /// Photos go in pieces this size, so a dropped connection costs at most one piece.
@@ -53,9 +63,21 @@ impl Client {
             .user_agent(concat!("marketday/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Offline(e.to_string()))?;
-        Ok(Client { http, base: base.trim_end_matches('/').to_owned(), token: token.to_owned() })
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            skew: std::sync::Mutex::new(None),
+        })
     }
 
+    /// The clock difference seen in the last answer from the cloud, if any.
+    pub fn clock_skew(&self) -> Option<i64> {
+        *self.skew.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes the cloud's clock from an answer already known to be the cloud's: a captive
+    /// portal's `Date` says nothing about it.
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -92,12 +114,14 @@ impl Client {
         if !response.status().is_success() {
             return Err(Self::failure(response).await);
         }
+        let date = date_of(&response);
         let body = response.bytes().await.map_err(transport)?;
         let answer: PushResponse = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
         // An answer that does not match the batch event for event acknowledges nothing.
         if answer.results.len() != events.len() || answer.results.iter().zip(events).any(|(r, e)| r.id != e.id) {
             return Err(SyncError::NotTheCloud("the answer does not match the events sent".into()));
         }
+        self.observe_date(date.as_deref());
         Ok(answer)
     }
 
@@ -114,8 +138,19 @@ impl Client {
         if !response.status().is_success() {
             return Err(Self::failure(response).await);
         }
+        let date = date_of(&response);
         let body = response.bytes().await.map_err(transport)?;
-        serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))
+        let page: ChangesPage = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
+        self.observe_date(date.as_deref());
+        Ok(page)
+    }
+
+    /// Notes the cloud's clock from an answer already known to be the cloud's: a captive
+    /// portal's `Date` says nothing about it.
+    fn observe_date(&self, date: Option<&str>) {
+        if let Some(seen) = date.and_then(|d| clock_skew(d, chrono::Utc::now())) {
+            *self.skew.lock().unwrap_or_else(|e| e.into_inner()) = Some(seen);
+        }
     }
 
     /// How many bytes of a photo the cloud holds, and whether it is complete.
@@ -182,8 +217,27 @@ impl Client {
     }
 }
 
+fn date_of(response: &reqwest::Response) -> Option<String> {
+    response.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
 fn offset_of(response: &reqwest::Response) -> (u64, bool) {
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let offset = header(wire::UPLOAD_OFFSET).and_then(|v| v.parse().ok()).unwrap_or(0);
     (offset, header("upload-complete").as_deref() == Some("?1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn clock_skew_reads_an_http_date() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 9, 10, 0).unwrap();
+        assert_eq!(clock_skew("Sat, 21 Nov 2026 09:00:00 GMT", now), Some(600));
+        assert_eq!(clock_skew("Sat, 21 Nov 2026 09:10:30 GMT", now), Some(-30));
+        assert_eq!(clock_skew("yesterday", now), None);
+    }
 }

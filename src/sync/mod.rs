@@ -119,6 +119,20 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// A round is under way.
     pub syncing: bool,
+    /// This kiosk's clock minus the cloud's, in seconds, as last seen.
+    pub clock_skew: Option<i64>,
+}
+
+/// How far the kiosk's clock may drift from the cloud's before staff are told: receipts,
+/// hold expiries and drop windows all read it (a Raspberry Pi has no clock battery).
+pub const CLOCK_TOLERANCE_SECONDS: i64 = 120;
+
+/// "Clock 7 min behind": the badge's words for a clock off by more than the tolerance.
+pub fn clock_off(skew: Option<i64>) -> Option<String> {
+    let skew = skew.filter(|s| s.abs() > CLOCK_TOLERANCE_SECONDS)?;
+    let minutes = (skew.abs() + 30) / 60;
+    let amount = if minutes >= 120 { format!("{} h", (minutes + 30) / 60) } else { format!("{minutes} min") };
+    Some(format!("Clock {amount} {}", if skew < 0 { "behind" } else { "ahead" }))
 }
 
 pub struct SyncSettings {
@@ -188,6 +202,7 @@ impl SyncWorker {
                                         last_ok: Some(Utc::now()),
                                         last_error: None,
                                         syncing: false,
+                                        clock_skew: client.clock_skew(),
                                     };
                                     settings.interval
                                 }
@@ -198,6 +213,7 @@ impl SyncWorker {
                                     status.online = Some(!offline);
                                     status.last_error = Some(e.to_string());
                                     status.syncing = false;
+                                    status.clock_skew = client.clock_skew().or(status.clock_skew);
                                     // No network: look again soon, it costs one refused or
                                     // timed-out connection. A cloud that answers badly gets room.
                                     if offline { backoff(failures).min(OFFLINE_RETRY) } else { backoff(failures) }
@@ -234,5 +250,19 @@ impl Drop for SyncWorker {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_is_reported_only_beyond_the_tolerance_and_in_words() {
+        assert_eq!(clock_off(None), None);
+        assert_eq!(clock_off(Some(CLOCK_TOLERANCE_SECONDS)), None);
+        assert_eq!(clock_off(Some(-CLOCK_TOLERANCE_SECONDS)), None);
+        assert_eq!(clock_off(Some(-7 * 60)).as_deref(), Some("Clock 7 min behind"));
+        assert_eq!(clock_off(Some(3 * 3600 + 100)).as_deref(), Some("Clock 3 h ahead"));
     }
 }
