@@ -1,7 +1,8 @@
 //! Sync figures over loopback, with the real server (`cargo run --release --example sync_bench`):
 //! 10,000 queued events and 100 photos of 1 MB (time and bytes on the wire), time to the
 //! first completed sync after the network returns, and the server's ingestion rate with 20
-//! kiosks pushing at once. Figures, not assertions.
+//! kiosks pushing at once, and a new kiosk pulling a 10,000-piece catalog. Figures, not
+//! assertions.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +14,7 @@ use marketday::domain::dispatch::Handover;
 use marketday::store::{Shipment, Store};
 use marketday::sync::{self, Client};
 use marketday_cloud::AppState;
+use marketday_cloud::wire::{ChangeBody, PieceChange};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -134,6 +136,39 @@ fn main() -> anyhow::Result<()> {
         "20 kiosks x 2,000 events at once: {delivered} events in {:.2} s = {:.0} events/s (SQLite, synchronous=FULL)",
         took.as_secs_f64(),
         delivered as f64 / took.as_secs_f64()
+    );
+
+    // 4. A new kiosk pulling a 10,000-piece catalog the atelier published.
+    let pieces: Vec<ChangeBody> = (1..=10_000u32)
+        .map(|n| {
+            ChangeBody::Piece(PieceChange {
+                serial: format!("AT-B-{n:05}"),
+                drop_id: None,
+                edition_number: n,
+                edition_size: 10_000,
+                title: "Bench pendant".into(),
+                maker: "Atelier".into(),
+                materials: "18ct gold".into(),
+                origin_notes: String::new(),
+                price_minor: 18_500,
+                currency: "GBP".into(),
+                assay_hash: None,
+                certificate: None,
+            })
+        })
+        .collect();
+    state.db().publish("Atelier", None, &pieces, 0)?;
+    let token = state.db().add_device("K3", "Atelier", "Stall")?;
+    let proxy = fault_proxy::FaultProxy::start(addr, 3, 0);
+    let mut k3 = Store::open(&dir.path().join("k3.sqlite"))?;
+    let client = Client::new(&proxy.url(), &token, Duration::from_secs(60))?;
+    let started = Instant::now();
+    let pulled = rt.block_on(sync::round(&mut k3, &client, None))?.pulled;
+    println!(
+        "a new kiosk pulling {pulled} published pieces: {:.2} s, {:.2} MB down ({} in its catalog)",
+        started.elapsed().as_secs_f64(),
+        proxy.bytes[1].load(Ordering::Relaxed) as f64 / 1e6,
+        k3.piece_count()?
     );
     let _ = Arc::strong_count(&state);
     Ok(())
