@@ -288,20 +288,27 @@ impl Kiosk {
         }
     }
 
+    /// Whether a staff screen is showing (the rail is there; customers cannot be).
+    pub fn on_staff_screen(&self) -> bool {
+        matches!(
+            self.screen,
+            Screen::Sell
+                | Screen::Tender
+                | Screen::Done
+                | Screen::Sales
+                | Screen::Printer
+                | Screen::Reservations
+                | Screen::Dispatch
+                | Screen::Sync
+        )
+    }
+
     /// Locks staff screens after the configured idle time, but never mid-payment.
     pub fn auto_lock_due(&self) -> bool {
         let minutes = self.config.display.auto_lock_minutes;
         minutes > 0
-            && matches!(
-                self.screen,
-                Screen::Sell
-                    | Screen::Done
-                    | Screen::Sales
-                    | Screen::Printer
-                    | Screen::Reservations
-                    | Screen::Dispatch
-                    | Screen::Sync
-            )
+            && self.on_staff_screen()
+            && self.screen != Screen::Tender
             && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
     }
 

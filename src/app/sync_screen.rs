@@ -27,18 +27,7 @@ fn changes(n: u64) -> String {
 impl Kiosk {
     /// Opened from the status bar's sync badge, on staff screens only.
     pub fn show_sync(&mut self) {
-        let staff = matches!(
-            self.screen,
-            Screen::Sell
-                | Screen::Tender
-                | Screen::Done
-                | Screen::Sales
-                | Screen::Printer
-                | Screen::Reservations
-                | Screen::Dispatch
-                | Screen::Sync
-        );
-        if staff {
+        if self.on_staff_screen() {
             self.screen = Screen::Sync;
             self.sync_notice = Notice::default();
         }

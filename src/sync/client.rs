@@ -101,22 +101,26 @@ impl Client {
         }
     }
 
-    pub async fn push(&self, events: &[Event], pending: u64) -> Result<PushResponse, SyncError> {
-        let request = PushRequest { events: events.to_vec(), pending };
-        let response = self
-            .http
-            .post(self.url(wire::EVENTS))
-            .bearer_auth(&self.token)
-            .json(&request)
-            .send()
-            .await
-            .map_err(transport)?;
+    /// Sends a request with the device token and reads a successful JSON answer; returns it
+    /// with the answer's `Date` header.
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(T, Option<String>), SyncError> {
+        let response = request.bearer_auth(&self.token).send().await.map_err(transport)?;
         if !response.status().is_success() {
             return Err(Self::failure(response).await);
         }
         let date = date_of(&response);
         let body = response.bytes().await.map_err(transport)?;
-        let answer: PushResponse = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
+        let answer = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
+        Ok((answer, date))
+    }
+
+    pub async fn push(&self, events: &[Event], pending: u64) -> Result<PushResponse, SyncError> {
+        let request = PushRequest { events: events.to_vec(), pending };
+        let (answer, date): (PushResponse, _) =
+            self.json(self.http.post(self.url(wire::EVENTS)).json(&request)).await?;
         // An answer that does not match the batch event for event acknowledges nothing.
         if answer.results.len() != events.len() || answer.results.iter().zip(events).any(|(r, e)| r.id != e.id) {
             return Err(SyncError::NotTheCloud("the answer does not match the events sent".into()));
@@ -127,20 +131,8 @@ impl Client {
 
     /// The changes published after `since`.
     pub async fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, SyncError> {
-        let response = self
-            .http
-            .get(self.url(wire::CHANGES))
-            .query(&[("since", since), ("limit", i64::from(limit))])
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(transport)?;
-        if !response.status().is_success() {
-            return Err(Self::failure(response).await);
-        }
-        let date = date_of(&response);
-        let body = response.bytes().await.map_err(transport)?;
-        let page: ChangesPage = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
+        let query = [("since", since), ("limit", i64::from(limit))];
+        let (page, date): (ChangesPage, _) = self.json(self.http.get(self.url(wire::CHANGES)).query(&query)).await?;
         self.observe_date(date.as_deref());
         Ok(page)
     }
