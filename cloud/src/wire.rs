@@ -283,3 +283,79 @@ pub struct KeyChange {
     #[serde(default)]
     pub revoked_reason: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ChangeBody::read` lists the kinds it knows by name: every kind `kind()` gives must be
+    /// among them, or a kiosk would skip real changes as unknown.
+    #[test]
+    fn every_change_kind_reads_back_as_sent() {
+        let bodies = [
+            ChangeBody::Drop(DropChange {
+                id: "d".into(),
+                name: "D".into(),
+                opens_at: 0,
+                general_sale_at: 1,
+                closes_at: 2,
+                member_limit: 1,
+            }),
+            ChangeBody::Piece(PieceChange {
+                serial: "AT-1".into(),
+                drop_id: None,
+                edition_number: 1,
+                edition_size: 2,
+                title: "T".into(),
+                maker: String::new(),
+                materials: String::new(),
+                origin_notes: String::new(),
+                price_minor: 100,
+                currency: "GBP".into(),
+                assay_hash: None,
+                certificate: None,
+            }),
+            ChangeBody::PieceState(PieceStateChange {
+                serial: "AT-1".into(),
+                allocated_to: Some("B".into()),
+                sold_by: None,
+            }),
+            ChangeBody::Member(MemberChange {
+                id: "m".into(),
+                name: "M".into(),
+                email: "m@x".into(),
+                waitlist: vec!["d".into()],
+            }),
+            ChangeBody::Reservation(ReservationChange {
+                id: Uuid::nil(),
+                code: "ABC".into(),
+                serial: "AT-1".into(),
+                customer_name: "C".into(),
+                customer_contact: "c@x".into(),
+                member_id: None,
+                expires_at: 5,
+                cancelled: true,
+            }),
+            ChangeBody::Shipment(ShipmentChange {
+                id: "WEB-1".into(),
+                buyer: "B".into(),
+                pieces: vec!["AT-1".into()],
+                created_at: 3,
+            }),
+            ChangeBody::Key(KeyChange {
+                atelier: "A".into(),
+                public_key: "00".repeat(32),
+                valid_from: "2026-01-01".into(),
+                valid_until: None,
+                revoked_on: None,
+                revoked_reason: None,
+            }),
+        ];
+        for body in bodies {
+            let sent = Change { cursor: 1, kind: body.kind().into(), data: body.data() };
+            assert_eq!(ChangeBody::read(&sent).unwrap(), Some(body));
+        }
+        let unknown = Change { cursor: 2, kind: "gift_card".into(), data: serde_json::json!({}) };
+        assert_eq!(ChangeBody::read(&unknown).unwrap(), None);
+    }
+}

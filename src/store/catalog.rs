@@ -120,6 +120,14 @@ pub(crate) fn insert_piece(tx: &Transaction<'_>, p: &NewPiece, now: DateTime<Utc
     if exists {
         return Err(StoreError::Invalid(format!("serial {} is already in the catalog", p.serial)));
     }
+    write_piece(tx, p, None)?;
+    outbox::append(tx, "piece.added", p, now)?;
+    Ok(())
+}
+
+/// A piece's catalog entry, added or brought up to date (from the cloud); a piece already
+/// here keeps its sale state, and its certificate unless a new one is given.
+pub(crate) fn write_piece(tx: &Transaction<'_>, p: &NewPiece, certificate: Option<&str>) -> Result<()> {
     if let Some(drop_id) = &p.drop_id {
         let known: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM drops WHERE id = ?1)", [drop_id], |r| r.get(0))?;
         if !known {
@@ -128,8 +136,14 @@ pub(crate) fn insert_piece(tx: &Transaction<'_>, p: &NewPiece, now: DateTime<Utc
     }
     tx.execute(
         "INSERT INTO pieces(serial, drop_id, edition_number, edition_size, title, maker, materials,
-             origin_notes, price_minor, currency, assay_hash, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'available')",
+             origin_notes, price_minor, currency, assay_hash, certificate, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'available')
+         ON CONFLICT(serial) DO UPDATE SET drop_id = excluded.drop_id,
+             edition_number = excluded.edition_number, edition_size = excluded.edition_size,
+             title = excluded.title, maker = excluded.maker, materials = excluded.materials,
+             origin_notes = excluded.origin_notes, price_minor = excluded.price_minor,
+             currency = excluded.currency, assay_hash = excluded.assay_hash,
+             certificate = coalesce(excluded.certificate, pieces.certificate)",
         params![
             p.serial.as_str(),
             p.drop_id,
@@ -141,10 +155,10 @@ pub(crate) fn insert_piece(tx: &Transaction<'_>, p: &NewPiece, now: DateTime<Utc
             p.origin_notes,
             p.price.minor,
             p.price.currency.code(),
-            p.assay_hash
+            p.assay_hash,
+            certificate
         ],
     )?;
-    outbox::append(tx, "piece.added", p, now)?;
     Ok(())
 }
 

@@ -115,7 +115,7 @@ impl Store {
 fn apply(tx: &Transaction<'_>, stall: &str, change: &Pulled, now: DateTime<Utc>) -> Result<Applied> {
     match change {
         Pulled::Drop(drop) => catalog::write_drop(tx, drop)?,
-        Pulled::Piece { piece, certificate } => write_piece(tx, piece, certificate.as_deref())?,
+        Pulled::Piece { piece, certificate } => catalog::write_piece(tx, piece, certificate.as_deref())?,
         Pulled::PieceState { serial, allocated_to, sold_by } => {
             piece_state(tx, stall, serial, allocated_to.as_deref(), sold_by.as_deref(), now)?
         }
@@ -147,42 +147,6 @@ fn apply(tx: &Transaction<'_>, stall: &str, change: &Pulled, now: DateTime<Utc>)
         Pulled::Key(key) => provenance::trust_key_in(tx, key, now)?,
     }
     Ok(Applied::Done)
-}
-
-/// The catalog entry; a piece already here keeps its sale state.
-fn write_piece(tx: &Transaction<'_>, p: &NewPiece, certificate: Option<&str>) -> Result<()> {
-    if let Some(drop_id) = &p.drop_id {
-        let known: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM drops WHERE id = ?1)", [drop_id], |r| r.get(0))?;
-        if !known {
-            return Err(StoreError::Invalid(format!("drop '{drop_id}' is unknown here")));
-        }
-    }
-    tx.execute(
-        "INSERT INTO pieces(serial, drop_id, edition_number, edition_size, title, maker, materials,
-             origin_notes, price_minor, currency, assay_hash, certificate, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'available')
-         ON CONFLICT(serial) DO UPDATE SET drop_id = excluded.drop_id,
-             edition_number = excluded.edition_number, edition_size = excluded.edition_size,
-             title = excluded.title, maker = excluded.maker, materials = excluded.materials,
-             origin_notes = excluded.origin_notes, price_minor = excluded.price_minor,
-             currency = excluded.currency, assay_hash = excluded.assay_hash,
-             certificate = coalesce(excluded.certificate, pieces.certificate)",
-        params![
-            p.serial.as_str(),
-            p.drop_id,
-            p.edition.number,
-            p.edition.size,
-            p.title,
-            p.maker,
-            p.materials,
-            p.origin_notes,
-            p.price.minor,
-            p.price.currency.code(),
-            p.assay_hash,
-            certificate
-        ],
-    )?;
-    Ok(())
 }
 
 /// Where the cloud says a piece stands. A sale made here is this kiosk's own word, never
