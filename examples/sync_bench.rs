@@ -1,8 +1,8 @@
 //! Sync figures over loopback, with the real server (`cargo run --release --example sync_bench`):
 //! 10,000 queued events and 100 photos of 1 MB (time and bytes on the wire), time to the
 //! first completed sync after the network returns, and the server's ingestion rate with 20
-//! kiosks pushing at once, and a new kiosk pulling a 10,000-piece catalog. Figures, not
-//! assertions.
+//! kiosks pushing at once (on SQLite, and on PostgreSQL when `MARKETDAY_TEST_POSTGRES` names
+//! a database), and a new kiosk pulling a 10,000-piece catalog. Figures, not assertions.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,6 +16,8 @@ use marketday::sync::{self, Client};
 use marketday_cloud::AppState;
 use marketday_cloud::wire::{ChangeBody, PieceChange};
 
+#[path = "../tests/common/cloud.rs"]
+mod cloud;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/common/fault_proxy.rs"]
@@ -24,7 +26,7 @@ mod fault_proxy;
 
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let state = AppState::open(&dir.path().join("cloud"))?;
+    let state = AppState::open(&dir.path().join("cloud"), None)?;
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
@@ -110,33 +112,15 @@ fn main() -> anyhow::Result<()> {
     );
     drop(worker);
 
-    // 3. Ingestion with 20 kiosks pushing 2,000 events each, at once.
-    let mut kiosks = Vec::new();
-    for i in 0..20 {
-        let id = format!("C{i:02}");
-        let token = state.db().add_device(&id, "Atelier", &format!("Stall {i}"))?;
-        let path = dir.path().join(format!("{id}.sqlite"));
-        let mut store = Store::open(&path)?;
-        store.seed_pending_events(2_000, Utc::now())?;
-        kiosks.push((store, Client::new(&format!("http://{addr}"), &token, Duration::from_secs(60))?));
+    // 3. Ingestion with 20 kiosks pushing 2,000 events each, at once, on each store.
+    ingestion(&state, addr, dir.path(), "SQLite, synchronous=FULL")?;
+    match std::env::var(cloud::POSTGRES_ENV) {
+        Ok(url) => {
+            let pg = cloud::Server::start_on(&cloud::Backend::Postgres(url));
+            ingestion(&pg.state, pg.addr, dir.path(), "PostgreSQL")?;
+        }
+        Err(_) => println!("PostgreSQL ingestion not measured: set {}", cloud::POSTGRES_ENV),
     }
-    let started = Instant::now();
-    let threads: Vec<_> = kiosks
-        .into_iter()
-        .map(|(mut store, client)| {
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(sync::round(&mut store, &client, None)).unwrap().delivered
-            })
-        })
-        .collect();
-    let delivered: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
-    let took = started.elapsed();
-    println!(
-        "20 kiosks x 2,000 events at once: {delivered} events in {:.2} s = {:.0} events/s (SQLite, synchronous=FULL)",
-        took.as_secs_f64(),
-        delivered as f64 / took.as_secs_f64()
-    );
 
     // 4. A new kiosk pulling a 10,000-piece catalog the atelier published.
     let pieces: Vec<ChangeBody> = (1..=10_000u32)
@@ -171,5 +155,36 @@ fn main() -> anyhow::Result<()> {
         k3.piece_count()?
     );
     let _ = Arc::strong_count(&state);
+    Ok(())
+}
+
+/// 20 kiosks of one atelier push 2,000 events each, all at once.
+fn ingestion(state: &AppState, addr: std::net::SocketAddr, dir: &std::path::Path, store: &str) -> anyhow::Result<()> {
+    let mut kiosks = Vec::new();
+    for i in 0..20 {
+        let id = format!("C{i:02}");
+        let token = state.db().add_device(&id, "Atelier", &format!("Stall {i}"))?;
+        let path = dir.join(format!("{id}-{}.sqlite", state.db().backend()));
+        let mut store = Store::open(&path)?;
+        store.seed_pending_events(2_000, Utc::now())?;
+        kiosks.push((store, Client::new(&format!("http://{addr}"), &token, Duration::from_secs(60))?));
+    }
+    let started = Instant::now();
+    let threads: Vec<_> = kiosks
+        .into_iter()
+        .map(|(mut store, client)| {
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(sync::round(&mut store, &client, None)).unwrap().delivered
+            })
+        })
+        .collect();
+    let delivered: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let took = started.elapsed();
+    println!(
+        "20 kiosks x 2,000 events at once: {delivered} events in {:.2} s = {:.0} events/s ({store})",
+        took.as_secs_f64(),
+        delivered as f64 / took.as_secs_f64()
+    );
     Ok(())
 }

@@ -17,7 +17,7 @@ mod fault_proxy;
 use fault_proxy::FaultProxy;
 #[path = "common/cloud.rs"]
 mod cloud;
-use cloud::Server;
+use cloud::{Backend, Server};
 
 fn client(url: &str, token: &str) -> Client {
     Client::new(url, token, Duration::from_secs(5)).unwrap()
@@ -60,9 +60,8 @@ fn outbox_ids(store: &Store) -> Vec<String> {
     ids
 }
 
-#[test]
-fn ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaking() {
-    let server = Server::start();
+fn ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaking(backend: Backend) {
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     let proxy = FaultProxy::start(server.addr, 0x5eed_0001, 40);
     let dir = tempfile::tempdir().unwrap();
@@ -89,9 +88,8 @@ fn ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaki
     );
 }
 
-#[test]
-fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
-    let server = Server::start();
+fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told(backend: Backend) {
+    let server = Server::start_on(&backend);
     let (t1, t2) = (server.device("K1", "Spitalfields"), server.device("K2", "Broadway"));
     let dir = tempfile::tempdir().unwrap();
     // Both stalls seeded with the same demo history: each sold AT-2026-0003 and -0011 offline.
@@ -129,9 +127,42 @@ fn two_kiosks_never_both_sell_a_piece_and_the_loser_is_told() {
     assert_eq!((accepted_sales("K1"), accepted_sales("K2")), (2, 0));
 }
 
-#[test]
-fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason() {
-    let server = Server::start();
+/// Eight stalls push the same two sales at the same moment: the store takes one sale of
+/// each piece and refuses the other seven, whatever order the requests interleave in.
+fn kiosks_pushing_at_once_never_both_sell_a_piece(backend: Backend) {
+    const KIOSKS: usize = 8;
+    let server = Server::start_on(&backend);
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::sync::Barrier::new(KIOSKS);
+    let refused: Vec<(usize, usize)> = std::thread::scope(|scope| {
+        let kiosks: Vec<_> = (0..KIOSKS)
+            .map(|k| {
+                let (server, dir, start) = (&server, dir.path(), &start);
+                scope.spawn(move || {
+                    let stall = format!("Stall {k}");
+                    let token = server.device(&format!("K{k}"), &stall);
+                    let mut store = Store::open(&dir.join(format!("k{k}.sqlite"))).unwrap();
+                    demo::seed(&mut store, &stall, Utc::now()).unwrap();
+                    let client = client(&server.url(), &token);
+                    start.wait();
+                    let round = runtime().block_on(sync::round(&mut store, &client, None)).unwrap();
+                    (round.refused as usize, store.open_conflict_count().unwrap() as usize)
+                })
+            })
+            .collect();
+        kiosks.into_iter().map(|k| k.join().unwrap()).collect()
+    });
+    let accepted: usize = (0..KIOSKS)
+        .flat_map(|k| server.state.db().events_of(&format!("K{k}")).unwrap())
+        .filter(|(_, _, kind, outcome)| kind == "sale.completed" && outcome.contains("accepted"))
+        .count();
+    assert_eq!(accepted, 2, "one sale of each piece");
+    assert_eq!(refused.iter().map(|r| r.0).sum::<usize>(), 2 * (KIOSKS - 1), "every other sale refused: {refused:?}");
+    assert!(refused.iter().all(|(refused, conflicts)| refused == conflicts), "each refusal is a conflict: {refused:?}");
+}
+
+fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason(backend: Backend) {
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     server.state.db().allocate("Atelier Thorne", "Broadway", &["AT-2026-0011".into()], 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -145,9 +176,8 @@ fn a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason() {
     assert!(conflict.message.contains("Broadway"), "{}", conflict.message);
 }
 
-#[test]
-fn photos_arrive_intact_after_interrupted_uploads() {
-    let server = Server::start();
+fn photos_arrive_intact_after_interrupted_uploads(backend: Backend) {
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     let proxy = FaultProxy::start(server.addr, 0x5eed_0002, 50);
     let dir = tempfile::tempdir().unwrap();
@@ -252,9 +282,8 @@ fn the_clouds_clock_is_read_from_its_answers() {
     assert_eq!(sync::clock_off(Some(skew)).as_deref(), Some("Clock 10 min ahead"));
 }
 
-#[test]
-fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again() {
-    let first = Server::start();
+fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again(backend: Backend) {
+    let first = Server::start_on(&backend);
     let token = first.device("K1", "Spitalfields");
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
@@ -262,7 +291,7 @@ fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again() {
     let rt = runtime();
     rt.block_on(sync::round(&mut store, &client(&first.url(), &token), None)).unwrap();
     // A new, empty server: it expects event 1, the kiosk is at 41.
-    let second = Server::start();
+    let second = Server::start_on(&backend);
     let token = second.device("K1", "Spitalfields");
     store.seed_pending_events(5, Utc::now()).unwrap();
     let client = client(&second.url(), &token);
@@ -274,9 +303,8 @@ fn a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again() {
 
 /// The background worker: no network, then the network comes back; everything goes up
 /// without anyone touching the kiosk.
-#[test]
-fn the_background_worker_catches_up_when_the_network_returns() {
-    let server = Server::start();
+fn the_background_worker_catches_up_when_the_network_returns(backend: Backend) {
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     let proxy = FaultProxy::start(server.addr, 0x5eed_0003, 0);
     proxy.set_down(true);
@@ -315,9 +343,8 @@ fn the_background_worker_catches_up_when_the_network_returns() {
 
 /// A kiosk whose store was replaced (its events start past what the cloud expects) cannot
 /// fill the gap: the round ends with the gap named, instead of looping.
-#[test]
-fn a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on() {
-    let server = Server::start();
+fn a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on(backend: Backend) {
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
@@ -348,11 +375,10 @@ fn count_events(store: &Store, kind: &str) -> i64 {
     conn.query_row("SELECT count(*) FROM outbox WHERE kind = ?1", [kind], |r| r.get(0)).unwrap()
 }
 
-#[test]
-fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_breaking_link() {
+fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_breaking_link(backend: Backend) {
     use marketday::domain::{PieceStatus, ReservationCode, ReservationState, Serial};
     use serde_json::json;
-    let server = Server::start();
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
     let public_key = marketday::domain::provenance::hex(key.as_bytes());
@@ -378,12 +404,9 @@ fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_brea
         "general_sale_at": 1, "closes_at": 0}}));
     publish(&server, None, &everything);
     // A kind a newer cloud might send, written as such a cloud would: skipped too.
-    let conn = rusqlite::Connection::open(server.dir.path().join("cloud.sqlite")).unwrap();
-    conn.execute(
+    server.execute_sql(
         "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ('Atelier Thorne', NULL, 'gift_card', '{}', 0)",
-        [],
-    )
-    .unwrap();
+    );
     publish(
         &server,
         Some("Spitalfields"),
@@ -468,11 +491,10 @@ fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_brea
     assert!(matches!(store.reservation_by_code(&code).unwrap().unwrap().state, ReservationState::Released { .. }));
 }
 
-#[test]
-fn pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reservation_is_a_conflict() {
+fn pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reservation_is_a_conflict(backend: Backend) {
     use marketday::domain::{Cart, Currency, PieceStatus, ReservationCode, SellError};
     use serde_json::json;
-    let server = Server::start();
+    let server = Server::start_on(&backend);
     let token = server.device("K1", "Spitalfields");
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.sqlite")).unwrap();
@@ -522,3 +544,16 @@ fn pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reserv
     rt.block_on(sync::round(&mut store, &client, None)).unwrap();
     assert_eq!(piece(&store, &p9).status, PieceStatus::Available);
 }
+
+on_both_stores!(
+    kiosks_pushing_at_once_never_both_sell_a_piece,
+    ten_thousand_events_arrive_once_and_in_order_through_a_link_that_keeps_breaking,
+    two_kiosks_never_both_sell_a_piece_and_the_loser_is_told,
+    a_sale_of_a_piece_allocated_to_another_stall_is_refused_with_the_reason,
+    photos_arrive_intact_after_interrupted_uploads,
+    a_cloud_restored_from_an_older_copy_gets_the_events_it_lost_again,
+    the_background_worker_catches_up_when_the_network_returns,
+    a_gap_the_kiosk_cannot_fill_is_reported_not_looped_on,
+    what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_breaking_link,
+    pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reservation_is_a_conflict,
+);

@@ -1,7 +1,7 @@
 //! The HTTP API (see `wire` for the routes and their meaning).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,26 +15,30 @@ use crate::photos::{Held, PhotoDir, UploadError};
 use crate::wire::{self, ErrorBody, PushRequest, PushResponse};
 
 pub struct AppState {
-    db: Mutex<Db>,
+    db: Db,
     photos: PhotoDir,
 }
 
 impl AppState {
-    /// The server's data directory: `cloud.sqlite` and `photos/`.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Arc<AppState>> {
+    /// The server's data directory holds `photos/` and, unless `postgres` names a
+    /// PostgreSQL database to use instead, the SQLite store `cloud.sqlite`.
+    pub fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Result<Arc<AppState>> {
         std::fs::create_dir_all(data_dir)?;
-        let db = Db::open(&data_dir.join("cloud.sqlite"))?;
+        let db = match postgres {
+            Some(url) => Db::open_postgres(url)?,
+            None => Db::open(&data_dir.join("cloud.sqlite"))?,
+        };
         let photos = PhotoDir::open(&data_dir.join("photos"))?;
-        Ok(Arc::new(AppState { db: Mutex::new(db), photos }))
+        Ok(Arc::new(AppState { db, photos }))
     }
 
     /// Runs `f` on the database off the async threads.
     async fn with_db<T: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&mut Db) -> Result<T, DbError> + Send + 'static,
+        f: impl FnOnce(&Db) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || f(&mut state.db.lock().unwrap_or_else(|e| e.into_inner())))
+        tokio::task::spawn_blocking(move || f(&state.db))
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?
             .map_err(ApiError::from)
@@ -66,7 +70,7 @@ impl From<DbError> for ApiError {
             DbError::SeqReused { .. } => ApiError::new(StatusCode::CONFLICT, "sequence_reused", e.to_string()),
             DbError::IdReused(_) => ApiError::new(StatusCode::CONFLICT, "event_id_reused", e.to_string()),
             DbError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
-            DbError::Sql(e) => ApiError::internal(e.to_string()),
+            DbError::Sqlite(_) | DbError::Postgres(_) | DbError::Storage(_) => ApiError::internal(e.to_string()),
         }
     }
 }
@@ -221,8 +225,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
 
 impl AppState {
     /// The database, for the command line and tests.
-    pub fn db(&self) -> std::sync::MutexGuard<'_, Db> {
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// A photo as kept (complete uploads only).

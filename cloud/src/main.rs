@@ -13,6 +13,10 @@ struct Cli {
     /// Where the server keeps its database and photos.
     #[arg(long, env = "MARKETDAY_CLOUD_DATA", default_value = "marketday-cloud-data")]
     data: PathBuf,
+    /// A PostgreSQL database to keep the store in instead of SQLite in the data directory
+    /// (`postgres://user:password@host/database`); photos stay in the data directory.
+    #[arg(long, env = "MARKETDAY_CLOUD_POSTGRES")]
+    postgres: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,7 +76,8 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let state = AppState::open(&cli.data).with_context(|| format!("cannot open {}", cli.data.display()))?;
+    let state = AppState::open(&cli.data, cli.postgres.as_deref())
+        .with_context(|| format!("cannot open {}", cli.data.display()))?;
     match cli.command {
         Command::Serve { listen } => {
             let runtime = tokio::runtime::Runtime::new()?;

@@ -1,0 +1,396 @@
+//! The server's store: devices and their hashed tokens, every event received in each
+//! device's order, which stall a piece is allocated to and who sold it, and the changes
+//! kiosks pull. On SQLite (one file, the default) or PostgreSQL (many stalls); the rules
+//! and their SQL are written once, over [`sql::Sql`].
+
+mod postgres;
+pub(crate) mod sql;
+mod sqlite;
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use self::postgres::PgDb;
+use self::sql::{Row, Sql, vals};
+use self::sqlite::SqliteDb;
+use crate::wire::{
+    Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, MAX_PAGE, Outcome, PieceStateChange, Reason,
+    StallStatus,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("storage: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("expected event {expected} next, got {got}")]
+    Gap { expected: i64, got: i64 },
+    #[error("sequence number {seq} already holds another event")]
+    SeqReused { seq: i64 },
+    #[error("event {0} was already received from another device or position")]
+    IdReused(uuid::Uuid),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A registered kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub atelier: String,
+    pub stall: String,
+}
+
+impl Device {
+    fn read(row: &Row) -> Result<Device, DbError> {
+        Ok(Device { id: row.text(0)?, atelier: row.text(1)?, stall: row.text(2)? })
+    }
+}
+
+pub fn token_hash(token: &str) -> String {
+    data_encoding::HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
+}
+
+pub enum Db {
+    Sqlite(SqliteDb),
+    Postgres(PgDb),
+}
+
+impl Db {
+    /// The SQLite file at `path`, created and migrated as needed.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        Ok(Db::Sqlite(SqliteDb::open(path)?))
+    }
+
+    /// The PostgreSQL database at `url`, migrated as needed.
+    pub fn open_postgres(url: &str) -> Result<Db, DbError> {
+        Ok(Db::Postgres(PgDb::open(url)?))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "SQLite",
+            Db::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// A transaction that reads, or writes only what no other writer's result depends on.
+    fn tx<R>(&self, f: impl FnOnce(&mut dyn Sql) -> Result<R, DbError>) -> Result<R, DbError> {
+        match self {
+            Db::Sqlite(db) => db.transaction(false, f),
+            Db::Postgres(db) => db.transaction(None, f),
+        }
+    }
+
+    /// A transaction that writes the atelier's pieces, events or changes: one at a time per
+    /// atelier.
+    fn write<R>(&self, atelier: &str, f: impl FnOnce(&mut dyn Sql) -> Result<R, DbError>) -> Result<R, DbError> {
+        match self {
+            Db::Sqlite(db) => db.transaction(true, f),
+            Db::Postgres(db) => db.transaction(Some(atelier), f),
+        }
+    }
+
+    /// Registers a device and returns its bearer token; only the token's hash is kept.
+    pub fn add_device(&self, id: &str, atelier: &str, stall: &str) -> Result<String, DbError> {
+        let mut secret = [0u8; 24];
+        rand::fill(&mut secret);
+        let token = format!("mdk_{}", data_encoding::BASE32_NOPAD.encode(&secret).to_lowercase());
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO devices(id, atelier, stall, token_sha256) VALUES ($1, $2, $3, $4)",
+                vals![id, atelier, stall, token_hash(&token)],
+            )
+        })?;
+        Ok(token)
+    }
+
+    pub fn device_by_token(&self, token: &str) -> Result<Option<Device>, DbError> {
+        self.tx(|tx| {
+            tx.query_opt("SELECT id, atelier, stall FROM devices WHERE token_sha256 = $1", vals![token_hash(token)])?
+                .map(|r| Device::read(&r))
+                .transpose()
+        })
+    }
+
+    /// Allocates pieces to a stall: only that stall's sales of them are accepted.
+    pub fn allocate(&self, atelier: &str, stall: &str, serials: &[String], now: i64) -> Result<(), DbError> {
+        self.write(atelier, |tx| {
+            for serial in serials {
+                tx.execute(
+                    "INSERT INTO pieces(atelier, serial, stall) VALUES ($1, $2, $3)
+                     ON CONFLICT(atelier, serial) DO UPDATE SET stall = excluded.stall",
+                    vals![atelier, serial, stall],
+                )?;
+                publish_state(tx, atelier, serial, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A sale in the online shop: refused like a stall's if another sale has the piece.
+    pub fn sell_online(&self, atelier: &str, order: &str, serials: &[String], now: i64) -> Result<(), DbError> {
+        self.write(atelier, |tx| {
+            for serial in serials {
+                if let Some(other) = piece(tx, atelier, serial)?.and_then(|p| p.sold_sale).filter(|s| s != order) {
+                    return Err(DbError::Invalid(format!("{serial} was already sold (sale {other})")));
+                }
+                mark_sold(tx, atelier, serial, order, "online", now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Publishes changes for the atelier's kiosks (`stall`: only that stall's), all or none.
+    pub fn publish(&self, atelier: &str, stall: Option<&str>, changes: &[ChangeBody], now: i64) -> Result<(), DbError> {
+        self.write(atelier, |tx| changes.iter().try_for_each(|change| append_change(tx, atelier, stall, change, now)))
+    }
+
+    /// Changes for a device after `since`, oldest first, at most `limit`.
+    pub fn changes_since(&self, device: &Device, since: i64, limit: u32) -> Result<ChangesPage, DbError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT cursor, kind, data FROM changes
+                 WHERE atelier = $1 AND (stall IS NULL OR stall = $2) AND cursor > $3
+                 ORDER BY cursor LIMIT $4",
+                vals![&device.atelier, &device.stall, since, i64::from(limit) + 1],
+            )
+        })?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let data = serde_json::from_str(&row.text(2)?).map_err(|e| DbError::Invalid(e.to_string()))?;
+            changes.push(Change { cursor: row.int(0)?, kind: row.text(1)?, data });
+        }
+        let more = changes.len() > limit as usize;
+        changes.truncate(limit as usize);
+        let next = changes.last().map_or(since, |c| c.cursor);
+        Ok(ChangesPage { stall: device.stall.clone(), changes, next, more })
+    }
+
+    /// Takes a batch of a device's events: each is kept once, in the device's order, with
+    /// its outcome; all of the batch or none of it.
+    pub fn ingest(
+        &self,
+        device: &Device,
+        events: &[Event],
+        pending: u64,
+        now: i64,
+    ) -> Result<(Vec<EventResult>, i64), DbError> {
+        self.write(&device.atelier, |tx| {
+            let mut next = tx
+                .query_opt("SELECT next_seq FROM devices WHERE id = $1", vals![&device.id])?
+                .ok_or_else(|| DbError::Invalid(format!("no device {}", device.id)))?
+                .int(0)?;
+            let mut results = Vec::with_capacity(events.len());
+            for event in events {
+                let held = tx.query_opt(
+                    "SELECT id, outcome FROM events WHERE device = $1 AND seq = $2",
+                    vals![&device.id, event.seq],
+                )?;
+                if let Some(held) = held {
+                    if held.text(0)? != event.id.to_string() {
+                        return Err(DbError::SeqReused { seq: event.seq });
+                    }
+                    let outcome = serde_json::from_str(&held.text(1)?).map_err(|e| DbError::Invalid(e.to_string()))?;
+                    results.push(EventResult { id: event.id, duplicate: true, outcome });
+                    continue;
+                }
+                if event.seq != next {
+                    return Err(DbError::Gap { expected: next, got: event.seq });
+                }
+                let outcome = apply(tx, device, event, now)?;
+                let stored = serde_json::to_string(&outcome).expect("an outcome serialises");
+                let inserted = tx.execute(
+                    "INSERT INTO events(device, seq, id, kind, at, payload, received_at, outcome)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT(id) DO NOTHING",
+                    vals![
+                        &device.id,
+                        event.seq,
+                        event.id.to_string(),
+                        &event.kind,
+                        event.at,
+                        event.payload.to_string(),
+                        now,
+                        stored
+                    ],
+                )?;
+                if inserted == 0 {
+                    return Err(DbError::IdReused(event.id));
+                }
+                next += 1;
+                results.push(EventResult { id: event.id, duplicate: false, outcome });
+            }
+            tx.execute(
+                "UPDATE devices SET next_seq = $2, pending = $3, last_seen = $4 WHERE id = $1",
+                vals![&device.id, next, pending as i64, now],
+            )?;
+            Ok((results, next))
+        })
+    }
+
+    pub fn touch(&self, device: &Device, now: i64) -> Result<(), DbError> {
+        self.tx(|tx| tx.execute("UPDATE devices SET last_seen = $2 WHERE id = $1", vals![&device.id, now]))?;
+        Ok(())
+    }
+
+    /// A device's events as received, in order: (seq, id, kind, outcome JSON).
+    pub fn events_of(&self, device: &str) -> Result<Vec<(i64, String, String, String)>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query("SELECT seq, id, kind, outcome FROM events WHERE device = $1 ORDER BY seq", vals![device])
+        })?;
+        rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?, r.text(2)?, r.text(3)?))).collect()
+    }
+
+    pub fn record_photo(&self, device: &Device, sha256: &str, size: u64, now: i64) -> Result<(), DbError> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO photos(sha256, device, size, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                vals![sha256, &device.id, size as i64, now],
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn stall_status(&self, device: &Device) -> Result<StallStatus, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT d.id, d.last_seen, d.next_seq - 1, d.pending,
+                        (SELECT count(*) FROM events e
+                         WHERE e.device = d.id AND e.outcome LIKE '{\"status\":\"rejected\"%')
+                 FROM devices d WHERE d.atelier = $1 AND d.stall = $2 ORDER BY d.id",
+                vals![&device.atelier, &device.stall],
+            )
+        })?;
+        let devices = rows
+            .iter()
+            .map(|r| {
+                Ok(DeviceStatus {
+                    device: r.text(0)?,
+                    last_seen: r.opt_int(1)?,
+                    received: r.int(2)?,
+                    pending: r.int(3)?.max(0) as u64,
+                    rejected: r.int(4)?,
+                })
+            })
+            .collect::<Result<_, DbError>>()?;
+        Ok(StallStatus { atelier: device.atelier.clone(), stall: device.stall.clone(), devices })
+    }
+}
+
+/// A piece's row: where it is allocated and which sale has it.
+struct Piece {
+    stall: Option<String>,
+    sold_sale: Option<String>,
+}
+
+fn piece(tx: &mut dyn Sql, atelier: &str, serial: &str) -> Result<Option<Piece>, DbError> {
+    tx.query_opt("SELECT stall, sold_sale FROM pieces WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
+        .map(|r| Ok(Piece { stall: r.opt_text(0)?, sold_sale: r.opt_text(1)? }))
+        .transpose()
+}
+
+fn mark_sold(tx: &mut dyn Sql, atelier: &str, serial: &str, sale: &str, by: &str, now: i64) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO pieces(atelier, serial, sold_sale, sold_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT(atelier, serial) DO UPDATE SET sold_sale = excluded.sold_sale, sold_by = excluded.sold_by",
+        vals![atelier, serial, sale, by],
+    )?;
+    publish_state(tx, atelier, serial, now)
+}
+
+/// The authority rules: a sale is accepted only for pieces allocated to the device's stall
+/// (or to none) and not already sold; voids and returns free the pieces again.
+fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<Outcome, DbError> {
+    let p = &event.payload;
+    let serials = |key: &str, field: Option<&str>| -> Option<Vec<String>> {
+        p.get(key)?
+            .as_array()?
+            .iter()
+            .map(|v| match field {
+                Some(f) => v.get(f)?.as_str().map(str::to_owned),
+                None => v.as_str().map(str::to_owned),
+            })
+            .collect()
+    };
+    let malformed =
+        |what: &str| Outcome::Rejected { reason: Reason::Malformed, message: format!("{} without {what}", event.kind) };
+    match event.kind.as_str() {
+        "sale.completed" => {
+            let (Some(serials), Some(sale)) = (serials("lines", Some("serial")), p.get("id").and_then(|v| v.as_str()))
+            else {
+                return Ok(malformed("lines and id"));
+            };
+            for serial in &serials {
+                match piece(tx, &device.atelier, serial)? {
+                    Some(Piece { stall: Some(stall), .. }) if stall != device.stall => {
+                        return Ok(Outcome::Rejected {
+                            reason: Reason::PieceAllocatedElsewhere,
+                            message: format!("{serial} is allocated to the stall {stall}"),
+                        });
+                    }
+                    Some(Piece { sold_sale: Some(other), .. }) if other != sale => {
+                        return Ok(Outcome::Rejected {
+                            reason: Reason::PieceSoldElsewhere,
+                            message: format!("{serial} was already sold (sale {other})"),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            for serial in &serials {
+                mark_sold(tx, &device.atelier, serial, sale, &device.stall, now)?;
+            }
+            Ok(Outcome::Accepted)
+        }
+        "sale.voided" | "sale.returned" => {
+            let (Some(serials), Some(sale)) = (serials("serials", None), p.get("sale_id").and_then(|v| v.as_str()))
+            else {
+                return Ok(malformed("serials and sale_id"));
+            };
+            for serial in &serials {
+                let freed = tx.execute(
+                    "UPDATE pieces SET sold_sale = NULL, sold_by = NULL
+                     WHERE atelier = $1 AND serial = $2 AND sold_sale = $3",
+                    vals![&device.atelier, serial, sale],
+                )?;
+                if freed > 0 {
+                    publish_state(tx, &device.atelier, serial, now)?;
+                }
+            }
+            Ok(Outcome::Accepted)
+        }
+        _ => Ok(Outcome::Accepted),
+    }
+}
+
+fn append_change(
+    tx: &mut dyn Sql,
+    atelier: &str,
+    stall: Option<&str>,
+    change: &ChangeBody,
+    now: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ($1, $2, $3, $4, $5)",
+        vals![atelier, stall, change.kind(), change.data().to_string(), now],
+    )?;
+    Ok(())
+}
+
+/// Tells every stall where a piece now stands, in the transaction that changed it.
+fn publish_state(tx: &mut dyn Sql, atelier: &str, serial: &str, now: i64) -> Result<(), DbError> {
+    let row = tx
+        .query_opt("SELECT stall, sold_by FROM pieces WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
+        .ok_or_else(|| DbError::Invalid(format!("no piece {serial}")))?;
+    let change = ChangeBody::PieceState(PieceStateChange {
+        serial: serial.to_owned(),
+        allocated_to: row.opt_text(0)?,
+        sold_by: row.opt_text(1)?,
+    });
+    append_change(tx, atelier, None, &change, now)
+}

@@ -1,0 +1,268 @@
+//! The store on PostgreSQL, for an atelier with many stalls and an online shop: a pool of
+//! connections, so kiosks' requests do not queue behind one another.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{NoTls, Statement};
+use r2d2_postgres::PostgresConnectionManager;
+use sha2::{Digest, Sha256};
+
+use super::DbError;
+use super::sql::{Row, Sql, Value};
+
+/// Schema migrations, in order; `marketday_schema.version` counts those applied. Append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: the schema SQLite reached in its two migrations.
+    r#"
+CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    atelier      TEXT NOT NULL,
+    stall        TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    next_seq     BIGINT NOT NULL DEFAULT 1,
+    pending      BIGINT NOT NULL DEFAULT 0,
+    last_seen    BIGINT
+);
+CREATE TABLE events (
+    device      TEXT NOT NULL REFERENCES devices(id),
+    seq         BIGINT NOT NULL,
+    id          TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL,
+    at          BIGINT NOT NULL,
+    payload     TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    outcome     TEXT NOT NULL,
+    PRIMARY KEY (device, seq)
+);
+CREATE TABLE pieces (
+    atelier   TEXT NOT NULL,
+    serial    TEXT NOT NULL,
+    stall     TEXT,
+    sold_sale TEXT,
+    sold_by   TEXT,
+    PRIMARY KEY (atelier, serial)
+);
+CREATE TABLE photos (
+    sha256      TEXT PRIMARY KEY,
+    device      TEXT NOT NULL,
+    size        BIGINT NOT NULL,
+    received_at BIGINT NOT NULL
+);
+CREATE TABLE changes (
+    cursor  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    atelier TEXT NOT NULL,
+    -- NULL: for every stall of the atelier.
+    stall   TEXT,
+    kind    TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    at      BIGINT NOT NULL
+);
+CREATE INDEX changes_by_atelier ON changes(atelier, cursor);
+"#,
+];
+
+/// Taken while migrating, so two servers starting together do not both migrate.
+const MIGRATION_LOCK: i64 = 0x6d61_726b_6574;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+pub struct PgDb {
+    // Always Some; taken on drop.
+    pool: Option<Pool>,
+}
+
+impl Drop for PgDb {
+    // Closing a synchronous client blocks on its own runtime, which tokio forbids on a
+    // thread driving async tasks, where a server's last handle to the store may well go.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(pool));
+            });
+        }
+    }
+}
+
+impl PgDb {
+    /// Connects to `url` (`postgres://user:password@host/database`) and brings its schema up
+    /// to date.
+    pub fn open(url: &str) -> Result<PgDb, DbError> {
+        let config: postgres::Config =
+            url.parse().map_err(|e| DbError::Invalid(format!("not a PostgreSQL URL ({e}): {}", redact(url))))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(16)
+            .connection_timeout(Duration::from_secs(5))
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| DbError::Storage(format!("cannot connect to PostgreSQL at {}: {e}", redact(url))))?;
+        let db = PgDb { pool: Some(pool) };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&self) -> Result<(), DbError> {
+        let mut conn = self.connection()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS marketday_schema (version BIGINT NOT NULL)")?;
+        let done = match tx.query_opt("SELECT version FROM marketday_schema", &[])? {
+            Some(row) => row.get::<_, i64>(0) as usize,
+            None => {
+                tx.execute("INSERT INTO marketday_schema(version) VALUES (0)", &[])?;
+                0
+            }
+        };
+        if done > MIGRATIONS.len() {
+            return Err(DbError::Invalid(format!(
+                "the database was written by a newer marketday-cloud (schema {done}); upgrade this server"
+            )));
+        }
+        for (n, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+            tx.batch_execute(migration)?;
+            tx.execute("UPDATE marketday_schema SET version = $1", &[&((n + 1) as i64)])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, DbError> {
+        self.pool
+            .as_ref()
+            .expect("the pool lives as long as the store")
+            .get()
+            .map_err(|e| DbError::Storage(format!("no PostgreSQL connection: {e}")))
+    }
+
+    /// Runs `f` in one transaction, committed if it succeeds. Writers of one atelier take
+    /// its lock first: they see each other's work whole, and the atelier's change cursors
+    /// are handed out in commit order, so a kiosk reading changes never skips one that
+    /// commits late.
+    pub fn transaction<R>(
+        &self,
+        writes_to: Option<&str>,
+        f: impl FnOnce(&mut dyn Sql) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let mut conn = self.connection()?;
+        let mut tx = PgTx { tx: conn.transaction()?, prepared: HashMap::new() };
+        if let Some(atelier) = writes_to {
+            tx.tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(atelier)])?;
+        }
+        let result = f(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(result)
+    }
+}
+
+fn lock_key(atelier: &str) -> i64 {
+    let digest = Sha256::digest(atelier.as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 8 bytes"))
+}
+
+/// The connection string without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        (Some(_), _) => url.to_owned(),
+        // key=value form
+        (None, _) => url
+            .split_whitespace()
+            .map(|kv| if kv.starts_with("password=") { "password=***" } else { kv })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+struct PgTx<'c> {
+    tx: postgres::Transaction<'c>,
+    // Prepared once per transaction: a batch of events runs the same few statements
+    // hundreds of times, and an unprepared statement costs a round trip more.
+    prepared: HashMap<String, Statement>,
+}
+
+impl PgTx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.prepared.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+impl Sql for PgTx<'_> {
+    fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, DbError> {
+        let statement = self.statement(sql)?;
+        Ok(self.tx.execute(&statement, &params(values))?)
+    }
+
+    fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>, DbError> {
+        let statement = self.statement(sql)?;
+        let rows = self.tx.query(&statement, &params(values))?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        let ty = row.columns()[i].type_();
+                        Ok(if *ty == Type::INT8 {
+                            row.try_get::<_, Option<i64>>(i)?.into()
+                        } else if *ty == Type::INT4 {
+                            row.try_get::<_, Option<i32>>(i)?.map(i64::from).into()
+                        } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+                            row.try_get::<_, Option<String>>(i)?.into()
+                        } else {
+                            return Err(DbError::Invalid(format!("column {i}: unexpected type {ty}")));
+                        })
+                    })
+                    .collect::<Result<Vec<_>, DbError>>()
+                    .map(Row)
+            })
+            .collect()
+    }
+}
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => v.to_sql(ty, out),
+            Value::Text(v) => v.to_sql(ty, out),
+        }
+    }
+
+    // A NULL suits any column; a value is checked against the column's type below.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => v.to_sql_checked(ty, out),
+            Value::Text(v) => v.to_sql_checked(ty, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_in_a_message_never_shows_its_password() {
+        assert_eq!(redact("postgres://cloud:s3cret@db.example/marketday"), "postgres://cloud:***@db.example/marketday");
+        assert_eq!(redact("host=/run/postgresql dbname=md"), "host=/run/postgresql dbname=md");
+        assert_eq!(redact("host=db user=cloud password=s3cret dbname=md"), "host=db user=cloud password=*** dbname=md");
+    }
+}
