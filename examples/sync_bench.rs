@@ -98,7 +98,7 @@ fn main() -> anyhow::Result<()> {
     let worker = sync::SyncWorker::start(
         &path,
         None,
-        sync::SyncSettings { url: proxy.url(), token, interval: Duration::from_secs(30) },
+        sync::SyncSettings { url: proxy.url(), token, ca: None, interval: Duration::from_secs(30) },
     )?;
     std::thread::sleep(Duration::from_secs(10));
     proxy.set_down(false);

@@ -181,11 +181,14 @@ pub struct SyncConfig {
     pub token: Option<String>,
     /// Seconds between sync rounds while everything is delivered.
     pub interval_seconds: u32,
+    /// PEM certificate authorities to trust for `url` besides the public ones: for a cloud
+    /// serving HTTPS with a certificate of the atelier's own.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        SyncConfig { url: None, token: None, interval_seconds: 30 }
+        SyncConfig { url: None, token: None, interval_seconds: 30, ca_file: None }
     }
 }
 
@@ -279,6 +282,12 @@ impl Config {
             }
             if self.sync.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
                 return Err(value("sync.token", "is needed with sync.url (from `marketday-cloud add-device`)".into()));
+            }
+        }
+        if let Some(file) = &self.sync.ca_file {
+            let pem = std::fs::read(file).map_err(|e| value("sync.ca_file", format!("{}: {e}", file.display())))?;
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(value("sync.ca_file", format!("{} holds no PEM certificate", file.display())));
             }
         }
         if !(5..=3600).contains(&self.sync.interval_seconds) {
@@ -398,6 +407,8 @@ mod tests {
             ("[printer]\nwidth_dots = 100", "printer.width_dots"),
             ("[printer]\ncolumns = 48", "printer.columns"),
             ("[stall]\nverify_url = \"verify.example\"", "stall.verify_url"),
+            ("[sync]\nca_file = \"/nonexistent/cloud-ca.pem\"", "sync.ca_file"),
+            ("[sync]\nca_file = \"Cargo.toml\"", "sync.ca_file"),
         ];
         for (text, key) in cases {
             let err = parse(text).unwrap_err().to_string();

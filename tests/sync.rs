@@ -312,7 +312,7 @@ fn the_background_worker_catches_up_when_the_network_returns(backend: Backend) {
     let path = dir.path().join("kiosk.sqlite");
     let mut store = Store::open(&path).unwrap();
     store.seed_pending_events(500, Utc::now()).unwrap();
-    let settings = sync::SyncSettings { url: proxy.url(), token, interval: Duration::from_secs(5) };
+    let settings = sync::SyncSettings { url: proxy.url(), token, ca: None, interval: Duration::from_secs(5) };
     let worker = sync::SyncWorker::start(&path, None, settings).unwrap();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -557,3 +557,75 @@ on_both_stores!(
     what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_breaking_link,
     pieces_sold_or_allocated_elsewhere_stop_selling_here_and_an_unkeepable_reservation_is_a_conflict,
 );
+
+/// The atelier's own certificate authority and a certificate from it for `names`.
+fn authority_and_certificate(names: &[&str], expired: bool) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// The cloud serving HTTPS itself (`serve --tls-cert --tls-key`) on 127.0.0.1.
+fn https_server(server: &Server, cert: &str, key: &str, rt: &tokio::runtime::Runtime) -> String {
+    std::fs::write(server.dir.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(server.dir.path().join("key.pem"), key).unwrap();
+    let tls =
+        marketday_cloud::Tls::from_pem_files(&server.dir.path().join("cert.pem"), &server.dir.path().join("key.pem"))
+            .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    rt.spawn(marketday_cloud::serve_tls(listener, server.state.clone(), tls));
+    url
+}
+
+#[test]
+fn over_https_the_kiosk_trusts_the_atelier_authority_and_says_why_it_refuses_a_certificate() {
+    let server = Server::start();
+    let token = server.device("K1", "Spitalfields");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    store.seed_pending_events(25, Utc::now()).unwrap();
+    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = runtime();
+    let (ca, cert, key) = authority_and_certificate(&["127.0.0.1", "localhost"], false);
+    let url = https_server(&server, &cert, &key, &server_rt);
+
+    // Without the atelier's authority: refused, with what to do, and nothing marked synced.
+    let err = rt.block_on(sync::round(&mut store, &client(&url, &token), None)).unwrap_err();
+    assert!(matches!(&err, SyncError::Tls(why) if why.contains("sync.ca_file")), "{err}");
+    assert_eq!(store.unsynced_count().unwrap(), 25);
+
+    // With it: everything goes up over HTTPS.
+    let trusting = Client::trusting(&url, &token, Duration::from_secs(5), Some(ca.as_bytes())).unwrap();
+    let round = rt.block_on(sync::round(&mut store, &trusting, None)).unwrap();
+    assert_eq!(round.delivered, 25);
+    assert_eq!(server.events("K1").len(), 25);
+
+    // A certificate out of date, as a Pi that lost its clock sees every certificate.
+    let (ca, cert, key) = authority_and_certificate(&["127.0.0.1"], true);
+    let url = https_server(&server, &cert, &key, &server_rt);
+    let trusting = Client::trusting(&url, &token, Duration::from_secs(5), Some(ca.as_bytes())).unwrap();
+    let err = rt.block_on(sync::round(&mut store, &trusting, None)).unwrap_err();
+    assert!(matches!(&err, SyncError::Tls(why) if why.contains("set the clock")), "{err}");
+
+    // A certificate for another address.
+    let (ca, cert, key) = authority_and_certificate(&["cloud.example.com"], false);
+    let url = https_server(&server, &cert, &key, &server_rt);
+    let trusting = Client::trusting(&url, &token, Duration::from_secs(5), Some(ca.as_bytes())).unwrap();
+    let err = rt.block_on(sync::round(&mut store, &trusting, None)).unwrap_err();
+    assert!(matches!(&err, SyncError::Tls(why) if why.contains("check sync.url")), "{err}");
+
+    // Not PEM at all: said at once.
+    let err = Client::trusting(&url, &token, Duration::from_secs(5), Some(b"hello")).err().unwrap();
+    assert!(matches!(&err, SyncError::Tls(why) if why.contains("sync.ca_file")), "{err}");
+}

@@ -234,3 +234,36 @@ impl AppState {
         self.photos.read(sha256).await.ok()
     }
 }
+
+/// The server's certificate and key, for serving HTTPS itself.
+pub struct Tls(axum_server::tls_rustls::RustlsConfig);
+
+impl Tls {
+    /// Reads a PEM certificate chain (the server's first) and its PEM private key.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> anyhow::Result<Tls> {
+        use anyhow::Context;
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .with_context(|| format!("{}: not a PEM certificate chain", cert.display()))?;
+        anyhow::ensure!(!chain.is_empty(), "{}: holds no certificate", cert.display());
+        let key =
+            PrivateKeyDer::from_pem_file(key).with_context(|| format!("{}: not a PEM private key", key.display()))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .context("the certificate and the key do not go together")?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Tls(axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config))))
+    }
+}
+
+/// Serves HTTPS until the listener fails.
+pub async fn serve_tls(listener: std::net::TcpListener, state: Arc<AppState>, tls: Tls) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, tls.0).serve(router(state).into_make_service()).await
+}

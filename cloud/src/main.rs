@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use marketday_cloud::wire::ChangeBody;
-use marketday_cloud::{AppState, now_ms};
+use marketday_cloud::{AppState, Tls, now_ms};
 
 #[derive(Parser)]
 #[command(version, about = "Marketday's sync server")]
@@ -23,10 +23,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serves the API (plain HTTP: put TLS in front, e.g. a reverse proxy).
+    /// Serves the API: HTTPS with --tls-cert and --tls-key, else plain HTTP for a TLS
+    /// proxy in front (kiosks only speak HTTPS to anything but their own machine).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: String,
+        /// The server's certificate chain (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Registers a kiosk and prints its token (shown once; only its hash is kept).
     AddDevice {
@@ -79,14 +86,23 @@ fn main() -> anyhow::Result<()> {
     let state = AppState::open(&cli.data, cli.postgres.as_deref())
         .with_context(|| format!("cannot open {}", cli.data.display()))?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, tls_cert, tls_key } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(Tls::from_pem_files(&cert, &key)?),
+                _ => None,
+            };
+            let listener =
+                std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
-                let listener = tokio::net::TcpListener::bind(&listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {listen}"))?;
-                tracing::info!(%listen, "serving");
-                marketday_cloud::serve(listener, state).await?;
+                tracing::info!(%listen, https = tls.is_some(), store = state.db().backend(), "serving");
+                match tls {
+                    Some(tls) => marketday_cloud::serve_tls(listener, state, tls).await?,
+                    None => {
+                        listener.set_nonblocking(true)?;
+                        marketday_cloud::serve(tokio::net::TcpListener::from_std(listener)?, state).await?
+                    }
+                }
                 anyhow::Ok(())
             })?;
         }

@@ -116,6 +116,7 @@ impl Kiosk {
             let settings = crate::sync::SyncSettings {
                 url,
                 token: config.sync.token.clone().unwrap_or_default(),
+                ca: config.sync.ca_file.as_ref().and_then(|f| std::fs::read(f).ok()),
                 interval: Duration::from_secs(config.sync.interval_seconds.into()),
             };
             let photos = devices.station.as_ref().map(|s| s.photos.dir().to_owned());

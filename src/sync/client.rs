@@ -15,6 +15,8 @@ pub enum SyncError {
     Server { status: u16, message: String },
     #[error("the answer was not the cloud's ({0}); a Wi-Fi sign-in page or proxy may be in the way")]
     NotTheCloud(String),
+    #[error("the cloud's certificate was refused: {0}")]
+    Tls(String),
     #[error("the cloud expects event {expected} next")]
     Gap { expected: i64 },
     #[error(transparent)]
@@ -45,7 +47,43 @@ pub fn clock_skew(date_header: &str, received: chrono::DateTime<chrono::Utc>) ->
 const CHUNK: usize = 256 * 1024;
 
 fn transport(e: reqwest::Error) -> SyncError {
+    if let Some(problem) = tls_problem(&e) {
+        return SyncError::Tls(problem);
+    }
     SyncError::Offline(if e.is_timeout() { "timed out".into() } else { e.to_string() })
+}
+
+/// What staff can do about a refused certificate, if that is why a request failed. The
+/// handshake's error sits inside I/O errors, whose `source()` skips what they wrap.
+fn tls_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(rustls) = err.downcast_ref::<rustls::Error>() {
+            return Some(explain_tls(rustls));
+        }
+        next = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
+}
+
+fn explain_tls(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(why) => match why {
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
+                "it is not valid at this kiosk's date and time; set the clock (a Pi keeps no time while off)".into()
+            }
+            C::UnknownIssuer => "it is not signed by an authority this kiosk trusts; a cloud with a certificate \
+                                 of its own needs its authority in sync.ca_file"
+                .into(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => "it is for another address; check sync.url".into(),
+            other => format!("{other:?}"),
+        },
+        other => other.to_string(),
+    }
 }
 
 /// The first characters of a body that was not what we asked for, printable.
@@ -57,12 +95,25 @@ fn snippet(body: &[u8]) -> String {
 
 impl Client {
     pub fn new(base: &str, token: &str, timeout: Duration) -> Result<Client, SyncError> {
-        let http = reqwest::Client::builder()
+        Client::trusting(base, token, timeout, None)
+    }
+
+    /// A client that also trusts the certificate authorities in `ca_pem` (the cloud's own).
+    pub fn trusting(base: &str, token: &str, timeout: Duration, ca_pem: Option<&[u8]>) -> Result<Client, SyncError> {
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
-            .user_agent(concat!("marketday/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SyncError::Offline(e.to_string()))?;
+            .user_agent(concat!("marketday/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            let authorities = reqwest::Certificate::from_pem_bundle(pem)
+                .ok()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| SyncError::Tls("sync.ca_file holds no PEM certificate".into()))?;
+            for authority in authorities {
+                builder = builder.add_root_certificate(authority);
+            }
+        }
+        let http = builder.build().map_err(|e| SyncError::Offline(e.to_string()))?;
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_owned(),

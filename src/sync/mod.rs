@@ -138,6 +138,8 @@ pub fn clock_off(skew: Option<i64>) -> Option<String> {
 pub struct SyncSettings {
     pub url: String,
     pub token: String,
+    /// PEM certificate authorities to trust for the cloud besides the public ones.
+    pub ca: Option<Vec<u8>>,
     /// Between rounds when all is well.
     pub interval: Duration,
 }
@@ -167,7 +169,7 @@ impl SyncWorker {
         photo_dir: Option<PathBuf>,
         settings: SyncSettings,
     ) -> Result<SyncWorker, SyncError> {
-        let client = Client::new(&settings.url, &settings.token, Duration::from_secs(30))?;
+        let client = Client::trusting(&settings.url, &settings.token, Duration::from_secs(30), settings.ca.as_deref())?;
         let mut store = Store::open(store_path)?;
         let photos = photo_dir.map(|d| PhotoStore::open(&d)).transpose()?;
         let status = Arc::new(Mutex::new(SyncStatus::default()));
