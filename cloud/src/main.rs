@@ -83,8 +83,10 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let state = AppState::open(&cli.data, cli.postgres.as_deref())
-        .with_context(|| format!("cannot open {}", cli.data.display()))?;
+    let state = AppState::open(&cli.data, cli.postgres.as_deref()).with_context(|| match &cli.postgres {
+        Some(_) => "cannot open the PostgreSQL store".to_owned(),
+        None => format!("cannot open the store in {}", cli.data.display()),
+    })?;
     match cli.command {
         Command::Serve { listen, tls_cert, tls_key } => {
             let tls = match (tls_cert, tls_key) {
