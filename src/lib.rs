@@ -19,4 +19,5 @@ pub mod provenance;
 pub mod screenshots;
 pub mod store;
 pub mod sync;
+pub mod systemd;
 pub mod ui;

@@ -1,7 +1,7 @@
 //! `marketday`: the kiosk and its maintenance commands.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use anyhow::{Context, bail};
@@ -77,6 +77,10 @@ enum Command {
     /// Used by the dispatch power-cut test: hand every waiting order over, printing each.
     #[command(hide = true)]
     TortureDispatch { data_dir: PathBuf },
+    /// Checks without a screen that this machine runs the kiosk: opens the store, renders the
+    /// sample printouts and the first frame with the software renderer. Exit status 0 only
+    /// when all of it worked.
+    SelfTest,
     /// Used by the start-up benchmark: open the store, render the first frame headless, exit.
     #[command(hide = true)]
     FirstFrame,
@@ -113,6 +117,10 @@ struct Setup {
     demo: bool,
 }
 
+/// Where the installed kiosk (the .deb, install.sh) keeps its config and its data.
+const SYSTEM_CONFIG: &str = "/etc/marketday/config.toml";
+const SYSTEM_DATA: &str = "/var/lib/marketday";
+
 fn default_data_dir() -> anyhow::Result<PathBuf> {
     directories::ProjectDirs::from("", "", "marketday")
         .map(|d| d.data_dir().to_owned())
@@ -120,17 +128,21 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
 }
 
 fn setup(cli: &Cli) -> anyhow::Result<Setup> {
-    let data_dir = match &cli.data_dir {
-        Some(d) => d.clone(),
-        None => default_data_dir()?,
-    };
     let found = cli.config.clone().or_else(|| {
-        let mut candidates = vec![PathBuf::from("/etc/marketday/config.toml")];
+        let mut candidates = vec![PathBuf::from(SYSTEM_CONFIG)];
         if let Some(d) = directories::ProjectDirs::from("", "", "marketday") {
             candidates.insert(0, d.config_dir().join("config.toml"));
         }
         candidates.into_iter().find(|p| p.exists())
     });
+    // The installed kiosk's own config means its data too, so `sudo -u marketday marketday
+    // set-pin` works on the store the service uses.
+    let system = found.as_deref() == Some(Path::new(SYSTEM_CONFIG)) && Path::new(SYSTEM_DATA).is_dir();
+    let data_dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None if system => PathBuf::from(SYSTEM_DATA),
+        None => default_data_dir()?,
+    };
     let (config, demo) = match found {
         Some(path) => (Config::load(&path)?, false),
         None => {
@@ -285,7 +297,46 @@ fn run(setup: Setup) -> anyhow::Result<()> {
     )?;
     ui.window().set_size(slint::LogicalSize::new(w as f32, h as f32));
     let _timers = app::attach(&ui, kiosk);
+    // Under systemd: ready once the loop turns, alive while it does (a frozen screen gets the
+    // kiosk restarted), and a stop that lets the print job and sync step in progress finish:
+    // the kiosk and its workers are dropped after the loop ends.
+    slint::invoke_from_event_loop(|| marketday::systemd::notify("READY=1"))?;
+    let watchdog = slint::Timer::default();
+    if let Some(every) = marketday::systemd::watchdog_interval() {
+        watchdog.start(slint::TimerMode::Repeated, every, || marketday::systemd::notify("WATCHDOG=1"));
+    }
+    stop_on_signals()?;
     ui.run()?;
+    tracing::info!("stopping: finishing the print job and sync step in progress");
+    Ok(())
+}
+
+/// SIGTERM (systemd's stop), SIGINT and SIGHUP end the UI loop instead of the process.
+fn stop_on_signals() -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            tracing::info!(signal, "asked to stop");
+            marketday::systemd::notify("STOPPING=1");
+            let _ = slint::invoke_from_event_loop(|| {
+                let _ = slint::quit_event_loop();
+            });
+        }
+    })?;
+    Ok(())
+}
+
+fn self_test(setup: &Setup) -> anyhow::Result<()> {
+    let store = open_store(setup)?;
+    println!("store: {} opens, {} pieces", setup.store_path.display(), store.piece_count()?);
+    drop(store);
+    let dir = std::env::temp_dir().join(format!("marketday-self-test-{}", std::process::id()));
+    let printed = marketday::print::samples::render(&dir, Utc::now());
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("printouts: {} rendered (receipts, stickers, reports; 58 and 80 mm)", printed?.len());
+    marketday::bench::first_frame(&setup.store_path)?;
+    println!("self-test passed");
     Ok(())
 }
 
@@ -424,6 +475,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::TortureSales { db, count, seed }) => marketday::bench::torture_sales(db, *count, *seed)?,
         Some(Command::TortureDispatch { data_dir }) => marketday::bench::torture_dispatch(data_dir)?,
         Some(Command::FirstFrame) => marketday::bench::first_frame(&setup()?.store_path)?,
+        Some(Command::SelfTest) => self_test(&setup()?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
