@@ -2,7 +2,7 @@
 # Builds the kiosk's .deb for the Pi (arm64, cross-compiled from x86_64) and for amd64 kiosks,
 # into target/debian/. The first run installs what it needs: Debian's cross compiler and the
 # arm64 libraries the KMS backend links (libinput, libudev, libxkbcommon), libclang for the
-# camera's V4L2 bindings, and cargo-deb.
+# camera's V4L2 bindings, fontconfig (Slint's text stack links it), and cargo-deb.
 #
 #   deploy-pi/build-debs.sh [arm64] [amd64]      (both when none is named)
 set -eu
@@ -28,7 +28,7 @@ command -v cargo-deb >/dev/null 2>&1 || cargo install --locked cargo-deb
 for arch in $arches; do
     case "$arch" in
         amd64)
-            need libinput-dev libudev-dev libxkbcommon-dev
+            need libinput-dev libudev-dev libxkbcommon-dev libfontconfig-dev
             cargo deb --locked
             ;;
         arm64)
@@ -36,7 +36,7 @@ for arch in $arches; do
                 $sudo dpkg --add-architecture arm64
             fi
             need gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-                libinput-dev:arm64 libudev-dev:arm64 libxkbcommon-dev:arm64
+                libinput-dev:arm64 libudev-dev:arm64 libxkbcommon-dev:arm64 libfontconfig-dev:arm64
             rustup target add aarch64-unknown-linux-gnu >/dev/null
             CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
             CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \

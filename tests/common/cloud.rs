@@ -72,7 +72,7 @@ pub struct Server {
     pub addr: SocketAddr,
     _runtime: tokio::runtime::Runtime,
     pub dir: tempfile::TempDir,
-    _schema: Option<Schema>,
+    schema: Option<Schema>,
 }
 
 impl Server {
@@ -104,13 +104,13 @@ impl Server {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(marketday_cloud::serve(listener, state.clone()));
-        Server { state, addr, _runtime: runtime, dir, _schema: schema }
+        Server { state, addr, _runtime: runtime, dir, schema }
     }
 
     /// Runs SQL on the server's store behind its back, as an older or newer server would
     /// have written it.
     pub fn execute_sql(&self, sql: &str) {
-        match &self._schema {
+        match &self.schema {
             None => {
                 rusqlite::Connection::open(self.dir.path().join("cloud.sqlite")).unwrap().execute_batch(sql).unwrap();
             }
