@@ -47,9 +47,11 @@ if ! getent passwd marketday >/dev/null; then
     useradd --system --user-group --home-dir /var/lib/marketday --no-create-home \
         --shell /usr/sbin/nologin --comment "Marketday kiosk" marketday
 fi
-for group in video render input dialout; do
-    if getent group "$group" >/dev/null; then usermod -a -G "$group" marketday; fi
+# udev makes input and render on a full system; a minimal one may lack them yet.
+for group in input render; do
+    getent group "$group" >/dev/null || groupadd --system "$group"
 done
+usermod -a -G video,render,input,dialout marketday
 install -d -o marketday -g marketday -m 0750 /var/lib/marketday
 chown root:marketday /etc/marketday /etc/marketday/config.toml
 chmod 0750 /etc/marketday
