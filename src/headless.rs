@@ -50,6 +50,19 @@ impl Headless {
         self.window.set_size(PhysicalSize::new(width, height));
     }
 
+    /// One turn of a display loop: runs the timers and animations that are due, then draws
+    /// into `frame` only if something on screen changed, as a real display's loop does.
+    /// True when it drew.
+    pub fn turn(&self, frame: &mut Vec<Rgb8Pixel>) -> bool {
+        let size = self.window.size();
+        let w = size.width as usize;
+        frame.resize(w * size.height as usize, Rgb8Pixel::default());
+        slint::platform::update_timers_and_animations();
+        self.window.draw_if_needed(|renderer| {
+            renderer.render(frame, w);
+        })
+    }
+
     /// Renders the current state of the window.
     pub fn render(&self) -> Image {
         let size = self.window.size();

@@ -246,3 +246,28 @@ fn reservations_are_found_by_code_serial_or_the_start_of_a_name() {
     assert!(find("Bo").is_empty());
     assert!(find("%").is_empty(), "a typed % matches literally");
 }
+
+#[test]
+fn live_holds_are_listed_before_the_days_ended_ones() {
+    let (_dir, mut store) = setup();
+    let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    // The morning's holds ended (one collected, one released) though they would have
+    // expired before the live ones: their expiry must not put them first.
+    let collected = hold(&mut store, 1, now + Duration::minutes(10), now).unwrap();
+    collect(&mut store, collected, now + Duration::minutes(1)).unwrap();
+    let released = hold(&mut store, 2, now + Duration::minutes(20), now).unwrap();
+    store.release_reservation(released, "Changed mind", now + Duration::minutes(2)).unwrap();
+    let later = hold(&mut store, 3, now + Duration::minutes(60), now).unwrap();
+    let sooner = hold(&mut store, 4, now + Duration::minutes(45), now).unwrap();
+
+    let at = now + Duration::minutes(3);
+    let list = |q: &str, limit| {
+        store.search_reservations(q, now - Duration::hours(1), at, limit).unwrap().into_iter().map(|r| r.id).collect()
+    };
+    let all: Vec<Uuid> = list("", 10);
+    assert_eq!(all, [sooner, later, released, collected], "live by expiry, then ended, latest first");
+    let first_two: Vec<Uuid> = list("", 2);
+    assert_eq!(first_two, [sooner, later], "a full list keeps the live holds");
+    let by_name: Vec<Uuid> = list("ana", 10);
+    assert_eq!(by_name, all, "a search orders the same way");
+}

@@ -344,7 +344,9 @@ impl Store {
 
     /// Reservations for the Reservations screen: those alive, and those ended since
     /// `since`, matching `query` (a code, a serial, or the start of a customer's name;
-    /// empty for all), soonest expiry first.
+    /// empty for all). The live ones come first, soonest expiry first, then the ended ones,
+    /// latest first: on a busy day the morning's collected holds must not push the live
+    /// ones off the list.
     pub fn search_reservations(
         &self,
         query: &str,
@@ -354,11 +356,13 @@ impl Store {
     ) -> Result<Vec<Reservation>> {
         let query = query.trim();
         let window = "((state = 'active' AND expires_at > ?1) OR ended_at >= ?2)";
+        let order = "ORDER BY (state = 'active' AND expires_at > ?1) DESC,
+                     CASE WHEN state = 'active' AND expires_at > ?1 THEN expires_at ELSE -ended_at END";
         let mut stmt;
         let rows = if query.is_empty() {
-            stmt = self.conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM reservations WHERE {window} ORDER BY expires_at LIMIT ?3"
-            ))?;
+            stmt = self
+                .conn
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM reservations WHERE {window} {order} LIMIT ?3"))?;
             stmt.query_map(params![to_ms(now), to_ms(since), limit as i64], from_row)?
         } else if let Ok(code) = ReservationCode::parse(query) {
             // A code finds its reservation whenever it was made.
@@ -371,7 +375,7 @@ impl Store {
             let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             stmt = self.conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM reservations
-                 WHERE (serial = ?4 OR customer_name LIKE ?5 ESCAPE '\\') AND {window} ORDER BY expires_at LIMIT ?3"
+                 WHERE (serial = ?4 OR customer_name LIKE ?5 ESCAPE '\\') AND {window} {order} LIMIT ?3"
             ))?;
             stmt.query_map(params![to_ms(now), to_ms(since), limit as i64, serial, format!("{escaped}%")], from_row)?
         };
