@@ -94,3 +94,38 @@ fn staff_see_refused_sales_in_plain_words_clear_them_and_sync_now() {
     assert!(shows(&ui, "Syncing now."));
     assert!(until(&ui, &kiosk, |_| server.events("K1").len() == before + 4), "Sync now delivered the new events");
 }
+
+#[test]
+fn a_sync_that_cannot_start_says_so_instead_of_offline() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    demo::seed(&mut store, "Spitalfields", Utc::now()).unwrap();
+    let waiting = store.unsynced_count().unwrap();
+    assert!(waiting > 0, "the demo's sales wait for the cloud");
+    let mut config = Config::default();
+    config.sync.url = Some("https://cloud.example.com".into());
+    config.sync.token = Some("token".into());
+    // Checked when the config was loaded, then removed before the kiosk started.
+    let gone = dir.path().join("cloud-ca.pem");
+    config.sync.ca_file = Some(gone.clone());
+    let devices = Devices { printer: None, camera: None, station: None };
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, KioskOptions::default())));
+    let ui = AppWindow::new().unwrap();
+    ui.window().set_size(slint::LogicalSize::new(800., 480.));
+    let _timers = app::attach(&ui, kiosk.clone());
+    ui.show().unwrap();
+    kiosk.borrow_mut().present(&ui);
+
+    assert_eq!(ui.get_status().sync, format!("Sync off · {waiting} not synced"), "not the network's fault");
+    assert_eq!(ui.get_status().sync_severity, 2, "shown as a fault");
+    kiosk.borrow_mut().unlock(demo::DEMO_PIN);
+    kiosk.borrow_mut().present(&ui);
+    tap(&ui, &format!("Sync: Sync off · {waiting} not synced"));
+    assert_eq!(ui.get_screen(), Screen::Sync);
+    assert_eq!(ui.get_sync_headline(), "Sync is off");
+    let detail = ui.get_sync_detail();
+    assert!(detail.contains(&format!("cannot read sync.ca_file {}", gone.display())), "{detail}");
+    assert!(detail.contains("restart the kiosk"), "{detail}");
+    assert_eq!(buttons(&ui, "Sync now")[0].accessible_enabled(), Some(false), "nothing to start by hand");
+}

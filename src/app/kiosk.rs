@@ -95,7 +95,33 @@ pub struct Kiosk {
     pub(super) ship_notice: Notice,
     /// The background sync with the cloud; `None` when no cloud is configured.
     pub(super) sync: Option<crate::sync::SyncWorker>,
+    /// Why sync is off although a cloud is configured.
+    pub(super) sync_error: Option<String>,
     pub(super) sync_notice: Notice,
+}
+
+/// The background sync, when a cloud is configured; why not in words when it cannot start.
+fn start_sync(
+    config: &Config,
+    store: &Store,
+    station: Option<&crate::dispatch::Station>,
+) -> Result<Option<crate::sync::SyncWorker>, String> {
+    let Some(url) = config.sync.url.clone() else { return Ok(None) };
+    // Checked when the config was loaded; read again here, and a file gone since is said so.
+    let ca = match &config.sync.ca_file {
+        Some(file) => {
+            Some(std::fs::read(file).map_err(|e| format!("cannot read sync.ca_file {}: {e}", file.display()))?)
+        }
+        None => None,
+    };
+    let settings = crate::sync::SyncSettings {
+        url,
+        token: config.sync.token.clone().unwrap_or_default(),
+        ca,
+        interval: Duration::from_secs(config.sync.interval_seconds.into()),
+    };
+    let photos = station.map(|s| s.photos.dir().to_owned());
+    crate::sync::SyncWorker::start(store.path(), photos, settings).map(Some).map_err(|e| e.to_string())
 }
 
 impl Kiosk {
@@ -112,18 +138,13 @@ impl Kiosk {
                 }
             },
         };
-        let sync = config.sync.url.clone().and_then(|url| {
-            let settings = crate::sync::SyncSettings {
-                url,
-                token: config.sync.token.clone().unwrap_or_default(),
-                ca: config.sync.ca_file.as_ref().and_then(|f| std::fs::read(f).ok()),
-                interval: Duration::from_secs(config.sync.interval_seconds.into()),
-            };
-            let photos = devices.station.as_ref().map(|s| s.photos.dir().to_owned());
-            crate::sync::SyncWorker::start(store.path(), photos, settings)
-                .inspect_err(|e| tracing::error!(error = %e, "sync did not start"))
-                .ok()
-        });
+        let (sync, sync_error) = match start_sync(&config, &store, devices.station.as_ref()) {
+            Ok(sync) => (sync, None),
+            Err(e) => {
+                tracing::error!(error = %e, "sync did not start");
+                (None, Some(e))
+            }
+        };
         let mut kiosk = Kiosk {
             store,
             config,
@@ -155,6 +176,7 @@ impl Kiosk {
             scan_context: Default::default(),
             ship_notice: Notice::default(),
             sync,
+            sync_error,
             sync_notice: Notice::default(),
         };
         kiosk.start_up();

@@ -65,6 +65,16 @@ impl Kiosk {
             n => format!("{} kept on this kiosk until the cloud confirms them.", changes(n)),
         };
         let Some(sync) = &self.sync else {
+            if let Some(error) = &self.sync_error {
+                return (
+                    "Sync is off".into(),
+                    2,
+                    format!(
+                        "It could not start: {error}. {here} Correct the [sync] settings in the config file, \
+                         then restart the kiosk."
+                    ),
+                );
+            }
             return (
                 "Not connected to a cloud".into(),
                 3,

@@ -132,6 +132,9 @@ impl Kiosk {
             return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), 2);
         }
         let Some(sync) = &self.sync else {
+            if self.sync_error.is_some() {
+                return (if waiting == 0 { "Sync off".into() } else { format!("Sync off · {waiting} not synced") }, 2);
+            }
             return if waiting == 0 {
                 ("Offline · all synced".into(), 3)
             } else {
