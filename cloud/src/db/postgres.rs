@@ -265,4 +265,15 @@ mod tests {
         assert_eq!(redact("host=/run/postgresql dbname=md"), "host=/run/postgresql dbname=md");
         assert_eq!(redact("host=db user=cloud password=s3cret dbname=md"), "host=db user=cloud password=*** dbname=md");
     }
+
+    #[test]
+    fn opening_fails_without_telling_the_password() {
+        // Nothing listens on port 1; the pool gives up after its connection timeout.
+        for url in ["postgres://cloud:s3cret@127.0.0.1:1/md", "postgres://cloud:s3cret@127.0.0.1:port/md"] {
+            let Err(e) = PgDb::open(url) else { panic!("{url} opened") };
+            let message = e.to_string();
+            assert!(message.contains("postgres://cloud:***@127.0.0.1:"), "{message}");
+            assert!(!message.contains("s3cret"), "{message}");
+        }
+    }
 }
