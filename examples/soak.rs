@@ -175,15 +175,17 @@ fn soak(args: &Args, dir: &Path, cloud: &Cloud) -> anyhow::Result<()> {
     let started = Instant::now();
     let run_for = Duration::from_secs_f64(args.minutes * 60.0);
     let every = Duration::from_secs(args.sample_seconds.max(1));
-    let mut samples: Vec<(Duration, u64)> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
     let mut next_sample = Duration::ZERO;
-    println!("   min   RSS (KB)  sales  voids  returns  holds  verified  handovers  taps    frames  unsynced");
+    println!(
+        "   min   RSS (KB)  SQLite (KB)  sales  voids  returns  holds  verified  handovers  taps    frames  unsynced"
+    );
     let mut cycle = 0u64;
     loop {
         let elapsed = started.elapsed();
         if elapsed >= next_sample {
             let rss = rss_kb()?;
-            samples.push((elapsed, rss));
+            samples.push(Sample { at: elapsed, rss, sqlite: sqlite_kb() });
             stall.print_sample(elapsed, rss)?;
             next_sample += every;
         }
@@ -199,6 +201,24 @@ fn soak(args: &Args, dir: &Path, cloud: &Cloud) -> anyhow::Result<()> {
     }
     stall.summary(&samples)?;
     Ok(())
+}
+
+/// What SQLite holds in memory across the process's connections (page caches, schemas,
+/// prepared statements): it grows with the database up to each connection's cache size,
+/// so it is told apart from the rest of the resident memory.
+fn sqlite_kb() -> u64 {
+    let (mut current, mut highest) = (0i64, 0i64);
+    // SAFETY: sqlite3_status64 only writes the two integers it is given.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_status64(rusqlite::ffi::SQLITE_STATUS_MEMORY_USED, &mut current, &mut highest, 0)
+    };
+    if rc == rusqlite::ffi::SQLITE_OK { current.max(0) as u64 / 1024 } else { 0 }
+}
+
+struct Sample {
+    at: Duration,
+    rss: u64,
+    sqlite: u64,
 }
 
 fn rss_kb() -> anyhow::Result<u64> {
@@ -462,9 +482,10 @@ impl Stall {
         let c = &self.counts;
         let unsynced = self.kiosk.borrow().store().unsynced_count()?;
         println!(
-            "{:>6.1} {:>10} {:>6} {:>6} {:>8} {:>6} {:>9} {:>10} {:>5} {:>9} {:>9}",
+            "{:>6.1} {:>10} {:>12} {:>6} {:>6} {:>8} {:>6} {:>9} {:>10} {:>5} {:>9} {:>9}",
             at.as_secs_f64() / 60.0,
             rss,
+            sqlite_kb(),
             c.sales,
             c.voids,
             c.returns,
@@ -478,12 +499,12 @@ impl Stall {
         Ok(())
     }
 
-    fn summary(&self, samples: &[(Duration, u64)]) -> anyhow::Result<()> {
+    fn summary(&self, samples: &[Sample]) -> anyhow::Result<()> {
         let last = samples.last().context("no samples")?;
         // After a tenth of the run the caches (SQLite's pages, glyphs, images) are warm:
         // growth from there on is what a long day would keep adding.
-        let warm = samples.iter().find(|(t, _)| *t >= last.0 / 10).unwrap_or(&samples[0]);
-        let peak = samples.iter().map(|(_, r)| *r).max().unwrap_or(0);
+        let warm = samples.iter().find(|s| s.at >= last.at / 10).unwrap_or(&samples[0]);
+        let peak = samples.iter().map(|s| s.rss).max().unwrap_or(0);
         let jobs = std::fs::read_dir(&self.printer_dir)?
             .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "bin")))
             .count();
@@ -491,7 +512,7 @@ impl Stall {
         println!();
         println!(
             "ran {:.1} min: {} taps, {} frames drawn",
-            last.0.as_secs_f64() / 60.0,
+            last.at.as_secs_f64() / 60.0,
             self.counts.taps,
             self.counts.frames
         );
@@ -512,11 +533,19 @@ impl Stall {
         );
         println!(
             "RSS: {} KB at {:.1} min (warm), {} KB at the end, peak {} KB; growth {:+} KB",
-            warm.1,
-            warm.0.as_secs_f64() / 60.0,
-            last.1,
+            warm.rss,
+            warm.at.as_secs_f64() / 60.0,
+            last.rss,
             peak,
-            last.1 as i64 - warm.1 as i64
+            last.rss as i64 - warm.rss as i64
+        );
+        let rest = |s: &Sample| s.rss as i64 - s.sqlite as i64;
+        println!(
+            "of which SQLite's caches grew {:+} KB ({} KB to {} KB); the rest {:+} KB",
+            last.sqlite as i64 - warm.sqlite as i64,
+            warm.sqlite,
+            last.sqlite,
+            rest(last) - rest(warm)
         );
         Ok(())
     }
