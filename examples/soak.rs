@@ -47,6 +47,10 @@ struct Args {
     /// A person's pause between taps, in milliseconds.
     #[arg(long, default_value_t = 250)]
     pace_ms: u64,
+    /// Start in the afternoon of a busy day: 100 holds already ended, so the Holds tab's
+    /// list (100 rows at most) is full from the start instead of filling during the run.
+    #[arg(long)]
+    busy_morning: bool,
     /// Internal: serve the sync server from this folder (the child process).
     #[arg(long, hide = true)]
     serve_cloud: Option<PathBuf>,
@@ -142,6 +146,9 @@ fn soak(args: &Args, dir: &Path, cloud: &Cloud) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data)?;
     let mut store = Store::open(&data.join("kiosk.sqlite"))?;
     demo::seed(&mut store, "Soak stall", Utc::now())?;
+    if args.busy_morning {
+        busy_morning(&mut store)?;
+    }
     let mut config = Config::default();
     config.sync.url = Some(cloud.url.clone());
     config.sync.token = Some(cloud.token.clone());
@@ -200,6 +207,27 @@ fn soak(args: &Args, dir: &Path, cloud: &Cloud) -> anyhow::Result<()> {
         cycle += 1;
     }
     stall.summary(&samples)?;
+    Ok(())
+}
+
+fn busy_morning(store: &mut Store) -> anyhow::Result<()> {
+    use marketday::domain::reservation::{Customer, Source};
+    use marketday::domain::{ReservationCode, ReservationKind};
+    let mut rng = rand::rng();
+    for n in 0..100 {
+        let now = Utc::now();
+        let hold = marketday::store::NewReservation {
+            id: uuid::Uuid::now_v7(),
+            kind: ReservationKind::Hold,
+            source: Source::Stall,
+            serial: demo::serial(1),
+            customer: Customer::new(&format!("Morning customer {n}"), "07700 900000")?,
+            member_id: None,
+            expires_at: now + chrono::Duration::hours(2),
+        };
+        let made = store.create_reservation(&hold, now, || ReservationCode::random(&mut rng), |_| None)?;
+        store.release_reservation(made.id, "Changed mind", now)?;
+    }
     Ok(())
 }
 
