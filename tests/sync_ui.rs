@@ -35,6 +35,17 @@ fn until(ui: &AppWindow, kiosk: &Rc<RefCell<Kiosk>>, done: impl Fn(&AppWindow) -
     false
 }
 
+/// The kiosk in its window, without printer or camera.
+fn open(store: Store, config: Config) -> (AppWindow, Rc<RefCell<Kiosk>>, (slint::Timer, slint::Timer)) {
+    let devices = Devices { printer: None, camera: None, station: None };
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, KioskOptions::default())));
+    let ui = AppWindow::new().unwrap();
+    ui.window().set_size(slint::LogicalSize::new(800., 480.));
+    let timers = app::attach(&ui, kiosk.clone());
+    ui.show().unwrap();
+    (ui, kiosk, timers)
+}
+
 #[test]
 fn staff_see_refused_sales_in_plain_words_clear_them_and_sync_now() {
     i_slint_backend_testing::init_no_event_loop();
@@ -55,12 +66,7 @@ fn staff_see_refused_sales_in_plain_words_clear_them_and_sync_now() {
     config.sync.token = Some(token);
     // Rounds only when told: what arrives after the first round came from "Sync now".
     config.sync.interval_seconds = 3600;
-    let devices = Devices { printer: None, camera: None, station: None };
-    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, KioskOptions::default())));
-    let ui = AppWindow::new().unwrap();
-    ui.window().set_size(slint::LogicalSize::new(800., 480.));
-    let _timers = app::attach(&ui, kiosk.clone());
-    ui.show().unwrap();
+    let (ui, kiosk, _timers) = open(store, config);
 
     // On the customer's screen the sync badge is only a badge.
     assert!(until(&ui, &kiosk, |ui| ui.get_status().sync == "2 sync conflicts"), "{:?}", ui.get_status().sync);
@@ -109,12 +115,7 @@ fn a_sync_that_cannot_start_says_so_instead_of_offline() {
     // Checked when the config was loaded, then removed before the kiosk started.
     let gone = dir.path().join("cloud-ca.pem");
     config.sync.ca_file = Some(gone.clone());
-    let devices = Devices { printer: None, camera: None, station: None };
-    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, KioskOptions::default())));
-    let ui = AppWindow::new().unwrap();
-    ui.window().set_size(slint::LogicalSize::new(800., 480.));
-    let _timers = app::attach(&ui, kiosk.clone());
-    ui.show().unwrap();
+    let (ui, kiosk, _timers) = open(store, config);
     kiosk.borrow_mut().present(&ui);
 
     assert_eq!(ui.get_status().sync, format!("Sync off · {waiting} not synced"), "not the network's fault");
