@@ -36,6 +36,9 @@ use marketday_hardware::{PrinterProfile, SimulatedCamera};
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, LogicalPosition, Rgb8Pixel};
 
+#[path = "../tests/common/touch.rs"]
+mod touch;
+
 #[derive(Parser)]
 struct Args {
     /// How long to run.
@@ -339,12 +342,7 @@ impl Stall {
     }
 
     fn shows(&self, fragment: &str) -> bool {
-        let fragment = fragment.to_owned();
-        i_slint_backend_testing::ElementQuery::from_root(&self.ui)
-            .match_descendants()
-            .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.contains(&fragment)))
-            .find_first()
-            .is_some()
+        touch::shows(&self.ui, fragment)
     }
 
     fn sign_in(&mut self) -> anyhow::Result<()> {

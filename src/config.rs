@@ -286,7 +286,7 @@ impl Config {
         }
         if let Some(file) = &self.sync.ca_file {
             let pem = std::fs::read(file).map_err(|e| value("sync.ca_file", format!("{}: {e}", file.display())))?;
-            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            if crate::sync::client::authorities(&pem).is_none() {
                 return Err(value("sync.ca_file", format!("{} holds no PEM certificate", file.display())));
             }
         }

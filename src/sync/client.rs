@@ -93,6 +93,11 @@ fn snippet(body: &[u8]) -> String {
     if text.is_empty() { "an empty answer".into() } else { format!("it began {text:?}") }
 }
 
+/// The certificates in a PEM bundle (`sync.ca_file`); `None` when it holds none.
+pub fn authorities(pem: &[u8]) -> Option<Vec<reqwest::Certificate>> {
+    reqwest::Certificate::from_pem_bundle(pem).ok().filter(|a| !a.is_empty())
+}
+
 impl Client {
     pub fn new(base: &str, token: &str, timeout: Duration) -> Result<Client, SyncError> {
         Client::trusting(base, token, timeout, None)
@@ -105,10 +110,8 @@ impl Client {
             .timeout(timeout)
             .user_agent(concat!("marketday/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = ca_pem {
-            let authorities = reqwest::Certificate::from_pem_bundle(pem)
-                .ok()
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| SyncError::Tls("sync.ca_file holds no PEM certificate".into()))?;
+            let authorities =
+                authorities(pem).ok_or_else(|| SyncError::Tls("sync.ca_file holds no PEM certificate".into()))?;
             for authority in authorities {
                 builder = builder.add_root_certificate(authority);
             }
