@@ -205,22 +205,39 @@ fn scanning_the_packing_slip_picks_the_order_and_a_label_fills_the_tracking_numb
     assert_eq!(h.ui.get_courier_tracking(), "JD000223344GB");
 }
 
-/// A real full disk: the photo folder is a 16 kB tmpfs, mounted in a user and mount
-/// namespace of this test's own (no root needed), which the test re-runs itself inside.
+/// A real full disk: the photo folder is a 16 kB tmpfs, mounted in a mount namespace of this
+/// test's own, which the test re-runs itself inside. Unprivileged, that takes a user namespace;
+/// where the kernel refuses one (a chroot, Docker's default seccomp profile), root can still
+/// make a mount namespace alone. Where neither works the test says so and passes over the
+/// check, except under CI, which can and must run it.
 #[test]
 fn a_full_disk_refuses_the_capture_and_leaves_nothing_half_written() {
+    const NAME: &str = "a_full_disk_refuses_the_capture_and_leaves_nothing_half_written";
     if std::env::var_os("MARKETDAY_IN_SMALL_DISK").is_none() {
         let me = std::env::current_exe().unwrap();
-        let out = std::process::Command::new("unshare")
-            .args(["--user", "--map-root-user", "--mount", "--"])
-            .arg(me)
-            .args(["--exact", "a_full_disk_refuses_the_capture_and_leaves_nothing_half_written", "--nocapture"])
-            .env("MARKETDAY_IN_SMALL_DISK", "1")
-            .output()
-            .expect("unshare (util-linux) runs");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "inside the namespace:\n{text}");
-        assert!(text.contains("1 passed"), "the test ran inside the namespace:\n{text}");
+        let mut refusals = Vec::new();
+        for namespaces in [&["--user", "--map-root-user", "--mount"][..], &["--mount"][..]] {
+            let out = std::process::Command::new("unshare")
+                .args(namespaces)
+                .arg("--")
+                .arg(&me)
+                .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+                .env("MARKETDAY_IN_SMALL_DISK", "1")
+                .output()
+                .expect("unshare (util-linux) runs");
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            if !out.status.success() && !text.contains("running 1 test") {
+                // unshare itself was refused: the test never started.
+                refusals.push(format!("unshare {}: {}", namespaces.join(" "), text.trim()));
+                continue;
+            }
+            assert!(out.status.success(), "inside the namespace:\n{text}");
+            assert!(text.contains("1 passed"), "the test ran inside the namespace:\n{text}");
+            return;
+        }
+        let why = refusals.join("; ");
+        assert!(std::env::var_os("CI").is_none(), "CI must run the full-disk test, but no mount namespace: {why}");
+        eprintln!("SKIPPED {NAME}: this machine allows no private mount namespace ({why})");
         return;
     }
     let h = start(empty_scene(), |data| {
