@@ -223,6 +223,7 @@ fn printer_setup(setup: &Setup) -> anyhow::Result<Option<PrinterSetup>> {
         }
         PrinterKind::Serial => {
             let mut settings = SerialSettings::new(&port()?.to_string_lossy(), c.baud);
+            settings.profile = Some(profile.clone());
             settings.flow_control = match c.flow_control {
                 config::FlowControl::None => marketday_hardware::FlowControl::None,
                 config::FlowControl::Hardware => marketday_hardware::FlowControl::Hardware,
@@ -264,7 +265,11 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
     let page = marketday::domain::printout::Printout::Test { stall: setup.config.stall.name.clone(), at: Utc::now() };
     let id = store.enqueue_prints(&[page], Utc::now())?[0];
     queue.wake();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Patience is counted from the last sign of progress: a page going out over a slow line
+    // is not a failure, and is left to finish rather than held half-way.
+    let patience = std::time::Duration::from_secs(20);
+    let mut deadline = std::time::Instant::now() + patience;
+    let mut last_state = None;
     loop {
         std::thread::sleep(std::time::Duration::from_millis(200));
         let job = store.print_job(id)?.context("the test page job vanished")?;
@@ -273,13 +278,25 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
             println!("Test page printed on {} ({})", status.printer, marketday::print::advice(&status.status));
             return Ok(std::process::ExitCode::SUCCESS);
         }
+        if last_state != Some((job.state, job.attempts)) {
+            last_state = Some((job.state, job.attempts));
+            deadline = std::time::Instant::now() + patience;
+        }
+        if job.state == marketday::store::JobState::Held {
+            eprintln!("The test page did not print: {}", job.last_error.unwrap_or_else(|| "held".into()));
+            return Ok(std::process::ExitCode::FAILURE);
+        }
         if std::time::Instant::now() > deadline {
-            // Leave nothing behind that would print by surprise later.
-            store.hold_waiting_prints()?;
-            eprintln!(
-                "The test page did not print: {}. It is held on the Printer tab.",
-                status.blocked.unwrap_or_else(|| marketday::print::advice(&status.status))
-            );
+            let why = status.blocked.unwrap_or_else(|| marketday::print::advice(&status.status));
+            if job.state == marketday::store::JobState::Printing {
+                eprintln!("The test page is still going out to {} after {patience:?}: {why}.", status.printer);
+                eprintln!("It will finish printing; check the printer's line speed (`printer.baud`).");
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+            // Only the test page: a customer's receipt queued meanwhile still prints. Held, it
+            // cannot print by surprise later.
+            store.hold_print_if_queued(id, &format!("Test page did not print: {why}"))?;
+            eprintln!("The test page did not print: {why}. It is held on the Printer tab.");
             return Ok(std::process::ExitCode::FAILURE);
         }
     }

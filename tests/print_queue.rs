@@ -10,7 +10,7 @@ use marketday::domain::printout::{Printout, ReceiptDoc, StickerDoc};
 use marketday::domain::{Cart, Currency, ReturnsWindow, Tender, VatRate};
 use marketday::print::{LayoutOptions, PrintQueue, PrinterSetup};
 use marketday::store::{JobState, Store};
-use marketday_hardware::emulator::{EmulatedState, PrinterEmulator};
+use marketday_hardware::emulator::{EmulatedState, EmulatorOptions, PrinterEmulator};
 use marketday_hardware::{Preview, PrinterProfile, PrinterStatus, SerialPrinter, SerialSettings};
 
 const VERIFY: &str = "https://verify.example";
@@ -26,12 +26,155 @@ fn queue_on(emulator: &PrinterEmulator, store: &Store) -> PrintQueue {
     PrintQueue::start(store.path(), setup, Duration::from_millis(50)).unwrap()
 }
 
+/// A queue on an emulator paced at `baud` both ways.
+fn queue_at(
+    emulator: &PrinterEmulator,
+    store: &Store,
+    baud: u32,
+    profile: &PrinterProfile,
+    layout: LayoutOptions,
+) -> PrintQueue {
+    let mut settings = SerialSettings::new(emulator.path(), baud);
+    settings.status_timeout = Duration::from_millis(150);
+    settings.profile = Some(profile.clone());
+    let setup = PrinterSetup { printer: Box::new(SerialPrinter::new(settings)), profile: profile.clone(), layout };
+    PrintQueue::start(store.path(), setup, Duration::from_millis(50)).unwrap()
+}
+
+/// Sells `count` of the demo pieces still for sale in one sale, its receipt queued with it.
+fn sell_many(store: &mut Store, count: usize) -> i64 {
+    let now = Utc::now();
+    let drop = store.drop_by_id(demo::DEMO_DROP).unwrap();
+    let mut cart = Cart::new(Currency::GBP);
+    let mut total = 0;
+    for n in 1..=24 {
+        let piece = store.piece(&demo::serial(n)).unwrap().unwrap();
+        if cart.lines.len() < count && cart.add(&piece, drop.as_ref(), now).is_ok() {
+            total += piece.price.minor;
+        }
+    }
+    assert_eq!(cart.lines.len(), count, "enough demo pieces for sale");
+    let tenders = vec![Tender::Cash { tendered: marketday::domain::Money::new(total, Currency::GBP) }];
+    let (sale, _) = cart.checkout(tenders, VatRate(2000), now, uuid::Uuid::now_v7()).unwrap();
+    store
+        .commit_sale_printing(&sale, "K1", |number| {
+            Some(Printout::Receipt(ReceiptDoc::new(
+                "Test stall",
+                number.clone(),
+                &sale,
+                ReturnsWindow::default(),
+                VERIFY,
+            )))
+        })
+        .unwrap();
+    store.receipt_job(sale.id).unwrap().expect("the receipt job was committed with the sale").id
+}
+
+/// The bytes a queued job goes out as.
+fn job_bytes(store: &Store, id: i64, layout: &LayoutOptions, profile: &PrinterProfile) -> Vec<u8> {
+    let job = store.print_job(id).unwrap().unwrap();
+    marketday_hardware::encode(&marketday::print::layout(&job.printout, profile, layout, false), profile).unwrap()
+}
+
+fn with_logo() -> LayoutOptions {
+    let (w, h) = marketday::print::LOGO_BOX;
+    LayoutOptions {
+        logo: Some(marketday_hardware::Bitmap::from_png(demo::LOGO_PNG, w, h).unwrap()),
+        ..LayoutOptions::default()
+    }
+}
+
+/// Real receipts from about 1 KB to the largest a stall makes (eleven pieces, the logo, a
+/// raster QR code on a panel printer) go through the queue at `baud`; each reaches the
+/// paper exactly once, whole, at the first attempt.
+fn every_receipt_prints_exactly_once_at(baud: u32, answers_gs_r: bool) {
+    let cases = [
+        ("generic-80", 1, LayoutOptions::default(), 700),
+        ("generic-80", 10, with_logo(), 3_800),
+        ("panel-58", 11, with_logo(), 5_000),
+    ];
+    for (profile, items, layout, at_least) in cases {
+        let what = format!("{baud} baud, GS r {answers_gs_r}, {items} pieces on {profile}");
+        let profile = PrinterProfile::builtin(profile).unwrap();
+        let (_dir, mut store) = seeded();
+        let emulator = PrinterEmulator::start_with(EmulatorOptions { baud: Some(baud), answers_gs_r }).unwrap();
+        let id = sell_many(&mut store, items);
+        let expected = job_bytes(&store, id, &layout, &profile);
+        assert!(expected.len() >= at_least, "{what}: {} bytes", expected.len());
+        let queue = queue_at(&emulator, &store, baud, &profile, layout);
+        queue.wake();
+        let wire = Duration::from_millis(expected.len() as u64 * 10_000 / u64::from(baud));
+        wait_for_within(&what, wire * 3 + Duration::from_secs(10), || queue.status().printed == 1);
+        // A second copy would start at once if the first was judged cut off: give it time.
+        std::thread::sleep(Duration::from_millis(500).max(wire / 4));
+        let job = store.print_job(id).unwrap().unwrap();
+        assert_eq!((job.state, job.attempts, job.reprint), (JobState::Printed, 1, false), "{what}");
+        assert_eq!(emulator.received(), expected, "{what}: the job reached the printer once, byte for byte");
+        drop(queue);
+    }
+}
+
+#[test]
+fn every_receipt_prints_exactly_once_at_9600_baud() {
+    every_receipt_prints_exactly_once_at(9_600, true);
+}
+
+#[test]
+fn every_receipt_prints_exactly_once_at_19200_baud() {
+    every_receipt_prints_exactly_once_at(19_200, true);
+}
+
+#[test]
+fn every_receipt_prints_exactly_once_at_115200_baud() {
+    every_receipt_prints_exactly_once_at(115_200, true);
+}
+
+#[test]
+fn every_receipt_prints_exactly_once_at_19200_baud_on_a_printer_that_ignores_gs_r() {
+    every_receipt_prints_exactly_once_at(19_200, false);
+}
+
+#[test]
+fn a_job_cut_off_twice_is_held_for_staff_with_the_reason_and_not_sent_again() {
+    let (_dir, mut store) = seeded();
+    let emulator = PrinterEmulator::start_with(EmulatorOptions { baud: Some(19_200), answers_gs_r: true }).unwrap();
+    emulator.run_out_after(300);
+    let profile = profile_80();
+    let queue = queue_at(&emulator, &store, 19_200, &profile, LayoutOptions::default());
+    let receipt = sell_many(&mut store, 1);
+    queue.wake();
+    wait_for("the first cut-off", || store.print_job(receipt).unwrap().unwrap().reprint);
+    // Paper loaded, and it runs out again part-way through the reprint.
+    emulator.run_out_after(300);
+    emulator.set(EmulatedState::Ready);
+    queue.wake();
+    wait_for("the job to be held", || store.print_job(receipt).unwrap().unwrap().state == JobState::Held);
+    let job = store.print_job(receipt).unwrap().unwrap();
+    assert_eq!(job.attempts, marketday::print::MAX_SENDS);
+    let why = job.last_error.unwrap();
+    assert!(why.contains("twice") && why.contains("Paper out"), "{why}");
+    wait_for("the held count on the status bar", || queue.status().held == 1);
+    let sent = emulator.received().len();
+    emulator.set(EmulatedState::Ready);
+    queue.wake();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(emulator.received().len(), sent, "a held job is not sent again until staff ask");
+}
+
+fn profile_80() -> PrinterProfile {
+    PrinterProfile::builtin("generic-80").unwrap()
+}
+
 fn profile() -> PrinterProfile {
     PrinterProfile::builtin("generic-58").unwrap()
 }
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    wait_for_within(what, Duration::from_secs(15), f)
+}
+
+fn wait_for_within(what: &str, patience: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         if f() {
             return;

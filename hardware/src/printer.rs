@@ -17,6 +17,9 @@ pub enum PrinterStatus {
     NotResponding,
     /// No device at the configured port.
     Offline,
+    /// Something is at the configured port but it cannot be used as a printer (a file, a
+    /// folder, a device the kiosk may not open): why, with the path, in words for staff.
+    Unusable(String),
     /// A device that cannot report status (a plain file or `/dev/usb/lp0`).
     Unknown,
     Error(String),

@@ -18,6 +18,9 @@ pub struct PrinterProfile {
     /// Has an auto-cutter (`GS V`); otherwise staff tear the paper after a feed.
     pub cut: bool,
     pub codepage: Codepage,
+    /// How fast the head feeds paper, in mm per second, from the slowest models of the
+    /// class: the driver allows this long for a job to come out before it asks again.
+    pub print_speed_mm_s: u16,
 }
 
 /// Dots per millimetre of the 203 dpi heads every supported printer uses.
@@ -26,21 +29,22 @@ pub const DOTS_PER_MM: u16 = 8;
 impl PrinterProfile {
     /// The profiles shipped with Marketday, by the name the config uses.
     pub fn builtin(name: &str) -> Option<PrinterProfile> {
-        let p = |width_dots, columns, native_qr, cut, codepage| PrinterProfile {
+        let p = |width_dots, columns, native_qr, cut, codepage, print_speed_mm_s| PrinterProfile {
             name: name.to_owned(),
             width_dots,
             columns,
             native_qr,
             cut,
             codepage,
+            print_speed_mm_s,
         };
         Some(match name {
             // Generic 80 mm (Epson TM-T20/T88 class, Xprinter XP-80, Rongta RP80): cutter, native QR.
-            "generic-80" => p(576, 48, true, true, Codepage::Cp858),
+            "generic-80" => p(576, 48, true, true, Codepage::Cp858, 150),
             // Generic 58 mm USB-serial printers (Xprinter XP-58, Goojprt PT-210): native QR, no cutter.
-            "generic-58" => p(384, 32, true, false, Codepage::Cp858),
+            "generic-58" => p(384, 32, true, false, Codepage::Cp858, 60),
             // 58 mm TTL panel printers (CSN-A2 / "Adafruit" class): no `GS ( k`, PC437 only.
-            "panel-58" => p(384, 32, false, false, Codepage::Cp437),
+            "panel-58" => p(384, 32, false, false, Codepage::Cp437, 40),
             _ => return None,
         })
     }

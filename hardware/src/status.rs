@@ -15,6 +15,12 @@ pub fn is_status_byte(b: u8) -> bool {
     b & 0b1001_0011 == 0b0001_0010
 }
 
+/// Whether a byte can be the answer to `GS r 1` (paper sensor status): bits 4 and 7 are
+/// always 0 there, so it can never be mistaken for a `DLE EOT n` answer, nor the reverse.
+pub fn is_gs_r_answer(b: u8) -> bool {
+    b & 0b1001_0000 == 0
+}
+
 /// The three answers a status check collects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusBytes {
@@ -24,6 +30,16 @@ pub struct StatusBytes {
 }
 
 impl StatusBytes {
+    /// Whether the three answers can come from one printer at one moment. A lid that is
+    /// open, paper that stopped the printer or an error all take it offline, so an offline
+    /// cause with the offline bit clear means an answer was read for the wrong question
+    /// (a late byte from an earlier one): ask again rather than believe it.
+    pub fn consistent(&self) -> bool {
+        let offline = self.printer & 0x08 != 0;
+        let stopping_cause = self.offline_cause & 0b0110_0100 != 0;
+        offline || !stopping_cause
+    }
+
     /// What staff need to know, most urgent first.
     pub fn status(&self) -> PrinterStatus {
         let all = [self.printer, self.offline_cause, self.paper];
@@ -62,5 +78,18 @@ mod tests {
         assert_eq!(s(OK | 0x08, OK | 0x04, OK), PrinterStatus::CoverOpen);
         assert!(matches!(s(OK | 0x08, OK | 0x40, OK), PrinterStatus::Error(_)));
         assert!(matches!(s(0xff, OK, OK), PrinterStatus::Error(_)));
+    }
+
+    #[test]
+    fn answers_read_for_the_wrong_question_are_not_believed() {
+        let b = |printer, offline_cause, paper| StatusBytes { printer, offline_cause, paper };
+        // The printer's own answer with the drawer bit (0x16) read as the offline cause: the
+        // printer says it is online, so the "lid open" bit cannot be true.
+        assert!(!b(OK, 0x16, OK).consistent());
+        assert!(b(OK | 0x08, 0x16, OK).consistent());
+        assert!(b(0x16, OK, OK).consistent(), "an open drawer is not a printer problem");
+        assert!(!b(OK, OK | 0x20, OK).consistent());
+        assert!(!is_status_byte(0x00) && is_gs_r_answer(0x00) && is_gs_r_answer(0x0c));
+        assert!(!is_gs_r_answer(OK) && !is_gs_r_answer(0x16));
     }
 }

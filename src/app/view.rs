@@ -46,6 +46,7 @@ fn printer_word(status: &PrinterStatus) -> (&'static str, i32) {
         PrinterStatus::CoverOpen => ("Lid open", 2),
         PrinterStatus::NotResponding => ("Not answering", 2),
         PrinterStatus::Offline => ("Unplugged", 2),
+        PrinterStatus::Unusable(_) => ("Wrong port", 2),
         PrinterStatus::Unknown => ("No status", 1),
         PrinterStatus::Error(_) => ("Error", 2),
     }
@@ -70,10 +71,15 @@ impl Kiosk {
             return ("Checking".into(), 3);
         }
         let (word, severity) = printer_word(&q.status);
-        match q.waiting {
-            0 => (word.into(), severity),
+        let (text, severity) = match q.waiting {
+            0 => (word.to_owned(), severity),
             n if q.status.can_print() => (format!("Printing {n}"), severity),
             n => (format!("{word} · {n} waiting"), severity),
+        };
+        // A held job needs staff even when the printer is fine.
+        match q.held {
+            0 => (text, severity),
+            n => (format!("{text} · {n} held"), severity.max(1)),
         }
     }
 
@@ -484,7 +490,11 @@ impl Kiosk {
                     0 => String::new(),
                     n => format!(" · {n} waiting"),
                 };
-                (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}"))
+                let held = match q.held {
+                    0 => String::new(),
+                    n => format!(" · {n} held: tap one below to print it again"),
+                };
+                (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}{held}"))
             }
         };
         ui.set_printer_headline(headline.into());

@@ -6,7 +6,7 @@ pub mod queue;
 pub mod samples;
 
 pub use layout::{LabelSize, LayoutOptions, layout};
-pub use queue::{PrintQueue, PrinterSetup, QueueStatus, advice};
+pub use queue::{MAX_SENDS, PrintQueue, PrinterSetup, QueueStatus, advice};
 
 /// The largest logo on a receipt, in dots (30 x 10 mm): at most 2.4 KB of raster, a fifth of a
 /// second at 115200 baud, so a logo never makes the receipt the slow part of a sale.

@@ -41,6 +41,8 @@ pub struct QueueStatus {
     pub waiting: u64,
     /// Why the oldest waiting job has not printed, in words for staff.
     pub blocked: Option<String>,
+    /// Jobs held for staff (cut off twice, or refused by the printer).
+    pub held: u64,
     /// Jobs printed since start.
     pub printed: u64,
     /// False until the worker has asked the printer once.
@@ -68,6 +70,7 @@ pub fn advice(status: &PrinterStatus) -> String {
         PrinterStatus::CoverOpen => "Printer lid open: close it".into(),
         PrinterStatus::NotResponding => "Printer not answering: check it is switched on".into(),
         PrinterStatus::Offline => "Printer not found: check its cable and power".into(),
+        PrinterStatus::Unusable(why) => format!("Printer port unusable: {why}"),
         PrinterStatus::Unknown => "Printer cannot report paper or lid: check it after printing".into(),
         PrinterStatus::Error(e) => format!("Printer error: {e}"),
     }
@@ -88,6 +91,7 @@ impl PrintQueue {
             status: PrinterStatus::Unknown,
             waiting: store.waiting_print_count()?,
             blocked: None,
+            held: store.held_print_count()?,
             printed: 0,
             checked: false,
         }));
@@ -122,6 +126,14 @@ impl Drop for PrintQueue {
             let _ = worker.join();
         }
     }
+}
+
+/// How many times a job is sent whole before it is held for staff: once, and once more if
+/// it was cut off. A printer that cuts every copy short would otherwise eat the roll.
+pub const MAX_SENDS: u32 = 2;
+
+fn cut_off_twice(why: &str) -> String {
+    format!("Stopped part-way twice ({why}). Check the printer, then print it again from the Printer tab")
 }
 
 struct Worker {
@@ -161,6 +173,7 @@ impl Worker {
     fn publish(&mut self, status: PrinterStatus) {
         let waiting = self.store.waiting_print_count().unwrap_or(0);
         let head = if waiting > 0 { self.store.next_print_job().ok().flatten() } else { None };
+        let held = self.store.held_print_count().unwrap_or(0);
         let blocked = head.map(|job| {
             if status.can_print() { job.last_error.unwrap_or_else(|| "Printing".into()) } else { advice(&status) }
         });
@@ -169,6 +182,7 @@ impl Worker {
         shared.checked = true;
         shared.waiting = waiting;
         shared.blocked = blocked;
+        shared.held = held;
     }
 
     /// Prints one job; true if it reached paper whole.
@@ -192,13 +206,20 @@ impl Worker {
             }
         };
         let outcome = self.setup.printer.print(&bytes);
+        let sends = job.attempts + 1;
         // The outcome must reach the store: a printed job left `printing` is only reprinted
         // (marked) after a restart, never silently twice. Retry a busy or failing disk a while.
         for attempt in 1..=10 {
             let result = match &outcome {
                 Ok(_) => store.finish_print(job.id, Utc::now()),
                 Err(PrinterError::NotReady(s)) => store.requeue_print(job.id, &advice(s), false),
+                Err(PrinterError::Interrupted(s)) if sends >= MAX_SENDS => {
+                    store.hold_print(job.id, &cut_off_twice(&advice(s)))
+                }
                 Err(PrinterError::Interrupted(s)) => store.requeue_print(job.id, &advice(s), true),
+                Err(e @ PrinterError::Io { .. }) if sends >= MAX_SENDS => {
+                    store.hold_print(job.id, &cut_off_twice(&e.to_string()))
+                }
                 Err(e @ PrinterError::Io { .. }) => store.requeue_print(job.id, &e.to_string(), true),
                 Err(PrinterError::Malformed(m)) => store.hold_print(job.id, &format!("Printer refused the job: {m}")),
             };

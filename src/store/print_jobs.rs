@@ -194,11 +194,14 @@ impl Store {
     }
 
     /// Puts a job back to wait for the printer. `partly_printed`: some bytes reached the
-    /// printer, so the whole job prints again, marked as a reprint.
+    /// printer, so the whole job prints again, marked as a reprint; otherwise nothing was
+    /// sent and the claim does not count as an attempt (a printer without paper is asked
+    /// many times before a job goes out once).
     pub fn requeue_print(&mut self, id: i64, error: &str, partly_printed: bool) -> Result<()> {
         self.conn.execute(
             "UPDATE print_jobs SET state = CASE state WHEN 'printing' THEN 'queued' ELSE state END,
-                 last_error = ?2, reprint = reprint OR ?3
+                 last_error = ?2, reprint = reprint OR ?3,
+                 attempts = CASE WHEN ?3 OR state != 'printing' THEN attempts ELSE max(attempts - 1, 0) END
              WHERE id = ?1",
             params![id, error, partly_printed],
         )?;
@@ -217,6 +220,20 @@ impl Store {
             params![id, error],
         )?;
         Ok(())
+    }
+
+    /// Holds one job if it has not been claimed by the printer: a job already going out is
+    /// left to finish. True if it was held.
+    pub fn hold_print_if_queued(&mut self, id: i64, error: &str) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE print_jobs SET state = 'held', last_error = ?2 WHERE id = ?1 AND state = 'queued'",
+            params![id, error],
+        )? == 1)
+    }
+
+    /// Jobs held for staff to look at.
+    pub fn held_print_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM print_jobs WHERE state = 'held'", [], |r| r.get(0))?)
     }
 
     /// A held job goes back to the queue.
@@ -262,6 +279,24 @@ mod tests {
         s.finish_print(first.id, now).unwrap();
         assert_eq!(s.next_print_job().unwrap().unwrap().id, ids[1]);
         assert_eq!(s.waiting_print_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_claim_that_sent_nothing_is_not_an_attempt() {
+        let (_dir, mut s) = store();
+        let id = s.enqueue_prints(&[test_page(1)], Utc::now()).unwrap()[0];
+        for _ in 0..3 {
+            assert!(s.start_print(id).unwrap());
+            s.requeue_print(id, "Paper out", false).unwrap();
+        }
+        let job = s.print_job(id).unwrap().unwrap();
+        assert_eq!((job.attempts, job.reprint, job.state), (0, false, JobState::Queued));
+        assert!(s.start_print(id).unwrap());
+        assert!(!s.hold_print_if_queued(id, "test page timed out").unwrap(), "a job going out is left alone");
+        s.requeue_print(id, "Paper out", true).unwrap();
+        assert_eq!(s.print_job(id).unwrap().unwrap().attempts, 1);
+        assert!(s.hold_print_if_queued(id, "test page timed out").unwrap());
+        assert_eq!(s.held_print_count().unwrap(), 1);
     }
 
     #[test]
