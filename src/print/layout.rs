@@ -60,18 +60,43 @@ impl Width<'_> {
         self.profile.codepage.encode(s).len()
     }
 
-    /// `left` and `right` on one line of `cols` columns; `left` is cut short if both do not fit.
-    fn row(&self, left: &str, right: &str, cols: usize) -> String {
-        let room = cols.saturating_sub(self.len(right) + 1);
-        let mut l = String::new();
-        for c in left.chars() {
-            if self.len(&l) + self.len(c.encode_utf8(&mut [0; 4])) > room {
+    /// `text` fitted to `cols` columns: whole if it fits, else cut at a word boundary where
+    /// one is near, and marked with an ellipsis so nobody takes it for the whole title.
+    fn shorten(&self, text: &str, cols: usize) -> String {
+        if self.len(text) <= cols {
+            return text.to_owned();
+        }
+        let mark = "…";
+        let room = cols.saturating_sub(self.len(mark));
+        let mut cut = String::new();
+        for c in text.chars() {
+            if self.len(&cut) + self.len(c.encode_utf8(&mut [0; 4])) > room {
                 break;
             }
-            l.push(c);
+            cut.push(c);
         }
+        // Back to the last space if that keeps most of the line; drop a dangling comma.
+        if let Some(space) = cut.rfind(' ').filter(|&i| i * 2 >= room) {
+            cut.truncate(space);
+        }
+        let cut = cut.trim_end_matches([' ', ',', ';', ':', '-']);
+        format!("{cut}{mark}")
+    }
+
+    /// `left` and `right` on one line of `cols` columns; `left` is shortened, with a mark,
+    /// if both do not fit.
+    fn row(&self, left: &str, right: &str, cols: usize) -> String {
+        let room = cols.saturating_sub(self.len(right) + 1);
+        let l = self.shorten(left, room);
         let pad = cols.saturating_sub(self.len(&l) + self.len(right));
         format!("{l}{}{right}", " ".repeat(pad))
+    }
+
+    /// Centred prose: every wrapped line of `text` as its own line.
+    fn centred(&self, t: &mut Ticket, text: &str) {
+        for line in self.wrap(text, self.cols) {
+            t.text(line, CENTER);
+        }
     }
 
     /// Words wrapped to `cols`; a word longer than a line is split.
@@ -225,7 +250,7 @@ fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: Labe
     } else {
         t.text(w.row(&s.serial, &s.price.to_string(), w.cols), BOLD);
         t.line(s.edition.clone());
-        t.line(w.wrap(&s.title, w.cols).into_iter().next().unwrap_or_default());
+        t.line(w.shorten(&s.title, w.cols));
     }
     if reprint {
         t.text("REPRINT", CENTER);
@@ -246,7 +271,7 @@ fn slip(t: &mut Ticket, w: &Width, s: &SlipDoc, reprint: bool) {
         reprint_banner(t);
     }
     t.text(if s.hold { "ON HOLD" } else { "RESERVED" }, HEADING);
-    t.text(s.stall.clone(), CENTER);
+    w.centred(t, &s.stall);
     t.line(w.rule());
     t.text(w.row(&s.serial, &s.price.to_string(), cols), BOLD);
     t.line(w.row("For", &s.customer, cols));
@@ -267,7 +292,7 @@ fn dispatch_slip(t: &mut Ticket, w: &Width, d: &DispatchSlipDoc, reprint: bool) 
         reprint_banner(t);
     }
     t.text("DISPATCHED", HEADING);
-    t.text(d.stall.clone(), CENTER);
+    w.centred(t, &d.stall);
     t.line(w.rule());
     t.text(w.row("Order", &d.order, cols), BOLD);
     t.line(w.row("For", &d.buyer, cols));
@@ -296,8 +321,16 @@ fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {
         reprint_banner(t);
     }
     t.text("END OF DAY", HEADING);
-    t.text(format!("{} - {}", z.stall, z.day.format("%a %d %b %Y")), CENTER);
-    t.text(format!("Device {} - printed {}", z.device, local(z.generated_at, "%H:%M")), CENTER);
+    // One line where it fits (80 mm); on 58 mm the stall and the day each get their own.
+    let day = z.day.format("%a %d %b %Y").to_string();
+    let header = format!("{} - {day}", z.stall);
+    if w.len(&header) <= cols {
+        t.text(header, CENTER);
+    } else {
+        w.centred(t, &z.stall);
+        t.text(day, CENTER);
+    }
+    w.centred(t, &format!("Device {} - printed {}", z.device, local(z.generated_at, "%H:%M")));
     t.line(w.rule());
     t.line(w.row("Sales", &z.sales.to_string(), cols));
     t.line(w.row("Pieces sold", &z.pieces.to_string(), cols));
@@ -333,12 +366,18 @@ fn money_or_zero(m: Money) -> String {
 fn test_page(t: &mut Ticket, w: &Width, stall: &str, at: DateTime<Utc>) {
     let p = w.profile;
     t.text("TEST PAGE", HEADING);
-    t.text(stall, CENTER);
+    w.centred(t, stall);
     t.text(local(at, "%d %b %Y %H:%M"), CENTER);
     t.line(w.rule());
-    t.line(format!("Profile {} ({} mm paper, {} dots)", p.name, p.paper_mm(), p.width_dots));
-    t.line(format!("{} columns, codepage {:?}", p.columns, p.codepage));
-    t.line(format!("QR: {}  Cutter: {}", if p.native_qr { "native" } else { "raster" }, yes(p.cut)));
+    // Prose, wrapped here: a 58 mm printer left to break lines itself splits numbers.
+    let facts = [
+        format!("Profile {} ({} mm paper, {} dots)", p.name, p.paper_mm(), p.width_dots),
+        format!("{} columns, codepage {:?}", p.columns, p.codepage),
+        format!("QR: {}  Cutter: {}", if p.native_qr { "native" } else { "raster" }, yes(p.cut)),
+    ];
+    for line in facts.iter().flat_map(|f| w.wrap(f, w.cols)) {
+        t.line(line);
+    }
     let ruler: String = (1..=w.cols).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
     t.line(ruler);
     t.line("£ € é è à ç ñ ü ö ß Å Ø");
@@ -437,21 +476,56 @@ mod tests {
     }
 
     #[test]
-    fn receipt_lines_fit_the_paper_on_every_profile() {
-        let receipt = Printout::Receipt(samples::receipt(chrono::Utc::now()));
+    fn no_line_of_any_printout_is_left_for_the_printer_to_break() {
+        let at = chrono::Utc::now();
+        let long_stall = "Atelier Thorne & Daughters · Old Spitalfields Market, London E1".to_owned();
+        let docs = [
+            Printout::Receipt(samples::receipt(at)),
+            Printout::Receipt(ReceiptDoc { stall: long_stall.clone(), ..samples::receipt(at) }),
+            Printout::Sticker(samples::sticker()),
+            Printout::ZReport(samples::z_report(at)),
+            Printout::ZReport(ZReport { stall: long_stall.clone(), ..samples::z_report(at) }),
+            Printout::Slip(SlipDoc { stall: long_stall.clone(), ..samples::slip(at) }),
+            Printout::DispatchSlip(DispatchSlipDoc { stall: long_stall.clone(), ..samples::dispatch_slip(at) }),
+            Printout::Test { stall: long_stall, at },
+        ];
+        let label_cols = usize::from(LabelSize::default().width_mm) * usize::from(DOTS_PER_MM) / 12;
         for name in PrinterProfile::BUILTIN {
             let profile = PrinterProfile::builtin(name).unwrap();
-            let cols = usize::from(profile.columns);
-            for block in layout(&receipt, &profile, &samples::layout_options(), false).blocks {
-                if let Block::Text { text, style } = block {
-                    let limit = if style.large { cols / 2 } else { cols };
-                    assert!(profile.codepage.encode(&text).len() <= limit, "{name}: {text:?} is wider than {limit}");
+            for doc in &docs {
+                for reprint in [false, true] {
+                    let cols = match doc {
+                        Printout::Sticker(_) => label_cols.min(usize::from(profile.columns)),
+                        _ => usize::from(profile.columns),
+                    };
+                    for block in layout(doc, &profile, &samples::layout_options(), reprint).blocks {
+                        if let Block::Text { text, style } = block {
+                            let limit = if style.large { cols / 2 } else { cols };
+                            let len = profile.codepage.encode(&text).len();
+                            assert!(len <= limit, "{name}: {text:?} is {len} columns, wider than {limit}");
+                        }
+                    }
                 }
             }
             // The printer never wrapped a line on its own: every printed line is a layout line.
-            let paper = render(&receipt, &profile, &samples::layout_options(), false);
+            let paper = render(&docs[0], &profile, &samples::layout_options(), false);
             assert!(paper.lines.iter().any(|l| l.starts_with("TOTAL") && l.ends_with("£390.00")), "{name}");
         }
+    }
+
+    #[test]
+    fn a_sticker_title_too_long_for_the_label_is_shortened_with_a_mark() {
+        let profile = PrinterProfile::builtin("generic-58").unwrap();
+        let ticket = layout(&Printout::Sticker(samples::sticker()), &profile, &LayoutOptions::default(), false);
+        let lines: Vec<String> = ticket
+            .blocks
+            .into_iter()
+            .filter_map(|b| if let Block::Text { text, .. } = b { Some(text) } else { None })
+            .collect();
+        // "Clasp pendant, London blue topaz" is 32 columns; a 40 mm label has 26.
+        assert!(lines.contains(&"Clasp pendant, London…".to_owned()), "{lines:?}");
+        let paper = render(&Printout::Sticker(samples::sticker()), &profile, &LayoutOptions::default(), false);
+        assert!(paper.lines.iter().any(|l| l == "Clasp pendant, London..."), "{:?}", paper.lines);
     }
 
     #[test]
