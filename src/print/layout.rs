@@ -371,7 +371,8 @@ fn test_page(t: &mut Ticket, w: &Width, stall: &str, at: DateTime<Utc>) {
     t.line(w.rule());
     // Prose, wrapped here: a 58 mm printer left to break lines itself splits numbers.
     let facts = [
-        format!("Profile {} ({} mm paper, {} dots)", p.name, p.paper_mm(), p.width_dots),
+        format!("Profile {}", p.name),
+        format!("{} mm paper, {} dots", p.paper_mm(), p.width_dots),
         format!("{} columns, codepage {:?}", p.columns, p.codepage),
         format!("QR: {}  Cutter: {}", if p.native_qr { "native" } else { "raster" }, yes(p.cut)),
     ];

@@ -137,6 +137,7 @@ pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
             ("z-report", Printout::ZReport(z_report(at)), false),
             ("reservation-slip", Printout::Slip(slip(at)), false),
             ("dispatch-slip", Printout::DispatchSlip(dispatch_slip(at)), false),
+            ("test-page", Printout::Test { stall: "Atelier Thorne · Spitalfields".into(), at }, false),
         ];
         for (what, doc, reprint) in docs {
             let bytes = encode(&layout(&doc, &profile, &options, reprint), &profile)?;
