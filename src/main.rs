@@ -481,6 +481,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             if !args.reservations_only {
                 marketday::print::samples::bench(Utc::now())?;
+                marketday::print::samples::sale_to_paper(Utc::now())?;
             }
             if !args.print_only {
                 marketday::bench::reservations(args)?;

@@ -183,3 +183,69 @@ pub fn bench(at: DateTime<Utc>) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Time from "Sale complete" (the receipt job committed with the sale) to the cut, through
+/// the real print worker and serial driver to the pty emulator paced at each baud rate: the
+/// moment the last byte of the receipt (the cut, then the drawer pulse) comes off the line,
+/// and the moment the kiosk has recorded it printed.
+pub fn sale_to_paper(at: DateTime<Utc>) -> anyhow::Result<()> {
+    use marketday_hardware::emulator::{EmulatorOptions, PrinterEmulator};
+    use marketday_hardware::{SerialPrinter, SerialSettings};
+
+    use crate::print::{PrintQueue, PrinterSetup};
+    use crate::store::{JobState, Store};
+
+    const RUNS: usize = 3;
+    for name in ["generic-58", "generic-80"] {
+        let profile = PrinterProfile::builtin(name).expect("built-in profile");
+        for baud in [9_600, 19_200, 115_200] {
+            let dir = std::env::temp_dir().join(format!("marketday-sale-to-paper-{}-{baud}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let store = Store::open(&dir.join("bench.sqlite"))?;
+            let emulator = PrinterEmulator::start_with(EmulatorOptions { baud: Some(baud), answers_gs_r: true })?;
+            let mut settings = SerialSettings::new(emulator.path(), baud);
+            settings.profile = Some(profile.clone());
+            let setup = PrinterSetup {
+                printer: Box::new(SerialPrinter::new(settings)),
+                profile: profile.clone(),
+                layout: layout_options(),
+            };
+            let queue = PrintQueue::start(store.path(), setup, std::time::Duration::from_millis(200))?;
+            let mut store = store;
+            let (mut to_cut, mut to_recorded, mut bytes, mut attempts) = (Vec::new(), Vec::new(), 0, Vec::new());
+            for _ in 0..RUNS {
+                let before = emulator.received().len();
+                let id = store.enqueue_prints(&[Printout::Receipt(receipt(at))], Utc::now())?[0];
+                let sale_complete = Instant::now();
+                queue.wake();
+                let deadline = sale_complete + std::time::Duration::from_secs(60);
+                let job = loop {
+                    let job = store.print_job(id)?.context("the bench receipt vanished")?;
+                    if job.state == JobState::Printed || Instant::now() > deadline {
+                        break job;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                };
+                anyhow::ensure!(job.state == JobState::Printed, "{name} at {baud} baud: the receipt did not print");
+                to_recorded.push(sale_complete.elapsed().as_secs_f64());
+                let last = emulator.last_byte_at().context("nothing reached the printer")?;
+                to_cut.push(last.duration_since(sale_complete).as_secs_f64());
+                bytes = emulator.received().len() - before;
+                attempts.push(job.attempts);
+            }
+            to_cut.sort_by(f64::total_cmp);
+            to_recorded.sort_by(f64::total_cmp);
+            println!(
+                "sale_to_paper profile={name} baud={baud} receipt_bytes={bytes} runs={RUNS} to_cut_s_median={:.2} \
+                 to_cut_s_max={:.2} recorded_printed_s_median={:.2} attempts={attempts:?}",
+                to_cut[RUNS / 2],
+                to_cut[RUNS - 1],
+                to_recorded[RUNS / 2],
+            );
+            drop(queue);
+            drop(store);
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+    Ok(())
+}
