@@ -122,6 +122,14 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     shoot("11-sale-complete-paper-out", &kiosk)?;
     kiosk.borrow_mut().show_printer();
     shoot("12-printer-paper-out", &kiosk)?;
+    // "Print later": the receipt is held for staff, and the status bar says so.
+    kiosk.borrow_mut().print_later();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while kiosk.borrow().print_status().is_some_and(|q| q.held == 0) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    kiosk.borrow_mut().dismiss_notices();
+    shoot("12-printer-held", &kiosk)?;
     emulator.set(marketday_hardware::emulator::EmulatedState::Ready);
     {
         let mut k = kiosk.borrow_mut();

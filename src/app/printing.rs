@@ -192,7 +192,11 @@ impl Kiosk {
         match self.store.hold_waiting_prints() {
             Ok(n) => {
                 self.printer_notice =
-                    Notice { text: format!("{n} job(s) held. Print them from the Printer tab."), severity: 0 }
+                    Notice { text: format!("{n} job(s) held. Print them from the Printer tab."), severity: 0 };
+                // The worker publishes the held count: let the status bar show it now.
+                if let Some(q) = &self.printing {
+                    q.wake();
+                }
             }
             Err(e) => self.printer_notice = Notice::error(format!("Could not hold the jobs: {e}")),
         }

@@ -492,7 +492,7 @@ impl Kiosk {
                 };
                 let held = match q.held {
                     0 => String::new(),
-                    n => format!(" · {n} held: tap one below to print it again"),
+                    n => format!(" · {n} held: tap Print below to print it"),
                 };
                 (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}{held}"))
             }
