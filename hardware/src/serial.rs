@@ -273,7 +273,7 @@ impl SerialPrinter {
                     "{shown} is busy or not a serial port ({e}): pick the printer's port"
                 )),
                 _ => PrinterStatus::Unusable(format!(
-                    "{shown} cannot be used as a serial port ({e}): pick the printer's port"
+                    "{shown} is not a serial port the kiosk can open ({e}): pick the printer's port"
                 )),
             },
         }
