@@ -135,9 +135,22 @@ fn handovers_survive_sigkill_and_never_leave_a_record_without_its_photo() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let reader =
-            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>());
-        std::thread::sleep(Duration::from_micros(10_000 + rng.next() % 60_000));
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines.is_empty() {
+                    let _ = first_tx.send(());
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        // The kill timer starts once the writer is under way: a cold start of a debug binary
+        // on a loaded CI machine can take longer than the whole window, and killing a process
+        // that has not begun proves nothing.
+        let _ = first_rx.recv_timeout(Duration::from_secs(30));
+        std::thread::sleep(Duration::from_micros(rng.next() % 60_000));
         child.kill().unwrap();
         if child.wait().unwrap().code().is_none() {
             killed += 1;

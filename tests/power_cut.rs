@@ -61,6 +61,7 @@ fn sales_survive_sigkill_at_random_points() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut lines = Vec::new();
             let mut r = BufReader::new(stdout);
@@ -68,13 +69,20 @@ fn sales_survive_sigkill_at_random_points() {
             // Only whole lines count: a line cut by the kill was never "reported".
             while r.read_line(&mut buf).unwrap_or(0) > 0 {
                 if buf.ends_with('\n') {
+                    if lines.is_empty() {
+                        let _ = first_tx.send(());
+                    }
                     lines.push(buf.trim_end().to_owned());
                 }
                 buf.clear();
             }
             lines
         });
-        std::thread::sleep(Duration::from_micros(5_000 + rng.next() % 40_000));
+        // The kill timer starts once the writer is committing: a cold start of a debug binary
+        // on a loaded CI machine can outlast the whole window, and killing a process that has
+        // not begun proves nothing.
+        let _ = first_rx.recv_timeout(Duration::from_secs(30));
+        std::thread::sleep(Duration::from_micros(rng.next() % 40_000));
         child.kill().unwrap(); // SIGKILL: no destructors, no flush, no goodbye.
         let status = child.wait().unwrap();
         if status.code().is_none() {
