@@ -54,8 +54,14 @@ fn sell_many(store: &mut Store, count: usize) -> i64 {
         }
     }
     assert_eq!(cart.lines.len(), count, "enough demo pieces for sale");
-    let tenders = vec![Tender::Cash { tendered: marketday::domain::Money::new(total, Currency::GBP) }];
-    let (sale, _) = cart.checkout(tenders, VatRate(2000), now, uuid::Uuid::now_v7()).unwrap();
+    pay_cash_and_commit(store, cart, marketday::domain::Money::new(total, Currency::GBP))
+}
+
+/// Checks `cart` out for `cash` and commits the sale with its receipt job, as the Sell
+/// screen does; returns the receipt job's id.
+fn pay_cash_and_commit(store: &mut Store, cart: Cart, cash: marketday::domain::Money) -> i64 {
+    let tenders = vec![Tender::Cash { tendered: cash }];
+    let (sale, _) = cart.checkout(tenders, VatRate(2000), Utc::now(), uuid::Uuid::now_v7()).unwrap();
     store
         .commit_sale_printing(&sale, "K1", |number| {
             Some(Printout::Receipt(ReceiptDoc::new(
@@ -191,20 +197,7 @@ fn sell(store: &mut Store, n: u32) -> i64 {
     let drop = store.drop_by_id(demo::DEMO_DROP).unwrap();
     let mut cart = Cart::new(Currency::GBP);
     cart.add(&piece, drop.as_ref(), now).unwrap();
-    let tenders = vec![Tender::Cash { tendered: piece.price }];
-    let (sale, _) = cart.checkout(tenders, VatRate(2000), now, uuid::Uuid::now_v7()).unwrap();
-    store
-        .commit_sale_printing(&sale, "K1", |number| {
-            Some(Printout::Receipt(ReceiptDoc::new(
-                "Test stall",
-                number.clone(),
-                &sale,
-                ReturnsWindow::default(),
-                VERIFY,
-            )))
-        })
-        .unwrap();
-    store.receipt_job(sale.id).unwrap().expect("the receipt job was committed with the sale").id
+    pay_cash_and_commit(store, cart, piece.price)
 }
 
 fn scan(preview: &Preview) -> Vec<String> {
