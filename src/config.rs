@@ -223,7 +223,8 @@ impl Default for DisplayConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // The cause is the source, printed after this by `{:#}`: not repeated here.
+    #[error("cannot read config file {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -274,11 +275,11 @@ impl Config {
             return Err(value("printer.label_width_mm", "labels must be 20-110 mm wide and 15-150 mm tall".into()));
         }
         if !self.stall.verify_url.starts_with("https://") && !self.stall.verify_url.starts_with("http://") {
-            return Err(value("stall.verify_url", "must start with https://".into()));
+            return Err(value("stall.verify_url", "must start with https:// or http://".into()));
         }
         if let Some(url) = &self.sync.url {
-            if !url.starts_with("https://") && !url.starts_with("http://") {
-                return Err(value("sync.url", "must start with https://".into()));
+            if let Some(problem) = sync_url_problem(url) {
+                return Err(value("sync.url", problem));
             }
             if self.sync.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
                 return Err(value("sync.token", "is needed with sync.url (from `marketday-cloud add-device`)".into()));
@@ -356,6 +357,32 @@ impl Config {
     }
 }
 
+/// What is wrong with a sync server address, if anything. The device token travels in every
+/// request, so it goes over HTTPS; plain HTTP only to this machine (a server run beside the
+/// kiosk, or a TLS proxy on loopback), where nothing crosses a network.
+pub fn sync_url_problem(url: &str) -> Option<String> {
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("{url:?} is not an address ({e}): write it as https://host[:port]")),
+    };
+    let host = parsed.host_str().filter(|h| !h.is_empty());
+    match (parsed.scheme(), host) {
+        (_, None) => Some(format!("{url:?} names no server: write it as https://host[:port]")),
+        ("https", Some(_)) => None,
+        ("http", Some(host)) => {
+            let loopback = host == "localhost"
+                || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            (!loopback).then(|| {
+                format!(
+                    "{url:?} would send the device token unencrypted across the network: use https:// \
+                     (http:// is only for a server on this machine)"
+                )
+            })
+        }
+        (scheme, _) => Some(format!("{scheme}:// is not a sync protocol: use https:// (http:// only to this machine)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +419,32 @@ mod tests {
     fn unknown_key_is_named() {
         let err = parse("[stall]\nnmae = \"x\"\n").unwrap_err().to_string();
         assert!(err.contains("nmae"), "{err}");
+    }
+
+    #[test]
+    fn the_device_token_never_crosses_a_network_in_clear() {
+        for ok in [
+            "https://cloud.example.com",
+            "https://10.1.2.3:8787",
+            "http://127.0.0.1:8787",
+            "http://localhost:8787",
+            "http://[::1]:8787",
+        ] {
+            assert_eq!(sync_url_problem(ok), None, "{ok}");
+        }
+        let cases = [
+            ("http://10.1.2.3:8787", "unencrypted"),
+            ("http://cloud.example.com", "unencrypted"),
+            ("https://", "names no server"),
+            ("ftp://cloud.example.com", "ftp:// is not a sync protocol"),
+            ("cloud.example.com", "is not an address"),
+        ];
+        for (url, says) in cases {
+            let problem = sync_url_problem(url).unwrap_or_else(|| panic!("{url} accepted"));
+            assert!(problem.contains(says), "{url}: {problem}");
+        }
+        let err = parse("[sync]\nurl = \"http://10.1.2.3:8787\"\ntoken = \"mdk_x\"").unwrap_err().to_string();
+        assert!(err.contains("`sync.url`") && err.contains("unencrypted"), "{err}");
     }
 
     #[test]

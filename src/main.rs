@@ -48,6 +48,16 @@ enum Command {
     PrintSamples { dir: PathBuf },
     /// Queue a test page on the configured printer and wait for it to print.
     PrintTest,
+    /// Sync with the cloud without the kiosk's window: one round (exit status 0 only if it
+    /// finished), or with --watch a round every `sync.interval_seconds` until stopped.
+    Sync {
+        /// Keep syncing, sooner after a failure, as the kiosk does.
+        #[arg(long)]
+        watch: bool,
+        /// One JSON object per round on standard output, for scripts and monitoring.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure sale commits, lookups and start-up on a large store.
     Bench(marketday::bench::BenchArgs),
     /// Print the documented example configuration.
@@ -361,7 +371,17 @@ fn stop_on_signals() -> anyhow::Result<()> {
 
 fn self_test(setup: &Setup) -> anyhow::Result<()> {
     let store = open_store(setup)?;
-    println!("store: {} opens, {} pieces", setup.store_path.display(), store.piece_count()?);
+    // A store that opens can still be damaged inside (a card that lost pages): sales must
+    // not be committed into it.
+    let integrity = store.integrity_check()?;
+    if integrity != "ok" {
+        bail!(
+            "the store {} is damaged ({integrity}): stop the kiosk, keep the file, and restore the \
+             newest backup or ask for help before selling",
+            setup.store_path.display()
+        );
+    }
+    println!("store: {} opens, {} pieces, integrity ok", setup.store_path.display(), store.piece_count()?);
     drop(store);
     let dir = std::env::temp_dir().join(format!("marketday-self-test-{}", std::process::id()));
     let printed = marketday::print::samples::render(&dir, Utc::now());
@@ -370,6 +390,65 @@ fn self_test(setup: &Setup) -> anyhow::Result<()> {
     marketday::bench::first_frame(&setup.store_path)?;
     println!("self-test passed");
     Ok(())
+}
+
+/// `marketday sync`: the kiosk's sync rounds, headless, said in words or as JSON.
+fn sync_command(setup: &Setup, watch: bool, json: bool) -> anyhow::Result<std::process::ExitCode> {
+    use marketday::sync::{Attempt, Round, next_wait, round_into};
+    let sync = &setup.config.sync;
+    let url = sync.url.clone().context("no cloud is configured: set `url` and `token` under [sync]")?;
+    let ca = match &sync.ca_file {
+        Some(file) => {
+            Some(std::fs::read(file).with_context(|| format!("cannot read sync.ca_file {}", file.display()))?)
+        }
+        None => None,
+    };
+    let token = sync.token.clone().unwrap_or_default();
+    let client =
+        marketday::sync::client::Client::trusting(&url, &token, std::time::Duration::from_secs(30), ca.as_deref())?;
+    let mut store = open_store(setup)?;
+    let stall = &setup.config.stall;
+    let station =
+        marketday::dispatch::Station::open(&setup.data_dir, &stall.device_id, &stall.name, &stall.verify_url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let interval = std::time::Duration::from_secs(sync.interval_seconds.into());
+    let mut failures = 0;
+    loop {
+        let mut done = Round::default();
+        let result = runtime.block_on(round_into(&mut store, &client, Some(&station.photos), &mut done));
+        let (events_waiting, photos_waiting) = (store.unsynced_count()?, store.photos_to_upload()?.len());
+        let error = result.as_ref().err().map(ToString::to_string);
+        if json {
+            let line = serde_json::json!({
+                "at": Utc::now().to_rfc3339(),
+                "ok": result.is_ok(),
+                "error": error,
+                "delivered": done.delivered,
+                "refused": done.refused,
+                "pulled": done.pulled,
+                "photos_uploaded": done.photos,
+                "events_waiting": events_waiting,
+                "photos_waiting": photos_waiting,
+                "clock_skew_seconds": client.clock_skew(),
+            });
+            println!("{line}");
+        } else {
+            let got = format!(
+                "{} events delivered ({} refused), {} changes applied, {} photos uploaded",
+                done.delivered, done.refused, done.pulled, done.photos
+            );
+            let waiting = format!("{events_waiting} events and {photos_waiting} photos still to send");
+            match &error {
+                None => println!("Synced with {url}: {got}; {waiting}."),
+                Some(e) => println!("Sync with {url} failed: {e}. Before that: {got}; {waiting}."),
+            }
+        }
+        if !watch {
+            return Ok(if result.is_ok() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE });
+        }
+        let progressed = done.progressed();
+        std::thread::sleep(next_wait(&mut failures, Attempt::of(&result, progressed), interval));
+    }
 }
 
 /// Whether winit can find a display server: the variables an X11 or Wayland session sets.
@@ -514,6 +593,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::TortureDispatch { data_dir }) => marketday::bench::torture_dispatch(data_dir)?,
         Some(Command::FirstFrame) => marketday::bench::first_frame(&setup()?.store_path)?,
         Some(Command::SelfTest) => self_test(&setup()?)?,
+        Some(Command::Sync { watch, json }) => return sync_command(&setup()?, *watch, *json),
     }
     Ok(ExitCode::SUCCESS)
 }

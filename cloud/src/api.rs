@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::db::{Db, DbError, Device};
-use crate::photos::{Held, PhotoDir, UploadError};
+use crate::photos::{Held, Photos, UploadError};
 use crate::wire::{self, ErrorBody, PushRequest, PushResponse};
 
 pub struct AppState {
     db: Db,
-    photos: PhotoDir,
+    photos: Photos,
 }
 
 impl AppState {
@@ -28,7 +28,11 @@ impl AppState {
             Some(url) => Db::open_postgres(url)?,
             None => Db::open(&data_dir.join("cloud.sqlite"))?,
         };
-        let photos = PhotoDir::open(&data_dir.join("photos"))?;
+        let photos = Photos::open(&data_dir.join("photos"))?;
+        let adopted = photos.adopt_shared(|sha256| db.atelier_of_photo(sha256).ok().flatten())?;
+        if adopted > 0 {
+            tracing::info!(adopted, "photos from an older server moved to their ateliers' folders");
+        }
         Ok(Arc::new(AppState { db, photos }))
     }
 
@@ -42,6 +46,27 @@ impl AppState {
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?
             .map_err(ApiError::from)
+    }
+}
+
+/// Claims `data_dir` for one serving process, for as long as the returned file is kept.
+///
+/// Two servers on one data directory would each keep their own idea of what is stored
+/// (photos half-written by the other, SQLite writers queuing), so the second refuses to
+/// start and says which directory and what to do. The lock is the OS's: it goes with the
+/// process, however that ends. Administration commands do not take it.
+pub fn hold_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another marketday-cloud is already serving {}: stop it first, or give this one its own \
+             --data directory (servers sharing one PostgreSQL store each need their own)",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!("cannot lock {}: {e}", path.display())),
     }
 }
 
@@ -67,11 +92,24 @@ impl From<DbError> for ApiError {
                 status: StatusCode::CONFLICT,
                 body: ErrorBody { error: "sequence_gap".into(), message: e.to_string(), expected_seq: Some(expected) },
             },
-            DbError::SeqReused { .. } => ApiError::new(StatusCode::CONFLICT, "sequence_reused", e.to_string()),
+            DbError::SeqReused { held, .. } => ApiError {
+                status: StatusCode::CONFLICT,
+                body: ErrorBody {
+                    error: "sequence_reused".into(),
+                    message: e.to_string(),
+                    expected_seq: Some(held + 1),
+                },
+            },
             DbError::IdReused(_) => ApiError::new(StatusCode::CONFLICT, "event_id_reused", e.to_string()),
             DbError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
             DbError::Sqlite(_) | DbError::Postgres(_) | DbError::Storage(_) => ApiError::internal(e.to_string()),
         }
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> ApiError {
+        ApiError::internal(format!("photo storage: {e}"))
     }
 }
 
@@ -85,6 +123,8 @@ impl From<UploadError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "photo_hash_mismatch", e.to_string())
             }
             UploadError::TooLong => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_large", e.to_string()),
+            UploadError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string()),
+            UploadError::LengthChanged { .. } => ApiError::new(StatusCode::CONFLICT, "length_mismatch", e.to_string()),
             UploadError::BadName => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
             UploadError::Io(e) => ApiError::internal(e.to_string()),
         }
@@ -117,6 +157,11 @@ async fn push(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byte
     let device = device(&state, &headers).await?;
     let request: PushRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("not a push request: {e}")))?;
+    if request.events.len() > wire::MAX_PUSH_EVENTS {
+        let message =
+            format!("{} events in one push; at most {} are taken", request.events.len(), wire::MAX_PUSH_EVENTS);
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message));
+    }
     let (results, next_seq) =
         state.with_db(move |db| db.ingest(&device, &request.events, request.pending, now_ms())).await?;
     Ok(axum::Json(PushResponse { results, next_seq }).into_response())
@@ -140,7 +185,7 @@ async fn photo_head(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let device = device(&state, &headers).await?;
-    let held = state.photos.held(&sha256).await?;
+    let held = state.photos.of(&device.atelier)?.held(&sha256).await?;
     state.with_db(move |db| db.touch(&device, now_ms())).await?;
     let status = if held == Held::Nothing { StatusCode::NOT_FOUND } else { StatusCode::OK };
     Ok((status, offset_headers(held)).into_response())
@@ -154,14 +199,13 @@ async fn photo_patch(
 ) -> Result<Response, ApiError> {
     let device = device(&state, &headers).await?;
     let number = |name: &str| -> Result<u64, ApiError> {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("missing header {name}")))
+        let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m);
+        let value = headers.get(name).ok_or_else(|| bad(format!("missing header {name}")))?;
+        let text = String::from_utf8_lossy(value.as_bytes());
+        text.trim().parse().map_err(|_| bad(format!("header {name} must be a whole number of bytes, not {text:?}")))
     };
     let (offset, length) = (number(wire::UPLOAD_OFFSET)?, number(wire::UPLOAD_LENGTH)?);
-    let held = match state.photos.append(&sha256, offset, length, &body).await {
+    let held = match state.photos.of(&device.atelier)?.append(&sha256, offset, length, &body).await {
         Err(UploadError::Offset { held, offered }) => {
             let mut response = ApiError::from(UploadError::Offset { held, offered }).into_response();
             response.headers_mut().insert(wire::UPLOAD_OFFSET, HeaderValue::from(held));
@@ -214,8 +258,47 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{}/{{sha256}}", wire::PHOTOS), axum::routing::head(photo_head).patch(photo_patch))
         .route(wire::STATUS, get(status))
         .route(wire::CHANGES, get(changes))
-        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route in protocol v1") })
+        .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(as_error_body))
         .with_state(state)
+}
+
+/// The framework's own refusals (a body over the limit, a query that does not parse, a
+/// method a route does not take) come as plain text or empty: the protocol promises an
+/// [`ErrorBody`] for every error, so they are rewritten as one, their words kept.
+async fn as_error_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            "bad_request"
+        }
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    let mut rewritten = ApiError::new(status, error, message).into_response();
+    // Keep what the refusal said in its headers (Allow, Upload-Offset), minus its length and type.
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::CONTENT_TYPE {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
 }
 
 /// Serves until the listener fails.
@@ -229,9 +312,9 @@ impl AppState {
         &self.db
     }
 
-    /// A photo as kept (complete uploads only).
-    pub async fn photo(&self, sha256: &str) -> Option<Vec<u8>> {
-        self.photos.read(sha256).await.ok()
+    /// A photo as kept for `atelier` (complete uploads only).
+    pub async fn photo(&self, atelier: &str, sha256: &str) -> Option<Vec<u8>> {
+        self.photos.of(atelier).ok()?.read(sha256).await.ok()
     }
 }
 
@@ -266,4 +349,19 @@ impl Tls {
 pub async fn serve_tls(listener: std::net::TcpListener, state: Arc<AppState>, tls: Tls) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     axum_server::from_tcp_rustls(listener, tls.0).serve(router(state).into_make_service()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_server_on_one_data_directory_is_refused_until_the_first_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = hold_data_dir(dir.path()).unwrap();
+        let second = hold_data_dir(dir.path()).unwrap_err().to_string();
+        assert!(second.contains("already serving") && second.contains(&dir.path().display().to_string()), "{second}");
+        drop(first);
+        hold_data_dir(dir.path()).expect("free again once the first has stopped");
+    }
 }

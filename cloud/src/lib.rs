@@ -12,4 +12,4 @@ pub mod db;
 mod photos;
 
 #[cfg(feature = "server")]
-pub use api::{AppState, Tls, now_ms, router, serve, serve_tls};
+pub use api::{AppState, Tls, hold_data_dir, now_ms, router, serve, serve_tls};

@@ -83,6 +83,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Taken before the store is opened, so a second server never touches it.
+    let _serving = match cli.command {
+        Command::Serve { .. } => Some(marketday_cloud::hold_data_dir(&cli.data)?),
+        _ => None,
+    };
     let state = AppState::open(&cli.data, cli.postgres.as_deref()).with_context(|| match &cli.postgres {
         Some(_) => "cannot open the PostgreSQL store".to_owned(),
         None => format!("cannot open the store in {}", cli.data.display()),

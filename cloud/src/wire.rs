@@ -8,7 +8,10 @@
 //!   already received is answered again with its first outcome (a retried batch is a no-op).
 //! - `HEAD|PATCH /v1/photos/{sha256}` — resumable upload: `Upload-Offset` says how much the
 //!   server holds; a `PATCH` appends at that offset (`Upload-Length` is the whole size), and
-//!   the photo is kept only once its bytes hash to its name.
+//!   the photo is kept only once its bytes hash to its name. The first chunk fixes the length
+//!   (another length later is `length_mismatch`); a photo is at most [`MAX_PHOTO_BYTES`]
+//!   (`too_large`, 413). Overlapping uploads of one photo, from one device or two server
+//!   processes on one data directory, are taken one at a time.
 //! - `GET /v1/status` — [`StallStatus`] for the caller's stall.
 //! - `GET /v1/changes?since=CURSOR&limit=N` — [`ChangesPage`]: what the atelier published
 //!   for the caller's stall (catalog, pieces' allocation and sale state, drops, members,
@@ -24,6 +27,14 @@ pub const STATUS: &str = "/v1/status";
 pub const CHANGES: &str = "/v1/changes";
 /// The most changes one page carries, whatever `limit` asks.
 pub const MAX_PAGE: u32 = 1000;
+/// The largest photo the server keeps: a kiosk's dispatch photo is a few hundred kB (1080p,
+/// grey, JPEG quality 85), so this leaves room for colour and larger cameras while one device
+/// cannot fill the disk with one upload.
+pub const MAX_PHOTO_BYTES: u64 = 8 * 1024 * 1024;
+/// The largest request body: a batch of events or a photo chunk. Larger is `too_large`, 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The most events one push may carry (`too_large`, 413): a kiosk sends 250 at a time.
+pub const MAX_PUSH_EVENTS: usize = 1000;
 pub const UPLOAD_OFFSET: &str = "upload-offset";
 pub const UPLOAD_LENGTH: &str = "upload-length";
 
@@ -80,6 +91,9 @@ pub enum Reason {
     PieceAllocatedElsewhere,
     /// The event's content could not be read.
     Malformed,
+    /// The cloud holds another version of this event (same id and sequence, other content):
+    /// the first one stands, and both sides keep a record of the other.
+    EventChanged,
 }
 
 impl Reason {
@@ -88,6 +102,7 @@ impl Reason {
             Reason::PieceSoldElsewhere => "piece_sold_elsewhere",
             Reason::PieceAllocatedElsewhere => "piece_allocated_elsewhere",
             Reason::Malformed => "malformed",
+            Reason::EventChanged => "event_changed",
         }
     }
 }
@@ -96,9 +111,14 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// `unauthorized`, `sequence_gap`, `sequence_reused`, `event_id_reused`, `bad_request`,
-    /// `offset_mismatch`, `photo_hash_mismatch`, `too_large`, `internal`.
+    /// `offset_mismatch`, `length_mismatch`, `photo_hash_mismatch`, `too_large`, `not_found`,
+    /// `method_not_allowed`, `internal`. Every non-2xx answer carries one, the framework's
+    /// own refusals included.
     pub error: String,
     pub message: String,
+    /// With `sequence_gap` and `sequence_reused`: the sequence number the cloud expects next
+    /// from this device (for `sequence_reused`, what it already holds tells a kiosk whose
+    /// store went back in time from one that merely repeated itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_seq: Option<i64>,
 }

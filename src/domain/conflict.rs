@@ -37,6 +37,11 @@ pub fn explain(kind: &str, reason: &str) -> Explained {
             "The atelier has been told. If the customer comes to collect, apologise and call the atelier \
              with them.",
         ),
+        (_, "event_changed") => (
+            format!("{what} reached the cloud twice, with different details"),
+            "The cloud keeps the version it received first; this kiosk keeps its own. Call the atelier and read \
+             them the details below, so they can tell which is right.",
+        ),
         (_, "malformed") => (
             format!("{what} could not be read by the cloud"),
             "Nothing is lost: it is kept on this kiosk. Tell support the time shown below.",
@@ -56,7 +61,8 @@ mod tests {
         let away = explain("sale.completed", "piece_allocated_elsewhere");
         let online = explain("reservation.refused", "piece_unavailable");
         let unknown = explain("hold.created", "quota_exceeded");
-        let titles = [&sold.title, &away.title, &online.title, &unknown.title];
+        let changed = explain("sale.completed", "event_changed");
+        let titles = [&sold.title, &away.title, &online.title, &unknown.title, &changed.title];
         for (i, a) in titles.iter().enumerate() {
             assert!(titles[i + 1..].iter().all(|b| a != b), "{a} is said twice");
         }
@@ -64,6 +70,7 @@ mod tests {
         assert!(away.title.contains("another stall"));
         assert!(online.title.starts_with("An online reservation"));
         assert!(unknown.title.contains("refused") && unknown.advice.contains("atelier"));
-        assert!([sold, away, online, unknown].iter().all(|e| e.advice.ends_with("Then tap Dealt with.")));
+        assert!(changed.title.contains("different details") && changed.advice.contains("first"));
+        assert!([sold, away, online, unknown, changed].iter().all(|e| e.advice.ends_with("Then tap Dealt with.")));
     }
 }

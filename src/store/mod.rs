@@ -90,6 +90,20 @@ impl Store {
     /// A file that is not a SQLite database, or one from a newer Marketday, is reported
     /// and never written to.
     pub fn open(path: &Path) -> Result<Store> {
+        // SQLite takes an empty file for a new database. An empty kiosk.sqlite is a store
+        // that was lost (a truncating copy, a full card), and starting afresh from it would
+        // restart receipt numbers and the outbox sequence, which the cloud then refuses forever.
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let empty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if empty(path) && (empty(&wal) || !wal.exists()) {
+            return Err(StoreError::Invalid(format!(
+                "{} is empty (0 bytes): the store it held is gone, and the kiosk never starts one afresh \
+                 by itself. Restore the newest backup there, or delete the file to start a new empty \
+                 store (receipt numbers and sync start again at 1, so register the kiosk anew with \
+                 `marketday-cloud add-device`)",
+                path.display()
+            )));
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let corrupt = || StoreError::Corrupt { path: path.to_owned() };
         let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from)?;
@@ -212,6 +226,19 @@ mod tests {
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("left untouched"));
         assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
+    #[test]
+    fn an_emptied_store_is_refused_not_started_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.sqlite");
+        std::fs::write(&path, b"").unwrap();
+        let err = Store::open(&path).err().expect("an empty store file must not open");
+        assert!(err.to_string().contains("is empty (0 bytes)") && err.to_string().contains("backup"), "{err}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+        // A store that does not exist yet is created, as on a new kiosk.
+        std::fs::remove_file(&path).unwrap();
+        Store::open(&path).unwrap();
     }
 
     #[test]

@@ -112,6 +112,13 @@ impl Store {
             as u64)
     }
 
+    /// The sequence number of the last event the cloud acknowledged (0: none yet).
+    pub fn last_acknowledged_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(max(seq), 0) FROM outbox WHERE synced_at IS NOT NULL", [], |r| r.get(0))?)
+    }
+
     /// How many refused events staff have not dealt with yet (the status bar, every second).
     pub fn open_conflict_count(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL", [], |r| r.get(0))?)

@@ -9,6 +9,10 @@ use reqwest::StatusCode;
 pub enum SyncError {
     #[error("cannot reach the cloud ({0})")]
     Offline(String),
+    /// The connection broke after the request went out: the cloud may have taken it. Sending
+    /// again is safe (a repeat is answered as one), so this is retried like no answer.
+    #[error("the connection broke before the cloud's answer arrived ({0}); what was sent goes again and counts once")]
+    Interrupted(String),
     #[error("the cloud refused this kiosk's token: pair the kiosk again")]
     Unauthorized,
     #[error("the cloud answered {status}: {message}")]
@@ -19,12 +23,31 @@ pub enum SyncError {
     Tls(String),
     #[error("the cloud expects event {expected} next")]
     Gap { expected: i64 },
+    /// The cloud holds other events under this kiosk's sequence numbers: this store went back
+    /// in time (a restored backup, or a new store under the old token).
+    #[error("{}", store_behind(.sent, .cloud_next, .acknowledged_here))]
+    StoreBehind {
+        /// The sequence number the cloud refused.
+        sent: i64,
+        /// What the cloud expects next from this device.
+        cloud_next: i64,
+        /// The last of this store's events the cloud ever acknowledged (0: none).
+        acknowledged_here: i64,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("the photo folder: {0}")]
     PhotoFolder(#[from] crate::photos::PhotoError),
     #[error("photo {sha256}: {why}")]
     Photo { sha256: String, why: String },
+}
+
+impl SyncError {
+    /// No answer came from the cloud (no network, or one that broke the exchange): nothing
+    /// to judge the cloud by, and for staff the kiosk is offline.
+    pub fn no_answer(&self) -> bool {
+        matches!(self, SyncError::Offline(_) | SyncError::Interrupted(_))
+    }
 }
 
 pub struct Client {
@@ -43,6 +66,26 @@ pub fn clock_skew(date_header: &str, received: chrono::DateTime<chrono::Utc>) ->
     Some((received - cloud.with_timezone(&chrono::Utc)).num_seconds())
 }
 
+/// Staff's words for a store the cloud is ahead of, telling a new store under an old token
+/// from a restored backup.
+fn store_behind(sent: &i64, cloud_next: &i64, acknowledged_here: &i64) -> String {
+    let held = cloud_next - 1;
+    if *acknowledged_here == 0 {
+        format!(
+            "this kiosk's store is new, but the cloud already holds {held} events from this kiosk: the store that \
+             sent them was replaced. Put that store back, or register this kiosk anew (`marketday-cloud \
+             add-device`) and set its new token; until then nothing more is sent (event {sent} was refused)"
+        )
+    } else {
+        format!(
+            "this kiosk's store is older than what the cloud holds: the cloud has {held} events from this kiosk, \
+             this store had only {acknowledged_here} of them acknowledged (a restored backup?). Its own events \
+             from {sent} on cannot be sent under numbers the cloud already holds: restore the newest backup, or \
+             call the atelier before selling more; nothing here is deleted"
+        )
+    }
+}
+
 /// Photos go in pieces this size, so a dropped connection costs at most one piece.
 const CHUNK: usize = 256 * 1024;
 
@@ -50,7 +93,22 @@ fn transport(e: reqwest::Error) -> SyncError {
     if let Some(problem) = tls_problem(&e) {
         return SyncError::Tls(problem);
     }
-    SyncError::Offline(if e.is_timeout() { "timed out".into() } else { e.to_string() })
+    if e.is_connect() {
+        return SyncError::Offline(e.to_string());
+    }
+    if e.is_timeout() {
+        return SyncError::Offline("no answer in time".into());
+    }
+    // Connected, and then the exchange broke: the request may have arrived.
+    SyncError::Interrupted(e.to_string())
+}
+
+/// Reading an answer's body failed: the request did arrive, and may have been carried out.
+fn cut_answer(e: reqwest::Error) -> SyncError {
+    match transport(e) {
+        SyncError::Offline(why) => SyncError::Interrupted(why),
+        other => other,
+    }
 }
 
 /// What staff can do about a refused certificate, if that is why a request failed. The
@@ -130,8 +188,6 @@ impl Client {
         *self.skew.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Notes the cloud's clock from an answer already known to be the cloud's: a captive
-    /// portal's `Date` says nothing about it.
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -146,6 +202,10 @@ impl Client {
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(ErrorBody { error, expected_seq: Some(expected), .. }) if error == "sequence_gap" => {
                 SyncError::Gap { expected }
+            }
+            // Filled in by the caller, which knows what it sent and what this store holds.
+            Ok(ErrorBody { error, expected_seq: Some(expected), .. }) if error == "sequence_reused" => {
+                SyncError::StoreBehind { sent: 0, cloud_next: expected, acknowledged_here: 0 }
             }
             Ok(e) => SyncError::Server { status: status.as_u16(), message: e.message },
             Err(_) if status.is_server_error() => {
@@ -166,7 +226,7 @@ impl Client {
             return Err(Self::failure(response).await);
         }
         let date = date_of(&response);
-        let body = response.bytes().await.map_err(transport)?;
+        let body = response.bytes().await.map_err(cut_answer)?;
         let answer = serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))?;
         Ok((answer, date))
     }

@@ -23,6 +23,7 @@ use crate::store::{Delivery, Store};
 /// Events per request: small enough that a slow link finishes a batch, large enough that
 /// 10,000 queued events are a few dozen requests.
 pub const BATCH: usize = 250;
+const _: () = assert!(BATCH <= wire::MAX_PUSH_EVENTS);
 
 /// What one sync round did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -63,6 +64,13 @@ async fn push(store: &mut Store, client: &Client, done: &mut Round) -> Result<()
                 tracing::warn!(expected, again, "the cloud is missing acknowledged events; sending them again");
                 continue;
             }
+            Err(SyncError::StoreBehind { cloud_next, .. }) => {
+                return Err(SyncError::StoreBehind {
+                    sent: first.seq,
+                    cloud_next,
+                    acknowledged_here: store.last_acknowledged_seq()?,
+                });
+            }
             Err(e) => return Err(e),
         };
         let answers: Vec<_> = answer
@@ -90,12 +98,24 @@ async fn push(store: &mut Store, client: &Client, done: &mut Round) -> Result<()
 /// Pushing first means the cloud has this kiosk's sales before it answers about pieces.
 pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStore>) -> Result<Round, SyncError> {
     let mut done = Round::default();
-    push(store, client, &mut done).await?;
+    round_into(store, client, photos, &mut done).await?;
+    Ok(done)
+}
+
+/// [`round`], counting into `done` as it goes, so a round that fails part-way still tells
+/// what it got through (the worker resets its backoff on any progress).
+pub async fn round_into(
+    store: &mut Store,
+    client: &Client,
+    photos: Option<&PhotoStore>,
+    done: &mut Round,
+) -> Result<(), SyncError> {
+    push(store, client, done).await?;
     let pulled = pull::pull(store, client).await?;
     done.pulled = pulled.applied + pulled.refused;
     if pulled.refused > 0 {
         // Refusing an online reservation is news for the cloud: send it now, not next round.
-        push(store, client, &mut done).await?;
+        push(store, client, done).await?;
     }
     if let Some(photos) = photos {
         for sha256 in store.photos_to_upload()? {
@@ -107,7 +127,58 @@ pub async fn round(store: &mut Store, client: &Client, photos: Option<&PhotoStor
             done.photos += 1;
         }
     }
-    Ok(done)
+    Ok(())
+}
+
+impl Round {
+    /// Whether anything was acknowledged, applied or uploaded.
+    pub fn progressed(&self) -> bool {
+        self.delivered + self.refused + self.photos + self.pulled > 0
+    }
+}
+
+/// What the last attempt came to, for the wait before the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The round finished.
+    Done,
+    /// No answer at all (no route, refused, timed out): costs nothing to try again soon.
+    NoAnswer { progressed: bool },
+    /// An answer, but a bad one (a 5xx, a portal, a broken body): the cloud is given room.
+    BadAnswer { progressed: bool },
+}
+
+impl Attempt {
+    /// What a round that ended with `result` came to.
+    pub fn of(result: &Result<(), SyncError>, progressed: bool) -> Attempt {
+        match result {
+            Ok(()) => Attempt::Done,
+            Err(e) if e.no_answer() => Attempt::NoAnswer { progressed },
+            Err(_) => Attempt::BadAnswer { progressed },
+        }
+    }
+}
+
+/// The wait before the next round, and the count of bad answers in a row it is based on.
+/// Any progress starts the count again: a flaky link that delivers between faults is used
+/// as soon as it works, not after minutes of backoff earned before.
+pub fn next_wait(failures: &mut u32, attempt: Attempt, interval: Duration) -> Duration {
+    match attempt {
+        Attempt::Done => {
+            *failures = 0;
+            interval
+        }
+        // Broken mid-way after progress: the link works, go on at once (a second or less).
+        Attempt::NoAnswer { progressed: true } => {
+            *failures = 0;
+            backoff(0)
+        }
+        Attempt::NoAnswer { progressed: false } => backoff(2).min(OFFLINE_RETRY),
+        Attempt::BadAnswer { progressed } => {
+            *failures = if progressed { 1 } else { *failures + 1 };
+            backoff(*failures)
+        }
+    }
 }
 
 /// Where sync stands, for the status bar.
@@ -190,15 +261,15 @@ impl SyncWorker {
                     let mut failures = 0;
                     while !st.load(Ordering::Relaxed) {
                         s.lock().unwrap_or_else(|e| e.into_inner()).syncing = true;
-                        let result = round(&mut store, &client, photos.as_ref()).await;
+                        let mut done = Round::default();
+                        let result = round_into(&mut store, &client, photos.as_ref(), &mut done).await;
                         let wait = {
                             let mut status = s.lock().unwrap_or_else(|e| e.into_inner());
                             match result {
-                                Ok(done) => {
-                                    if done.delivered > 0 || done.photos > 0 || done.pulled > 0 {
+                                Ok(()) => {
+                                    if done.progressed() {
                                         tracing::info!(?done, "synced");
                                     }
-                                    failures = 0;
                                     *status = SyncStatus {
                                         online: Some(true),
                                         last_ok: Some(Utc::now()),
@@ -206,19 +277,18 @@ impl SyncWorker {
                                         syncing: false,
                                         clock_skew: client.clock_skew(),
                                     };
-                                    settings.interval
+                                    next_wait(&mut failures, Attempt::Done, settings.interval)
                                 }
                                 Err(e) => {
-                                    failures += 1;
-                                    tracing::warn!(error = %e, failures, "sync failed");
-                                    let offline = matches!(e, SyncError::Offline(_));
+                                    let progressed = done.progressed();
+                                    let offline = e.no_answer();
+                                    tracing::warn!(error = %e, failures, ?done, "sync failed");
                                     status.online = Some(!offline);
                                     status.last_error = Some(e.to_string());
                                     status.syncing = false;
                                     status.clock_skew = client.clock_skew().or(status.clock_skew);
-                                    // No network: look again soon, it costs one refused or
-                                    // timed-out connection. A cloud that answers badly gets room.
-                                    if offline { backoff(failures).min(OFFLINE_RETRY) } else { backoff(failures) }
+                                    let attempt = Attempt::of(&Err(e), progressed);
+                                    next_wait(&mut failures, attempt, settings.interval)
                                 }
                             }
                         };
@@ -266,5 +336,30 @@ mod tests {
         assert_eq!(clock_off(Some(-CLOCK_TOLERANCE_SECONDS)), None);
         assert_eq!(clock_off(Some(-7 * 60)).as_deref(), Some("Clock 7 min behind"));
         assert_eq!(clock_off(Some(3 * 3600 + 100)).as_deref(), Some("Clock 3 h ahead"));
+    }
+
+    #[test]
+    fn progress_resets_the_backoff_and_no_answer_never_builds_it_up() {
+        let interval = Duration::from_secs(30);
+        let mut failures = 0;
+        // A flaky spell: ten rounds with no answer at all never wait more than a few seconds.
+        for _ in 0..10 {
+            assert!(next_wait(&mut failures, Attempt::NoAnswer { progressed: false }, interval) <= OFFLINE_RETRY);
+        }
+        assert_eq!(failures, 0, "no answer is not a bad answer");
+        // Bad answers back off: by the eighth, minutes.
+        for _ in 0..8 {
+            next_wait(&mut failures, Attempt::BadAnswer { progressed: false }, interval);
+        }
+        assert_eq!(failures, 8);
+        assert!(backoff(failures) >= Duration::from_secs(128));
+        // One acknowledged batch before the next fault: back to a second or two.
+        let wait = next_wait(&mut failures, Attempt::BadAnswer { progressed: true }, interval);
+        assert_eq!(failures, 1);
+        assert!(wait <= Duration::from_secs(2), "{wait:?}");
+        next_wait(&mut failures, Attempt::BadAnswer { progressed: false }, interval);
+        next_wait(&mut failures, Attempt::NoAnswer { progressed: true }, interval);
+        assert_eq!(failures, 0);
+        assert_eq!(next_wait(&mut failures, Attempt::Done, interval), interval);
     }
 }

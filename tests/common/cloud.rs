@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use marketday_cloud::AppState;
 
+/// The atelier the tests' devices belong to.
+pub const ATELIER: &str = "Atelier Thorne";
+
 /// Where the server under test keeps its store.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -120,8 +123,9 @@ impl Server {
         }
     }
 
+    /// A device of [`ATELIER`] at `stall`; its token.
     pub fn device(&self, id: &str, stall: &str) -> String {
-        self.state.db().add_device(id, "Atelier Thorne", stall).unwrap()
+        self.state.db().add_device(id, ATELIER, stall).unwrap()
     }
 
     /// (seq, event id, outcome JSON) as the server holds them.

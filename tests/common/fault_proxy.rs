@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common::Rng;
 
@@ -18,6 +18,24 @@ pub struct FaultProxy {
     pub cuts: Arc<AtomicU64>,
     /// Bytes carried: kiosk to server, server to kiosk.
     pub bytes: Arc<[AtomicU64; 2]>,
+    /// When each connection was opened, in order.
+    pub opened: Arc<Mutex<Vec<Instant>>>,
+    /// Percent of connections a Wi-Fi sign-in page answers instead of the server.
+    portal_percent: Arc<AtomicU64>,
+}
+
+/// What a captive portal answers any request with.
+fn answer_as_portal(mut client: TcpStream) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 8192];
+    let _ = client.read(&mut buf);
+    let page = "<html><body>Sign in to Market Wi-Fi</body></html>";
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    let _ = client.write_all(answer.as_bytes());
+    let _ = client.shutdown(Shutdown::Both);
 }
 
 /// Copies `from` to `to`, cutting both connections after `budget` bytes.
@@ -61,15 +79,25 @@ impl FaultProxy {
             (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
         let rng = Arc::new(Mutex::new(Rng(seed | 1)));
         let bytes = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+        let opened = Arc::new(Mutex::new(Vec::new()));
+        let portal_percent = Arc::new(AtomicU64::new(0));
         let (d, s, c, b) = (down.clone(), stop.clone(), cuts.clone(), bytes.clone());
+        let (o, p) = (opened.clone(), portal_percent.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if s.load(Ordering::Relaxed) {
                     return;
                 }
                 let Ok(client) = client else { continue };
+                o.lock().unwrap().push(Instant::now());
                 if d.load(Ordering::Relaxed) {
                     let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                // Rolled only while a portal is set, so other tests' seeds keep their sequences.
+                let portal = p.load(Ordering::Relaxed);
+                if portal > 0 && rng.lock().unwrap().next() % 100 < portal {
+                    std::thread::spawn(move || answer_as_portal(client));
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(upstream) else { continue };
@@ -97,7 +125,12 @@ impl FaultProxy {
                 std::thread::spawn(move || pipe(server2, client2, down_budget, c2, b2, 1));
             }
         });
-        FaultProxy { addr, down, stop, cuts, bytes }
+        FaultProxy { addr, down, stop, cuts, bytes, opened, portal_percent }
+    }
+
+    /// From now on, `percent` of connections are answered by a Wi-Fi sign-in page.
+    pub fn set_portal_percent(&self, percent: u64) {
+        self.portal_percent.store(percent, Ordering::Relaxed);
     }
 
     /// While down, every connection is closed as soon as it opens (no network).

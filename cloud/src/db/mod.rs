@@ -29,8 +29,11 @@ pub enum DbError {
     Storage(String),
     #[error("expected event {expected} next, got {got}")]
     Gap { expected: i64, got: i64 },
-    #[error("sequence number {seq} already holds another event")]
-    SeqReused { seq: i64 },
+    #[error(
+        "sequence number {seq} already holds another event from this device (the cloud has its events up to \
+         {held}): the kiosk's store is older than what it sent before"
+    )]
+    SeqReused { seq: i64, held: i64 },
     #[error("event {0} was already received from another device or position")]
     IdReused(uuid::Uuid),
     #[error("{0}")]
@@ -181,6 +184,9 @@ impl Db {
         pending: u64,
         now: i64,
     ) -> Result<(Vec<EventResult>, i64), DbError> {
+        // Stored as a signed 64-bit count: a larger one is no real outbox, and must not wrap.
+        let pending = i64::try_from(pending)
+            .map_err(|_| DbError::Invalid(format!("pending = {pending} is not a number of waiting events")))?;
         self.write(&device.atelier, |tx| {
             let mut next = tx
                 .query_opt("SELECT next_seq FROM devices WHERE id = $1", vals![&device.id])?
@@ -189,14 +195,23 @@ impl Db {
             let mut results = Vec::with_capacity(events.len());
             for event in events {
                 let held = tx.query_opt(
-                    "SELECT id, outcome FROM events WHERE device = $1 AND seq = $2",
+                    "SELECT id, outcome, kind, at, payload FROM events WHERE device = $1 AND seq = $2",
                     vals![&device.id, event.seq],
                 )?;
                 if let Some(held) = held {
                     if held.text(0)? != event.id.to_string() {
-                        return Err(DbError::SeqReused { seq: event.seq });
+                        return Err(DbError::SeqReused { seq: event.seq, held: next - 1 });
                     }
-                    let outcome = serde_json::from_str(&held.text(1)?).map_err(|e| DbError::Invalid(e.to_string()))?;
+                    // Only the same event again is a repeat: other content under its id would
+                    // otherwise be acknowledged and dropped without anyone knowing. Compared
+                    // as the text stored (serde_json writes object keys sorted).
+                    let payload = event.payload.to_string();
+                    let same = held.text(2)? == event.kind && held.int(3)? == event.at && held.text(4)? == payload;
+                    let outcome = if same {
+                        serde_json::from_str(&held.text(1)?).map_err(|e| DbError::Invalid(e.to_string()))?
+                    } else {
+                        record_conflict(tx, device, event, &payload, now)?
+                    };
                     results.push(EventResult { id: event.id, duplicate: true, outcome });
                     continue;
                 }
@@ -205,9 +220,10 @@ impl Db {
                 }
                 let outcome = apply(tx, device, event, now)?;
                 let stored = serde_json::to_string(&outcome).expect("an outcome serialises");
+                // An id is unique within the atelier: another atelier's ids are none of its business.
                 let inserted = tx.execute(
-                    "INSERT INTO events(device, seq, id, kind, at, payload, received_at, outcome)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT(id) DO NOTHING",
+                    "INSERT INTO events(device, atelier, seq, id, kind, at, payload, received_at, outcome)
+                     VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT(atelier, id) DO NOTHING",
                     vals![
                         &device.id,
                         event.seq,
@@ -216,7 +232,8 @@ impl Db {
                         event.at,
                         event.payload.to_string(),
                         now,
-                        stored
+                        stored,
+                        &device.atelier
                     ],
                 )?;
                 if inserted == 0 {
@@ -227,7 +244,7 @@ impl Db {
             }
             tx.execute(
                 "UPDATE devices SET next_seq = $2, pending = $3, last_seen = $4 WHERE id = $1",
-                vals![&device.id, next, pending as i64, now],
+                vals![&device.id, next, pending, now],
             )?;
             Ok((results, next))
         })
@@ -246,14 +263,36 @@ impl Db {
         rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?, r.text(2)?, r.text(3)?))).collect()
     }
 
+    /// Events received again with other content than the first time: (seq, id, kind, payload).
+    pub fn conflicts_of(&self, device: &str) -> Result<Vec<(i64, String, String, String)>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT seq, id, kind, payload FROM event_conflicts WHERE device = $1 ORDER BY seq, received_at",
+                vals![device],
+            )
+        })?;
+        rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?, r.text(2)?, r.text(3)?))).collect()
+    }
+
     pub fn record_photo(&self, device: &Device, sha256: &str, size: u64, now: i64) -> Result<(), DbError> {
         self.tx(|tx| {
             tx.execute(
-                "INSERT INTO photos(sha256, device, size, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                vals![sha256, &device.id, size as i64, now],
+                "INSERT INTO photos(atelier, sha256, device, size, received_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+                vals![&device.atelier, sha256, &device.id, size as i64, now],
             )
         })?;
         Ok(())
+    }
+
+    /// The atelier whose device sent the photo `sha256` before photos were kept apart by
+    /// atelier (a data directory from an older server), if it was recorded.
+    pub fn atelier_of_photo(&self, sha256: &str) -> Result<Option<String>, DbError> {
+        self.tx(|tx| {
+            tx.query_opt("SELECT atelier FROM photos WHERE sha256 = $1 ORDER BY received_at LIMIT 1", vals![sha256])?
+                .map(|r| r.text(0))
+                .transpose()
+        })
     }
 
     pub fn stall_status(&self, device: &Device) -> Result<StallStatus, DbError> {
@@ -280,6 +319,33 @@ impl Db {
             .collect::<Result<_, DbError>>()?;
         Ok(StallStatus { atelier: device.atelier.clone(), stall: device.stall.clone(), devices })
     }
+}
+
+/// Keeps the other version of an event the cloud already holds, once however often it is
+/// sent, and answers for it: the first version stands.
+fn record_conflict(
+    tx: &mut dyn Sql,
+    device: &Device,
+    event: &Event,
+    payload: &str,
+    now: i64,
+) -> Result<Outcome, DbError> {
+    let content = format!("{}\n{}\n{payload}", event.kind, event.at);
+    let content_sha256 = data_encoding::HEXLOWER.encode(&Sha256::digest(content.as_bytes()));
+    tx.execute(
+        "INSERT INTO event_conflicts(device, seq, id, content_sha256, kind, at, payload, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        vals![&device.id, event.seq, event.id.to_string(), content_sha256, &event.kind, event.at, payload, now],
+    )?;
+    tracing::warn!(device = %device.id, seq = event.seq, id = %event.id, "event repeated with other content");
+    Ok(Outcome::Rejected {
+        reason: Reason::EventChanged,
+        message: format!(
+            "the cloud received event {} (sequence {}) before with other content; the first version stands and \
+             this one is kept aside",
+            event.id, event.seq
+        ),
+    })
 }
 
 /// A piece's row: where it is allocated and which sale has it.

@@ -63,6 +63,33 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_by_atelier ON changes(atelier, cursor);
 "#,
+    // 2: ateliers kept apart (SQLite's 3): an event id or a photo is unique within its
+    // atelier; a repeat with other content is recorded.
+    r#"
+ALTER TABLE events ADD COLUMN atelier TEXT;
+UPDATE events e SET atelier = d.atelier FROM devices d WHERE d.id = e.device;
+UPDATE events SET atelier = '' WHERE atelier IS NULL;
+ALTER TABLE events ALTER COLUMN atelier SET NOT NULL;
+ALTER TABLE events DROP CONSTRAINT events_id_key;
+ALTER TABLE events ADD CONSTRAINT events_atelier_id_key UNIQUE (atelier, id);
+ALTER TABLE photos ADD COLUMN atelier TEXT;
+UPDATE photos p SET atelier = d.atelier FROM devices d WHERE d.id = p.device;
+UPDATE photos SET atelier = '' WHERE atelier IS NULL;
+ALTER TABLE photos ALTER COLUMN atelier SET NOT NULL;
+ALTER TABLE photos DROP CONSTRAINT photos_pkey;
+ALTER TABLE photos ADD PRIMARY KEY (atelier, sha256);
+CREATE TABLE event_conflicts (
+    device         TEXT NOT NULL,
+    seq            BIGINT NOT NULL,
+    id             TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    at             BIGINT NOT NULL,
+    payload        TEXT NOT NULL,
+    received_at    BIGINT NOT NULL,
+    PRIMARY KEY (device, seq, content_sha256)
+);
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

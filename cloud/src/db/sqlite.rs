@@ -61,6 +61,52 @@ CREATE TABLE changes (
 CREATE INDEX changes_by_atelier ON changes(atelier, cursor);
 ALTER TABLE pieces ADD COLUMN sold_by TEXT;
 "#,
+    // 3: ateliers kept apart: an event id or a photo is unique within its atelier, so one
+    // atelier's device learns nothing of another's; a repeat with other content is recorded.
+    r#"
+CREATE TABLE events_v3 (
+    device      TEXT NOT NULL REFERENCES devices(id),
+    atelier     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,
+    PRIMARY KEY (device, seq),
+    UNIQUE (atelier, id)
+) STRICT;
+INSERT INTO events_v3
+    SELECT e.device, COALESCE(d.atelier, ''), e.seq, e.id, e.kind, e.at, e.payload, e.received_at, e.outcome
+    FROM events e LEFT JOIN devices d ON d.id = e.device;
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE TABLE photos_v3 (
+    atelier     TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (atelier, sha256)
+) STRICT;
+INSERT INTO photos_v3
+    SELECT COALESCE(d.atelier, ''), p.sha256, p.device, p.size, p.received_at
+    FROM photos p LEFT JOIN devices d ON d.id = p.device;
+DROP TABLE photos;
+ALTER TABLE photos_v3 RENAME TO photos;
+CREATE TABLE event_conflicts (
+    device         TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    id             TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    at             INTEGER NOT NULL,
+    payload        TEXT NOT NULL,
+    received_at    INTEGER NOT NULL,
+    PRIMARY KEY (device, seq, content_sha256)
+) STRICT;
+"#,
 ];
 
 pub struct SqliteDb {
@@ -148,5 +194,47 @@ impl Sql for SqliteTx<'_> {
             out.push(Row(values));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    /// A store written by a server from before ateliers were kept apart keeps every event and
+    /// photo record, each now under its device's atelier.
+    #[test]
+    fn a_store_from_before_ateliers_were_kept_apart_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cloud.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..2] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO devices(id, atelier, stall, token_sha256, next_seq) VALUES ('K1', 'Thorne', 'S', 'h1', 3);
+                 INSERT INTO events VALUES ('K1', 1, 'id-1', 'sale.completed', 1, '{}', 1, '{\"status\":\"accepted\"}');
+                 INSERT INTO events VALUES ('K1', 2, 'id-2', 'sale.voided', 2, '{}', 2, '{\"status\":\"accepted\"}');
+                 INSERT INTO photos VALUES ('ab', 'K1', 10, 3);",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let events = db.events_of("K1").unwrap();
+        assert_eq!(events.iter().map(|e| (e.0, e.1.as_str())).collect::<Vec<_>>(), vec![(1, "id-1"), (2, "id-2")]);
+        assert_eq!(db.atelier_of_photo("ab").unwrap().as_deref(), Some("Thorne"));
+        let conn = Connection::open(&path).unwrap();
+        let ateliers: Vec<String> = conn
+            .prepare("SELECT atelier FROM events")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(ateliers, ["Thorne", "Thorne"]);
+        assert_eq!(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), MIGRATIONS.len() as i64);
     }
 }
