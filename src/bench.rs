@@ -212,6 +212,7 @@ pub fn torture_sales(db: &Path, count: u64, seed: u64) -> anyhow::Result<()> {
     let pieces = store.piece_count()?.max(1);
     let mut rng = StdRng::seed_from_u64(seed);
     let stdout = std::io::stdout();
+    let mut empty_carts = 0;
     for _ in 0..count {
         let now = Utc::now();
         let mut cart = Cart::new(Currency::GBP);
@@ -222,8 +223,15 @@ pub fn torture_sales(db: &Path, count: u64, seed: u64) -> anyhow::Result<()> {
             }
         }
         if cart.is_empty() {
+            // With (nearly) everything sold the writer would spin without a sale to show,
+            // and its killer would wait in vain: stop, and say why.
+            empty_carts += 1;
+            if empty_carts == 10_000 {
+                anyhow::bail!("torture-sales: no piece left to sell in {db:?}; give it more pieces");
+            }
             continue;
         }
+        empty_carts = 0;
         let total = cart.totals(VatRate::UK_STANDARD)?.total;
         let tenders = if rng.random_bool(0.5) && total.minor > 100 {
             let card = Money::new(total.minor / 2, total.currency);
@@ -346,7 +354,7 @@ pub fn torture_dispatch(data_dir: &Path) -> anyhow::Result<()> {
 
     let mut store = Store::open(&data_dir.join("kiosk.sqlite"))?;
     let station = Station::open(data_dir, "K1", "Test stall", "https://verify.example")?;
-    remove_orphan_photos(&store, &station.photos)?;
+    remove_orphan_photos(&mut store, &station.photos)?;
     let mut camera = marketday_hardware::SimulatedCamera::test_pattern(640, 480);
     let stdout = std::io::stdout();
     for shipment in store.shipments_awaiting("")? {

@@ -363,6 +363,9 @@ impl Config {
 pub fn sync_url_problem(url: &str) -> Option<String> {
     let parsed = match reqwest::Url::parse(url) {
         Ok(u) => u,
+        Err(_) if url.split_once("://").is_some_and(|(_, rest)| rest.trim_matches('/').is_empty()) => {
+            return Some(format!("{url:?} names no server: write it as https://host[:port]"));
+        }
         Err(e) => return Some(format!("{url:?} is not an address ({e}): write it as https://host[:port]")),
     };
     let host = parsed.host_str().filter(|h| !h.is_empty());

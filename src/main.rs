@@ -175,6 +175,15 @@ fn open_store(setup: &Setup) -> anyhow::Result<Store> {
     }
     let fresh = !setup.store_path.exists();
     let mut store = Store::open(&setup.store_path)?;
+    // A store that opens can still be damaged inside (a card that lost pages): nothing may
+    // be committed into it. The quick check reads every page without cross-checking indexes.
+    if !fresh {
+        // A check that cannot even run (a header page gone) is a verdict too.
+        let verdict = store.quick_check().unwrap_or_else(|e| e.to_string());
+        if verdict != "ok" {
+            bail!(damaged(setup, &verdict));
+        }
+    }
     if setup.demo && fresh {
         demo::seed(&mut store, &setup.config.stall.name, Utc::now())?;
         tracing::info!(path = %setup.store_path.display(), "seeded the demo stall");
@@ -184,7 +193,7 @@ fn open_store(setup: &Setup) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn devices(setup: &Setup, store: &Store) -> anyhow::Result<Devices> {
+fn devices(setup: &Setup, store: &mut Store) -> anyhow::Result<Devices> {
     let printer = printer_setup(setup)?;
     let config = &setup.config.camera;
     let camera: Option<Box<dyn marketday_hardware::Camera>> = match config.kind {
@@ -313,7 +322,7 @@ fn print_test(setup: &Setup) -> anyhow::Result<std::process::ExitCode> {
 }
 
 fn run(setup: Setup) -> anyhow::Result<()> {
-    let store = open_store(&setup)?;
+    let mut store = open_store(&setup)?;
     // The desktop build needs a desktop session for its window. Without one (SSH, a
     // container, a fresh machine with no desktop) it proves what it can and says what to do,
     // rather than failing as if it were broken.
@@ -329,7 +338,7 @@ fn run(setup: Setup) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let devices = devices(&setup, &store)?;
+    let devices = devices(&setup, &mut store)?;
     let (w, h) = (setup.config.display.width, setup.config.display.height);
     let options = KioskOptions { demo: setup.demo, ..Default::default() };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, setup.config, devices, options)));
@@ -369,17 +378,21 @@ fn stop_on_signals() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What staff are told about a damaged store.
+fn damaged(setup: &Setup, verdict: &str) -> String {
+    format!(
+        "the store {} is damaged ({verdict}): nothing more is written to it. Keep the file, restore the newest \
+         backup in its place or ask for help, and only then sell on this kiosk",
+        setup.store_path.display()
+    )
+}
+
 fn self_test(setup: &Setup) -> anyhow::Result<()> {
     let store = open_store(setup)?;
-    // A store that opens can still be damaged inside (a card that lost pages): sales must
-    // not be committed into it.
-    let integrity = store.integrity_check()?;
+    // open_store's quick check, and here the full one: indexes against their tables too.
+    let integrity = store.integrity_check().unwrap_or_else(|e| e.to_string());
     if integrity != "ok" {
-        bail!(
-            "the store {} is damaged ({integrity}): stop the kiosk, keep the file, and restore the \
-             newest backup or ask for help before selling",
-            setup.store_path.display()
-        );
+        bail!(damaged(setup, &integrity));
     }
     println!("store: {} opens, {} pieces, integrity ok", setup.store_path.display(), store.piece_count()?);
     drop(store);

@@ -3,9 +3,10 @@
 //! A photo is written to a temporary file, flushed to the disk, renamed to its hash and
 //! the directory flushed, all before the record that points to it commits. So after a
 //! power cut there is either a complete photo (perhaps with no record yet: an orphan,
-//! removed at start-up) or nothing, never a record whose photo is half-written.
+//! removed at start-up) or nothing, never a record whose photo is half-written. The folder
+//! may be shared by several stores (a second config on one data directory): the store notes
+//! each photo it begins (`Store::begin_photo_write`), and start-up removes only those.
 
-use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -94,28 +95,17 @@ impl PhotoStore {
         Ok(bytes)
     }
 
-    /// Removes half-written temporary files and photos no record points to (a power cut
-    /// between the photo and its record). Returns how many files went.
-    pub fn remove_orphans(&self, referenced: &HashSet<String>) -> Result<usize, PhotoError> {
+    /// Removes these photos (each with its half-written temporary file and thumbnail), which
+    /// the store that wrote them says no record keeps. Returns how many photo files went.
+    pub fn remove_left_over(&self, sha256s: &[String]) -> Result<usize, PhotoError> {
         let mut removed = 0;
-        let entries = fs::read_dir(&self.dir).map_err(|source| PhotoError::Read { path: self.dir.clone(), source })?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let orphan = match name.strip_suffix(".jpg") {
-                Some(sha256) => sha256.len() == 64 && !referenced.contains(sha256),
-                None => name.starts_with(TEMP_PREFIX),
-            };
-            if orphan && fs::remove_file(entry.path()).is_ok() {
-                tracing::info!(file = %name, "removed a photo no dispatch record points to");
+        for sha256 in sha256s {
+            if fs::remove_file(self.path_of(sha256)).is_ok() {
+                tracing::info!(photo = %sha256, "removed a photo this store wrote and no record of it keeps");
                 removed += 1;
             }
-        }
-        // Thumbnails of photos no longer kept.
-        for entry in fs::read_dir(self.dir.join("thumbs")).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.strip_suffix(".jpg").is_some_and(|sha256| referenced.contains(sha256)) {
-                let _ = fs::remove_file(entry.path());
-            }
+            let _ = fs::remove_file(self.dir.join(format!("{TEMP_PREFIX}{sha256}")));
+            let _ = fs::remove_file(self.thumb_path(sha256));
         }
         Ok(removed)
     }
@@ -214,17 +204,19 @@ mod tests {
     }
 
     #[test]
-    fn orphans_and_half_written_files_are_removed_and_referenced_photos_kept() {
+    fn only_the_photos_named_go_with_their_half_written_files_and_thumbnails() {
         let dir = tempfile::tempdir().unwrap();
         let photos = PhotoStore::open(dir.path()).unwrap();
         let kept = photos.put(b"kept").unwrap();
-        let orphan = photos.put(b"orphan").unwrap();
-        fs::write(dir.path().join(format!("{TEMP_PREFIX}{}", photo_hash(b"half"))), b"ha").unwrap();
+        let left_over = photos.put(b"left over").unwrap();
+        let half = photo_hash(b"half");
+        fs::write(dir.path().join(format!("{TEMP_PREFIX}{half}")), b"ha").unwrap();
         fs::write(dir.path().join("notes.txt"), b"not ours").unwrap();
-        let removed = photos.remove_orphans(&HashSet::from([kept.clone()])).unwrap();
-        assert_eq!(removed, 2);
-        assert!(photos.path_of(&kept).exists());
-        assert!(!photos.path_of(&orphan).exists());
+        let removed = photos.remove_left_over(&[left_over.clone(), half.clone()]).unwrap();
+        assert_eq!(removed, 1, "one photo file; the half-written one was never a photo");
+        assert!(photos.path_of(&kept).exists(), "a photo not named stays");
+        assert!(!photos.path_of(&left_over).exists());
+        assert!(!dir.path().join(format!("{TEMP_PREFIX}{half}")).exists());
         assert!(dir.path().join("notes.txt").exists());
     }
 
@@ -255,8 +247,8 @@ mod tests {
         assert!(!photos.path_of(&other).exists() && !photos.thumb_path(&other).exists());
         assert!(matches!(photos.thumbnail(&other), Err(PhotoError::Missing { .. })));
 
-        // A photo no record keeps takes its thumbnail with it.
-        photos.remove_orphans(&HashSet::new()).unwrap();
+        // A left-over photo takes its thumbnail with it.
+        photos.remove_left_over(std::slice::from_ref(&sha)).unwrap();
         assert!(!photos.thumb_path(&sha).exists());
     }
 }

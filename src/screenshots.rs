@@ -43,8 +43,12 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::from_frames(frames, 4))),
         station: Some(station),
     };
-    let options =
-        KioskOptions { demo: true, clock: Box::new(move || now), print_poll: std::time::Duration::from_millis(50) };
+    let options = KioskOptions {
+        demo: true,
+        clock: Box::new(move || now),
+        print_poll: std::time::Duration::from_millis(50),
+        ..KioskOptions::default()
+    };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
     let ui = AppWindow::new()?;
     let _timers = app::attach(&ui, kiosk.clone());
@@ -65,6 +69,8 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     shoot("01-idle", &kiosk)?;
     kiosk.borrow_mut().show_pin_pad();
     shoot("02-pin", &kiosk)?;
+    kiosk.borrow_mut().unlock("9999");
+    shoot("02-pin-wrong", &kiosk)?;
     kiosk.borrow_mut().unlock(demo::DEMO_PIN);
     shoot("03-sell-empty", &kiosk)?;
     {

@@ -163,7 +163,7 @@ fn handovers_survive_sigkill_and_never_leave_a_record_without_its_photo() {
     assert!(killed > ROUNDS / 2, "the writer must really be killed mid-stream: {killed}");
     assert!(reported.len() > 20, "too few hand-overs to prove anything: {}", reported.len());
 
-    let store = Store::open(&data.join("kiosk.sqlite")).unwrap();
+    let mut store = Store::open(&data.join("kiosk.sqlite")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     let photos = PhotoStore::open(&photo_dir(data)).unwrap();
     let key = device_key(data).unwrap().verifying_key();
@@ -187,7 +187,7 @@ fn handovers_survive_sigkill_and_never_leave_a_record_without_its_photo() {
     }
     assert!(dispatched >= reported.len());
     // Start-up clean-up leaves exactly the referenced photos.
-    dispatch::remove_orphan_photos(&store, &photos).unwrap();
+    dispatch::remove_orphan_photos(&mut store, &photos).unwrap();
     let on_disk: HashSet<String> = std::fs::read_dir(photos.dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".jpg").to_string())

@@ -14,7 +14,10 @@ use marketday::domain::{Currency, Edition, Money, Serial};
 use marketday::store::{NewPiece, Store};
 
 const ROUNDS: u64 = 300;
-const PIECES: u32 = 4_000;
+// Enough that 300 rounds never sell out (here each sold about 40 pieces): a writer with nothing left to
+// sell prints nothing, and every later round waited out its 30 s start-up allowance (this
+// once made the whole test take over an hour).
+const PIECES: u32 = 40_000;
 
 #[derive(Debug)]
 struct Reported {

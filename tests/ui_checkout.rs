@@ -28,6 +28,10 @@ struct Harness {
 }
 
 fn start() -> Harness {
+    start_with(KioskOptions { demo: true, ..Default::default() })
+}
+
+fn start_with(options: KioskOptions) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
@@ -44,7 +48,6 @@ fn start() -> Harness {
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(32, 24))),
         station: None,
     };
-    let options = KioskOptions { demo: true, ..Default::default() };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, options)));
     let ui = AppWindow::new().unwrap();
     ui.window().set_size(slint::LogicalSize::new(800., 480.));
@@ -122,6 +125,45 @@ fn staff_sell_a_piece_for_cash_and_see_change_and_receipt() {
     let sale = k.store().sale(k.last_completed().unwrap().sale_id).unwrap().unwrap();
     assert_eq!(sale.receipt.to_string(), "K1-000003");
     assert_eq!(sale.change.minor, 1_500);
+}
+
+/// Where a button is on screen: (x, y, width, height) in logical pixels.
+fn rect(h: &Harness, label: &str) -> (f32, f32, f32, f32) {
+    let found = buttons(&h.ui, label);
+    assert_eq!(found.len(), 1, "one {label:?}");
+    let (at, size) = (found[0].absolute_position(), found[0].size());
+    (at.x, at.y, size.width, size.height)
+}
+
+/// A wrong PIN, and then the lockout, are said inside the PIN's own box: no key moves, the
+/// pad stays on an 800x480 screen, and the wait counts down to the moment it opens.
+#[test]
+fn a_wrong_pin_moves_no_key_and_the_lockout_counts_down() {
+    let now = std::sync::Arc::new(std::sync::Mutex::new(Utc::now()));
+    let clock = now.clone();
+    let h =
+        start_with(KioskOptions { demo: true, clock: Box::new(move || *clock.lock().unwrap()), ..Default::default() });
+    tap(&h, "Staff sign-in");
+    let keys = ["Unlock", "Back", "1", "0", "9"];
+    let before: Vec<_> = keys.iter().map(|k| rect(&h, k)).collect();
+    for (key, (_, y, _, height)) in keys.iter().zip(&before) {
+        assert!(y + height <= 480.0, "{key} is off the 800x480 screen at y {y} + {height}");
+    }
+    for attempt in 1..=5 {
+        type_pin(&h, "9999");
+        let after: Vec<_> = keys.iter().map(|k| rect(&h, k)).collect();
+        assert_eq!(after, before, "attempt {attempt}: the keys moved");
+    }
+    assert!(shows(&h, "Try again in 30 seconds"), "locked after five wrong PINs");
+    assert!(h.kiosk.borrow().pin_counting_down(), "redrawn every second while locked");
+    *now.lock().unwrap() += chrono::Duration::seconds(12);
+    h.kiosk.borrow_mut().present(&h.ui);
+    assert!(shows(&h, "Try again in 18 seconds"), "the wait counts down");
+    *now.lock().unwrap() += chrono::Duration::seconds(19);
+    h.kiosk.borrow_mut().present(&h.ui);
+    assert!(shows(&h, "open again"), "and says when the pad is open");
+    type_pin(&h, demo::DEMO_PIN);
+    assert_eq!(buttons(&h.ui, "Charge").len(), 1, "unlocked");
 }
 
 #[test]

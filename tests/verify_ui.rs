@@ -72,28 +72,7 @@ struct Shown {
 /// Opens Verify from idle, as a customer would, plays `frames` and waits for a verdict
 /// (or `wait` to pass).
 fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration) -> Shown {
-    thread_local!(static PLATFORM: std::cell::OnceCell<()> = const { std::cell::OnceCell::new() });
-    PLATFORM.with(|p| *p.get_or_init(i_slint_backend_testing::init_no_event_loop));
-    let dir = tempfile::tempdir().unwrap();
-    let (store, certs) = seeded_store(&dir.path().join("kiosk.sqlite"));
-    let devices = Devices {
-        printer: None,
-        camera: Some(Box::new(SimulatedCamera::from_frames(make_frames(&certs), 1))),
-        station: None,
-    };
-    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, KioskOptions::default())));
-    let ui = AppWindow::new().unwrap();
-    ui.window().set_size(slint::LogicalSize::new(800., 480.));
-    let _timers = app::attach(&ui, kiosk.clone());
-    ui.show().unwrap();
-
-    let button: Vec<_> = ElementHandle::find_by_accessible_label(&ui, "Check a piece is genuine: scan its tag")
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .collect();
-    assert_eq!(button.len(), 1, "the idle screen offers verification without a PIN");
-    button[0].invoke_accessible_default_action();
-    assert_eq!(ui.get_screen(), Screen::Verify);
-
+    let (ui, kiosk, _dir, _timers) = open_verify(make_frames, 1, KioskOptions::default());
     let deadline = Instant::now() + wait;
     while Instant::now() < deadline && ui.get_verify_severity() < 0 {
         kiosk.borrow_mut().poll_camera(&ui);
@@ -107,6 +86,91 @@ fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration)
         headline: ui.get_verify_headline().into(),
         latency,
     }
+}
+
+type Opened = (AppWindow, Rc<RefCell<Kiosk>>, tempfile::TempDir, (slint::Timer, slint::Timer));
+
+/// The kiosk at 800x480 with a camera playing `frames` (each `repeat` times, looping), the
+/// Verify screen opened from idle as a customer would.
+fn open_verify(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, repeat: usize, options: KioskOptions) -> Opened {
+    thread_local!(static PLATFORM: std::cell::OnceCell<()> = const { std::cell::OnceCell::new() });
+    PLATFORM.with(|p| *p.get_or_init(i_slint_backend_testing::init_no_event_loop));
+    let dir = tempfile::tempdir().unwrap();
+    let (store, certs) = seeded_store(&dir.path().join("kiosk.sqlite"));
+    let devices = Devices {
+        printer: None,
+        camera: Some(Box::new(SimulatedCamera::from_frames(make_frames(&certs), repeat))),
+        station: None,
+    };
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, options)));
+    let ui = AppWindow::new().unwrap();
+    ui.window().set_size(slint::LogicalSize::new(800., 480.));
+    let timers = app::attach(&ui, kiosk.clone());
+    ui.show().unwrap();
+
+    let button: Vec<_> = ElementHandle::find_by_accessible_label(&ui, "Check a piece is genuine: scan its tag")
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect();
+    assert_eq!(button.len(), 1, "the idle screen offers verification without a PIN");
+    button[0].invoke_accessible_default_action();
+    assert_eq!(ui.get_screen(), Screen::Verify);
+    (ui, kiosk, dir, timers)
+}
+
+/// Runs the camera's and the one-second timer's work, as the event loop would, until
+/// `done` or `wait` has passed; true if `done`.
+fn run_until(ui: &AppWindow, kiosk: &Rc<RefCell<Kiosk>>, wait: Duration, done: impl Fn(&AppWindow) -> bool) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut second = Instant::now();
+    while Instant::now() < deadline {
+        kiosk.borrow_mut().poll_camera(ui);
+        if second.elapsed() >= Duration::from_millis(250) {
+            kiosk.borrow_mut().every_second(ui);
+            second = Instant::now();
+        }
+        if done(ui) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// The next customer never sees the last one's verdict: it goes once the tag has left the
+/// camera's view, and the screen stays ready for the next tag.
+#[test]
+fn a_verdict_goes_once_its_tag_has_left_the_camera() {
+    let options = KioskOptions { verdict_clears_after: Duration::from_secs(1), ..KioskOptions::default() };
+    // The tag for 40 frames, then an empty table for 40, looping.
+    let frames = |c: &Certs| vec![synth::tag_frame(Some(&c.genuine), 3), synth::sample(Category::NoCode, 0).frame];
+    let (ui, kiosk, _dir, _timers) = open_verify(frames, 40, options);
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_verify_severity() == 0), "no verdict");
+    let shown = Instant::now();
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_verify_severity() < 0), "the verdict stayed");
+    assert!(shown.elapsed() >= Duration::from_secs(1), "it went while its tag could still be in view");
+    assert_eq!(ui.get_screen(), Screen::Verify, "ready for the next tag");
+    assert_eq!(ui.get_verify_headline(), "", "nothing of the last verdict is left");
+}
+
+/// A camera that keeps seeing tags (a display of pieces, the demo's loop) does not keep
+/// Verify up: after a quiet spell with nobody touching it, it is back to the idle screen.
+#[test]
+fn verify_goes_back_to_idle_when_nobody_touches_it_whatever_the_camera_sees() {
+    let options = KioskOptions { verify_quiet: Duration::from_secs(3), ..KioskOptions::default() };
+    let frames = |c: &Certs| vec![synth::tag_frame(Some(&c.genuine), 3), synth::tag_frame(Some(&c.genuine_other), 3)];
+    let (ui, kiosk, _dir, _timers) = open_verify(frames, 5, options);
+    let opened = Instant::now();
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_screen() == Screen::Idle), "Verify stayed up");
+    assert!(opened.elapsed() >= Duration::from_secs(3), "it went before the quiet spell was over");
+}
+
+/// A certificate that did not verify is never set out as fact: what it claims is said as a
+/// claim, in plain type.
+#[test]
+fn a_forged_tag_shows_its_claims_as_claims() {
+    let shown = verify_frames(|c| vec![synth::tag_frame(Some(&c.forged), 3)], Duration::from_secs(20));
+    assert_eq!(shown.verdict, "Not genuine");
+    assert!(shown.headline.starts_with("The tag claims: 07 of 24"), "{}", shown.headline);
 }
 
 #[test]

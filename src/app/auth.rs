@@ -12,8 +12,12 @@ use crate::store::{Store, StoreError};
 pub enum AuthError {
     #[error("Wrong PIN. {0} tries left before the pad locks.")]
     Wrong(u32),
-    #[error("Too many wrong PINs. Try again in {0}.")]
-    LockedOut(String),
+    #[error("Too many wrong PINs. Try again in {}.", wait_between(.until, .at))]
+    LockedOut {
+        until: DateTime<Utc>,
+        /// When this was said (the wait is counted from it).
+        at: DateTime<Utc>,
+    },
     #[error("No staff PIN is set on this kiosk. Set one with `marketday set-pin`.")]
     NoPin,
     #[error("A PIN is 4 to 8 digits.")]
@@ -35,7 +39,12 @@ pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
         .map_err(|e| AuthError::Hash(e.to_string()))
 }
 
-fn wait_text(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+fn wait_between(until: &DateTime<Utc>, at: &DateTime<Utc>) -> String {
+    wait_text(*until, *at)
+}
+
+/// How long until the pad opens, in words ("30 seconds", "5 minutes").
+pub fn wait_text(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (until - now).num_seconds().max(1);
     if secs < 90 { format!("{secs} seconds") } else { format!("{} minutes", (secs + 59) / 60) }
 }
@@ -45,7 +54,7 @@ fn wait_text(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
 pub fn check_pin(store: &mut Store, pin: &str, now: DateTime<Utc>) -> Result<(), AuthError> {
     let state = store.pin_state()?.ok_or(AuthError::NoPin)?;
     if let Some(until) = state.locked_until.filter(|u| *u > now) {
-        return Err(AuthError::LockedOut(wait_text(until, now)));
+        return Err(AuthError::LockedOut { until, at: now });
     }
     let parsed = PasswordHash::new(&state.hash).map_err(|e| AuthError::Hash(e.to_string()))?;
     if Argon2::default().verify_password(pin.as_bytes(), &parsed).is_ok() {
@@ -56,7 +65,7 @@ pub fn check_pin(store: &mut Store, pin: &str, now: DateTime<Utc>) -> Result<(),
     let until = lockout::locked_until(failed, now);
     store.record_pin_attempt(failed, until)?;
     match until {
-        Some(until) => Err(AuthError::LockedOut(wait_text(until, now))),
+        Some(until) => Err(AuthError::LockedOut { until, at: now }),
         None => Err(AuthError::Wrong(lockout::FREE_ATTEMPTS - failed)),
     }
 }
@@ -80,11 +89,11 @@ mod tests {
         for left in (1..lockout::FREE_ATTEMPTS).rev() {
             assert!(matches!(check_pin(&mut store, "0000", now), Err(AuthError::Wrong(n)) if n == left));
         }
-        assert!(matches!(check_pin(&mut store, "0000", now), Err(AuthError::LockedOut(_))));
+        assert!(matches!(check_pin(&mut store, "0000", now), Err(AuthError::LockedOut { .. })));
         // The right PIN does not help while locked, even after a restart.
         drop(store);
         let mut store = Store::open(&path).unwrap();
-        assert!(matches!(check_pin(&mut store, "4821", now + Duration::seconds(10)), Err(AuthError::LockedOut(_))));
+        assert!(matches!(check_pin(&mut store, "4821", now + Duration::seconds(10)), Err(AuthError::LockedOut { .. })));
         check_pin(&mut store, "4821", now + Duration::seconds(31)).unwrap();
         assert_eq!(store.pin_state().unwrap().unwrap().failed_attempts, 0);
     }

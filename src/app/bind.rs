@@ -147,22 +147,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     let weak = ui.as_weak();
     timer.start(TimerMode::Repeated, Duration::from_secs(1), move || {
         let Some(ui) = weak.upgrade() else { return };
-        let mut k = kiosk.borrow_mut();
-        if k.verify_timeout_due() {
-            k.close_verify();
-            k.present(&ui);
-            return;
-        }
-        // Holds end on time even when nobody touches the kiosk.
-        let expired = k.expire_due();
-        if k.auto_lock_due() {
-            k.lock();
-            k.present(&ui);
-        } else if expired {
-            k.present(&ui);
-        } else {
-            k.present_status(&ui);
-        }
+        kiosk.borrow_mut().every_second(&ui);
     });
     (timer, camera_timer)
 }

@@ -34,11 +34,23 @@ pub struct KioskOptions {
     pub clock: Box<dyn Fn() -> DateTime<Utc>>,
     /// How often the print worker asks an idle printer how it is.
     pub print_poll: Duration,
+    /// A verdict goes once its tag has been out of the camera's view this long: the next
+    /// customer never sees the last one's.
+    pub verdict_clears_after: Duration,
+    /// Verify goes back to the idle screen after this long with nobody touching it, whatever
+    /// the camera sees meanwhile.
+    pub verify_quiet: Duration,
 }
 
 impl Default for KioskOptions {
     fn default() -> Self {
-        KioskOptions { demo: false, clock: Box::new(Utc::now), print_poll: Duration::from_secs(2) }
+        KioskOptions {
+            demo: false,
+            clock: Box::new(Utc::now),
+            print_poll: Duration::from_secs(2),
+            verdict_clears_after: Duration::from_secs(5),
+            verify_quiet: Duration::from_secs(60),
+        }
     }
 }
 
@@ -74,6 +86,8 @@ pub struct Kiosk {
     pub(super) sell_notice: Notice,
     pub(super) tender_notice: Notice,
     pub(super) pin_notice: String,
+    /// While the pad is locked after wrong PINs: until when (the message counts down to it).
+    pub(super) pin_locked_until: Option<DateTime<Utc>>,
     pub(super) discount_for: Option<Serial>,
     pub(super) last_done: Option<Completed>,
     pub(super) last_activity: Instant,
@@ -159,6 +173,7 @@ impl Kiosk {
             sell_notice: Notice::default(),
             tender_notice: Notice::default(),
             pin_notice: String::new(),
+            pin_locked_until: None,
             discount_for: None,
             last_done: None,
             last_activity: Instant::now(),
@@ -217,16 +232,40 @@ impl Kiosk {
         self.screen = Screen::Pin;
     }
 
+    /// What the PIN pad says: the wrong PIN's notice, or the lockout counting down.
+    pub(super) fn pin_message(&self, now: DateTime<Utc>) -> String {
+        match self.pin_locked_until {
+            Some(until) if until > now => {
+                format!("Too many wrong PINs. Try again in {}.", auth::wait_text(until, now))
+            }
+            Some(_) => "The pad is open again: enter the PIN.".into(),
+            None => self.pin_notice.clone(),
+        }
+    }
+
+    /// Whether the PIN pad is counting a lockout down, so it is redrawn every second.
+    pub fn pin_counting_down(&self) -> bool {
+        // Until a moment past the end, so "open again" is shown, then no more redraws.
+        let now = self.now();
+        self.screen == Screen::Pin && self.pin_locked_until.is_some_and(|u| u + chrono::Duration::seconds(2) > now)
+    }
+
     pub fn unlock(&mut self, pin: &str) {
         let now = self.now();
         match auth::check_pin(&mut self.store, pin, now) {
             Ok(()) => {
                 self.pin_notice.clear();
+                self.pin_locked_until = None;
                 self.screen =
                     if self.last_done.is_some() && self.sell.cart.is_empty() { Screen::Done } else { Screen::Sell };
                 self.touch();
             }
-            Err(e @ (AuthError::Wrong(_) | AuthError::LockedOut(_) | AuthError::NoPin | AuthError::BadPin)) => {
+            Err(AuthError::LockedOut { until, .. }) => {
+                // Said afresh every second from this (see `pin_message`), so it counts down.
+                self.pin_locked_until = Some(until);
+                self.pin_notice.clear();
+            }
+            Err(e @ (AuthError::Wrong(_) | AuthError::NoPin | AuthError::BadPin)) => {
                 self.pin_notice = e.to_string();
             }
             Err(e) => {
@@ -241,6 +280,7 @@ impl Kiosk {
         self.screen = Screen::Idle;
         self.discount_for = None;
         self.pin_notice.clear();
+        self.pin_locked_until = None;
     }
 
     pub fn dismiss_notices(&mut self) {

@@ -11,11 +11,6 @@ use crate::domain::provenance::{self, Reading, Verdict};
 use crate::provenance::{Check, check};
 use crate::ui::Screen;
 
-/// A verdict stays up this long without a new scan, then the kiosk goes back to idle.
-const VERDICT_SHOWN_FOR: Duration = Duration::from_secs(20);
-/// The Verify screen with nothing scanned goes back to idle after this.
-const VERIFY_IDLE_FOR: Duration = Duration::from_secs(60);
-
 /// What the verdict card shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VerdictCard {
@@ -51,10 +46,13 @@ impl VerdictCard {
                     _ => String::new(),
                 };
                 let assay = cert.assay_hex().map(|h| format!("Assay {}… ", &h[..12])).unwrap_or_default();
-                (
-                    format!("{}{title}", cert.edition),
-                    format!("{by}Serial {}. {assay}Issued {}.", cert.serial, cert.issued.format("%-d %b %Y")),
-                )
+                let facts = format!("{by}Serial {}. {assay}Issued {}.", cert.serial, cert.issued.format("%-d %b %Y"));
+                if c.verdict.is_genuine() {
+                    (format!("{}{title}", cert.edition), facts)
+                } else {
+                    // What a tag that did not verify says is only what it says.
+                    (format!("The tag claims: {}{title}", cert.edition), format!("Unconfirmed: {facts}"))
+                }
             }
             None => (String::new(), String::new()),
         };
@@ -73,7 +71,9 @@ impl VerdictCard {
 #[derive(Default)]
 pub struct VerifyState {
     pub card: Option<VerdictCard>,
-    pub since: Option<Instant>,
+    /// The text the card is about, and when it was checked: the card goes once that code
+    /// has been out of view for a moment.
+    pub code: Option<(String, Instant)>,
     /// From the frame reaching the scanner to the verdict being ready to draw.
     pub last_latency: Option<Duration>,
     /// Preview frames already sent to the window, and the outline drawn.
@@ -84,7 +84,8 @@ pub struct VerifyState {
 impl Kiosk {
     pub fn show_verify(&mut self) {
         self.screen = Screen::Verify;
-        self.verify = VerifyState { since: Some(Instant::now()), ..VerifyState::default() };
+        self.verify = VerifyState::default();
+        self.touch();
         self.update_camera_activity();
     }
 
@@ -126,7 +127,7 @@ impl Kiosk {
             },
         };
         self.verify.card = Some(card);
-        self.verify.since = Some(Instant::now());
+        self.verify.code = Some((text.to_owned(), Instant::now()));
     }
 
     /// A code read on the Sell screen: a piece's tag adds it, a slip collects, a member
@@ -182,11 +183,25 @@ impl Kiosk {
         }
     }
 
-    /// The Verify screen goes back to idle on its own: nobody is left looking at a verdict.
+    /// The Verify screen goes back to idle after a quiet spell with nobody touching it: a
+    /// camera that keeps seeing tags (a stall's display, the demo's loop) does not keep it up.
     pub fn verify_timeout_due(&self) -> bool {
-        let Some(since) = self.verify.since else { return false };
-        let limit = if self.verify.card.is_some() { VERDICT_SHOWN_FOR } else { VERIFY_IDLE_FOR };
-        self.screen == Screen::Verify && since.elapsed() >= limit
+        self.screen == Screen::Verify && self.last_activity.elapsed() >= self.options.verify_quiet
+    }
+
+    /// Whether the verdict shown is about a tag that has left the camera's view (or was
+    /// typed) long enough ago that it belongs to the last customer, not this one.
+    pub fn verdict_stale(&self) -> bool {
+        let Some((code, checked)) = &self.verify.code else { return false };
+        let read = self.scanner.as_ref().and_then(|f| f.preview().last_read.get(code).copied());
+        let last = read.map_or(*checked, |r| r.max(*checked));
+        self.screen == Screen::Verify && last.elapsed() >= self.options.verdict_clears_after
+    }
+
+    /// Back to "hold a tag to the camera", on the same screen.
+    pub fn clear_verdict(&mut self) {
+        self.verify.card = None;
+        self.verify.code = None;
     }
 
     /// From the last verdict's frame reaching the scanner to the verdict being ready.

@@ -236,7 +236,7 @@ impl Kiosk {
                 .into(),
         );
         ui.set_pin_hint(if self.options.demo { "Demo PIN: 1234".into() } else { SharedString::new() });
-        ui.set_pin_message(self.pin_notice.clone().into());
+        ui.set_pin_message(self.pin_message(now).into());
 
         // Grid.
         let in_cart = |s: &crate::domain::Serial| self.sell.cart.lines.iter().any(|l| &l.serial == s);
@@ -648,6 +648,31 @@ impl Kiosk {
     }
 
     /// Handles what the scanner read and refreshes the preview: the camera timer's work.
+    /// What the kiosk does every second, touched or not: screens that time out, verdicts
+    /// that go stale, holds that end, the lock, and the status bar.
+    pub fn every_second(&mut self, ui: &AppWindow) {
+        if self.verify_timeout_due() {
+            self.close_verify();
+            self.present(ui);
+            return;
+        }
+        if self.verdict_stale() {
+            self.clear_verdict();
+            self.present(ui);
+            return;
+        }
+        // Holds end on time even when nobody touches the kiosk.
+        let expired = self.expire_due();
+        if self.auto_lock_due() {
+            self.lock();
+            self.present(ui);
+        } else if expired || self.pin_counting_down() {
+            self.present(ui);
+        } else {
+            self.present_status(ui);
+        }
+    }
+
     pub fn poll_camera(&mut self, ui: &AppWindow) {
         let mut changed = self.poll_capture();
         while let Some(event) = self.scanner.as_ref().and_then(|f| f.try_event()) {

@@ -105,6 +105,7 @@ pub fn record_handover(
         Some(s) if s.dispatched_at.is_some() => return Err(DispatchError::AlreadyDispatched(handover.order)),
         Some(s) => s,
     };
+    store.begin_photo_write(&dispatch::photo_hash(jpeg), now)?;
     station.photos.put(jpeg)?;
     let record = dispatch::sign(&handover, jpeg, captured_at, &station.device_id, &station.key);
     let slip = Printout::DispatchSlip(DispatchSlipDoc {
@@ -123,9 +124,13 @@ pub fn record_handover(
     Ok(record)
 }
 
-/// Start-up: photos that never got their record (a power cut in between) go.
-pub fn remove_orphan_photos(store: &Store, photos: &PhotoStore) -> Result<usize, DispatchError> {
-    Ok(photos.remove_orphans(&store.dispatch_photo_hashes()?)?)
+/// Start-up: photos this store began that never got their record (a power cut in between)
+/// go; photos another store in the same folder wrote are never touched.
+pub fn remove_orphan_photos(store: &mut Store, photos: &PhotoStore) -> Result<usize, DispatchError> {
+    let left_over = store.photos_left_over()?;
+    let removed = photos.remove_left_over(&left_over)?;
+    store.forget_photo_writes(&left_over)?;
+    Ok(removed)
 }
 
 /// Removes local copies of photos the cloud has held for `keep_days`; their records stay
@@ -259,11 +264,32 @@ mod tests {
         let photos = &station.photos;
         let kept = record_handover(&mut store, &station, handover("WEB-1"), b"parcel one", now, now).unwrap();
         // The power goes between the photo and its record:
+        store.begin_photo_write(&dispatch::photo_hash(b"parcel two"), now).unwrap();
         let orphan = photos.put(b"parcel two").unwrap();
-        assert_eq!(remove_orphan_photos(&store, photos).unwrap(), 1);
+        assert_eq!(remove_orphan_photos(&mut store, photos).unwrap(), 1);
         assert!(!photos.path_of(&orphan).exists());
         assert_eq!(photos.read_verified(&kept.photo_sha256).unwrap(), b"parcel one");
         assert_eq!(store.shipments_awaiting("").unwrap().len(), 1, "WEB-2 still waits, whole");
+        assert_eq!(remove_orphan_photos(&mut store, photos).unwrap(), 0, "once");
+    }
+
+    /// The loss: a second config on the same data directory opened another store,
+    /// whose start-up removed the first store's signed photo.
+    #[test]
+    fn another_store_sharing_the_photo_folder_never_removes_a_photo_it_did_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let mut demo = Store::open(&dir.path().join("demo.sqlite")).unwrap();
+        demo.add_shipment(&shipment("WEB-1", now)).unwrap();
+        let station = station(dir.path());
+        let kept = record_handover(&mut demo, &station, handover("WEB-1"), b"parcel one", now, now).unwrap();
+        // A photo from before stores noted what they write, with no record anywhere.
+        let unknown = station.photos.put(b"an older kiosk's photo").unwrap();
+        let mut other = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+        assert_eq!(remove_orphan_photos(&mut other, &station.photos).unwrap(), 0);
+        assert_eq!(remove_orphan_photos(&mut demo, &station.photos).unwrap(), 0);
+        assert_eq!(station.photos.read_verified(&kept.photo_sha256).unwrap(), b"parcel one");
+        assert!(station.photos.path_of(&unknown).exists(), "what no store noted is never deleted");
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl Store {
                 params![record.order, json, record.photo_sha256, to_ms(now)],
             )?;
             tx.execute("UPDATE shipments SET dispatched_at = ?2 WHERE id = ?1", params![record.order, to_ms(now)])?;
+            tx.execute("DELETE FROM photo_writes WHERE sha256 = ?1", [&record.photo_sha256])?;
             outbox::append(tx, "dispatch.recorded", &Dispatched { record }, now)?;
             if let Some(slip) = slip {
                 print_jobs::insert(tx, slip, None, false, now)?;
@@ -121,8 +122,40 @@ impl Store {
             .transpose()
     }
 
-    /// The photos dispatch records point to and still keep here: every other photo on disk
-    /// is an orphan (never recorded, or removed after upload but cut off mid-way).
+    /// Notes, durably, that a photo is about to be written for a record: if the record never
+    /// commits (a power cut in between), start-up knows the photo is this store's to remove.
+    pub fn begin_photo_write(&self, sha256: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO photo_writes(sha256, started_at) VALUES (?1, ?2) ON CONFLICT(sha256) DO NOTHING",
+            params![sha256, to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Photos this store wrote and no record of its own keeps: begun and never recorded (a
+    /// power cut between photo and record), or marked removed after upload (a cut-off
+    /// removal). Files nobody here wrote are never listed.
+    pub fn photos_left_over(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT sha256 FROM photo_writes
+             UNION SELECT photo_sha256 FROM dispatch_proofs WHERE photo_removed_at IS NOT NULL
+             EXCEPT SELECT photo_sha256 FROM dispatch_proofs WHERE photo_removed_at IS NULL",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The left-over photos are gone: forget that they were begun.
+    pub fn forget_photo_writes(&mut self, sha256s: &[String]) -> Result<()> {
+        self.in_transaction(|tx| {
+            for sha256 in sha256s {
+                tx.execute("DELETE FROM photo_writes WHERE sha256 = ?1", [sha256])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The photos dispatch records point to and still keep here.
     pub fn dispatch_photo_hashes(&self) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare("SELECT photo_sha256 FROM dispatch_proofs WHERE photo_removed_at IS NULL")?;
         let rows = stmt.query_map([], |r| r.get(0))?;

@@ -153,6 +153,11 @@ impl Store {
         &self.path
     }
 
+    /// `PRAGMA quick_check`: every page read, indexes not matched to tables; "ok" when sound.
+    pub fn quick_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+
     /// `PRAGMA integrity_check`; "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)

@@ -246,4 +246,13 @@ CREATE TABLE sync_conflicts (
     r#"
 ALTER TABLE pieces ADD COLUMN away TEXT;
 "#,
+    // 9: photos this store has begun to keep and not yet recorded. Start-up removes only
+    // these when no record came: a photo folder can be shared by several stores, and what
+    // another store wrote is never this one's to judge.
+    r#"
+CREATE TABLE photo_writes (
+    sha256     TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL
+) STRICT;
+"#,
 ];

@@ -51,7 +51,13 @@ pub struct Preview {
     /// Corners in preview pixels, while the code is fresh.
     pub outline: Option<[super::Pt; 4]>,
     pub frames: u64,
+    /// When each code was last read in a frame (codes out of view for a while are dropped),
+    /// so a screen can tell a code still held up from one taken away.
+    pub last_read: HashMap<String, Instant>,
 }
+
+/// How long a code is remembered in [`Preview::last_read`] after it was last read.
+const REMEMBER_READ_FOR: Duration = Duration::from_secs(30);
 
 /// Where the camera thread answers a request for a photo.
 pub type StillReply = Receiver<Result<Still, CameraError>>;
@@ -226,11 +232,18 @@ fn scan_loop(
         {
             let mut p = preview.lock().unwrap_or_else(|e| e.into_inner());
             let k = f64::from(PREVIEW_WIDTH.min(frame.width)) / f64::from(frame.width.max(1));
+            let now = Instant::now();
             if let Some(c) = codes.first() {
                 p.outline = Some(c.corners.map(|q| q.scale(k)));
-                outline_until = Instant::now() + Duration::from_millis(600);
-            } else if Instant::now() > outline_until {
+                // Long enough to ride over a frame that misses a code still in view, short
+                // enough that the outline never lingers over nothing.
+                outline_until = now + Duration::from_millis(250);
+            } else if now > outline_until {
                 p.outline = None;
+            }
+            p.last_read.retain(|_, at| now.duration_since(*at) < REMEMBER_READ_FOR);
+            for c in &codes {
+                p.last_read.insert(c.text.clone(), now);
             }
         }
         let fresh = dedupe.fresh(codes, Instant::now());
