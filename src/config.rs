@@ -425,6 +425,14 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_config_file_says_its_cause_once() {
+        let err = anyhow::Error::new(Config::load(Path::new("/nonexistent/marketday.toml")).unwrap_err());
+        let said = format!("{err:#}");
+        assert!(said.starts_with("cannot read config file /nonexistent/marketday.toml"), "{said}");
+        assert_eq!(said.matches("No such file or directory").count(), 1, "{said}");
+    }
+
+    #[test]
     fn the_device_token_never_crosses_a_network_in_clear() {
         for ok in [
             "https://cloud.example.com",

@@ -166,6 +166,39 @@ fn a_wrong_pin_moves_no_key_and_the_lockout_counts_down() {
     assert_eq!(buttons(&h.ui, "Charge").len(), 1, "unlocked");
 }
 
+/// No message moves a button: on every staff screen, in both orientations, raising a
+/// two-line notice leaves every button where it was.
+#[test]
+fn a_message_never_moves_a_button_on_any_screen() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    tap(&h, demo::serial(5).as_str());
+    let long = "The printer stopped part-way twice (paper out: load a new roll). Check the printer, then print \
+                it again from the Printer tab, or print it later.";
+    for (w, hgt) in [(800., 480.), (720., 1280.)] {
+        h.ui.window().set_size(slint::LogicalSize::new(w, hgt));
+        for screen in ["Sell", "Tender", "Holds", "Sales", "Courier", "Printer"] {
+            match screen {
+                "Tender" => tap(&h, "Charge"),
+                "Sell" => tab(&h, "Sell"),
+                other => tab(&h, other),
+            }
+            h.kiosk.borrow_mut().dismiss_notices();
+            h.kiosk.borrow_mut().present(&h.ui);
+            let quiet = touch::button_places(&h.ui);
+            assert!(!quiet.is_empty(), "no buttons on {screen}");
+            h.kiosk.borrow_mut().say(app::Notice::error(long));
+            h.kiosk.borrow_mut().present(&h.ui);
+            assert!(shows(&h, "stopped part-way twice"), "{screen} shows the message");
+            assert_eq!(touch::button_places(&h.ui), quiet, "a message moved buttons on {screen} at {w}x{hgt}");
+            if screen == "Tender" {
+                tap(&h, "Back to cart");
+            }
+        }
+    }
+}
+
 #[test]
 fn split_payment_card_then_cash_with_a_discount() {
     let h = start();
@@ -271,6 +304,10 @@ fn a_returned_piece_goes_back_on_sale_from_the_sales_screen() {
     // Voiding the other demo sale frees its piece too.
     tap(&h, "Receipt K1-000002");
     tap(&h, "Keyed in error");
+    // Voiding asks once, on the button itself: the first tap does nothing else.
+    tap(&h, "Void whole sale");
+    assert!(!shows(&h, "Sale voided"), "one tap voided the sale");
+    assert!(shows(&h, "Tap again to void"), "the button asks, in words");
     tap(&h, "Void whole sale");
     assert!(shows(&h, "Sale voided"));
     assert_eq!(h.kiosk.borrow().store().piece(&demo::serial(11)).unwrap().unwrap().status, PieceStatus::Available);
@@ -346,6 +383,7 @@ fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
     assert_eq!(buttons(&h.ui, "Remove AT-2026-0006").len(), 1, "in the cart");
     tap(&h, "Hold AT-2026-0006");
     assert_eq!(buttons(&h.ui, "Hold piece")[0].accessible_enabled(), Some(false), "a hold needs a name first");
+    assert!(shows(&h, "Type the customer's name."), "and says so");
     // The name is typed on the on-screen keyboard, which capitalises each word.
     for key in ["A", "N", "A"] {
         tap(&h, &format!("Key {key}"));
@@ -356,6 +394,7 @@ fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
     }
     assert_eq!(h.ui.get_hold_name(), "Ana Ruiz");
     h.ui.set_hold_contact("07700 900461".into());
+    assert!(shows(&h, "How long? Pick a time below."), "the last thing a hold waits for");
     tap(&h, "Hold for 2 h");
     tap(&h, "Hold piece");
     assert!(shows(&h, "AT-2026-0006 held for Ana Ruiz until"));
@@ -377,6 +416,12 @@ fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
     };
     tab(&h, "Holds");
     assert!(shows(&h, &format!("Ana Ruiz · AT-2026-0006: {code}")));
+    // More time needs no reason picked; letting the piece go does, and says so.
+    tap(&h, &format!("Extend {code}"));
+    assert!(shows(&h, &format!("{code} now held until")));
+    tap(&h, &format!("Release {code}"));
+    assert!(shows(&h, "Pick why above"), "a release without a reason says what it needs");
+    assert_eq!(h.kiosk.borrow().store().piece(&demo::serial(6)).unwrap().unwrap().status, PieceStatus::Held);
     tab(&h, "Sell");
     // Staff type the code into the serial field and press Enter (the field's `accepted`
     // calls this callback); any case and the dash are accepted.

@@ -135,7 +135,8 @@ impl Kiosk {
     /// What the courier typed, field by field: 0 tracking number, 1 courier's name.
     pub fn edit_courier_field(&mut self, field: i32, text: &str) {
         match field {
-            0 => self.courier.tracking = text.to_owned(),
+            // As the keys show it and the label prints it: tracking numbers are capitals.
+            0 => self.courier.tracking = text.to_uppercase(),
             _ => self.courier.courier_name = text.to_owned(),
         }
     }
@@ -499,11 +500,10 @@ impl Kiosk {
             let slip = if self.printing.is_some() { "The dispatch slip is printing." } else { "No printer: no slip." };
             ui.set_courier_done_detail(
                 format!(
-                    "Tracking {} · collected by {} at {}. Photo {} signed by this kiosk and kept; it goes to the atelier with the next sync. {slip}",
+                    "Tracking {} · collected by {} at {}. The photo is signed by this kiosk and kept; it goes to the atelier with the next sync. {slip}",
                     r.tracking_number,
                     r.courier_name,
                     local_time(r.captured_at),
-                    crate::domain::dispatch::short_hash(&r.photo_sha256),
                 )
                 .into(),
             );

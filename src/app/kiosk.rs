@@ -91,6 +91,8 @@ pub struct Kiosk {
     pub(super) discount_for: Option<Serial>,
     pub(super) last_done: Option<Completed>,
     pub(super) last_activity: Instant,
+    /// The last tap on the screen (not a scan): a message a worker caused is theirs to read.
+    pub(super) last_tap: Instant,
     pub(super) selected_sale: Option<uuid::Uuid>,
     pub(super) sales_notice: Notice,
     pub(super) printer_notice: Notice,
@@ -177,6 +179,7 @@ impl Kiosk {
             discount_for: None,
             last_done: None,
             last_activity: Instant::now(),
+            last_tap: Instant::now(),
             selected_sale: None,
             sales_notice: Notice::default(),
             printer_notice: Notice::default(),
@@ -226,6 +229,7 @@ impl Kiosk {
 
     pub fn touch(&mut self) {
         self.last_activity = Instant::now();
+        self.last_tap = self.last_activity;
     }
 
     pub fn show_pin_pad(&mut self) {
@@ -281,6 +285,22 @@ impl Kiosk {
         self.discount_for = None;
         self.pin_notice.clear();
         self.pin_locked_until = None;
+    }
+
+    /// Tells staff something on the screen showing, in its own message banner (screens
+    /// without one say nothing). For what happens outside any tap: a device, a sync, a test.
+    pub fn say(&mut self, notice: Notice) {
+        let slot = match self.screen {
+            Screen::Sell => &mut self.sell_notice,
+            Screen::Tender => &mut self.tender_notice,
+            Screen::Sales => &mut self.sales_notice,
+            Screen::Printer => &mut self.printer_notice,
+            Screen::Reservations => &mut self.reservations_notice,
+            Screen::Dispatch => &mut self.courier.notice,
+            Screen::Sync => &mut self.sync_notice,
+            _ => return,
+        };
+        *slot = notice;
     }
 
     pub fn dismiss_notices(&mut self) {

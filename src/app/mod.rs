@@ -16,4 +16,4 @@ pub mod verify;
 mod view;
 
 pub use bind::attach;
-pub use kiosk::{Devices, Kiosk, KioskOptions};
+pub use kiosk::{Devices, Kiosk, KioskOptions, Notice};

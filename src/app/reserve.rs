@@ -162,6 +162,8 @@ impl Kiosk {
 
     pub fn extend_reservation(&mut self, id: &str, pick: &str, reason: &str) -> bool {
         let Ok(id) = Uuid::parse_str(id) else { return false };
+        // More time is what a customer asks for: no reason to pick, one is still recorded.
+        let reason = if reason.trim().is_empty() { "Extended at the stall" } else { reason };
         let now = self.now();
         let Some(current) = self.store.reservation(id).ok().flatten() else { return false };
         // Extending adds the chosen time to what is left, so a tap never shortens a hold.
@@ -183,6 +185,11 @@ impl Kiosk {
 
     pub fn release_reservation(&mut self, id: &str, reason: &str) -> bool {
         let Ok(id) = Uuid::parse_str(id) else { return false };
+        if reason.trim().is_empty() {
+            self.reservations_notice =
+                Notice::warning("Pick why above (Customer asked, No show or Changed mind), then tap Release again.");
+            return false;
+        }
         let now = self.now();
         match self.store.release_reservation(id, reason, now) {
             Ok(()) => {

@@ -11,6 +11,9 @@ use crate::domain::provenance::{self, Reading, Verdict};
 use crate::provenance::{Check, check};
 use crate::ui::Screen;
 
+/// How long a message a worker caused is kept from being replaced by a scan's.
+const WORKER_MESSAGE_KEPT: Duration = Duration::from_secs(5);
+
 /// What the verdict card shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VerdictCard {
@@ -139,10 +142,10 @@ impl Kiosk {
                     self.add_typed(certificate.serial.as_str())
                 }
                 Ok(c) => {
+                    // Short enough for the banner's two lines; the Verify screen explains more.
                     self.sell_notice = Notice::error(format!(
-                        "This tag did not verify ({}): {} Check the piece before selling it.",
-                        c.verdict.word(),
-                        c.verdict.explanation()
+                        "This tag did not verify ({}): check the piece on Verify before selling it.",
+                        c.verdict.word()
                     ))
                 }
                 Err(e) => self.sell_notice = Notice::error(e.to_string()),
@@ -171,16 +174,33 @@ impl Kiosk {
                 true
             }
             Screen::Sell => {
-                self.touch();
+                let theirs = self.worker_notice(&self.sell_notice);
+                self.last_activity = Instant::now();
                 self.scanned_on_sell(&code.text);
+                if let Some(theirs) = theirs {
+                    tracing::info!(camera = %self.sell_notice.text, "a scan's message waits: the worker's stays up");
+                    self.sell_notice = theirs;
+                }
                 true
             }
             Screen::Dispatch => {
-                self.touch();
-                self.scanned_on_dispatch(&code.text)
+                let theirs = self.worker_notice(&self.courier.notice);
+                self.last_activity = Instant::now();
+                let changed = self.scanned_on_dispatch(&code.text);
+                if let Some(theirs) = theirs {
+                    tracing::info!(camera = %self.courier.notice.text, "a scan's message waits: the worker's stays up");
+                    self.courier.notice = theirs;
+                }
+                changed
             }
             _ => false,
         }
+    }
+
+    /// The message showing, if a worker's tap caused it moments ago: a code the camera
+    /// happens to read (a tag lying in view) must not replace it before it can be read.
+    fn worker_notice(&self, notice: &Notice) -> Option<Notice> {
+        (!notice.text.is_empty() && self.last_tap.elapsed() < WORKER_MESSAGE_KEPT).then(|| notice.clone())
     }
 
     /// The Verify screen goes back to idle after a quiet spell with nobody touching it: a

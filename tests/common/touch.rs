@@ -40,3 +40,21 @@ pub fn shows(ui: &AppWindow, fragment: &str) -> bool {
         .find_first()
         .is_some()
 }
+
+/// Every button on screen but a banner's own "Dismiss message": its label and where it is
+/// (x, y, width, height).
+pub fn button_places(ui: &AppWindow) -> Vec<(String, [f32; 4])> {
+    let mut places: Vec<(String, [f32; 4])> = ElementQuery::from_root(ui)
+        .match_descendants()
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all()
+        .into_iter()
+        .filter_map(|b| {
+            let label = b.accessible_label().unwrap_or_default().to_string();
+            let (at, size) = (b.absolute_position(), b.size());
+            (label != "Dismiss message").then_some((label, [at.x, at.y, size.width, size.height]))
+        })
+        .collect();
+    places.sort_by(|a, b| a.0.cmp(&b.0).then(a.1[1].total_cmp(&b.1[1])));
+    places
+}
