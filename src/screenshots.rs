@@ -109,6 +109,26 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         k.select_sale(&first);
     }
     shoot("09-sales", &kiosk)?;
+    {
+        let mut k = kiosk.borrow_mut();
+        k.show_today();
+        k.cash_entry("float");
+        k.cash_record("50", "");
+        k.cash_entry("paid_out");
+        k.cash_record("20", "Bank drop");
+        k.cash_entry("count");
+        let expected = k
+            .store()
+            .drawer(&k.config_device(), k.currency(), crate::store::Day::containing(k.now()).context("day")?)?
+            .expected();
+        k.cash_record(&format!("{}", (expected.minor - 150) as f64 / 100.0), "");
+    }
+    shoot("09-today", &kiosk)?;
+    kiosk.borrow_mut().cash_entry("paid_out");
+    ui.set_cash_amount("12.50".into());
+    ui.set_cash_reason("Expense".into());
+    shoot("09-today-cash-out", &kiosk)?;
+    kiosk.borrow_mut().cash_cancel();
     kiosk.borrow_mut().show_printer();
     kiosk.borrow_mut().print_test_page();
     settle(&kiosk);

@@ -178,7 +178,7 @@ fn a_message_never_moves_a_button_on_any_screen() {
                 it again from the Printer tab, or print it later.";
     for (w, hgt) in [(800., 480.), (720., 1280.)] {
         h.ui.window().set_size(slint::LogicalSize::new(w, hgt));
-        for screen in ["Sell", "Tender", "Holds", "Sales", "Courier", "Printer"] {
+        for screen in ["Sell", "Tender", "Holds", "Sales", "Today", "Courier", "Printer"] {
             match screen {
                 "Tender" => tap(&h, "Charge"),
                 "Sell" => tab(&h, "Sell"),
@@ -246,13 +246,19 @@ fn every_button_is_a_comfortable_touch_target_in_both_orientations() {
     tap(&h, demo::serial(5).as_str());
     for (w, hgt) in [(800., 480.), (720., 1280.)] {
         h.ui.window().set_size(slint::LogicalSize::new(w, hgt));
-        for screen in ["sell", "tender", "sales"] {
+        for screen in ["sell", "tender", "sales", "today", "cash-out"] {
             if screen == "tender" {
                 tap(&h, "Charge");
             }
             if screen == "sales" {
                 tab(&h, "Sales");
                 tap(&h, "Receipt K1-000001");
+            }
+            if screen == "today" {
+                tab(&h, "Today");
+            }
+            if screen == "cash-out" {
+                tap(&h, "Cash out");
             }
             let all: Vec<ElementHandle> = ElementQuery::from_root(&h.ui)
                 .match_descendants()
@@ -277,7 +283,7 @@ fn every_button_is_a_comfortable_touch_target_in_both_orientations() {
             if screen == "tender" {
                 tap(&h, "Back to cart");
             }
-            if screen == "sales" {
+            if screen == "sales" || screen == "cash-out" {
                 tab(&h, "Sell");
             }
         }
@@ -292,12 +298,38 @@ fn a_returned_piece_goes_back_on_sale_from_the_sales_screen() {
     tab(&h, "Sales");
     // The demo's first sale is AT-2026-0003.
     tap(&h, "Receipt K1-000001");
-    let ret = buttons(&h.ui, "Return AT-2026-0003");
-    assert_eq!(ret.len(), 1);
-    assert_eq!(ret[0].accessible_enabled(), Some(false), "a return needs a reason");
-    tap(&h, "Changed mind");
+    assert_eq!(buttons(&h.ui, "Return AT-2026-0003").len(), 1);
+    // The detail says how it was paid.
+    assert!(shows(&h, "Paid card"), "the sale shows how the customer paid");
     tap(&h, "Return AT-2026-0003");
-    assert!(shows(&h, "AT-2026-0003 returned and back on sale"));
+    assert!(shows(&h, "Pick why first"), "a return without a reason says what it waits for");
+    assert_eq!(h.kiosk.borrow().store().piece(&demo::serial(3)).unwrap().unwrap().status, PieceStatus::Sold);
+    tap(&h, "Changed mind");
+    // Paid by card, so the money goes back to the card unless staff choose cash.
+    tap(&h, "Return AT-2026-0003");
+    assert!(shows(&h, "AT-2026-0003 is back on sale. Give back"), "the banner says what to hand back");
+    assert!(shows(&h, "to the card (ref DEMO"), "a card sale is refunded to its card");
+    assert!(shows(&h, "1 piece · all returned"), "the list marks the returned sale");
+    // The refund slip prints, saying how the money went back.
+    let printer = h.dir.path().join("printer");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let slip = loop {
+        let found = std::fs::read_dir(&printer).into_iter().flatten().flatten().find_map(|e| {
+            let path = e.path();
+            let bytes = std::fs::read(&path).ok().filter(|_| path.extension().is_some_and(|x| x == "bin"))?;
+            let paper =
+                marketday_hardware::Preview::render(&bytes, &PrinterProfile::builtin("generic-58").unwrap()).ok()?;
+            paper.lines.iter().any(|l| l.contains("REFUND")).then_some(paper.lines)
+        });
+        if let Some(lines) = found {
+            break lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "no refund slip printed");
+        h.kiosk.borrow_mut().present(&h.ui);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(slip.iter().any(|l| l.starts_with("To card (ref DEMO")), "{slip:#?}");
+    assert!(slip.iter().any(|l| l.contains("Changed mind")), "{slip:#?}");
     assert!(buttons(&h.ui, "Return AT-2026-0003").is_empty(), "cannot be returned twice");
     assert_eq!(h.kiosk.borrow().store().piece(&demo::serial(3)).unwrap().unwrap().status, PieceStatus::Available);
 
@@ -315,6 +347,84 @@ fn a_returned_piece_goes_back_on_sale_from_the_sales_screen() {
     tab(&h, "Sell");
     tap(&h, demo::serial(3).as_str());
     assert_eq!(buttons(&h.ui, "Remove AT-2026-0003").len(), 1, "the returned piece sells again");
+}
+
+#[test]
+fn the_drawer_opens_with_a_float_takes_cash_out_and_is_counted_against_what_it_should_hold() {
+    let h = start();
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    // A cash sale first: £200 tendered for the piece, change given.
+    tap(&h, demo::serial(5).as_str());
+    tap(&h, "Charge");
+    tap(&h, "Cash £200.00");
+    tap(&h, "Complete sale");
+    tab(&h, "Today");
+    assert!(shows(&h, "Not counted yet"));
+    let kiosk = || h.kiosk.borrow();
+    let day = marketday::store::Day::containing(kiosk().now()).unwrap();
+    let drawer = |k: &Kiosk| k.store().drawer("K1", marketday::domain::Currency::GBP, day).unwrap();
+    let cash_sales = drawer(&kiosk()).cash_sales;
+    assert!(cash_sales.minor > 0, "the sale's cash is in the drawer");
+
+    tap(&h, "Open with float");
+    for key in ["5", "0"] {
+        tap(&h, key);
+    }
+    tap(&h, "Record drawer entry");
+    assert!(shows(&h, "opened with a float of £50.00"));
+    assert!(shows(&h, "Float £50.00 set"), "the float button says it is done");
+    assert_eq!(
+        buttons(&h.ui, "Open with float").first().and_then(|b| b.accessible_enabled()),
+        Some(false),
+        "one float a day"
+    );
+
+    // Cash out needs a reason: the button says so until one is picked.
+    tap(&h, "Cash out");
+    tap(&h, "2");
+    tap(&h, "0");
+    assert!(shows(&h, "Pick why first"));
+    tap(&h, "Bank drop");
+    tap(&h, "Record drawer entry");
+    assert!(shows(&h, "£20.00 taken out of the drawer (Bank drop)"));
+
+    let expected = drawer(&kiosk()).expected();
+    assert_eq!(expected.minor, 5_000 + cash_sales.minor - 2_000);
+    // Count £1 short.
+    tap(&h, "Count drawer");
+    let counted = format!("{}", (expected.minor - 100) / 100);
+    for key in counted.chars() {
+        tap(&h, &key.to_string());
+    }
+    tap(&h, "Record drawer entry");
+    assert!(shows(&h, "Short by £1.00"), "the count is set against what the drawer should hold");
+    assert!(shows(&h, &format!("Expected in drawer: {expected}")));
+
+    // The end-of-day report carries the drawer.
+    tap(&h, "End-of-day report");
+    tap(&h, "End-of-day report");
+    let printer = h.dir.path().join("printer");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let report = loop {
+        let found = std::fs::read_dir(&printer).into_iter().flatten().flatten().find_map(|e| {
+            let path = e.path();
+            let bytes = std::fs::read(&path).ok().filter(|_| path.extension().is_some_and(|x| x == "bin"))?;
+            let paper =
+                marketday_hardware::Preview::render(&bytes, &PrinterProfile::builtin("generic-58").unwrap()).ok()?;
+            paper.lines.iter().any(|l| l.contains("END OF DAY")).then_some(paper.lines)
+        });
+        if let Some(lines) = found {
+            break lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "no end-of-day report printed");
+        h.kiosk.borrow_mut().present(&h.ui);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(report.iter().any(|l| l.starts_with("Opening float") && l.ends_with("£50.00")), "{report:#?}");
+    assert!(report.iter().any(|l| l.starts_with("Cash out") && l.ends_with("-£20.00")), "{report:#?}");
+    assert!(report.iter().any(|l| l.starts_with("Expected") && l.ends_with(&expected.to_string())), "{report:#?}");
+    assert!(report.iter().any(|l| l.contains("Short by £1.00")), "{report:#?}");
 }
 
 #[test]

@@ -65,7 +65,46 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_close_discount, |k| k.close_discount());
     on!(on_show_sell, |k| k.show_sell());
     on!(on_show_sales, |k| k.show_sales());
-    on!(on_select_sale, |k, id: Text| k.select_sale(&id));
+    on!(
+        on_select_sale,
+        |k, id: Text| {
+            k.select_sale(&id);
+            true
+        },
+        on_success | ui | { ui.set_refund_method("".into()) }
+    );
+    on!(on_search_sales, |k, q: Text| k.search_sales(&q));
+    on!(
+        on_show_today,
+        |k| {
+            k.show_today();
+            true
+        },
+        on_success | ui | {
+            ui.set_cash_amount("".into());
+            ui.set_cash_reason("".into())
+        }
+    );
+    on!(
+        on_cash_entry,
+        |k, kind: Text| {
+            k.cash_entry(&kind);
+            true
+        },
+        on_success | ui | {
+            ui.set_cash_amount("".into());
+            ui.set_cash_reason("".into())
+        }
+    );
+    on!(on_cash_cancel, |k| k.cash_cancel());
+    on!(
+        on_cash_record,
+        |k, amount: Text, reason: Text| k.cash_record(&amount, &reason),
+        on_success | ui | {
+            ui.set_cash_amount("".into());
+            ui.set_cash_reason("".into())
+        }
+    );
     on!(on_dismiss_notice, |k| k.dismiss_notices());
     on!(on_reprint_receipt, |k, id: Text| k.reprint_receipt(&id));
     on!(on_show_printer, |k| k.show_printer());
@@ -123,7 +162,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     // A return or void clears the chosen reason, so the next undo needs a new one.
     on!(
         on_return_piece,
-        |k, id: Text, serial: Text, reason: Text| k.return_piece(&id, &serial, &reason),
+        |k, id: Text, serial: Text, reason: Text, method: Text| k.return_piece(&id, &serial, &reason, &method),
         on_success | ui | { ui.set_undo_reason("".into()) }
     );
     on!(

@@ -10,10 +10,11 @@ use marketday_hardware::scan::worker::CameraFeed;
 use super::auth::{self, AuthError};
 use super::sell::{Completed, SellFlowError, SellSession};
 use crate::config::Config;
-use crate::domain::printout::{Printout, ReceiptDoc};
+use crate::domain::cash::RefundMethod;
+use crate::domain::printout::{Printout, ReceiptDoc, RefundSlipDoc};
 use crate::domain::{NewSale, ReceiptNumber, Serial, VatRate};
 use crate::print::{PrintQueue, PrinterSetup};
-use crate::store::Store;
+use crate::store::{Refund, SaleRecord, Store};
 use crate::ui::Screen;
 
 /// The devices the kiosk drives. `None` means configured off.
@@ -94,6 +95,9 @@ pub struct Kiosk {
     /// The last tap on the screen (not a scan): a message a worker caused is theirs to read.
     pub(super) last_tap: Instant,
     pub(super) selected_sale: Option<uuid::Uuid>,
+    /// What the Sales list is filtered by (part of a receipt or piece number).
+    pub(super) sales_query: String,
+    pub(super) today: super::today::TodayScreen,
     pub(super) sales_notice: Notice,
     pub(super) printer_notice: Notice,
     /// The cart piece the hold panel is open for.
@@ -182,6 +186,8 @@ impl Kiosk {
             last_tap: Instant::now(),
             selected_sale: None,
             sales_notice: Notice::default(),
+            sales_query: String::new(),
+            today: Default::default(),
             printer_notice: Notice::default(),
             hold_for: None,
             hold_notice: Notice::default(),
@@ -298,6 +304,7 @@ impl Kiosk {
             Screen::Reservations => &mut self.reservations_notice,
             Screen::Dispatch => &mut self.courier.notice,
             Screen::Sync => &mut self.sync_notice,
+            Screen::Today => &mut self.today.notice,
             _ => return,
         };
         *slot = notice;
@@ -312,6 +319,7 @@ impl Kiosk {
         self.hold_notice = Notice::default();
         self.courier.notice = Notice::default();
         self.sync_notice = Notice::default();
+        self.today.notice = Notice::default();
         self.pin_notice.clear();
     }
 
@@ -326,21 +334,122 @@ impl Kiosk {
         self.sales_notice = Notice::default();
     }
 
+    /// This kiosk's device id, as receipts and the drawer are kept under it.
+    pub fn config_device(&self) -> String {
+        self.config.stall.device_id.clone()
+    }
+
+    pub fn currency(&self) -> crate::domain::Currency {
+        self.config.currency()
+    }
+
+    /// Filters the Sales list by part of a receipt or piece number.
+    pub fn search_sales(&mut self, query: &str) {
+        self.sales_query = query.to_owned();
+    }
+
+    /// The Today screen: takings and the cash drawer.
+    pub fn show_today(&mut self) {
+        self.screen = Screen::Today;
+        self.today.open();
+    }
+
+    pub fn cash_entry(&mut self, kind: &str) {
+        self.today.start_entry(kind);
+    }
+
+    pub fn cash_cancel(&mut self) {
+        self.today.cancel_entry();
+    }
+
+    /// Records the drawer entry open on Today. True when recorded.
+    pub fn cash_record(&mut self, amount: &str, reason: &str) -> bool {
+        let now = self.now();
+        let cx =
+            super::today::TodayContext { device: &self.config.stall.device_id, currency: self.config.currency(), now };
+        let done = self.today.record(&mut self.store, &cx, amount, reason);
+        if done {
+            self.sync_now();
+        }
+        done
+    }
+
     pub fn select_sale(&mut self, id: &str) {
         self.selected_sale = uuid::Uuid::parse_str(id).ok();
         self.sales_notice = Notice::default();
     }
 
-    /// Takes a piece back within the returns window; it goes back on sale. True when done.
-    pub fn return_piece(&mut self, sale_id: &str, serial: &str, reason: &str) -> bool {
+    /// The refund slip for a return or void, when a printer is configured.
+    fn refund_slip(&self) -> Option<impl FnOnce(&SaleRecord, &Refund) -> Option<Printout> + use<>> {
+        let stall = self.config.stall.name.clone();
+        self.printing.is_some().then_some({
+            move |sale: &SaleRecord, refund: &Refund| {
+                let lines = sale.lines.iter().filter(|l| refund.serials.contains(&l.serial)).cloned().collect();
+                Some(Printout::RefundSlip(RefundSlipDoc {
+                    stall,
+                    receipt: sale.receipt.clone(),
+                    at: refund.at,
+                    void: refund.void,
+                    lines,
+                    amount: refund.amount,
+                    split: refund.split.clone(),
+                    reason: refund.reason.clone(),
+                }))
+            }
+        })
+    }
+
+    /// What staff hand back, and whether a slip is on its way.
+    fn refunded(&self, refund: &Refund) -> String {
+        let slip = if self.printing.is_some() { " The refund slip is printing." } else { "" };
+        format!("Give back {}.{slip}", refund.split.describe())
+    }
+
+    /// Takes a piece back within the returns window; it goes back on sale and the money
+    /// goes back in cash or to the card that paid (`method`: "cash" or "card"). True when done.
+    pub fn return_piece(&mut self, sale_id: &str, serial: &str, reason: &str, method: &str) -> bool {
         let (Ok(id), Ok(serial)) = (uuid::Uuid::parse_str(sale_id), Serial::parse(serial)) else { return false };
+        let method = if method == "card" { RefundMethod::Card } else { RefundMethod::Cash };
         let window = self.config.returns_window();
         let now = self.now();
-        match self.store.return_pieces(id, std::slice::from_ref(&serial), reason, now, window) {
+        let slip = self.refund_slip();
+        let result = match slip {
+            Some(slip) => {
+                self.store.return_pieces_printing(id, std::slice::from_ref(&serial), reason, method, now, window, slip)
+            }
+            None => self.store.return_pieces(id, std::slice::from_ref(&serial), reason, method, now, window),
+        };
+        match result {
             Ok(refund) => {
-                tracing::info!(%serial, %refund, "piece returned");
+                tracing::info!(%serial, amount = %refund.amount, to = %refund.split.describe(), "piece returned");
+                self.after_refund();
+                self.sales_notice =
+                    Notice { text: format!("{serial} is back on sale. {}", self.refunded(&refund)), severity: 0 };
+                true
+            }
+            Err(e) => {
+                self.sales_notice = Notice::error(e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Cancels a whole sale keyed in error; its pieces go back on sale and the money goes
+    /// back the way it was paid. True when done.
+    pub fn void_sale(&mut self, sale_id: &str, reason: &str) -> bool {
+        let Ok(id) = uuid::Uuid::parse_str(sale_id) else { return false };
+        let window = self.config.returns_window();
+        let now = self.now();
+        let result = match self.refund_slip() {
+            Some(slip) => self.store.void_sale_printing(id, reason, now, window, slip),
+            None => self.store.void_sale(id, reason, now, window),
+        };
+        match result {
+            Ok(refund) => {
+                tracing::info!(sale = %id, amount = %refund.amount, to = %refund.split.describe(), "sale voided");
+                self.after_refund();
                 self.sales_notice = Notice {
-                    text: format!("{serial} returned and back on sale. Refund {refund} to the customer."),
+                    text: format!("Sale voided; its pieces are back on sale. {}", self.refunded(&refund)),
                     severity: 0,
                 };
                 true
@@ -352,23 +461,11 @@ impl Kiosk {
         }
     }
 
-    /// Cancels a whole sale keyed in error; its pieces go back on sale. True when done.
-    pub fn void_sale(&mut self, sale_id: &str, reason: &str) -> bool {
-        let Ok(id) = uuid::Uuid::parse_str(sale_id) else { return false };
-        let window = self.config.returns_window();
-        let now = self.now();
-        match self.store.void_sale(id, reason, now, window) {
-            Ok(refund) => {
-                tracing::info!(sale = %id, %refund, "sale voided");
-                self.sales_notice =
-                    Notice { text: format!("Sale voided; its pieces are back on sale. Refund {refund}."), severity: 0 };
-                true
-            }
-            Err(e) => {
-                self.sales_notice = Notice::error(e.to_string());
-                false
-            }
+    fn after_refund(&self) {
+        if let Some(queue) = &self.printing {
+            queue.wake();
         }
+        self.sync_now();
     }
 
     /// Whether a staff screen is showing (the rail is there; customers cannot be).
@@ -383,6 +480,7 @@ impl Kiosk {
                 | Screen::Reservations
                 | Screen::Dispatch
                 | Screen::Sync
+                | Screen::Today
         )
     }
 

@@ -12,6 +12,7 @@ mod printing;
 pub mod reserve;
 pub mod sell;
 mod sync_screen;
+pub mod today;
 pub mod verify;
 mod view;
 

@@ -1,8 +1,6 @@
 //! What staff do with the printer: reprints, stickers, the end-of-day report, "print
 //! later" and retry. Jobs only ever enter the store's queue here; the worker prints them.
 
-use chrono::{Duration, Local, NaiveTime, TimeZone, Utc};
-
 use super::kiosk::{Kiosk, Notice};
 use crate::domain::NewSale;
 use crate::domain::printout::{Printout, ReceiptDoc, StickerDoc};
@@ -89,16 +87,12 @@ impl Kiosk {
     /// The end-of-day report for today (local time) on this kiosk.
     pub fn print_z_report(&mut self) {
         let now = self.now();
-        let date = now.with_timezone(&Local).date_naive();
-        let local_midnight = |d: chrono::NaiveDate| {
-            Local.from_local_datetime(&d.and_time(NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc))
-        };
-        let (Some(from), Some(to)) = (local_midnight(date), local_midnight(date + Duration::days(1))) else {
+        let Some(day) = Day::containing(now) else {
             self.printer_notice = Notice::error("Today's start could not be worked out from the clock.");
             return;
         };
         let c = &self.config;
-        match self.store.z_report(&c.stall.name, &c.stall.device_id, c.currency(), Day { date, from, to }, now) {
+        match self.store.z_report(&c.stall.name, &c.stall.device_id, c.currency(), day, now) {
             Ok(report) => self.printer_notice = self.enqueue(&[Printout::ZReport(report)]),
             Err(e) => self.printer_notice = Notice::error(format!("Cannot add up the day: {e}")),
         }

@@ -349,6 +349,14 @@ impl Kiosk {
         if self.screen == crate::ui::Screen::Sales {
             self.present_sales(ui, now);
         }
+        if self.screen == crate::ui::Screen::Today {
+            let cx = super::today::TodayContext {
+                device: &self.config.stall.device_id,
+                currency: self.config.currency(),
+                now,
+            };
+            self.today.present(&self.store, &cx, ui);
+        }
 
         // Done.
         if let Some(done) = &self.last_done {
@@ -544,30 +552,54 @@ impl Kiosk {
         };
         let rows = self
             .store
-            .recent_sales(50)
+            .find_sales(&self.sales_query, 50)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "cannot list sales");
                 Vec::new()
             })
             .into_iter()
-            .map(|s| SaleRowData {
-                id: s.id.to_string().into(),
-                receipt: s.receipt.to_string().into(),
-                time: when(s.at).into(),
-                total: s.total.to_string().into(),
-                summary: if s.lines == 1 { "1 piece".into() } else { format!("{} pieces", s.lines).into() },
-                voided: s.voided,
+            .map(|s| {
+                let pieces = if s.lines == 1 { "1 piece".to_owned() } else { format!("{} pieces", s.lines) };
+                let summary = match s.returned {
+                    0 => pieces,
+                    n if n == s.lines => format!("{pieces} · all returned"),
+                    n => format!("{pieces} · {n} returned"),
+                };
+                SaleRowData {
+                    id: s.id.to_string().into(),
+                    receipt: s.receipt.to_string().into(),
+                    time: when(s.at).into(),
+                    total: s.total.to_string().into(),
+                    summary: summary.into(),
+                    voided: s.voided,
+                    returned: s.returned > 0,
+                }
             })
             .collect();
         ui.set_sales(model(rows));
+        ui.set_sales_day(self.sales_day(now).into());
         let selected = self.selected_sale.and_then(|id| self.store.sale(id).ok().flatten());
         match selected {
             Some(sale) => {
                 ui.set_selected_sale(sale.id.to_string().into());
-                let paid: Vec<String> = sale.tenders.iter().map(|t| format!("{} {}", t.label(), t.amount())).collect();
+                let paid: Vec<String> = sale
+                    .tenders
+                    .iter()
+                    .map(|t| match t {
+                        Tender::Cash { tendered } => format!("cash {tendered} tendered"),
+                        Tender::Card { amount, reference } => format!("card {amount} (ref {reference})"),
+                    })
+                    .collect();
+                let change = if sale.change.is_zero() { String::new() } else { format!(", change {}", sale.change) };
                 ui.set_selected_sale_title(
-                    format!("{} · {} · {} · paid {}", sale.receipt, when(sale.at), sale.totals.total, paid.join(" + "))
-                        .into(),
+                    format!(
+                        "{} · {} · {}\nPaid {}{change}",
+                        sale.receipt,
+                        when(sale.at),
+                        sale.totals.total,
+                        paid.join(" + ")
+                    )
+                    .into(),
                 );
                 let lines = sale
                     .lines
@@ -582,15 +614,36 @@ impl Kiosk {
                     .collect();
                 ui.set_selected_lines(model(lines));
                 ui.set_selected_voided(sale.voided);
+                let card = sale.tenders.iter().any(|t| matches!(t, Tender::Card { .. }));
+                let cash = sale.tenders.iter().any(|t| matches!(t, Tender::Cash { .. }));
+                ui.set_selected_card(card);
+                // Money goes back the way it came unless staff say otherwise.
+                let method = ui.get_refund_method();
+                if method.is_empty() || (method == "card" && !card) {
+                    ui.set_refund_method(if card && !cash { "card" } else { "cash" }.into());
+                }
             }
             None => {
                 ui.set_selected_sale(SharedString::new());
                 ui.set_selected_lines(model(Vec::new()));
                 ui.set_selected_voided(false);
+                ui.set_selected_card(false);
             }
         }
         ui.set_sales_notice(self.sales_notice.text.clone().into());
         ui.set_sales_notice_severity(self.sales_notice.severity);
+    }
+}
+
+impl Kiosk {
+    /// "Today: 7 sales · £1,234.00" for the Sales list's heading.
+    fn sales_day(&self, now: DateTime<Utc>) -> String {
+        let c = &self.config;
+        let Some(day) = crate::store::Day::containing(now) else { return String::new() };
+        match self.store.z_report("", &c.stall.device_id, c.currency(), day, now) {
+            Ok(z) => format!("Today: {} sale{} · {}", z.sales, if z.sales == 1 { "" } else { "s" }, z.gross),
+            Err(e) => format!("Cannot add up today: {e}"),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! comes in as an argument (`now`), never from the clock, so every rule is testable.
 
 pub mod cart;
+pub mod cash;
 pub mod conflict;
 pub mod dispatch;
 pub mod drop;

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::cart::Totals;
+use super::cash::{Drawer, RefundSplit};
 use super::money::{Money, VatRate};
 use super::sale::{NewSale, ReceiptNumber, ReturnsWindow, SaleLine};
 use super::tender::Tender;
@@ -129,9 +130,32 @@ pub struct ZReport {
     pub voids: u32,
     pub returns: u32,
     pub refunded: Money,
-    /// Cash kept from sales, less cash refunds: what the drawer should hold above its float.
+    /// What the drawer should hold: float, cash kept from sales and cash in, less cash
+    /// refunds and cash out.
     pub cash_expected: Money,
+    /// The drawer's lines (absent in a report queued before the drawer was kept).
+    #[serde(default)]
+    pub drawer: Option<Drawer>,
+    /// Refunds paid back to cards on the terminal.
+    #[serde(default)]
+    pub refunded_to_card: Option<Money>,
     pub unsynced_changes: u64,
+}
+
+/// The customer's record of a return or a void: what came back and how they were paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundSlipDoc {
+    pub stall: String,
+    /// The receipt of the sale being refunded.
+    pub receipt: ReceiptNumber,
+    pub at: DateTime<Utc>,
+    /// A whole sale voided, rather than pieces returned.
+    pub void: bool,
+    /// The pieces taken back.
+    pub lines: Vec<SaleLine>,
+    pub amount: Money,
+    pub split: RefundSplit,
+    pub reason: String,
 }
 
 /// One print job's content.
@@ -143,6 +167,7 @@ pub enum Printout {
     ZReport(ZReport),
     Slip(SlipDoc),
     DispatchSlip(DispatchSlipDoc),
+    RefundSlip(RefundSlipDoc),
     /// A test page: the stall name and the printer's abilities.
     Test {
         stall: String,
@@ -159,6 +184,7 @@ impl Printout {
             Printout::ZReport(z) => format!("End-of-day report {}", z.day),
             Printout::Slip(s) => format!("Reservation slip {}", s.code),
             Printout::DispatchSlip(d) => format!("Dispatch slip {}", d.order),
+            Printout::RefundSlip(r) => format!("Refund slip {}", r.receipt),
             Printout::Test { .. } => "Test page".into(),
         }
     }
@@ -170,6 +196,7 @@ impl Printout {
             Printout::ZReport(_) => "z_report",
             Printout::Slip(_) => "slip",
             Printout::DispatchSlip(_) => "dispatch_slip",
+            Printout::RefundSlip(_) => "refund_slip",
             Printout::Test { .. } => "test",
         }
     }

@@ -120,7 +120,7 @@ pub enum ReturnError {
     NotOnReceipt(Serial),
     #[error("This sale was voided.")]
     Voided,
-    #[error("A return needs a reason.")]
+    #[error("Pick why first (Changed mind, Faulty or Keyed in error), then tap again.")]
     NoReason,
 }
 

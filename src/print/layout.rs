@@ -8,7 +8,8 @@ use chrono::{DateTime, Local, Utc};
 use marketday_hardware::raster::qr_code;
 use marketday_hardware::{Align, Bitmap, Block, DOTS_PER_MM, PrinterProfile, Style, Ticket};
 
-use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
+use crate::domain::cash::describe_difference;
+use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, RefundSlipDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Money, Tender};
 
 /// Label stock for stickers, in millimetres.
@@ -45,6 +46,7 @@ pub fn layout(printout: &Printout, profile: &PrinterProfile, options: &LayoutOpt
         Printout::ZReport(z) => z_report(&mut t, &w, z, reprint),
         Printout::Slip(s) => slip(&mut t, &w, s, reprint),
         Printout::DispatchSlip(d) => dispatch_slip(&mut t, &w, d, reprint),
+        Printout::RefundSlip(r) => refund_slip(&mut t, &w, r, reprint),
         Printout::Test { stall, at } => test_page(&mut t, &w, stall, *at),
     }
     t
@@ -349,13 +351,81 @@ fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {
     t.line(w.row("Voids", &z.voids.to_string(), cols));
     t.line(w.row("Returns", &z.returns.to_string(), cols));
     t.line(w.row("Refunded", &money_or_zero(z.refunded), cols));
-    t.text(w.row("Cash expected", &z.cash_expected.to_string(), cols), BOLD);
+    if let Some(card) = z.refunded_to_card.filter(|m| !m.is_zero()) {
+        t.line(w.row("  of which to cards", &card.to_string(), cols));
+    }
+    t.line(w.rule());
+    match &z.drawer {
+        Some(d) => {
+            t.text("Cash drawer", BOLD);
+            t.line(w.row("Opening float", &d.float.to_string(), cols));
+            t.line(w.row("Cash from sales", &d.cash_sales.to_string(), cols));
+            t.line(w.row("Cash refunds", &money_or_zero(d.cash_refunds), cols));
+            t.line(w.row("Cash in", &d.paid_in.to_string(), cols));
+            t.line(w.row("Cash out", &money_or_zero(d.paid_out), cols));
+            t.text(w.row("Expected", &d.expected().to_string(), cols), BOLD);
+            match (d.counted, d.difference()) {
+                (Some(counted), Some(diff)) => {
+                    let when = d.counted_at.map(|at| format!("Counted {}", local(at, "%H:%M")));
+                    t.text(w.row(when.as_deref().unwrap_or("Counted"), &counted.to_string(), cols), BOLD);
+                    t.text(w.shorten(&describe_difference(diff), cols), BOLD);
+                }
+                _ => {
+                    t.line(w.row("Counted", "not counted", cols));
+                }
+            }
+        }
+        None => {
+            t.text(w.row("Cash expected", &z.cash_expected.to_string(), cols), BOLD);
+        }
+    }
     t.line(w.rule());
     let sync = match z.unsynced_changes {
         0 => "All changes synced".to_owned(),
         n => format!("{n} changes not yet synced"),
     };
     t.text(sync, CENTER);
+    t.push(Block::Cut);
+}
+
+fn refund_slip(t: &mut Ticket, w: &Width, r: &RefundSlipDoc, reprint: bool) {
+    let cols = w.cols;
+    if reprint {
+        reprint_banner(t);
+    }
+    t.text("REFUND", HEADING);
+    w.centred(t, &r.stall);
+    t.line(w.row(&local(r.at, "%d %b %Y %H:%M"), &format!("Sale {}", r.receipt), cols));
+    t.line(w.rule());
+    t.text(if r.void { "Sale cancelled" } else { "Returned" }, BOLD);
+    for line in &r.lines {
+        t.text(w.row(line.serial.as_str(), &line.edition, cols), BOLD);
+        priced(t, w, &line.title, &line.net.to_string(), 0);
+    }
+    t.line(w.rule());
+    t.text(w.row("REFUND", &r.amount.to_string(), cols / 2), Style { large: true, bold: true, ..Style::default() });
+    if !r.split.cash.is_zero() {
+        t.line(w.row("In cash", &r.split.cash.to_string(), cols));
+    }
+    if !r.split.card.is_zero() {
+        let label = match r.split.card_reference.as_deref() {
+            Some(reference) if !reference.is_empty() => format!("To card (ref {reference})"),
+            _ => "To card".to_owned(),
+        };
+        t.line(w.row(&label, &r.split.card.to_string(), cols));
+    }
+    for line in w.wrap(&format!("Reason: {}", r.reason), cols) {
+        t.line(line);
+    }
+    t.line(w.rule());
+    let note = if r.split.card.is_zero() {
+        "Keep this slip with your receipt."
+    } else {
+        "A card refund can take a few days to reach your account. Keep this slip with your receipt."
+    };
+    for line in w.wrap(note, cols) {
+        t.text(line, CENTER);
+    }
     t.push(Block::Cut);
 }
 
@@ -488,6 +558,7 @@ mod tests {
             Printout::ZReport(ZReport { stall: long_stall.clone(), ..samples::z_report(at) }),
             Printout::Slip(SlipDoc { stall: long_stall.clone(), ..samples::slip(at) }),
             Printout::DispatchSlip(DispatchSlipDoc { stall: long_stall.clone(), ..samples::dispatch_slip(at) }),
+            Printout::RefundSlip(RefundSlipDoc { stall: long_stall.clone(), ..samples::refund_slip(at) }),
             Printout::Test { stall: long_stall, at },
         ];
         let label_cols = usize::from(LabelSize::default().width_mm) * usize::from(DOTS_PER_MM) / 12;

@@ -10,7 +10,8 @@ use marketday_hardware::{Bitmap, Preview, PrinterProfile, encode};
 use uuid::Uuid;
 
 use super::layout::{LayoutOptions, layout};
-use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, SlipDoc, StickerDoc, ZReport};
+use crate::domain::cash::{Drawer, RefundSplit};
+use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, RefundSlipDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Cart, Currency, Discount, DiscountKind, Edition, Money, Piece, PieceStatus, ReturnsWindow};
 use crate::domain::{ReceiptNumber, Serial, Tender, VatRate};
 
@@ -107,8 +108,38 @@ pub fn z_report(at: DateTime<Utc>) -> ZReport {
         voids: 1,
         returns: 1,
         refunded: gbp(18_500),
-        cash_expected: gbp(43_000),
+        cash_expected: gbp(68_000),
+        drawer: Some(Drawer {
+            float: gbp(5_000),
+            cash_sales: gbp(80_000),
+            cash_refunds: gbp(18_500),
+            paid_in: gbp(1_500),
+            paid_out: gbp(0),
+            counted: Some(gbp(67_800)),
+            counted_at: Some(at),
+        }),
+        refunded_to_card: Some(gbp(0)),
         unsynced_changes: 14,
+    }
+}
+
+/// A piece of the sample receipt returned, its refund split between cash and the card.
+pub fn refund_slip(at: DateTime<Utc>) -> RefundSlipDoc {
+    let receipt = receipt(at);
+    let line = receipt.lines[1].clone();
+    RefundSlipDoc {
+        stall: receipt.stall,
+        receipt: receipt.number,
+        at,
+        void: false,
+        amount: line.net,
+        split: RefundSplit {
+            cash: Money::new(8_000, Currency::GBP),
+            card: Money::new(10_000, Currency::GBP),
+            card_reference: Some("004211".into()),
+        },
+        lines: vec![line],
+        reason: "Changed mind".into(),
     }
 }
 
@@ -137,6 +168,7 @@ pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
             ("z-report", Printout::ZReport(z_report(at)), false),
             ("reservation-slip", Printout::Slip(slip(at)), false),
             ("dispatch-slip", Printout::DispatchSlip(dispatch_slip(at)), false),
+            ("refund-slip", Printout::RefundSlip(refund_slip(at)), false),
             ("test-page", Printout::Test { stall: "Atelier Thorne · Spitalfields".into(), at }, false),
         ];
         for (what, doc, reprint) in docs {

@@ -5,6 +5,7 @@
 //! must be synced can never be separated by a crash.
 
 mod bulk;
+mod cash;
 mod catalog;
 mod dispatch;
 mod outbox;
@@ -31,9 +32,10 @@ pub use provenance::PieceRecord;
 pub use pull::{PullReport, Pulled};
 pub use reports::Day;
 pub use reservations::NewReservation;
-pub use sales::{SaleRecord, SaleSummary};
+pub use sales::{Refund, SaleRecord, SaleSummary};
 pub use staff::PinState;
 
+use crate::domain::cash::CashError;
 use crate::domain::{ReturnError, SellError};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,8 @@ pub enum StoreError {
     Sell(#[from] SellError),
     #[error(transparent)]
     Return(#[from] ReturnError),
+    #[error(transparent)]
+    Cash(#[from] CashError),
     #[error("{0} not found")]
     NotFound(String),
     #[error("stored data is inconsistent: {0}")]

@@ -15,10 +15,22 @@ pub struct Day {
     pub to: DateTime<Utc>,
 }
 
+impl Day {
+    /// The local day `now` falls in; `None` only where the zone makes midnight ambiguous
+    /// beyond repair.
+    pub fn containing(now: DateTime<Utc>) -> Option<Day> {
+        use chrono::{Local, NaiveTime, TimeZone};
+        let date = now.with_timezone(&Local).date_naive();
+        let midnight = |d: NaiveDate| {
+            Local.from_local_datetime(&d.and_time(NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc))
+        };
+        Some(Day { date, from: midnight(date)?, to: midnight(date.succ_opt()?)? })
+    }
+}
+
 impl Store {
-    /// Sums the day's sales, tenders, drops and refunds. Voided sales are left out of the
-    /// takings and counted as voids. Refund tenders are not recorded yet: returns are
-    /// assumed paid back in cash, voids in the way the sale was paid.
+    /// Sums the day's sales, tenders, drops, refunds and the drawer. Voided sales are left
+    /// out of the takings and counted as voids.
     pub fn z_report(
         &self,
         stall: &str,
@@ -76,27 +88,13 @@ impl Store {
             range,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        // The drawer: cash kept from every sale made today (voided ones too: their cash came
-        // in), less what went back out today. A return is refunded in cash; a void gives back
-        // the cash its sale took, up to what was still to refund.
-        let cash_in: i64 = self.conn.query_row(
-            "SELECT coalesce(sum(t.amount_minor), 0)
-                 - (SELECT coalesce(sum(s2.change_minor), 0) FROM sales s2
-                    WHERE s2.device = ?1 AND s2.at >= ?2 AND s2.at < ?3)
-             FROM tenders t JOIN sales s ON s.id = t.sale_id
-             WHERE s.device = ?1 AND s.at >= ?2 AND s.at < ?3 AND t.kind = 'cash'",
-            range,
-            |r| r.get(0),
-        )?;
-        let cash_out: i64 = self.conn.query_row(
-            "SELECT coalesce(sum(CASE r.kind WHEN 'return' THEN r.amount_minor
-                 ELSE min(r.amount_minor, max(0, (SELECT coalesce(sum(t.amount_minor), 0) FROM tenders t
-                     WHERE t.sale_id = s.id AND t.kind = 'cash') - s.change_minor)) END), 0)
-             FROM refunds r JOIN sales s ON s.id = r.sale_id
+        let to_card: i64 = self.conn.query_row(
+            "SELECT coalesce(sum(r.card_minor), 0) FROM refunds r JOIN sales s ON s.id = r.sale_id
              WHERE s.device = ?1 AND r.at >= ?2 AND r.at < ?3",
             range,
             |r| r.get(0),
         )?;
+        let drawer = self.drawer(device, currency, day)?;
         Ok(ZReport {
             stall: stall.to_owned(),
             device: device.to_owned(),
@@ -111,7 +109,9 @@ impl Store {
             voids,
             returns,
             refunded: money(refunded),
-            cash_expected: money(cash_in - cash_out),
+            cash_expected: drawer.expected(),
+            refunded_to_card: Some(money(to_card)),
+            drawer: Some(drawer),
             unsynced_changes: self.unsynced_count()?,
         })
     }
@@ -123,6 +123,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::domain::cash::{CashKind, RefundMethod};
     use crate::domain::{Cart, ReturnsWindow, Serial, Tender, VatRate};
     use crate::store::store_with_pieces;
 
@@ -147,7 +148,9 @@ mod tests {
         let window = ReturnsWindow::default();
         // Two pieces for £200 cash; one returned (£100 out), then the sale voided (£100 more).
         let both = sell(&mut store, "AT-1,AT-2", vec![Tender::Cash { tendered: gbp(20_000) }], t(1));
-        store.return_pieces(both, &[Serial::parse("AT-1").unwrap()], "Faulty", t(2), window).unwrap();
+        store
+            .return_pieces(both, &[Serial::parse("AT-1").unwrap()], "Faulty", RefundMethod::Cash, t(2), window)
+            .unwrap();
         store.void_sale(both, "Keyed in error", t(3), window).unwrap();
         // A card sale voided: no cash moved either way.
         let card = sell(&mut store, "AT-3", vec![Tender::Card { amount: gbp(10_000), reference: "9".into() }], t(4));
@@ -155,6 +158,7 @@ mod tests {
         let z = store.z_report("Stall", "K1", Currency::GBP, day, t(6)).unwrap();
         assert_eq!((z.sales, z.voids, z.returns), (0, 2, 1));
         assert_eq!(z.cash_expected, gbp(0));
+        assert_eq!(z.refunded_to_card, Some(gbp(10_000)), "the card sale's void went back to its card");
     }
 
     #[test]
@@ -175,7 +179,16 @@ mod tests {
         sell(&mut store, "AT-5", vec![Tender::Cash { tendered: gbp(10_000) }], t(25));
         let window = ReturnsWindow::default();
         store.void_sale(voided, "Keyed in error", t(5), window).unwrap();
-        store.return_pieces(returned, &[Serial::parse("AT-3").unwrap()], "Changed mind", t(6), window).unwrap();
+        store
+            .return_pieces(
+                returned,
+                &[Serial::parse("AT-3").unwrap()],
+                "Changed mind",
+                RefundMethod::Cash,
+                t(6),
+                window,
+            )
+            .unwrap();
 
         let z = store.z_report("Stall", "K1", Currency::GBP, day, t(7)).unwrap();
         assert_eq!((z.sales, z.pieces, z.gross), (3, 3, gbp(30_000)));
@@ -184,6 +197,19 @@ mod tests {
         assert_eq!(z.by_drop, vec![("No drop".into(), 3, gbp(30_000))]);
         assert_eq!((z.voids, z.returns, z.refunded), (1, 1, gbp(10_000)));
         assert_eq!(z.cash_expected, gbp(6_000), "cash kept less the cash refund");
+        assert_eq!(z.refunded_to_card, Some(gbp(0)));
+
+        // The drawer: a float, a bank drop and a count are the report's too.
+        store.record_cash("K1", CashKind::Float, gbp(5_000), "", day, t(0)).unwrap();
+        store.record_cash("K1", CashKind::PaidOut, gbp(2_000), "Bank drop", day, t(7)).unwrap();
+        store.record_cash("K1", CashKind::Count, gbp(8_500), "", day, t(8)).unwrap();
+        let z = store.z_report("Stall", "K1", Currency::GBP, day, t(9)).unwrap();
+        let d = z.drawer.clone().unwrap();
+        assert_eq!(z.cash_expected, gbp(9_000), "float + cash kept - cash refund - bank drop");
+        assert_eq!(
+            (d.float, d.paid_out, d.counted, d.difference()),
+            (gbp(5_000), gbp(2_000), Some(gbp(8_500)), Some(gbp(-500)))
+        );
 
         assert!(z.unsynced_changes > 0);
     }

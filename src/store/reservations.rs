@@ -384,6 +384,15 @@ impl Store {
     }
 
     /// Pieces of `drop_id` a member has bought (lines still sold), for the members' limit.
+    /// Holds and reservations still waiting for their customer.
+    pub fn waiting_reservation_count(&self, now: DateTime<Utc>) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM reservations WHERE state = 'active' AND expires_at > ?1",
+            [to_ms(now)],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn member_pieces_bought(&self, member_id: &str, drop_id: &str) -> Result<u32> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM sale_lines l JOIN sales s ON s.id = l.sale_id

@@ -6,6 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Result, Store, StoreError, from_ms, outbox, print_jobs, reservations, to_ms};
+use crate::domain::cash::{RefundMethod, RefundSplit};
 use crate::domain::printout::Printout;
 use crate::domain::{
     Currency, Money, NewSale, PieceStatus, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine, SellError, Serial,
@@ -37,6 +38,8 @@ pub struct SaleSummary {
     pub at: DateTime<Utc>,
     pub total: Money,
     pub lines: u32,
+    /// Lines taken back by a return (a voided sale counts as voided, not returned).
+    pub returned: u32,
     pub voided: bool,
 }
 
@@ -47,6 +50,18 @@ struct SaleCompleted<'a> {
     sale: &'a NewSale,
 }
 
+/// A void or return as committed: what was taken back and where the money went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: Uuid,
+    pub void: bool,
+    pub serials: Vec<Serial>,
+    pub amount: Money,
+    pub split: RefundSplit,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Serialize)]
 struct SaleReversed<'a> {
     refund_id: Uuid,
@@ -55,6 +70,8 @@ struct SaleReversed<'a> {
     reason: &'a str,
     serials: &'a [Serial],
     amount: Money,
+    /// Where the money went: so much in cash, so much to the card (and its reference).
+    refunded: &'a RefundSplit,
 }
 
 /// Marks a piece sold if, and only if, it is still available. The check and the update
@@ -281,11 +298,23 @@ impl Store {
 
     /// The most recent sales, newest first.
     pub fn recent_sales(&self, limit: usize) -> Result<Vec<SaleSummary>> {
+        self.find_sales("", limit)
+    }
+
+    /// Sales whose receipt number or one of whose serials contains `query` (case and
+    /// spaces ignored), newest first; all sales for an empty query.
+    pub fn find_sales(&self, query: &str, limit: usize) -> Result<Vec<SaleSummary>> {
+        let query: String = query.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, device, seq, at, total_minor, currency, line_count, voided_at IS NOT NULL
-             FROM sales ORDER BY at DESC, seq DESC LIMIT ?1",
+            "SELECT id, device, seq, at, total_minor, currency, line_count, voided_at IS NOT NULL,
+                    (SELECT count(*) FROM sale_lines l WHERE l.sale_id = s.id AND l.active = 0)
+             FROM sales s
+             WHERE ?2 = ''
+                OR instr(upper(device || '-' || printf('%06d', seq)), ?2) > 0
+                OR EXISTS (SELECT 1 FROM sale_lines l WHERE l.sale_id = s.id AND instr(upper(l.serial), ?2) > 0)
+             ORDER BY at DESC, seq DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+        let rows = stmt.query_map(params![limit as i64, query], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -295,53 +324,100 @@ impl Store {
                 r.get::<_, String>(5)?,
                 r.get::<_, u32>(6)?,
                 r.get::<_, bool>(7)?,
+                r.get::<_, u32>(8)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, device, seq, at, total, currency, lines, voided) = row?;
+            let (id, device, seq, at, total, currency, lines, voided, inactive) = row?;
             out.push(SaleSummary {
                 id: Uuid::parse_str(&id).map_err(|e| StoreError::Invalid(e.to_string()))?,
                 receipt: ReceiptNumber { device, seq },
                 at: from_ms(at),
                 total: Money::new(total, Currency::parse(&currency).map_err(|e| StoreError::Invalid(e.to_string()))?),
                 lines,
+                returned: if voided { 0 } else { inactive },
                 voided,
             });
         }
         Ok(out)
     }
 
-    /// Cancels a whole sale (a mistake at the till): every piece goes back to available.
-    pub fn void_sale(&mut self, id: Uuid, reason: &str, now: DateTime<Utc>, window: ReturnsWindow) -> Result<Money> {
+    /// Cancels a whole sale (a mistake at the till): every piece goes back to available,
+    /// and the money goes back the way it was paid.
+    pub fn void_sale(&mut self, id: Uuid, reason: &str, now: DateTime<Utc>, window: ReturnsWindow) -> Result<Refund> {
+        self.void_sale_printing(id, reason, now, window, |_, _| None)
+    }
+
+    /// [`Store::void_sale`], queueing the refund slip `slip` makes in the same transaction.
+    pub fn void_sale_printing(
+        &mut self,
+        id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+        window: ReturnsWindow,
+        slip: impl FnOnce(&SaleRecord, &Refund) -> Option<Printout>,
+    ) -> Result<Refund> {
         let sale = self.sale(id)?.ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
         let serials: Vec<Serial> =
             sale.lines.iter().zip(&sale.active).filter(|(_, a)| **a).map(|(l, _)| l.serial.clone()).collect();
-        self.reverse(&sale, &serials, "void", reason, now, window)
+        self.reverse(&sale, &serials, None, reason, now, window, slip)
     }
 
     /// Takes back some pieces of a sale within the returns window; they become available.
+    /// The money goes back as staff chose: in cash, or to the card that paid.
     pub fn return_pieces(
         &mut self,
         id: Uuid,
         serials: &[Serial],
         reason: &str,
+        method: RefundMethod,
         now: DateTime<Utc>,
         window: ReturnsWindow,
-    ) -> Result<Money> {
-        let sale = self.sale(id)?.ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
-        self.reverse(&sale, serials, "return", reason, now, window)
+    ) -> Result<Refund> {
+        self.return_pieces_printing(id, serials, reason, method, now, window, |_, _| None)
     }
 
+    /// [`Store::return_pieces`], queueing the refund slip `slip` makes in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn return_pieces_printing(
+        &mut self,
+        id: Uuid,
+        serials: &[Serial],
+        reason: &str,
+        method: RefundMethod,
+        now: DateTime<Utc>,
+        window: ReturnsWindow,
+        slip: impl FnOnce(&SaleRecord, &Refund) -> Option<Printout>,
+    ) -> Result<Refund> {
+        let sale = self.sale(id)?.ok_or_else(|| StoreError::NotFound(format!("sale {id}")))?;
+        self.reverse(&sale, serials, Some(method), reason, now, window, slip)
+    }
+
+    /// Cash this sale left in the drawer and has not yet given back.
+    fn cash_left(&self, sale: &SaleRecord) -> Result<Money> {
+        let refunded: i64 = self.conn.query_row(
+            "SELECT coalesce(sum(cash_minor), 0) FROM refunds WHERE sale_id = ?1",
+            [sale.id.to_string()],
+            |r| r.get(0),
+        )?;
+        let tendered: i64 =
+            sale.tenders.iter().filter(|t| matches!(t, Tender::Cash { .. })).map(|t| t.amount().minor).sum();
+        Ok(Money::new(tendered - sale.change.minor - refunded, sale.change.currency))
+    }
+
+    /// A void (`method` None: back as paid) or a return of `serials`.
+    #[allow(clippy::too_many_arguments)]
     fn reverse(
         &mut self,
         sale: &SaleRecord,
         serials: &[Serial],
-        kind: &str,
+        method: Option<RefundMethod>,
         reason: &str,
         now: DateTime<Utc>,
         window: ReturnsWindow,
-    ) -> Result<Money> {
+        slip: impl FnOnce(&SaleRecord, &Refund) -> Option<Printout>,
+    ) -> Result<Refund> {
         if reason.trim().is_empty() {
             return Err(ReturnError::NoReason.into());
         }
@@ -360,6 +436,20 @@ impl Store {
             }
             amount = amount.checked_add(sale.lines[idx].net).map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
+        let split = match method {
+            Some(method) => RefundSplit::chosen(method, amount, &sale.tenders)?,
+            None => RefundSplit::as_paid(amount, self.cash_left(sale)?, &sale.tenders),
+        };
+        let kind = if method.is_none() { "void" } else { "return" };
+        let refund = Refund {
+            id: Uuid::now_v7(),
+            void: method.is_none(),
+            serials: serials.to_vec(),
+            amount,
+            split,
+            reason: reason.to_owned(),
+            at: now,
+        };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for serial in serials {
             let piece_id: i64 = tx.query_row(
@@ -370,29 +460,44 @@ impl Store {
             )?;
             tx.execute("UPDATE pieces SET status = 'available' WHERE id = ?1 AND status = 'sold'", [piece_id])?;
         }
-        if kind == "void" {
+        if refund.void {
             tx.execute(
                 "UPDATE sales SET voided_at = ?2, void_reason = ?3 WHERE id = ?1",
                 params![sale.id.to_string(), to_ms(now), reason],
             )?;
         }
-        let refund_id = Uuid::now_v7();
         tx.execute(
-            "INSERT INTO refunds(id, sale_id, at, kind, reason, amount_minor, serials) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO refunds(id, sale_id, at, kind, reason, amount_minor, serials, cash_minor, card_minor,
+                                 card_reference)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
-                refund_id.to_string(),
+                refund.id.to_string(),
                 sale.id.to_string(),
                 to_ms(now),
                 kind,
                 reason,
                 amount.minor,
-                serde_json::to_string(serials).map_err(|e| StoreError::Invalid(e.to_string()))?
+                serde_json::to_string(serials).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                refund.split.cash.minor,
+                refund.split.card.minor,
+                refund.split.card_reference,
             ],
         )?;
-        let event = SaleReversed { refund_id, sale_id: sale.id, kind, reason, serials, amount };
-        outbox::append(&tx, if kind == "void" { "sale.voided" } else { "sale.returned" }, &event, now)?;
+        let event = SaleReversed {
+            refund_id: refund.id,
+            sale_id: sale.id,
+            kind,
+            reason,
+            serials,
+            amount,
+            refunded: &refund.split,
+        };
+        outbox::append(&tx, if refund.void { "sale.voided" } else { "sale.returned" }, &event, now)?;
+        if let Some(printout) = slip(sale, &refund) {
+            print_jobs::insert(&tx, &printout, Some(sale.id), false, now)?;
+        }
         tx.commit()?;
-        Ok(amount)
+        Ok(refund)
     }
 }
 
@@ -470,19 +575,25 @@ mod tests {
         let at2 = Serial::parse("AT-2").unwrap();
 
         let late = now + Duration::days(8);
-        let err = store.return_pieces(sale.id, std::slice::from_ref(&at2), "Changed mind", late, window).unwrap_err();
+        let err = store
+            .return_pieces(sale.id, std::slice::from_ref(&at2), "Changed mind", RefundMethod::Cash, late, window)
+            .unwrap_err();
         assert!(matches!(err, StoreError::Return(ReturnError::WindowClosed(_))), "{err}");
 
-        let refunded = store.return_pieces(sale.id, std::slice::from_ref(&at2), "Changed mind", now, window).unwrap();
-        assert_eq!(refunded.minor, 10_000);
+        let refunded = store
+            .return_pieces(sale.id, std::slice::from_ref(&at2), "Changed mind", RefundMethod::Cash, now, window)
+            .unwrap();
+        assert_eq!(refunded.amount.minor, 10_000);
         assert_eq!(store.piece(&at2).unwrap().unwrap().status, PieceStatus::Available);
-        let err = store.return_pieces(sale.id, std::slice::from_ref(&at2), "Again", now, window).unwrap_err();
+        let err = store
+            .return_pieces(sale.id, std::slice::from_ref(&at2), "Again", RefundMethod::Cash, now, window)
+            .unwrap_err();
         assert!(matches!(err, StoreError::Return(ReturnError::AlreadyReturned(_))));
 
         // The returned piece can be sold again; the rest of the sale can be voided.
         let resale = sale_of(&store, &["AT-2"], now);
         store.commit_sale(&resale, "K1").unwrap();
-        assert_eq!(store.void_sale(sale.id, "Keyed wrong piece", now, window).unwrap().minor, 10_000);
+        assert_eq!(store.void_sale(sale.id, "Keyed wrong piece", now, window).unwrap().amount.minor, 10_000);
         assert_eq!(store.piece(&Serial::parse("AT-1").unwrap()).unwrap().unwrap().status, PieceStatus::Available);
         assert!(store.sale(sale.id).unwrap().unwrap().voided);
         assert!(matches!(store.void_sale(sale.id, "x", now, window), Err(StoreError::Return(ReturnError::Voided))));

@@ -255,4 +255,28 @@ CREATE TABLE photo_writes (
     started_at INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 10: the cash drawer (the day's float, cash in and out, counts), and where each
+    // refund's money went. Refunds from before were paid back as the Z report then
+    // assumed: returns in cash, voids in the cash their sale took and the rest to the card.
+    r#"
+CREATE TABLE cash_movements (
+    id           TEXT PRIMARY KEY,
+    device       TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('float', 'paid_in', 'paid_out', 'count')),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    currency     TEXT NOT NULL,
+    reason       TEXT NOT NULL
+) STRICT;
+CREATE INDEX cash_movements_by_day ON cash_movements(device, at);
+ALTER TABLE refunds ADD COLUMN cash_minor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE refunds ADD COLUMN card_minor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE refunds ADD COLUMN card_reference TEXT;
+UPDATE refunds SET cash_minor = CASE kind WHEN 'return' THEN amount_minor ELSE min(amount_minor, max(0,
+    (SELECT coalesce(sum(t.amount_minor), 0) FROM tenders t WHERE t.sale_id = refunds.sale_id AND t.kind = 'cash')
+    - (SELECT s.change_minor FROM sales s WHERE s.id = refunds.sale_id))) END;
+UPDATE refunds SET card_minor = amount_minor - cash_minor,
+    card_reference = CASE WHEN amount_minor > cash_minor THEN (SELECT t.reference FROM tenders t
+        WHERE t.sale_id = refunds.sale_id AND t.kind = 'card' ORDER BY t.idx LIMIT 1) END;
+"#,
 ];
