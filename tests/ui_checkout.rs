@@ -81,6 +81,28 @@ fn eventually_shows(h: &Harness, fragment: &str) -> bool {
     false
 }
 
+/// The lines of the first paper the simulated printer printed with `heading` on it, waiting
+/// (up to 10 s) for the print worker to get there.
+fn printed(h: &Harness, heading: &str) -> Vec<String> {
+    let printer = h.dir.path().join("printer");
+    let profile = PrinterProfile::builtin("generic-58").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = std::fs::read_dir(&printer).into_iter().flatten().flatten().find_map(|e| {
+            let path = e.path();
+            let bytes = std::fs::read(&path).ok().filter(|_| path.extension().is_some_and(|x| x == "bin"))?;
+            let paper = marketday_hardware::Preview::render(&bytes, &profile).ok()?;
+            paper.lines.iter().any(|l| l.contains(heading)).then_some(paper.lines)
+        });
+        if let Some(lines) = found {
+            return lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing printed with {heading:?} on it");
+        h.kiosk.borrow_mut().present(&h.ui);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn type_pin(h: &Harness, pin: &str) {
     for d in pin.chars() {
         tap(h, &d.to_string());
@@ -311,23 +333,7 @@ fn a_returned_piece_goes_back_on_sale_from_the_sales_screen() {
     assert!(shows(&h, "to the card (ref DEMO"), "a card sale is refunded to its card");
     assert!(shows(&h, "1 piece · all returned"), "the list marks the returned sale");
     // The refund slip prints, saying how the money went back.
-    let printer = h.dir.path().join("printer");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let slip = loop {
-        let found = std::fs::read_dir(&printer).into_iter().flatten().flatten().find_map(|e| {
-            let path = e.path();
-            let bytes = std::fs::read(&path).ok().filter(|_| path.extension().is_some_and(|x| x == "bin"))?;
-            let paper =
-                marketday_hardware::Preview::render(&bytes, &PrinterProfile::builtin("generic-58").unwrap()).ok()?;
-            paper.lines.iter().any(|l| l.contains("REFUND")).then_some(paper.lines)
-        });
-        if let Some(lines) = found {
-            break lines;
-        }
-        assert!(std::time::Instant::now() < deadline, "no refund slip printed");
-        h.kiosk.borrow_mut().present(&h.ui);
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let slip = printed(&h, "REFUND");
     assert!(slip.iter().any(|l| l.starts_with("To card (ref DEMO")), "{slip:#?}");
     assert!(slip.iter().any(|l| l.contains("Changed mind")), "{slip:#?}");
     assert!(buttons(&h.ui, "Return AT-2026-0003").is_empty(), "cannot be returned twice");
@@ -404,23 +410,7 @@ fn the_drawer_opens_with_a_float_takes_cash_out_and_is_counted_against_what_it_s
     // The end-of-day report carries the drawer.
     tap(&h, "End-of-day report");
     tap(&h, "End-of-day report");
-    let printer = h.dir.path().join("printer");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let report = loop {
-        let found = std::fs::read_dir(&printer).into_iter().flatten().flatten().find_map(|e| {
-            let path = e.path();
-            let bytes = std::fs::read(&path).ok().filter(|_| path.extension().is_some_and(|x| x == "bin"))?;
-            let paper =
-                marketday_hardware::Preview::render(&bytes, &PrinterProfile::builtin("generic-58").unwrap()).ok()?;
-            paper.lines.iter().any(|l| l.contains("END OF DAY")).then_some(paper.lines)
-        });
-        if let Some(lines) = found {
-            break lines;
-        }
-        assert!(std::time::Instant::now() < deadline, "no end-of-day report printed");
-        h.kiosk.borrow_mut().present(&h.ui);
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let report = printed(&h, "END OF DAY");
     assert!(report.iter().any(|l| l.starts_with("Opening float") && l.ends_with("£50.00")), "{report:#?}");
     assert!(report.iter().any(|l| l.starts_with("Cash out") && l.ends_with("-£20.00")), "{report:#?}");
     assert!(report.iter().any(|l| l.starts_with("Expected") && l.ends_with(&expected.to_string())), "{report:#?}");
