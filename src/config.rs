@@ -156,8 +156,9 @@ impl Default for CameraConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DisplayConfig {
-    pub width: u32,
-    pub height: u32,
+    /// The desktop window's size; unset, it fits the screen (see [`DisplayConfig::window_size`]).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
     /// Minutes without a touch before staff screens lock themselves.
     pub auto_lock_minutes: u32,
 }
@@ -217,7 +218,26 @@ impl Default for StallConfig {
 
 impl Default for DisplayConfig {
     fn default() -> Self {
-        DisplayConfig { width: 800, height: 480, auto_lock_minutes: 5 }
+        DisplayConfig { width: None, height: None, auto_lock_minutes: 5 }
+    }
+}
+
+/// The two layouts the kiosk is designed at: a 7" landscape panel and a portrait stand.
+pub const LANDSCAPE: (u32, u32) = (800, 480);
+pub const PORTRAIT: (u32, u32) = (720, 1280);
+
+impl DisplayConfig {
+    /// The desktop window's size on a screen of `screen` logical pixels (None: not known yet).
+    /// A configured size wins. Otherwise the window takes the design size of the screen's
+    /// orientation, shrunk to the screen when it is smaller, so a portrait screen never shows a
+    /// landscape window cut off at its edge.
+    pub fn window_size(&self, screen: Option<(u32, u32)>) -> (u32, u32) {
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            return (w, h);
+        }
+        let Some((sw, sh)) = screen else { return LANDSCAPE };
+        let (dw, dh) = if sh > sw { PORTRAIT } else { LANDSCAPE };
+        (dw.min(sw), dh.min(sh))
     }
 }
 
@@ -298,9 +318,16 @@ impl Config {
         if couriers.is_empty() || couriers.len() > 8 || couriers.iter().any(|c| c.trim().is_empty() || c.len() > 24) {
             return Err(value("dispatch.couriers", "must list 1-8 courier names of up to 24 characters".into()));
         }
-        let d = &self.display;
-        if !(320..=4096).contains(&d.width) || !(320..=4096).contains(&d.height) {
-            return Err(value("display", format!("size {}x{} is outside 320..4096", d.width, d.height)));
+        match (self.display.width, self.display.height) {
+            (None, None) => {}
+            (Some(w), Some(h)) if (320..=4096).contains(&w) && (320..=4096).contains(&h) => {}
+            (Some(w), Some(h)) => return Err(value("display", format!("size {w}x{h} is outside 320..4096"))),
+            _ => {
+                return Err(value(
+                    "display",
+                    "set both width and height, or neither (the window then fits the screen)".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -459,12 +486,27 @@ mod tests {
     }
 
     #[test]
+    fn an_unset_window_size_fits_the_screen_in_its_orientation() {
+        let fit = DisplayConfig::default();
+        assert_eq!(fit.window_size(None), LANDSCAPE);
+        assert_eq!(fit.window_size(Some((1920, 1080))), (800, 480));
+        assert_eq!(fit.window_size(Some((1080, 1920))), (720, 1280));
+        // A screen smaller than the design size: the window is the screen, never cut off.
+        assert_eq!(fit.window_size(Some((720, 1280))), (720, 1280));
+        assert_eq!(fit.window_size(Some((600, 1024))), (600, 1024));
+        assert_eq!(fit.window_size(Some((640, 400))), (640, 400));
+        let set = DisplayConfig { width: Some(1024), height: Some(600), ..DisplayConfig::default() };
+        assert_eq!(set.window_size(Some((720, 1280))), (1024, 600));
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         let cases = [
             ("[stall]\ncurrency = \"pounds\"", "stall.currency"),
             ("[stall]\nvat_rate = \"twenty\"", "stall.vat_rate"),
             ("[stall]\ndevice_id = \"kiosk one\"", "stall.device_id"),
             ("[display]\nwidth = 10", "display"),
+            ("[display]\nwidth = 10\nheight = 480", "display"),
             ("[printer]\nprofile = \"tm-t1000\"", "printer.profile"),
             ("[printer]\nkind = \"serial\"", "printer.path"),
             ("[printer]\nbaud = 12", "printer.baud"),

@@ -339,14 +339,17 @@ fn run(setup: Setup) -> anyhow::Result<()> {
         return Ok(());
     }
     let devices = devices(&setup, &mut store)?;
-    let (w, h) = (setup.config.display.width, setup.config.display.height);
+    let display = setup.config.display.clone();
     let options = KioskOptions { demo: setup.demo, ..Default::default() };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, setup.config, devices, options)));
     let ui = marketday::ui::AppWindow::new().context(
         "cannot open a window: no display was found. Run the kiosk from a desktop session \
          (or under the Pi's kiosk service); `marketday screenshots DIR` renders without one",
     )?;
+    let (w, h) = display.window_size(None);
     ui.window().set_size(slint::LogicalSize::new(w as f32, h as f32));
+    #[cfg(feature = "desktop")]
+    fit_window_to_screen(&ui, display);
     let _timers = app::attach(&ui, kiosk);
     // Under systemd: ready once the loop turns, alive while it does (a frozen screen gets the
     // kiosk restarted), and a stop that lets the print job and sync step in progress finish:
@@ -360,6 +363,29 @@ fn run(setup: Setup) -> anyhow::Result<()> {
     ui.run()?;
     tracing::info!("stopping: finishing the print job and sync step in progress");
     Ok(())
+}
+
+/// Sizes the desktop window for the screen it opened on, once that is known: a portrait screen
+/// gets the portrait layout rather than a landscape window cut off at its edge.
+#[cfg(feature = "desktop")]
+fn fit_window_to_screen(ui: &marketday::ui::AppWindow, display: marketday::config::DisplayConfig) {
+    use slint::winit_030::WinitWindowAccessor;
+    let weak = ui.as_weak();
+    // The winit window, and so its monitor, exists only once the event loop has started.
+    let fit = async move {
+        let Some(ui) = weak.upgrade() else { return };
+        let Ok(window) = ui.window().winit_window().await else { return };
+        let screen = window.current_monitor().map(|m| {
+            let size = m.size().to_logical::<f64>(m.scale_factor());
+            (size.width as u32, size.height as u32)
+        });
+        let (w, h) = display.window_size(screen);
+        tracing::info!(?screen, w, h, "window sized for the screen");
+        ui.window().set_size(slint::LogicalSize::new(w as f32, h as f32));
+    };
+    if let Err(e) = slint::spawn_local(fit) {
+        tracing::warn!("cannot size the window for the screen: {e}");
+    }
 }
 
 /// SIGTERM (systemd's stop), SIGINT and SIGHUP end the UI loop instead of the process.

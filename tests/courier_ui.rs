@@ -118,6 +118,22 @@ fn hand_over(h: &Harness, tracking: &str) {
 }
 
 #[test]
+fn after_the_on_screen_keyboard_the_cursor_is_at_the_end_of_the_text() {
+    let h = start(empty_scene(), |_| {});
+    tap(&h.ui, "Hand over WEB-1042");
+    type_into(&h, "Tracking number", "JD00");
+    // A key from a hardware keyboard (or a scanner in keyboard mode) lands where the cursor
+    // is: after what the on-screen keys typed, not before it.
+    for event in [
+        slint::platform::WindowEvent::KeyPressed { text: "7".into() },
+        slint::platform::WindowEvent::KeyReleased { text: "7".into() },
+    ] {
+        h.ui.window().dispatch_event(event);
+    }
+    assert_eq!(h.ui.get_courier_tracking(), "JD007");
+}
+
+#[test]
 fn a_courier_hands_over_a_parcel_by_tapping_through_the_screen() {
     let h = start(empty_scene(), |_| {});
     assert!(shows(&h.ui, "Waiting for a courier (3)"));

@@ -12,9 +12,10 @@ use marketday::demo;
 use marketday::domain::PieceStatus;
 use marketday::print::PrinterSetup;
 use marketday::store::Store;
-use marketday::ui::AppWindow;
+use marketday::ui::{AppWindow, Screen};
 use marketday_hardware::PrinterProfile;
 use slint::ComponentHandle;
+use slint::platform::PointerEventButton;
 
 #[path = "common/touch.rs"]
 mod touch;
@@ -258,6 +259,38 @@ fn split_payment_card_then_cash_with_a_discount() {
     assert_eq!(sale.lines[0].discount_reason.as_deref(), Some("Returning customer"));
     let kinds: Vec<&str> = sale.tenders.iter().map(|t| t.label()).collect();
     assert_eq!(kinds, ["Card", "Cash"]);
+}
+
+/// The status bar badge, as a button, whose label starts with `prefix` ("Printer: ").
+fn badge(h: &Harness, prefix: &str) -> Option<ElementHandle> {
+    let prefix = prefix.to_owned();
+    ElementQuery::from_root(&h.ui)
+        .match_descendants()
+        .match_accessible_role(AccessibleRole::Button)
+        .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.starts_with(&prefix)))
+        .find_first()
+}
+
+#[test]
+fn staff_open_a_badges_screen_by_tapping_it_and_customers_only_read_it() {
+    let h = start();
+    h.kiosk.borrow_mut().present(&h.ui);
+    for prefix in ["Drop: ", "Sync: ", "Printer: ", "Camera: "] {
+        assert!(badge(&h, prefix).is_none(), "a customer can tap the {prefix:?} badge");
+    }
+    tap(&h, "Staff sign-in");
+    type_pin(&h, demo::DEMO_PIN);
+    assert_eq!(h.ui.get_screen(), Screen::Sell);
+
+    badge(&h, "Printer: ").expect("the printer badge").mock_single_click(PointerEventButton::Left);
+    assert_eq!(h.ui.get_screen(), Screen::Printer);
+    // The Printer tab carries the camera's line, which is where the camera badge leads.
+    assert!(shows(&h, "Camera: Ready: it checks tags"), "the camera's state and use, in words");
+    tab(&h, "Sell");
+    badge(&h, "Camera: ").expect("the camera badge").mock_single_click(PointerEventButton::Left);
+    assert_eq!(h.ui.get_screen(), Screen::Printer);
+    badge(&h, "Drop: ").expect("the drop badge").mock_single_click(PointerEventButton::Left);
+    assert_eq!(h.ui.get_screen(), Screen::Today);
 }
 
 #[test]

@@ -224,3 +224,44 @@ fn a_frame_without_a_code_never_shows_a_verdict() {
     assert_eq!(shown.severity, -1);
     assert_eq!(shown.verdict, "");
 }
+
+/// A message the worker's tap caused is theirs to read: a tag the camera happens to read
+/// moments later (one lying in view on the stall) does not replace it. Without a recent tap,
+/// the scan's message is shown.
+#[test]
+fn a_scan_never_replaces_the_message_a_worker_just_caused() {
+    // The forged tag comes and goes, so the scanner reads it afresh: 22 frames of 66 ms in
+    // view (1.5 s), 44 out of it (2.9 s, longer than a code must be gone to count as new).
+    let frames = |c: &Certs| {
+        let empty = synth::tag_frame(None, 4);
+        vec![synth::tag_frame(Some(&c.forged), 3), empty.clone(), empty]
+    };
+    let (ui, kiosk, _dir, _timers) = open_verify(frames, 22, KioskOptions::default());
+    kiosk.borrow_mut().unlock(demo::DEMO_PIN);
+    kiosk.borrow_mut().present(&ui);
+    assert_eq!(ui.get_screen(), Screen::Sell);
+    let scanned = |ui: &AppWindow| ui.get_sell_error().contains("did not verify");
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), scanned), "with no tap, the scan's message shows");
+
+    // The worker types a sold piece's number: its message stays while the camera keeps
+    // reading the tag.
+    let tap = |label: &str| {
+        let found: Vec<_> = ElementHandle::find_by_accessible_label(&ui, label)
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .collect();
+        assert_eq!(found.len(), 1, "one button {label:?}");
+        found[0].mock_single_click(slint::platform::PointerEventButton::Left);
+    };
+    tap("Enter piece number");
+    tap("3");
+    tap("Add piece number");
+    let theirs = ui.get_sell_error().to_string();
+    assert!(theirs.contains("already sold"), "the tap's message: {theirs}");
+    let replaced = |ui: &AppWindow| ui.get_sell_error() != theirs.as_str();
+    // 4.6 s: longer than one come-and-go of the tag (4.4 s), shorter than the 5 s the
+    // worker's message is kept.
+    assert!(!run_until(&ui, &kiosk, Duration::from_millis(4600), replaced), "replaced by {:?}", ui.get_sell_error());
+    // Once they have had time to read it (5 s), the camera's next read is shown again: the
+    // camera was reading the tag all along.
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(15), scanned), "the scan's message returns later");
+}

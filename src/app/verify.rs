@@ -244,4 +244,18 @@ impl Kiosk {
             Some(CameraStatus::Ready) => String::new(),
         }
     }
+
+    /// The camera's state for staff, with what to do about it (the Printer tab's camera line).
+    pub fn camera_detail(&self) -> String {
+        match self.camera_status() {
+            None | Some(CameraStatus::NoCamera) => {
+                "None configured: set [camera] in the config file to check tags and photograph parcels.".into()
+            }
+            Some(CameraStatus::Ready) => "Ready: it checks tags on Check a piece and takes the courier's photo.".into(),
+            Some(CameraStatus::Disconnected) => {
+                "Unplugged: plug it back in; the kiosk finds it again by itself within a few seconds.".into()
+            }
+            Some(CameraStatus::Error(e)) => format!("Not working ({e}): unplug it and plug it back in."),
+        }
+    }
 }

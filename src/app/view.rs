@@ -213,16 +213,11 @@ impl Kiosk {
                     };
                     format!(" · {what} {}", countdown(now, t))
                 });
+                // The phase is in the status bar just above; the heading keeps its room for the
+                // count and the countdown so that neither is cut on the 800 px screen.
                 ui.set_drop_title(
-                    format!(
-                        "{} · {} · {} of {} left{}",
-                        d.drop.name,
-                        phase.label(),
-                        d.available,
-                        d.pieces,
-                        next.unwrap_or_default()
-                    )
-                    .into(),
+                    format!("{} · {} of {} left{}", d.drop.name, d.available, d.pieces, next.unwrap_or_default())
+                        .into(),
                 );
             }
             None => {
@@ -505,6 +500,7 @@ impl Kiosk {
                 (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}{held}"))
             }
         };
+        ui.set_printer_camera(self.camera_detail().into());
         ui.set_printer_headline(headline.into());
         ui.set_printer_severity(severity);
         ui.set_printer_detail(detail.into());
