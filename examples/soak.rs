@@ -31,8 +31,8 @@ use marketday::headless::Headless;
 use marketday::print::PrinterSetup;
 use marketday::store::Store;
 use marketday::ui::{AppWindow, Screen};
-use marketday_hardware::scan::synth;
 use marketday_hardware::{PrinterProfile, SimulatedCamera};
+use marketday_scan::synth;
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, LogicalPosition, Rgb8Pixel};
 

@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// Generated frames per category for the scanning figures.
     #[arg(long, default_value_t = 42)]
     pub frames: usize,
+    /// Only the cost of a tap: SQL statements and time per tap on a Sell tile, through the
+    /// window's own event handling (headless), on a store of `--pieces` pieces.
+    #[arg(long)]
+    pub taps_only: bool,
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -336,6 +340,88 @@ pub fn reservations(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What one tap on a Sell tile costs: the pointer press and release dispatched to the
+/// window (headless, 800x480), through the tile's callback, the kiosk's operation and the
+/// presenting of the screen. Drawing is not included. Taps alternate: the piece goes into
+/// the cart and out again.
+pub fn taps(args: &BenchArgs) -> anyhow::Result<()> {
+    use slint::ComponentHandle;
+    use slint::platform::{PointerEventButton, WindowEvent};
+
+    const TAPS: usize = 1_000;
+    let dir = tempfile_dir(args)?;
+    let db = dir.join("taps.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mut store = Store::open(&db)?;
+    // No past sales: the synthetic history sells the first half of the catalog, the live
+    // drop's pieces among them, and a tap should put a piece in the cart and take it out.
+    let sales = 0;
+    store.seed_synthetic_history(args.pieces, sales, Utc::now())?;
+    store.set_pin_hash(&crate::app::auth::hash_pin("1234")?)?;
+    let drop = store.current_drop(Utc::now())?.context("bench store has a live drop")?;
+    // An available piece among the six tiles on screen at 800x480 (three columns, two rows).
+    let (index, first) = store
+        .drop_pieces(&drop.drop.id)?
+        .into_iter()
+        .enumerate()
+        .take(6)
+        .find(|(_, t)| t.status == crate::domain::PieceStatus::Available)
+        .context("an available piece among the live drop's first six")?;
+    let statements = store.count_statements();
+
+    let headless = crate::headless::Headless::install()?;
+    let devices = crate::app::Devices { printer: None, camera: None, station: None };
+    let kiosk = std::rc::Rc::new(std::cell::RefCell::new(crate::app::Kiosk::new(
+        store,
+        crate::config::Config::default(),
+        devices,
+        crate::app::KioskOptions::default(),
+    )));
+    let ui = crate::ui::AppWindow::new()?;
+    let _timers = crate::app::attach(&ui, kiosk.clone());
+    headless.resize(800, 480);
+    ui.show()?;
+    kiosk.borrow_mut().unlock("1234");
+    kiosk.borrow_mut().present(&ui);
+    anyhow::ensure!(ui.get_screen() == crate::ui::Screen::Sell, "the bench kiosk did not unlock");
+    let _ = headless.render();
+
+    // Its tile's centre at 800x480: the grid starts right of the rail, cells 136 px apart.
+    let (column, row) = ((index % 3) as f32, (index / 3) as f32);
+    let position = slint::LogicalPosition::new(168.0 + column * 136.3, 270.0 + row * 134.0);
+    let button = PointerEventButton::Left;
+    let (mut times, mut counts) = (Vec::with_capacity(TAPS), Vec::with_capacity(TAPS));
+    for n in 0..TAPS {
+        let before = statements.load(std::sync::atomic::Ordering::Relaxed);
+        let t = Instant::now();
+        ui.window().dispatch_event(WindowEvent::PointerPressed { position, button });
+        ui.window().dispatch_event(WindowEvent::PointerReleased { position, button });
+        times.push(t.elapsed());
+        counts.push(statements.load(std::sync::atomic::Ordering::Relaxed) - before);
+        let in_cart = slint::Model::row_count(&ui.get_cart());
+        anyhow::ensure!(in_cart == (n + 1) % 2, "tap {n} on {} did not toggle it (cart {in_cart})", first.serial);
+    }
+    println!(
+        "Sell tile tap, {} pieces in the store, {} past sales (tile {}, {TAPS} taps):",
+        args.pieces, sales, first.serial
+    );
+    report("tap: callback, operation, present", times);
+    counts.sort_unstable();
+    let mean = counts.iter().sum::<u64>() as f64 / counts.len() as f64;
+    println!(
+        "  SQL statements per tap         min={} p50={} max={} mean={mean:.1}",
+        counts[0],
+        counts[counts.len() / 2],
+        counts[counts.len() - 1]
+    );
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
 fn tempfile_dir(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -381,7 +467,7 @@ pub fn dispatch(args: &BenchArgs) -> anyhow::Result<()> {
     use crate::dispatch::{Station, record_handover};
     use crate::domain::dispatch::Handover;
     use crate::store::Shipment;
-    use marketday_hardware::scan::synth::{self, Category};
+    use marketday_scan::synth::{self, Category};
 
     const HANDOVERS: usize = 30;
     let dir = tempfile_dir(args)?.join("dispatch");

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use marketday_hardware::Frame;
-use marketday_hardware::scan::synth::{self, Category, Sample};
-use marketday_hardware::scan::{self, Code, Steps};
+use marketday_scan::synth::{self, Category, Sample};
+use marketday_scan::{self as scan, Code, Steps};
 
 struct Tally {
     ok: usize,

@@ -74,7 +74,7 @@ fn sign_demo_pieces(store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreEr
 /// What the demo camera plays: an empty stall, a genuine tag, empty, a sold piece's tag,
 /// empty, and a tag whose certificate was tampered with.
 pub fn camera_frames(store: &Store, verify_url: &str) -> Vec<marketday_hardware::Frame> {
-    use marketday_hardware::scan::synth::tag_frame;
+    use marketday_scan::synth::tag_frame;
     let url = |n: u32| {
         store.certificate(&serial(n)).ok().flatten().map(|t| crate::domain::provenance::token_url(verify_url, &t))
     };

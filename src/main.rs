@@ -593,6 +593,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 marketday::bench_scan::run(args.frames);
                 return Ok(ExitCode::SUCCESS);
             }
+            if args.taps_only {
+                marketday::bench::taps(args)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if args.dispatch_only {
                 marketday::bench::dispatch(args)?;
                 return Ok(ExitCode::SUCCESS);

@@ -12,6 +12,7 @@ use slint::ComponentHandle;
 use crate::app::{self, Devices, Kiosk, KioskOptions};
 use crate::config::Config;
 use crate::demo;
+use crate::domain::HoldLength;
 use crate::headless::Headless;
 use crate::store::Store;
 use crate::ui::AppWindow;
@@ -20,6 +21,16 @@ pub const SIZES: [(u32, u32, &str); 2] = [(800, 480, "landscape"), (720, 1280, "
 
 /// Renders the demo screens into `dir`; returns the files written.
 pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    render_all_checked(dir, |_, _, _| Ok(()))
+}
+
+/// As [`render_all`], calling `check` with each screen's name, the window's size and the
+/// window, presented at that size, before it is drawn: the tests look there for what each
+/// screen must show and how big its buttons are.
+pub fn render_all_checked(
+    dir: &Path,
+    mut check: impl FnMut(&str, (u32, u32), &AppWindow) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let headless = Headless::install().context("cannot start the headless renderer")?;
     let work = tempfile_dir()?;
@@ -59,6 +70,7 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         kiosk.borrow_mut().present(&ui);
         for (w, h, orientation) in SIZES {
             headless.resize(w, h);
+            check(name, (w, h), &ui).with_context(|| format!("screen {name} at {w}x{h}"))?;
             let path = dir.join(format!("{name}-{orientation}.png"));
             headless.render().write_png(&path).with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
@@ -164,13 +176,14 @@ pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         k.tap_piece(demo::serial(9).as_str());
         k.open_hold(demo::serial(9).as_str());
     }
+    let two_hours = HoldLength::ALL.iter().position(|l| *l == HoldLength::TwoHours).unwrap_or(0) as i32;
     ui.set_hold_name("Ana Ruiz".into());
     ui.set_hold_contact("07700 900461".into());
-    ui.set_hold_pick("2 h".into());
+    ui.set_hold_pick(two_hours);
     shoot("13-hold", &kiosk)?;
     {
         let mut k = kiosk.borrow_mut();
-        k.create_hold(demo::serial(9).as_str(), "Ana Ruiz", "07700 900461", "2 h");
+        k.create_hold(demo::serial(9).as_str(), "Ana Ruiz", "07700 900461", two_hours);
         k.show_reservations();
     }
     shoot("14-holds", &kiosk)?;

@@ -19,8 +19,8 @@ use marketday::domain::dispatch;
 use marketday::print::PrinterSetup;
 use marketday::store::Store;
 use marketday::ui::{AppWindow, Screen};
-use marketday_hardware::scan::synth;
 use marketday_hardware::{Frame, PrinterProfile, SimulatedCamera};
+use marketday_scan::synth;
 use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, Model};
 

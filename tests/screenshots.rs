@@ -1,7 +1,79 @@
 //! Every screen renders through the software renderer with the bundled font, at the
 //! kiosk's two panel shapes, into PNG files a person can look at.
 
-use marketday::screenshots::{SIZES, render_all};
+use i_slint_backend_testing::{AccessibleRole, ElementQuery};
+use marketday::screenshots::{SIZES, render_all_checked};
+
+/// What each screen must show, as words on it: a screen that rendered the wrong page (or an
+/// empty one) fails here even when it is full of dark pixels.
+const SHOWS: [(&str, &str); 31] = [
+    ("01-idle", "Check a piece"),
+    ("02-pin", "Staff PIN"),
+    ("02-pin-wrong", "Wrong PIN"),
+    ("03-sell-empty", "Cart is empty"),
+    ("04-sell-cart-error", "is already sold"),
+    ("05-discount", "Returning customer"),
+    ("06-tender-split", "Card terminal"),
+    ("07-tender-change", "Change"),
+    ("08-sale-complete", "Sale complete"),
+    ("08-sale-post-to", "Post it"),
+    ("08-sale-posted", "courier"),
+    ("09-sales", "Refund in cash"),
+    ("09-today", "Takings"),
+    ("09-today-cash-out", "Cash out"),
+    ("10-printer", "Printer ready"),
+    ("11-sale-complete-paper-out", "Receipt waiting. Paper out"),
+    ("12-printer-paper-out", "Paper out"),
+    ("12-printer-held", "held"),
+    ("13-hold", "Ready: tap Hold piece."),
+    ("14-holds", "Ana Ruiz"),
+    ("15-member-check-in", "member"),
+    ("16-verify-hold-tag", "Reserved for a customer."),
+    ("17-verify-genuine", "Genuine"),
+    ("18-verify-forged", "Not genuine"),
+    ("19-courier-orders", "Waiting for a courier"),
+    ("20-courier-details", "Tracking number"),
+    ("21-courier-photo", "Capture"),
+    ("22-courier-review", "Use this photo"),
+    ("23-courier-done", "handed to"),
+    ("24-courier-handed-over", "Handed over"),
+    ("25-sync-conflicts", "sync conflicts"),
+];
+
+/// Buttons in lists that scroll (piece tiles, orders waiting for a courier): only their size
+/// and sides are held to the screen, since a row may sit below the fold until scrolled to.
+const SCROLLING: [&str; 2] = ["AT-", "Hand over "];
+
+/// Every button smaller than 48x48 px (9 mm on a 7" 800x480 panel) or not wholly on screen.
+fn small_or_off_screen(ui: &marketday::ui::AppWindow, w: f32, h: f32) -> Vec<String> {
+    ElementQuery::from_root(ui)
+        .match_descendants()
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all()
+        .into_iter()
+        .filter_map(|b| {
+            let (at, size) = (b.absolute_position(), b.size());
+            let label = b.accessible_label().unwrap_or_default();
+            let scrolls = SCROLLING.iter().any(|p| label.starts_with(p));
+            let fits = at.x >= -0.5
+                && at.x + size.width <= w + 0.5
+                && (scrolls || at.y >= -0.5 && at.y + size.height <= h + 0.5);
+            let big = size.width >= 48.0 && size.height >= 48.0;
+            (!fits || !big).then(|| format!("{label:?} {size:?} at {at:?}"))
+        })
+        .collect()
+}
+
+/// Every accessible label on screen (a `Text`'s is its text).
+fn labels(ui: &marketday::ui::AppWindow) -> Vec<String> {
+    ElementQuery::from_root(ui)
+        .match_descendants()
+        .find_all()
+        .into_iter()
+        .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
 
 fn decode(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
@@ -15,7 +87,28 @@ fn decode(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
 #[test]
 fn every_screen_renders_to_png_in_landscape_and_portrait() {
     let dir = tempfile::tempdir().unwrap();
-    let files = render_all(dir.path()).unwrap();
+    let (mut unseen, mut small, mut named) = (Vec::new(), Vec::new(), Vec::new());
+    let files = render_all_checked(dir.path(), |name, (w, h), ui| {
+        if w > h {
+            named.push(name.to_owned());
+        }
+        let want = SHOWS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text);
+        let shown = labels(ui);
+        if !want.is_some_and(|w| shown.iter().any(|l| l.contains(w))) {
+            unseen.push(format!("{name} at {w}x{h} does not show {want:?}; it shows {shown:?}"));
+        }
+        for b in small_or_off_screen(ui, w as f32, h as f32) {
+            let b = format!("{name} at {w}x{h}: {b}");
+            if !small.contains(&b) {
+                small.push(b);
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert!(unseen.is_empty(), "{}", unseen.join("\n\n"));
+    assert!(small.is_empty(), "buttons too small to tap or off the screen:\n{}", small.join("\n"));
+    assert_eq!(named, SHOWS.map(|(n, _)| n.to_owned()), "every screen is checked, in order");
     assert_eq!(files.len(), 31 * SIZES.len());
     for screen in ["08-sale-post-to", "21-courier-photo", "22-courier-review", "24-courier-handed-over"] {
         assert!(files.iter().any(|p| p.to_string_lossy().contains(screen)), "{screen} rendered");

@@ -15,11 +15,11 @@ use marketday::demo;
 use marketday::domain::provenance::{Certificate, KeyId, Revocation, TrustedKey, token_url};
 use marketday::store::Store;
 use marketday::ui::{AppWindow, Screen};
-use marketday_hardware::scan::{
-    self,
+use marketday_hardware::{Frame, SimulatedCamera};
+use marketday_scan::{
+    self as scan,
     synth::{self, Category},
 };
-use marketday_hardware::{Frame, SimulatedCamera};
 use slint::ComponentHandle;
 
 const VERIFY_URL: &str = "https://verify.marketday.example";

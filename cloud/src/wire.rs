@@ -371,10 +371,24 @@ mod tests {
                 revoked_reason: None,
             }),
         ];
+        let mut covered = [false; 7];
         for body in bodies {
+            // No `_` arm: a new kind of change does not compile until it has a slot here,
+            // and the assertion below fails until it is in `bodies`.
+            let slot = match &body {
+                ChangeBody::Drop(_) => 0,
+                ChangeBody::Piece(_) => 1,
+                ChangeBody::PieceState(_) => 2,
+                ChangeBody::Member(_) => 3,
+                ChangeBody::Reservation(_) => 4,
+                ChangeBody::Shipment(_) => 5,
+                ChangeBody::Key(_) => 6,
+            };
+            covered[slot] = true;
             let sent = Change { cursor: 1, kind: body.kind().into(), data: body.data() };
             assert_eq!(ChangeBody::read(&sent).unwrap(), Some(body));
         }
+        assert_eq!(covered, [true; 7], "a kind of change is never sent and read back");
         let unknown = Change { cursor: 2, kind: "gift_card".into(), data: serde_json::json!({}) };
         assert_eq!(ChangeBody::read(&unknown).unwrap(), None);
     }

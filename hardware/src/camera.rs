@@ -12,13 +12,7 @@ pub enum CameraStatus {
     Error(String),
 }
 
-/// One grey-scale (luma) frame, row-major, one byte per pixel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    pub width: u32,
-    pub height: u32,
-    pub luma: Vec<u8>,
-}
+pub use marketday_scan::Frame;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CameraError {

@@ -23,7 +23,7 @@ pub mod preview;
 mod printer;
 mod profile;
 pub mod raster;
-pub mod scan;
+pub mod scanner;
 mod serial;
 pub mod status;
 pub mod ticket;

@@ -84,7 +84,16 @@ mod tests {
         let now = Utc::now();
         assert!(matches!(check_pin(&mut store, "1234", now), Err(AuthError::NoPin)));
         store.set_pin_hash(&hash_pin("4821").unwrap()).unwrap();
-        assert!(!store.pin_state().unwrap().unwrap().hash.contains("4821"));
+        let stored = store.pin_state().unwrap().unwrap().hash;
+        assert!(stored.starts_with("$argon2id$v=19$"), "stored as an Argon2id hash: {stored}");
+        // On disk (the database file and its write-ahead log) the hash is there, and the
+        // PIN's digits are nowhere.
+        let on_disk: Vec<u8> = ["", "-wal"]
+            .iter()
+            .flat_map(|suffix| std::fs::read(format!("{}{suffix}", path.display())).unwrap_or_default())
+            .collect();
+        assert!(on_disk.windows(stored.len()).any(|w| w == stored.as_bytes()), "read the file the hash is in");
+        assert!(!on_disk.windows(4).any(|w| w == b"4821"), "the PIN is in the database file in clear");
         check_pin(&mut store, "4821", now).unwrap();
         for left in (1..lockout::FREE_ATTEMPTS).rev() {
             assert!(matches!(check_pin(&mut store, "0000", now), Err(AuthError::Wrong(n)) if n == left));

@@ -10,6 +10,7 @@ use slint::{ComponentHandle, Timer, TimerMode};
 use super::kiosk::Kiosk;
 use super::view::apply_key;
 use super::view::apply_text_key;
+use crate::domain::HoldLength;
 use crate::ui::{AppWindow, KeypadLogic, TextKeys};
 
 /// Connects `ui` to `kiosk` and starts the one-second status timer. Keep the returned
@@ -18,12 +19,18 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     ui.global::<TextKeys>().on_apply(|value, key, capitalize, max_len| {
         apply_text_key(&value, &key, capitalize, max_len.max(0) as usize).into()
     });
+    // The option lists are the domain's, set once: a page only shows them.
+    let lengths: Vec<slint::SharedString> = HoldLength::ALL.iter().map(|l| l.label().into()).collect();
+    ui.set_hold_lengths(slint::ModelRc::new(slint::VecModel::from(lengths)));
+    ui.set_extend_label(format!("+{}", HoldLength::EXTENSION.label()).into());
     ui.global::<KeypadLogic>().on_apply_key(|value, key, allow_point, max_len| {
         apply_key(&value, &key, allow_point, max_len.max(0) as usize).into()
     });
 
-    // Every callback: run the operation, then re-present. With `on_success`, the operation
-    // returns whether it was accepted, and only then are UI-owned entry fields reset.
+    // Every callback is a touch on the screen: it counts as activity (staff screens stay
+    // unlocked, a message it causes is the worker's), runs its operation, then re-presents
+    // once. With `on_success`, the operation returns whether it was accepted, and only then
+    // are UI-owned entry fields reset.
     macro_rules! on {
         ($setter:ident, |$k:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {
             on!($setter, |$k $(, $arg: $ty)*| { $body; false }, on_success |_ui| ())
@@ -35,6 +42,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
                 let Some(window) = weak.upgrade() else { return };
                 let mut guard = kiosk.borrow_mut();
                 let $k = &mut *guard;
+                $k.touch();
                 if $body {
                     let $ui = &window;
                     $reset;
@@ -50,7 +58,6 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_verify_done, |k| k.close_verify());
     on!(on_pin_submitted, |k, pin: Text| k.unlock(&pin));
     on!(on_lock, |k| k.lock());
-    on!(on_activity, |k| k.touch());
     on!(on_add_serial, |k, s: Text| k.add_typed(&s));
     on!(on_tap_piece, |k, s: Text| k.tap_piece(&s));
     on!(on_remove_line, |k, s: Text| k.remove_line(&s));
@@ -119,7 +126,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_print_job_action, |k, id: i32| k.print_job_again(i64::from(id)));
     on!(on_open_hold, |k, s: Text| k.open_hold(&s));
     on!(on_close_hold, |k| k.close_hold());
-    on!(on_create_hold, |k, s: Text, name: Text, contact: Text, pick: Text| k.create_hold(&s, &name, &contact, &pick));
+    on!(on_create_hold, |k, s: Text, name: Text, contact: Text, pick: i32| k.create_hold(&s, &name, &contact, pick));
     on!(on_open_members, |k| k.open_members());
     on!(on_close_members, |k| k.close_members());
     on!(on_search_members, |k, q: Text| k.search_members(&q));
@@ -141,7 +148,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_collect, |k, id: Text| k.collect(&id));
     on!(
         on_extend_reservation,
-        |k, id: Text, pick: Text, reason: Text| k.extend_reservation(&id, &pick, &reason),
+        |k, id: Text, reason: Text| k.extend_reservation(&id, &reason),
         on_success | ui | { ui.set_reservation_reason("".into()) }
     );
     on!(

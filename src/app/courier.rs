@@ -7,7 +7,7 @@ use std::sync::mpsc::TryRecvError;
 
 use chrono::{DateTime, Utc};
 use marketday_hardware::Still;
-use marketday_hardware::scan::worker::StillReply;
+use marketday_hardware::scanner::StillReply;
 
 use super::kiosk::{Kiosk, Notice};
 use crate::dispatch::{self, DispatchError};

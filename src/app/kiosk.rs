@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use marketday_hardware::Camera;
-use marketday_hardware::scan::Steps;
-use marketday_hardware::scan::worker::CameraFeed;
+use marketday_hardware::scanner::CameraFeed;
+use marketday_scan::Steps;
 
 use super::auth::{self, AuthError};
 use super::sell::{Completed, SellFlowError, SellSession};
@@ -211,7 +211,7 @@ impl Kiosk {
     /// was off end now.
     fn start_up(&mut self) {
         let now = self.now();
-        let until = super::reserve::expiry_for("End of day", now).unwrap_or(now + chrono::Duration::hours(8));
+        let until = crate::domain::HoldLength::EndOfDay.until(now, &chrono::Local);
         match self.store.adopt_unrecorded_holds(now, until, || crate::domain::ReservationCode::random(&mut rand::rng()))
         {
             Ok(0) => {}

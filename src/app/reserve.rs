@@ -1,31 +1,14 @@
 //! Holds, reservations and member check-in, as staff do them at the stall.
 
-use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, Utc};
 use uuid::Uuid;
 
 use super::kiosk::{Kiosk, Notice};
 use crate::domain::printout::{Printout, SlipDoc};
 use crate::domain::reservation::{Customer, Source};
-use crate::domain::{Reservation, ReservationCode, ReservationKind, Serial};
+use crate::domain::{HoldLength, Reservation, ReservationCode, ReservationKind, Serial};
 use crate::store::NewReservation;
 use crate::ui::Screen;
-
-/// The expiry quick picks staff choose from.
-pub fn expiry_for(pick: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    match pick {
-        "30 min" => Some(now + Duration::minutes(30)),
-        "2 h" => Some(now + Duration::hours(2)),
-        "1 day" => Some(now + Duration::days(1)),
-        "End of day" => {
-            // 23:59 local today, or an hour from now if that is already close.
-            let local = now.with_timezone(&Local);
-            let end = Local.from_local_datetime(&local.date_naive().and_time(NaiveTime::from_hms_opt(23, 59, 0)?));
-            let end = end.earliest()?.with_timezone(&Utc);
-            Some(end.max(now + Duration::hours(1)))
-        }
-        _ => None,
-    }
-}
 
 fn new_code() -> ReservationCode {
     ReservationCode::random(&mut rand::rng())
@@ -45,7 +28,8 @@ impl Kiosk {
 
     /// Holds the piece for a customer until the chosen time; it leaves the cart. True when
     /// done (the panel closes).
-    pub fn create_hold(&mut self, serial: &str, name: &str, contact: &str, pick: &str) -> bool {
+    /// `pick` is the index of the chosen [`HoldLength::ALL`] (the panel's buttons, in order).
+    pub fn create_hold(&mut self, serial: &str, name: &str, contact: &str, pick: i32) -> bool {
         let now = self.now();
         let Ok(serial) = Serial::parse(serial) else { return false };
         let customer = match Customer::new(name, contact) {
@@ -55,10 +39,11 @@ impl Kiosk {
                 return false;
             }
         };
-        let Some(expires_at) = expiry_for(pick, now) else {
+        let Some(length) = usize::try_from(pick).ok().and_then(|i| HoldLength::ALL.get(i).copied()) else {
             self.hold_notice = Notice::error("Choose how long to hold it.");
             return false;
         };
+        let expires_at = length.until(now, &Local);
         let new = NewReservation {
             id: Uuid::now_v7(),
             kind: ReservationKind::Hold,
@@ -160,7 +145,8 @@ impl Kiosk {
         }
     }
 
-    pub fn extend_reservation(&mut self, id: &str, pick: &str, reason: &str) -> bool {
+    /// Adds [`HoldLength::EXTENSION`] to a hold or reservation.
+    pub fn extend_reservation(&mut self, id: &str, reason: &str) -> bool {
         let Ok(id) = Uuid::parse_str(id) else { return false };
         // More time is what a customer asks for: no reason to pick, one is still recorded.
         let reason = if reason.trim().is_empty() { "Extended at the stall" } else { reason };
@@ -168,7 +154,7 @@ impl Kiosk {
         let Some(current) = self.store.reservation(id).ok().flatten() else { return false };
         // Extending adds the chosen time to what is left, so a tap never shortens a hold.
         let base = current.expires_at.max(now);
-        let Some(until) = expiry_for(pick, base) else { return false };
+        let until = HoldLength::EXTENSION.until(base, &Local);
         match self.store.extend_reservation(id, until, reason, now) {
             Ok(()) => {
                 let at = until.with_timezone(&Local).format("%a %H:%M");
@@ -263,20 +249,5 @@ impl Kiosk {
     pub fn check_out_member(&mut self) {
         self.sell.cart.member = None;
         self.sell.cart.member_bought = 0;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quick_picks_are_in_the_future() {
-        let now = Utc::now();
-        for pick in ["30 min", "2 h", "1 day", "End of day"] {
-            assert!(expiry_for(pick, now).unwrap() > now, "{pick}");
-        }
-        assert!(expiry_for("End of day", now).unwrap() >= now + Duration::hours(1));
-        assert_eq!(expiry_for("forever", now), None);
     }
 }

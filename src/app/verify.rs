@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use marketday_hardware::CameraStatus;
-use marketday_hardware::scan::worker::ScanEvent;
+use marketday_hardware::scanner::ScanEvent;
 
 use super::kiosk::{Kiosk, Notice};
 use crate::domain::provenance::{self, Reading, Verdict};

@@ -8,7 +8,7 @@ use marketday_hardware::{CameraStatus, PrinterStatus};
 use super::verify::VerdictCard;
 use slint::{ModelRc, SharedString, VecModel};
 
-use super::kiosk::Kiosk;
+use super::kiosk::{Kiosk, Notice};
 use crate::domain::ReservationState;
 use crate::domain::{DropPhase, Money, PieceStatus, Tender};
 use crate::print::advice;
@@ -34,6 +34,17 @@ pub fn countdown(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
         format!("{m} min")
     } else {
         format!("{secs} s")
+    }
+}
+
+/// The Sell screen's message: the worker's own, else why the cart cannot be totalled (a
+/// total that would overflow), so a cart that cannot be charged always says why.
+fn sell_banner(notice: &Notice, totals: &Result<crate::domain::Totals, crate::domain::MoneyError>) -> Notice {
+    match totals {
+        Err(e) if notice.text.is_empty() => {
+            Notice::error(format!("This cart cannot be totalled: {e}. Remove the last piece."))
+        }
+        _ => notice.clone(),
     }
 }
 
@@ -182,19 +193,63 @@ impl Kiosk {
         }
     }
 
-    /// Pushes the whole state to the window.
+    /// Pushes the state to the window: the status bar and the screen showing. A page that is
+    /// not on screen is not in the window (each is an `if` in `app.slint`), so what it would
+    /// show is not computed, and its queries are not run, until it is shown; the change of
+    /// screen is itself presented.
     pub fn present(&mut self, ui: &AppWindow) {
+        use crate::ui::Screen;
         let now = self.now();
+        let screen = self.screen;
         let drop = self.store.current_drop(now).ok().flatten();
         ui.set_status(self.status_data(drop.as_ref(), now));
         ui.set_screen(self.screen);
         self.update_camera_activity();
         self.present_verify(ui);
         ui.set_currency_symbol(self.config.currency().symbol().into());
-        let fmt_money = |m: Money| SharedString::from(m.to_string());
 
         // Idle and drop summary.
-        match &drop {
+        if matches!(screen, Screen::Idle | Screen::Sell) {
+            self.present_drop_heading(ui, drop.as_ref(), now);
+        }
+        if screen == Screen::Pin {
+            ui.set_pin_hint(if self.options.demo { "Demo PIN: 1234".into() } else { SharedString::new() });
+            ui.set_pin_message(self.pin_message(now).into());
+        }
+        if screen == Screen::Sell {
+            self.present_grid(ui, drop.as_ref());
+        }
+        if matches!(screen, Screen::Sell | Screen::Tender) {
+            self.present_cart(ui);
+        }
+        if screen == Screen::Tender {
+            self.present_tender(ui);
+        }
+
+        self.present_printing(ui, now);
+        self.present_sync(ui, now);
+        if matches!(screen, Screen::Sell | Screen::Reservations) {
+            self.present_holds(ui, now);
+        }
+        match screen {
+            Screen::Dispatch => self.present_courier(ui),
+            Screen::Sales => self.present_sales(ui, now),
+            Screen::Today => {
+                let cx = super::today::TodayContext {
+                    device: &self.config.stall.device_id,
+                    currency: self.config.currency(),
+                    now,
+                };
+                self.today.present(&self.store, &cx, ui);
+            }
+            Screen::Done => self.present_done(ui),
+            _ => {}
+        }
+    }
+
+    /// The idle screen's welcome and the Sell grid's heading: the drop and what is left.
+    fn present_drop_heading(&self, ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
+        match drop {
             Some(d) => {
                 ui.set_idle_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
                 let detail = match d.drop.phase(now) {
@@ -226,17 +281,17 @@ impl Kiosk {
                 ui.set_drop_title("No drop on sale".into());
             }
         }
+    }
+
+    /// The Sell grid: the live drop's pieces, each with its state.
+    fn present_grid(&self, ui: &AppWindow, drop: Option<&DropSummary>) {
+        let fmt_money = |m: Money| SharedString::from(m.to_string());
         ui.set_empty_text(
             "No pieces to show. Import the catalog with `marketday catalog import FILE.csv`, or type a serial above."
                 .into(),
         );
-        ui.set_pin_hint(if self.options.demo { "Demo PIN: 1234".into() } else { SharedString::new() });
-        ui.set_pin_message(self.pin_message(now).into());
-
-        // Grid.
         let in_cart = |s: &crate::domain::Serial| self.sell.cart.lines.iter().any(|l| &l.serial == s);
         let tiles = drop
-            .as_ref()
             .map(|d| self.store.drop_pieces(&d.drop.id).unwrap_or_default())
             .unwrap_or_default()
             .into_iter()
@@ -261,6 +316,11 @@ impl Kiosk {
             })
             .collect();
         ui.set_pieces(model(tiles));
+    }
+
+    /// The cart, its totals and the Sell screen's message; the Tender screen shows the total.
+    fn present_cart(&self, ui: &AppWindow) {
+        let fmt_money = |m: Money| SharedString::from(m.to_string());
 
         // Cart and totals.
         let lines = self
@@ -282,16 +342,22 @@ impl Kiosk {
             })
             .collect();
         ui.set_cart(model(lines));
-        match self.sell.cart.totals(self.vat) {
+        let totals = self.sell.cart.totals(self.vat);
+        match &totals {
             Ok(t) => {
                 ui.set_discount_total(if t.discount.is_zero() { SharedString::new() } else { fmt_money(t.discount) });
                 ui.set_total(fmt_money(t.total));
                 ui.set_vat_line(format!("includes VAT {} at {}", t.vat, self.vat).into());
             }
-            Err(e) => ui.set_sell_error(e.to_string().into()),
+            Err(_) => {
+                ui.set_discount_total(SharedString::new());
+                ui.set_total("—".into());
+                ui.set_vat_line(SharedString::new());
+            }
         }
-        ui.set_sell_error(self.sell_notice.text.clone().into());
-        ui.set_sell_error_severity(self.sell_notice.severity);
+        let banner = sell_banner(&self.sell_notice, &totals);
+        ui.set_sell_error(banner.text.into());
+        ui.set_sell_error_severity(banner.severity);
 
         // Discount panel.
         match &self.discount_for {
@@ -304,8 +370,11 @@ impl Kiosk {
             }
             None => ui.set_discount_serial(SharedString::new()),
         }
+    }
 
-        // Tender.
+    /// Payments taken so far, what is left and the change.
+    fn present_tender(&self, ui: &AppWindow) {
+        let fmt_money = |m: Money| SharedString::from(m.to_string());
         let remaining = self.sell.remaining(self.vat).ok();
         ui.set_remaining(remaining.map(fmt_money).unwrap_or_default());
         let tenders = self
@@ -331,29 +400,11 @@ impl Kiosk {
         });
         ui.set_quick_cash(model(self.sell.quick_cash(self.vat).into_iter().map(fmt_money).collect()));
         ui.set_tender_error(self.tender_notice.text.clone().into());
+    }
 
-        self.present_printing(ui, now);
-        self.present_sync(ui, now);
-        self.present_holds(ui, now);
-
-        if self.screen == crate::ui::Screen::Dispatch {
-            self.present_courier(ui);
-        }
-
-        // Sales: recent sales and the one selected for a return or void.
-        if self.screen == crate::ui::Screen::Sales {
-            self.present_sales(ui, now);
-        }
-        if self.screen == crate::ui::Screen::Today {
-            let cx = super::today::TodayContext {
-                device: &self.config.stall.device_id,
-                currency: self.config.currency(),
-                now,
-            };
-            self.today.present(&self.store, &cx, ui);
-        }
-
-        // Done.
+    /// The sale just completed.
+    fn present_done(&self, ui: &AppWindow) {
+        let fmt_money = |m: Money| SharedString::from(m.to_string());
         if let Some(done) = &self.last_done {
             ui.set_receipt(done.receipt.to_string().into());
             ui.set_done_total(fmt_money(done.total));
@@ -377,7 +428,7 @@ impl Kiosk {
                 ui.set_hold_serial(SharedString::new());
                 ui.set_hold_name(SharedString::new());
                 ui.set_hold_contact(SharedString::new());
-                ui.set_hold_pick(SharedString::new());
+                ui.set_hold_pick(-1);
             }
         }
         ui.set_hold_error(self.hold_notice.text.clone().into());
@@ -764,7 +815,7 @@ impl Kiosk {
 }
 
 /// An SVG path through the code's corners, in preview pixels.
-fn outline_path(corners: [marketday_hardware::scan::Pt; 4]) -> String {
+fn outline_path(corners: [marketday_scan::Pt; 4]) -> String {
     let [a, b, c, d] = corners;
     format!("M {:.0} {:.0} L {:.0} {:.0} L {:.0} {:.0} L {:.0} {:.0} Z", a.x, a.y, b.x, b.y, c.x, c.y, d.x, d.y)
 }
@@ -774,6 +825,20 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_cart_that_cannot_be_totalled_says_so_unless_the_worker_has_a_message_up() {
+        let overflow = Err(crate::domain::MoneyError::Overflow);
+        let shown = sell_banner(&Notice::default(), &overflow);
+        assert_eq!(
+            (shown.text.as_str(), shown.severity),
+            ("This cart cannot be totalled: amount is too large. Remove the last piece.", 2)
+        );
+        let theirs = Notice::warning("AT-2026-0007 is held for Priya Shah.");
+        assert_eq!(sell_banner(&theirs, &overflow), theirs);
+        let fine = crate::domain::Cart::new(crate::domain::Currency::GBP).totals(crate::domain::VatRate::UK_STANDARD);
+        assert_eq!(sell_banner(&Notice::default(), &fine), Notice::default());
+    }
 
     #[test]
     fn countdown_reads_naturally() {

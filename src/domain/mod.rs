@@ -21,6 +21,6 @@ pub use cart::{Cart, CartLine, Discount, DiscountKind, SellError, Totals};
 pub use drop::{Drop, DropPhase, Member};
 pub use money::{Currency, Money, MoneyError, VatRate};
 pub use piece::{Edition, Piece, PieceStatus, Serial};
-pub use reservation::{Customer, Reservation, ReservationCode, ReservationKind, ReservationState};
+pub use reservation::{Customer, HoldLength, Reservation, ReservationCode, ReservationKind, ReservationState};
 pub use sale::{CheckoutError, NewSale, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine};
 pub use tender::{Settlement, Tender, TenderError};

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Offset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -217,9 +217,61 @@ impl Reservation {
     }
 }
 
+/// How long staff hold a piece: the hold panel's quick picks, in the order it offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldLength {
+    HalfHour,
+    TwoHours,
+    EndOfDay,
+    OneDay,
+}
+
+impl HoldLength {
+    pub const ALL: [HoldLength; 4] =
+        [HoldLength::HalfHour, HoldLength::TwoHours, HoldLength::EndOfDay, HoldLength::OneDay];
+    /// What one tap on the Holds screen adds to a hold.
+    pub const EXTENSION: HoldLength = HoldLength::TwoHours;
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HoldLength::HalfHour => "30 min",
+            HoldLength::TwoHours => "2 h",
+            HoldLength::EndOfDay => "End of day",
+            HoldLength::OneDay => "1 day",
+        }
+    }
+
+    /// When a hold of this length, counted from `from`, ends. "End of day" is 23:59 on the
+    /// stall's clock (`tz`), or an hour from `from` when that is closer: a customer told "until
+    /// we close" at 23:58 still has time to come back.
+    pub fn until<Tz: TimeZone>(self, from: DateTime<Utc>, tz: &Tz) -> DateTime<Utc> {
+        match self {
+            HoldLength::HalfHour => from + Duration::minutes(30),
+            HoldLength::TwoHours => from + Duration::hours(2),
+            HoldLength::OneDay => from + Duration::days(1),
+            HoldLength::EndOfDay => last_minute_of_day(from, tz).max(from + Duration::hours(1)),
+        }
+    }
+}
+
+/// 23:59 on `at`'s date on the clock `tz`. Should a clock change ever skip that minute, the
+/// offset in force at `at` places it.
+fn last_minute_of_day<Tz: TimeZone>(at: DateTime<Utc>, tz: &Tz) -> DateTime<Utc> {
+    let local = at.with_timezone(tz);
+    let last = local.date_naive().and_time(NaiveTime::from_hms_opt(23, 59, 0).unwrap_or_default());
+    match tz.from_local_datetime(&last).earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        None => {
+            let offset = Duration::seconds(i64::from(local.offset().fix().local_minus_utc()));
+            Utc.from_utc_datetime(&(last - offset))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
+    use chrono_tz::Europe::London;
 
     use super::*;
     use crate::domain::Currency;
@@ -272,5 +324,49 @@ mod tests {
         assert!(r.check_extend(now + Duration::hours(1), "Coming back after lunch", now).is_ok());
         assert_eq!(Customer::new(" ", "x"), Err(ReservationError::NoName));
         assert_eq!(Customer::new("Ana", ""), Err(ReservationError::NoContact));
+    }
+    /// A UTC instant given as London wall-clock time.
+    fn london(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        London.with_ymd_and_hms(y, m, d, h, min, 0).earliest().unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn end_of_day_is_the_last_minute_of_the_stalls_day_or_an_hour_when_closer() {
+        // 00:01: the whole day, to 23:59 the same day.
+        let early = london(2026, 7, 14, 0, 1);
+        assert_eq!(HoldLength::EndOfDay.until(early, &London), london(2026, 7, 14, 23, 59));
+        // 23:58: 23:59 is a minute away, so an hour instead (into tomorrow).
+        let late = london(2026, 7, 14, 23, 58);
+        assert_eq!(HoldLength::EndOfDay.until(late, &London), late + Duration::hours(1));
+        // Summer time: 23:59 BST is 22:59 UTC.
+        assert_eq!(london(2026, 7, 14, 23, 59).to_rfc3339(), "2026-07-14T22:59:00+00:00");
+    }
+
+    #[test]
+    fn end_of_day_follows_the_clock_across_a_clock_change() {
+        // 29 March 2026: London's clocks go forward at 01:00 GMT. From 00:30 GMT to 23:59 BST
+        // is 22 h 29 min of real time, not 23 h 29 min.
+        let spring = london(2026, 3, 29, 0, 30);
+        let end = HoldLength::EndOfDay.until(spring, &London);
+        assert_eq!(end.with_timezone(&London).format("%F %R").to_string(), "2026-03-29 23:59");
+        assert_eq!(end - spring, Duration::minutes(22 * 60 + 29));
+        // 25 October 2026: back at 02:00 BST; 00:30 BST to 23:59 GMT is 24 h 29 min.
+        let autumn = london(2026, 10, 25, 0, 30);
+        let end = HoldLength::EndOfDay.until(autumn, &London);
+        assert_eq!(end.with_timezone(&London).format("%F %R").to_string(), "2026-10-25 23:59");
+        assert_eq!(end - autumn, Duration::minutes(24 * 60 + 29));
+        // The fixed lengths are real time whatever the clock does.
+        assert_eq!(HoldLength::TwoHours.until(spring, &London) - spring, Duration::hours(2));
+        assert_eq!(HoldLength::OneDay.until(autumn, &London) - autumn, Duration::hours(24));
+    }
+
+    #[test]
+    fn every_hold_length_has_its_own_label_and_ends_later() {
+        let now = london(2026, 12, 5, 14, 0);
+        let labels: std::collections::HashSet<_> = HoldLength::ALL.iter().map(|l| l.label()).collect();
+        assert_eq!(labels.len(), HoldLength::ALL.len());
+        for length in HoldLength::ALL {
+            assert!(length.until(now, &London) > now, "{}", length.label());
+        }
     }
 }

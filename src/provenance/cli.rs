@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::{NaiveDate, Utc};
-use marketday_hardware::scan::{self, Steps};
+use marketday_scan::{self as scan, Steps};
 
 use super::{Check, check, import_keyring, keygen, read_signing_key, sign_pieces};
 use crate::domain::Serial;

@@ -19,6 +19,8 @@ mod schema;
 mod staff;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -89,6 +91,20 @@ pub struct Store {
 }
 
 impl Store {
+    /// Counts the SQL statements this store runs from now on: the benchmark's "queries per
+    /// tap". Each statement counts once as it starts (SQLite's statement trace).
+    pub fn count_statements(&mut self) -> Arc<AtomicU64> {
+        let count = Arc::new(AtomicU64::new(0));
+        let counter = count.clone();
+        let each = move |_: rusqlite::trace::TraceEvent<'_>| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        };
+        if let Err(e) = self.conn.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(each)) {
+            tracing::warn!(error = %e, "cannot count statements");
+        }
+        count
+    }
+
     /// Opens (creating if absent) the database at `path` and brings its schema up to date.
     ///
     /// A file that is not a SQLite database, or one from a newer Marketday, is reported

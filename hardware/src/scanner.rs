@@ -12,8 +12,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::{Code, Steps, scan};
 use crate::camera::{Camera, CameraError, CameraStatus, Frame, Still};
+use marketday_scan::{Code, Steps, scan};
 
 /// Codes first seen in a frame, with how long the frame waited and took to decode.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ type Slot = Arc<(Mutex<Option<(Frame, Instant)>>, Condvar)>;
 pub struct Preview {
     pub frame: Option<Frame>,
     /// Corners in preview pixels, while the code is fresh.
-    pub outline: Option<[super::Pt; 4]>,
+    pub outline: Option<[marketday_scan::Pt; 4]>,
     pub frames: u64,
     /// When each code was last read in a frame (codes out of view for a while are dropped),
     /// so a screen can tell a code still held up from one taken away.
@@ -277,7 +277,7 @@ pub fn downscale(frame: &Frame, max_width: u32) -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::Pt;
+    use marketday_scan::Pt;
 
     fn code(text: &str) -> Code {
         Code { text: text.into(), corners: [Pt::new(0.0, 0.0); 4] }

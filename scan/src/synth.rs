@@ -6,7 +6,7 @@
 use qrcode::{Color, EcLevel, QrCode};
 
 use super::geometry::{Homography, Pt};
-use crate::camera::Frame;
+use crate::Frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {

@@ -1,4 +1,18 @@
-//! QR codes from camera frames.
+//! QR codes from camera frames: computer vision, with no device in it. The kiosk's camera
+//! threads (`marketday-hardware`) hand frames in; codes come out.
+//!
+//! ```
+//! use marketday_scan::{Steps, scan, synth};
+//!
+//! // A tag held up to a 640x480 camera on a market stall (a frame made in code).
+//! let url = "https://verify.example/p/AT-2026-0007";
+//! let frame = synth::tag_frame(Some(url), 1);
+//! let codes = scan(&frame, Steps::default());
+//! assert_eq!(codes.len(), 1);
+//! assert_eq!(codes[0].text, url);
+//! // Its corners, in frame pixels, for drawing an outline over the preview.
+//! assert!(codes[0].corners.iter().all(|p| p.x >= 0.0 && p.x < 640.0));
+//! ```
 //!
 //! The pipeline, cheapest first, stopping at the first step that reads anything:
 //! 1. half resolution (big codes: a quarter of the pixels), then full resolution;
@@ -16,11 +30,17 @@ pub mod binarize;
 pub mod finder;
 pub mod geometry;
 pub mod synth;
-pub mod worker;
 
-use crate::camera::Frame;
 use binarize::Bitmap;
 pub use geometry::Pt;
+
+/// One grey-scale (luma) frame, row-major, one byte per pixel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub luma: Vec<u8>,
+}
 
 /// A code read from a frame: its text and its corners in frame pixels, clockwise from
 /// the code's own top left.
