@@ -190,7 +190,19 @@ pub fn first_frame(store_path: &Path) -> anyhow::Result<()> {
     use slint::ComponentHandle;
     let t = Instant::now();
     let headless = crate::headless::Headless::install()?;
-    let store = Store::open(store_path)?;
+    let (ui, _kiosk, _timers) = bare_kiosk(Store::open(store_path)?)?;
+    headless.resize(800, 480);
+    ui.show()?;
+    let image = headless.render();
+    anyhow::ensure!(image.rgb.iter().any(|&b| b != 0), "first frame is blank");
+    println!("first_frame_ms={:.1} peak_rss_kb={}", t.elapsed().as_secs_f64() * 1e3, peak_rss_kb());
+    Ok(())
+}
+
+type Bare = (crate::ui::AppWindow, std::rc::Rc<std::cell::RefCell<crate::app::Kiosk>>, (slint::Timer, slint::Timer));
+
+/// A kiosk on `store` with no devices and the default config, wired to a window of its own.
+fn bare_kiosk(store: Store) -> anyhow::Result<Bare> {
     let devices = crate::app::Devices { printer: None, camera: None, station: None };
     let kiosk = std::rc::Rc::new(std::cell::RefCell::new(crate::app::Kiosk::new(
         store,
@@ -199,13 +211,8 @@ pub fn first_frame(store_path: &Path) -> anyhow::Result<()> {
         crate::app::KioskOptions::default(),
     )));
     let ui = crate::ui::AppWindow::new()?;
-    let _timers = crate::app::attach(&ui, kiosk);
-    headless.resize(800, 480);
-    ui.show()?;
-    let image = headless.render();
-    anyhow::ensure!(image.rgb.iter().any(|&b| b != 0), "first frame is blank");
-    println!("first_frame_ms={:.1} peak_rss_kb={}", t.elapsed().as_secs_f64() * 1e3, peak_rss_kb());
-    Ok(())
+    let timers = crate::app::attach(&ui, kiosk.clone());
+    Ok((ui, kiosk, timers))
 }
 
 /// The power-cut test's victim: commits random sales from the pieces `TS-000001..`,
@@ -372,15 +379,7 @@ pub fn taps(args: &BenchArgs) -> anyhow::Result<()> {
     let statements = store.count_statements();
 
     let headless = crate::headless::Headless::install()?;
-    let devices = crate::app::Devices { printer: None, camera: None, station: None };
-    let kiosk = std::rc::Rc::new(std::cell::RefCell::new(crate::app::Kiosk::new(
-        store,
-        crate::config::Config::default(),
-        devices,
-        crate::app::KioskOptions::default(),
-    )));
-    let ui = crate::ui::AppWindow::new()?;
-    let _timers = crate::app::attach(&ui, kiosk.clone());
+    let (ui, kiosk, _timers) = bare_kiosk(store)?;
     headless.resize(800, 480);
     ui.show()?;
     kiosk.borrow_mut().unlock("1234");
