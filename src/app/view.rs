@@ -37,6 +37,11 @@ pub fn countdown(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     }
 }
 
+/// An amount as the pages show it ("£185.00").
+fn fmt_money(m: Money) -> SharedString {
+    m.to_string().into()
+}
+
 /// The Sell screen's message: the worker's own, else why the cart cannot be totalled (a
 /// total that would overflow), so a cart that cannot be charged always says why.
 fn sell_banner(notice: &Notice, totals: &Result<crate::domain::Totals, crate::domain::MoneyError>) -> Notice {
@@ -285,7 +290,6 @@ impl Kiosk {
 
     /// The Sell grid: the live drop's pieces, each with its state.
     fn present_grid(&self, ui: &AppWindow, drop: Option<&DropSummary>) {
-        let fmt_money = |m: Money| SharedString::from(m.to_string());
         ui.set_empty_text(
             "No pieces to show. Import the catalog with `marketday catalog import FILE.csv`, or type a serial above."
                 .into(),
@@ -320,8 +324,6 @@ impl Kiosk {
 
     /// The cart, its totals and the Sell screen's message; the Tender screen shows the total.
     fn present_cart(&self, ui: &AppWindow) {
-        let fmt_money = |m: Money| SharedString::from(m.to_string());
-
         // Cart and totals.
         let lines = self
             .sell
@@ -374,7 +376,6 @@ impl Kiosk {
 
     /// Payments taken so far, what is left and the change.
     fn present_tender(&self, ui: &AppWindow) {
-        let fmt_money = |m: Money| SharedString::from(m.to_string());
         let remaining = self.sell.remaining(self.vat).ok();
         ui.set_remaining(remaining.map(fmt_money).unwrap_or_default());
         let tenders = self
@@ -404,7 +405,6 @@ impl Kiosk {
 
     /// The sale just completed.
     fn present_done(&self, ui: &AppWindow) {
-        let fmt_money = |m: Money| SharedString::from(m.to_string());
         if let Some(done) = &self.last_done {
             ui.set_receipt(done.receipt.to_string().into());
             ui.set_done_total(fmt_money(done.total));
