@@ -198,9 +198,9 @@ pub fn render_all_checked(
     kiosk.borrow_mut().show_verify();
     wait_for_verdict(&kiosk, &ui, None);
     shoot("16-verify-hold-tag", &kiosk)?;
-    wait_for_verdict(&kiosk, &ui, Some(0));
+    wait_for_verdict(&kiosk, &ui, Some(crate::ui::Severity::Ok));
     shoot("17-verify-genuine", &kiosk)?;
-    wait_for_verdict(&kiosk, &ui, Some(2));
+    wait_for_verdict(&kiosk, &ui, Some(crate::ui::Severity::Error));
     shoot("18-verify-forged", &kiosk)?;
     kiosk.borrow_mut().close_verify();
     kiosk.borrow_mut().unlock(demo::DEMO_PIN);
@@ -209,8 +209,8 @@ pub fn render_all_checked(
     {
         let mut k = kiosk.borrow_mut();
         k.pick_order("WEB-1042");
-        k.edit_courier_field(0, "jd 0002 2334 4gb");
-        k.edit_courier_field(1, "Sam Patel");
+        k.edit_courier_field(crate::ui::CourierField::Tracking, "jd 0002 2334 4gb");
+        k.edit_courier_field(crate::ui::CourierField::CourierName, "Sam Patel");
         k.choose_courier("Royal Mail");
     }
     shoot("20-courier-details", &kiosk)?;
@@ -250,14 +250,14 @@ pub fn render_all_checked(
 
 /// Runs the camera until the Verify screen shows a verdict of `severity` (or, for `None`,
 /// a first preview frame); gives up after ten seconds and shoots what is there.
-fn wait_for_verdict(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, severity: Option<i32>) {
+fn wait_for_verdict(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, severity: Option<crate::ui::Severity>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
         kiosk.borrow_mut().poll_camera(ui);
         let shown = ui.get_verify_severity();
         match severity {
             None if ui.get_camera_frame().size().width > 0 => return,
-            Some(s) if shown == s => return,
+            Some(s) if ui.get_verify_shown() && shown == s => return,
             _ => {}
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -198,7 +198,7 @@ fn a_courier_hands_over_a_parcel_by_tapping_through_the_screen() {
     tab(&h.ui, "Courier");
     let row = h.ui.get_courier_proofs().row_data(0).unwrap();
     assert!(!row.has_thumb);
-    assert_eq!(row.severity, 2);
+    assert_eq!(row.severity, marketday::ui::Severity::Error);
     assert!(row.note.contains("Photo changed since it was taken"), "{}", row.note);
 }
 

@@ -28,7 +28,7 @@ const SHOWS: [(&str, &str); 31] = [
     ("13-hold", "Ready: tap Hold piece."),
     ("14-holds", "Ana Ruiz"),
     ("15-member-check-in", "member"),
-    ("16-verify-hold-tag", "Reserved for a customer."),
+    ("16-verify-hold-tag", "Hold the piece's tag to the camera"),
     ("17-verify-genuine", "Genuine"),
     ("18-verify-forged", "Not genuine"),
     ("19-courier-orders", "Waiting for a courier"),

@@ -119,7 +119,7 @@ fn a_sync_that_cannot_start_says_so_instead_of_offline() {
     kiosk.borrow_mut().present(&ui);
 
     assert_eq!(ui.get_status().sync, format!("Sync off · {waiting} not synced"), "not the network's fault");
-    assert_eq!(ui.get_status().sync_severity, 2, "shown as a fault");
+    assert_eq!(ui.get_status().sync_severity, marketday::ui::Severity::Error, "shown as a fault");
     kiosk.borrow_mut().unlock(demo::DEMO_PIN);
     kiosk.borrow_mut().present(&ui);
     tap(&ui, &format!("Sync: Sync off · {waiting} not synced"));

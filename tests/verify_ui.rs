@@ -14,7 +14,7 @@ use marketday::config::Config;
 use marketday::demo;
 use marketday::domain::provenance::{Certificate, KeyId, Revocation, TrustedKey, token_url};
 use marketday::store::Store;
-use marketday::ui::{AppWindow, Screen};
+use marketday::ui::{AppWindow, Screen, Severity};
 use marketday_hardware::{Frame, SimulatedCamera};
 use marketday_scan::{
     self as scan,
@@ -63,7 +63,8 @@ fn seeded_store(path: &std::path::Path) -> (Store, Certs) {
 struct Shown {
     /// Preview frames reached the screen: the camera was really playing.
     saw_frames: bool,
-    severity: i32,
+    /// `None` while no verdict is shown.
+    severity: Option<Severity>,
     verdict: String,
     headline: String,
     latency: Option<Duration>,
@@ -74,14 +75,14 @@ struct Shown {
 fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration) -> Shown {
     let (ui, kiosk, _dir, _timers) = open_verify(make_frames, 1, KioskOptions::default());
     let deadline = Instant::now() + wait;
-    while Instant::now() < deadline && ui.get_verify_severity() < 0 {
+    while Instant::now() < deadline && !ui.get_verify_shown() {
         kiosk.borrow_mut().poll_camera(&ui);
         std::thread::sleep(Duration::from_millis(10));
     }
     let latency = kiosk.borrow().verify_latency();
     Shown {
         saw_frames: ui.get_camera_frame().size().width > 0,
-        severity: ui.get_verify_severity(),
+        severity: ui.get_verify_shown().then(|| ui.get_verify_severity()),
         verdict: ui.get_verify_verdict().into(),
         headline: ui.get_verify_headline().into(),
         latency,
@@ -144,9 +145,13 @@ fn a_verdict_goes_once_its_tag_has_left_the_camera() {
     // The tag for 40 frames, then an empty table for 40, looping.
     let frames = |c: &Certs| vec![synth::tag_frame(Some(&c.genuine), 3), synth::sample(Category::NoCode, 0).frame];
     let (ui, kiosk, _dir, _timers) = open_verify(frames, 40, options);
-    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_verify_severity() == 0), "no verdict");
+    assert!(
+        run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_verify_shown()
+            && ui.get_verify_severity() == Severity::Ok),
+        "no verdict"
+    );
     let shown = Instant::now();
-    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_verify_severity() < 0), "the verdict stayed");
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| !ui.get_verify_shown()), "the verdict stayed");
     assert!(shown.elapsed() >= Duration::from_secs(1), "it went while its tag could still be in view");
     assert_eq!(ui.get_screen(), Screen::Verify, "ready for the next tag");
     assert_eq!(ui.get_verify_headline(), "", "nothing of the last verdict is left");
@@ -191,7 +196,7 @@ fn every_kind_of_frame_reaches_a_genuine_verdict_on_screen() {
             .unwrap_or_else(|| panic!("none of three {} frames reads", category.name()));
         let shown = verify_frames(|c| vec![frame_of(n, c)], Duration::from_secs(20));
         assert_eq!(shown.verdict, "Genuine", "{} frame {n}", category.name());
-        assert_eq!(shown.severity, 0);
+        assert_eq!(shown.severity, Some(Severity::Ok));
         assert!(shown.headline == "07 of 24, Garnet clasp pendant" || shown.headline.starts_with("08 of 24"));
         eprintln!(
             "{:<16} frame {n}: frame to verdict {:.1} ms",
@@ -203,17 +208,17 @@ fn every_kind_of_frame_reaches_a_genuine_verdict_on_screen() {
 
 #[test]
 fn bad_certificates_each_show_their_verdict() {
-    type Case = (fn(&Certs) -> String, &'static str, i32);
+    type Case = (fn(&Certs) -> String, &'static str, Severity);
     let cases: [Case; 5] = [
-        (|c| c.forged.clone(), "Not genuine", 2),
-        (|c| c.revoked.clone(), "Withdrawn key", 1),
-        (|c| c.unknown.clone(), "Unknown signer", 1),
-        (|_| "https://example.com/menu?table=4".into(), "Not a certificate", 1),
-        (|c| c.genuine[..c.genuine.len() - 30].to_owned(), "Tag unreadable", 1),
+        (|c| c.forged.clone(), "Not genuine", Severity::Error),
+        (|c| c.revoked.clone(), "Withdrawn key", Severity::Warning),
+        (|c| c.unknown.clone(), "Unknown signer", Severity::Warning),
+        (|_| "https://example.com/menu?table=4".into(), "Not a certificate", Severity::Warning),
+        (|c| c.genuine[..c.genuine.len() - 30].to_owned(), "Tag unreadable", Severity::Warning),
     ];
     for (text, verdict, severity) in cases {
         let shown = verify_frames(|c| vec![synth::tag_frame(Some(&text(c)), 3)], Duration::from_secs(20));
-        assert_eq!((shown.verdict.as_str(), shown.severity), (verdict, severity));
+        assert_eq!((shown.verdict.as_str(), shown.severity), (verdict, Some(severity)));
     }
 }
 
@@ -221,7 +226,7 @@ fn bad_certificates_each_show_their_verdict() {
 fn a_frame_without_a_code_never_shows_a_verdict() {
     let shown = verify_frames(|_| vec![synth::sample(Category::NoCode, 0).frame], Duration::from_secs(2));
     assert!(shown.saw_frames, "the camera played the empty frame");
-    assert_eq!(shown.severity, -1);
+    assert_eq!(shown.severity, None);
     assert_eq!(shown.verdict, "");
 }
 

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use slint::{ComponentHandle, Timer, TimerMode};
 
+use super::keys::{apply_key, apply_text_key, show_amount};
 use super::kiosk::Kiosk;
-use super::view::apply_key;
-use super::view::apply_text_key;
-use crate::domain::HoldLength;
-use crate::ui::{AppWindow, KeypadLogic, TextKeys};
+use super::present::model;
+use crate::domain::lockout::PIN_LENGTH;
+use crate::domain::{DISCOUNT_REASONS, HoldLength, RELEASE_REASONS, RETURN_REASONS};
+use crate::ui::{AppWindow, CourierField, KeypadLogic, TenderMode, TextKeys};
 
 /// Connects `ui` to `kiosk` and starts the one-second status timer. Keep the returned
 /// timer alive as long as the window.
@@ -19,13 +20,20 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     ui.global::<TextKeys>().on_apply(|value, key, capitalize, max_len| {
         apply_text_key(&value, &key, capitalize, max_len.max(0) as usize).into()
     });
-    // The option lists are the domain's, set once: a page only shows them.
-    let lengths: Vec<slint::SharedString> = HoldLength::ALL.iter().map(|l| l.label().into()).collect();
-    ui.set_hold_lengths(slint::ModelRc::new(slint::VecModel::from(lengths)));
+    // The option lists and limits are the domain's, set once: a page only shows them.
+    let words = |list: &[&str]| model(list.iter().map(|w| slint::SharedString::from(*w)).collect());
+    ui.set_hold_lengths(model(HoldLength::ALL.iter().map(|l| l.label().into()).collect()));
     ui.set_extend_label(format!("+{}", HoldLength::EXTENSION.label()).into());
+    ui.set_discount_reasons(words(&DISCOUNT_REASONS));
+    ui.set_return_reasons(words(&RETURN_REASONS));
+    ui.set_release_reasons(words(&RELEASE_REASONS));
+    ui.set_pin_min_length(*PIN_LENGTH.start() as i32);
+    ui.set_pin_max_length(*PIN_LENGTH.end() as i32);
     ui.global::<KeypadLogic>().on_apply_key(|value, key, allow_point, max_len| {
         apply_key(&value, &key, allow_point, max_len.max(0) as usize).into()
     });
+    let currency = kiosk.borrow().currency();
+    ui.global::<KeypadLogic>().on_show_amount(move |typed, percent| show_amount(currency, &typed, percent).into());
 
     // Every callback is a touch on the screen: it counts as activity (staff screens stay
     // unlocked, a message it causes is the worker's), runs its operation, then re-presents
@@ -136,7 +144,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     on!(on_show_dispatch, |k| k.show_dispatch());
     on!(on_search_orders, |k, q: Text| k.search_orders(&q));
     on!(on_pick_order, |k, id: Text| k.pick_order(&id));
-    on!(on_courier_edit, |k, field: i32, text: Text| k.edit_courier_field(field, &text));
+    on!(on_courier_edit, |k, field: CourierField, text: Text| k.edit_courier_field(field, &text));
     on!(on_choose_courier, |k, c: Text| k.choose_courier(&c));
     on!(on_courier_next, |k| k.to_photo());
     on!(on_capture_photo, |k| k.capture_photo());
@@ -163,7 +171,7 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
         on_success | ui | {
             ui.set_tender_amount("".into());
             ui.set_card_reference("".into());
-            ui.set_tender_mode(0);
+            ui.set_tender_mode(TenderMode::Cash);
         }
     );
     // A return or void clears the chosen reason, so the next undo needs a new one.

@@ -1,21 +1,41 @@
-//! The kiosk's state and the operations staff perform on it.
+//! The router: which screen is showing, the screens themselves, and the few things that
+//! belong to no screen (the sale being built, the lock, the camera's activity).
+//!
+//! Every callback of the window lands on a method here that hands it to the screen it
+//! belongs to, with the [`Services`] it needs, and acts on what the screen returns (a
+//! completed sale opens Done, a collected reservation opens Sell). The screens never see
+//! each other.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use marketday_hardware::Camera;
-use marketday_hardware::scanner::CameraFeed;
+use marketday_hardware::scanner::{CameraFeed, ScanEvent};
 use marketday_scan::Steps;
 
-use super::auth::{self, AuthError};
-use super::sell::{Completed, SellFlowError, SellSession};
+use super::present::camera_message;
+use super::preview::Preview;
+use super::sale::{Completed, SellSession};
+use super::screens::Page;
+use super::screens::courier::{CourierScreen, Step};
+use super::screens::done::DoneScreen;
+use super::screens::pin::PinScreen;
+use super::screens::printer::PrinterScreen;
+use super::screens::reservations::ReservationsScreen;
+use super::screens::sales::SalesScreen;
+use super::screens::sell::SellScreen;
+use super::screens::sync::SyncScreen;
+use super::screens::tender::{Outcome, TenderScreen};
+use super::screens::today::TodayScreen;
+use super::screens::verify::VerifyScreen;
+use super::services::{Notice, Services};
+use super::status;
 use crate::config::Config;
-use crate::domain::cash::RefundMethod;
-use crate::domain::printout::{Printout, ReceiptDoc, RefundSlipDoc};
-use crate::domain::{NewSale, ReceiptNumber, Serial, VatRate};
-use crate::print::{PrintQueue, PrinterSetup};
-use crate::store::{Refund, SaleRecord, Store};
-use crate::ui::Screen;
+use crate::domain::VatRate;
+use crate::print::{PrintQueue, PrinterSetup, QueueStatus};
+use crate::store::Store;
+use crate::ui::{AppWindow, CourierField, Screen};
 
 /// The devices the kiosk drives. `None` means configured off.
 pub struct Devices {
@@ -28,6 +48,9 @@ pub struct Devices {
 /// Pacing for cameras that do not pace themselves (the simulated one): about 15 frames a
 /// second, smooth enough for a preview and within what the scanner decodes.
 const CAMERA_INTERVAL: Duration = Duration::from_millis(66);
+
+/// How long a message a worker caused is kept from being replaced by a scan's.
+const WORKER_MESSAGE_KEPT: Duration = Duration::from_secs(5);
 
 pub struct KioskOptions {
     pub demo: bool,
@@ -55,69 +78,45 @@ impl Default for KioskOptions {
     }
 }
 
-/// A message for a banner: text and severity (0 ok, 1 warning, 2 error).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Notice {
-    pub text: String,
-    pub severity: i32,
-}
-
-impl Notice {
-    pub fn error(text: impl Into<String>) -> Notice {
-        Notice { text: text.into(), severity: 2 }
-    }
-    pub fn warning(text: impl Into<String>) -> Notice {
-        Notice { text: text.into(), severity: 1 }
-    }
-}
+/// The screens with a message banner, for `say` and the banner's ×.
+const WITH_BANNER: [Screen; 9] = [
+    Screen::Pin,
+    Screen::Sell,
+    Screen::Tender,
+    Screen::Sales,
+    Screen::Printer,
+    Screen::Reservations,
+    Screen::Dispatch,
+    Screen::Sync,
+    Screen::Today,
+];
 
 pub struct Kiosk {
-    pub(super) store: Store,
-    pub(super) config: Config,
-    pub(super) vat: VatRate,
-    pub(super) sell: SellSession,
-    /// The camera and scanner threads; `None` when no camera is configured.
-    pub(super) scanner: Option<CameraFeed>,
-    pub(super) verify: super::verify::VerifyState,
-    pub(super) printing: Option<PrintQueue>,
-    /// Why printing is unavailable although a printer is configured.
-    pub(super) printing_error: Option<String>,
-    pub(super) options: KioskOptions,
-    pub(super) screen: Screen,
-    pub(super) sell_notice: Notice,
-    pub(super) tender_notice: Notice,
-    pub(super) pin_notice: String,
-    /// While the pad is locked after wrong PINs: until when (the message counts down to it).
-    pub(super) pin_locked_until: Option<DateTime<Utc>>,
-    pub(super) discount_for: Option<Serial>,
-    pub(super) last_done: Option<Completed>,
-    pub(super) last_activity: Instant,
+    svc: Services,
+    screen: Screen,
+    /// The sale being built: Sell fills the cart, Tender takes the money.
+    sale: SellSession,
+    pin: PinScreen,
+    sell: SellScreen,
+    tender: TenderScreen,
+    done: DoneScreen,
+    sales: SalesScreen,
+    reservations: ReservationsScreen,
+    printer: PrinterScreen,
+    sync: SyncScreen,
+    today: TodayScreen,
+    courier: CourierScreen,
+    verify: VerifyScreen,
+    preview: Preview,
+    last_activity: Instant,
     /// The last tap on the screen (not a scan): a message a worker caused is theirs to read.
-    pub(super) last_tap: Instant,
-    pub(super) selected_sale: Option<uuid::Uuid>,
-    /// What the Sales list is filtered by (part of a receipt or piece number).
-    pub(super) sales_query: String,
-    pub(super) today: super::today::TodayScreen,
-    pub(super) sales_notice: Notice,
-    pub(super) printer_notice: Notice,
-    /// The cart piece the hold panel is open for.
-    pub(super) hold_for: Option<Serial>,
-    pub(super) hold_notice: Notice,
-    pub(super) reservation_query: String,
-    pub(super) reservations_notice: Notice,
-    pub(super) member_panel: bool,
-    pub(super) member_query: String,
-    pub(super) station: Option<crate::dispatch::Station>,
-    pub(super) courier: super::courier::CourierState,
+    last_tap: Instant,
     /// The screen (and courier step) the scanner last read for.
-    pub(super) scan_context: std::cell::Cell<Option<(Screen, super::courier::Step)>>,
-    /// Whether the last sale was put on the courier list, or why not.
-    pub(super) ship_notice: Notice,
-    /// The background sync with the cloud; `None` when no cloud is configured.
-    pub(super) sync: Option<crate::sync::SyncWorker>,
-    /// Why sync is off although a cloud is configured.
-    pub(super) sync_error: Option<String>,
-    pub(super) sync_notice: Notice,
+    scan_context: Cell<Option<(Screen, Step)>>,
+    /// When the scan context last changed: codes in frames older than this were seen for
+    /// another screen and are not handled by this one.
+    context_since: Cell<Instant>,
+    verify_quiet: Duration,
 }
 
 /// The background sync, when a cloud is configured; why not in words when it cannot start.
@@ -147,7 +146,6 @@ fn start_sync(
 impl Kiosk {
     pub fn new(store: Store, config: Config, devices: Devices, options: KioskOptions) -> Kiosk {
         let vat = config.vat_rate().unwrap_or(VatRate::UK_STANDARD);
-        let sell = SellSession::new(config.currency());
         let (printing, printing_error) = match devices.printer {
             None => (None, None),
             Some(setup) => match PrintQueue::start(store.path(), setup, options.print_poll) {
@@ -165,43 +163,41 @@ impl Kiosk {
                 (None, Some(e))
             }
         };
-        let mut kiosk = Kiosk {
+        let sale = SellSession::new(config.currency());
+        let svc = Services {
             store,
             config,
             vat,
-            sell,
-            scanner: devices.camera.map(|camera| CameraFeed::start(camera, CAMERA_INTERVAL, Steps::default())),
-            verify: Default::default(),
+            clock: options.clock,
+            demo: options.demo,
             printing,
             printing_error,
-            options,
-            screen: Screen::Idle,
-            sell_notice: Notice::default(),
-            tender_notice: Notice::default(),
-            pin_notice: String::new(),
-            pin_locked_until: None,
-            discount_for: None,
-            last_done: None,
-            last_activity: Instant::now(),
-            last_tap: Instant::now(),
-            selected_sale: None,
-            sales_notice: Notice::default(),
-            sales_query: String::new(),
-            today: Default::default(),
-            printer_notice: Notice::default(),
-            hold_for: None,
-            hold_notice: Notice::default(),
-            reservation_query: String::new(),
-            reservations_notice: Notice::default(),
-            member_panel: false,
-            member_query: String::new(),
-            station: devices.station,
-            courier: Default::default(),
-            scan_context: Default::default(),
-            ship_notice: Notice::default(),
             sync,
             sync_error,
-            sync_notice: Notice::default(),
+            station: devices.station,
+            camera: devices.camera.map(|camera| CameraFeed::start(camera, CAMERA_INTERVAL, Steps::default())),
+        };
+        let mut kiosk = Kiosk {
+            svc,
+            screen: Screen::Idle,
+            sale,
+            pin: Default::default(),
+            sell: Default::default(),
+            tender: Default::default(),
+            done: Default::default(),
+            sales: Default::default(),
+            reservations: Default::default(),
+            printer: Default::default(),
+            sync: Default::default(),
+            today: Default::default(),
+            courier: Default::default(),
+            verify: VerifyScreen::new(options.verdict_clears_after),
+            preview: Default::default(),
+            last_activity: Instant::now(),
+            last_tap: Instant::now(),
+            scan_context: Default::default(),
+            context_since: Cell::new(Instant::now()),
+            verify_quiet: options.verify_quiet,
         };
         kiosk.start_up();
         kiosk
@@ -212,147 +208,331 @@ impl Kiosk {
     fn start_up(&mut self) {
         let now = self.now();
         let until = crate::domain::HoldLength::EndOfDay.until(now, &chrono::Local);
-        match self.store.adopt_unrecorded_holds(now, until, || crate::domain::ReservationCode::random(&mut rand::rng()))
-        {
+        let code = || crate::domain::ReservationCode::random(&mut rand::rng());
+        match self.svc.store.adopt_unrecorded_holds(now, until, code) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(n, "held pieces without a record were given one, until the end of the day"),
             Err(e) => tracing::error!(error = %e, "cannot record older holds"),
         }
-        self.expire_due();
+        self.svc.expire_due();
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.options.clock)()
+        self.svc.now()
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.svc.store
     }
 
     pub fn screen(&self) -> Screen {
         self.screen
     }
 
+    /// This kiosk's device id, as receipts and the drawer are kept under it.
+    pub fn config_device(&self) -> String {
+        self.svc.device().to_owned()
+    }
+
+    pub fn currency(&self) -> crate::domain::Currency {
+        self.svc.currency()
+    }
+
+    pub fn print_status(&self) -> Option<QueueStatus> {
+        self.svc.print_status()
+    }
+
+    pub fn last_completed(&self) -> Option<&Completed> {
+        self.done.last()
+    }
+
+    /// From the last verdict's frame reaching the scanner to the verdict being ready.
+    pub fn verify_latency(&self) -> Option<Duration> {
+        self.verify.latency()
+    }
+
+    pub fn dispatch_step(&self) -> Step {
+        self.courier.step()
+    }
+
+    pub fn capturing(&self) -> bool {
+        self.courier.capturing()
+    }
+
+    /// A tap on the screen: staff screens stay unlocked, and a message it causes is the worker's.
     pub fn touch(&mut self) {
         self.last_activity = Instant::now();
         self.last_tap = self.last_activity;
     }
 
+    /// The banner of a screen that has one.
+    fn page(&mut self, screen: Screen) -> Option<&mut dyn Page> {
+        Some(match screen {
+            Screen::Pin => &mut self.pin,
+            Screen::Sell => &mut self.sell,
+            Screen::Tender => &mut self.tender,
+            Screen::Sales => &mut self.sales,
+            Screen::Printer => &mut self.printer,
+            Screen::Reservations => &mut self.reservations,
+            Screen::Dispatch => &mut self.courier,
+            Screen::Sync => &mut self.sync,
+            Screen::Today => &mut self.today,
+            _ => return None,
+        })
+    }
+
+    /// Tells staff something on the screen showing, in its own message banner (screens
+    /// without one say nothing). For what happens outside any tap: a device, a sync, a test.
+    pub fn say(&mut self, notice: Notice) {
+        if let Some(page) = self.page(self.screen) {
+            *page.notice() = notice;
+        }
+    }
+
+    /// The banner's ×: every screen's messages go.
+    pub fn dismiss_notices(&mut self) {
+        for screen in WITH_BANNER {
+            if let Some(page) = self.page(screen) {
+                page.dismiss();
+            }
+        }
+    }
+
+    // --- Lock and unlock ---
+
     pub fn show_pin_pad(&mut self) {
         self.screen = Screen::Pin;
     }
 
-    /// What the PIN pad says: the wrong PIN's notice, or the lockout counting down.
-    pub(super) fn pin_message(&self, now: DateTime<Utc>) -> String {
-        match self.pin_locked_until {
-            Some(until) if until > now => {
-                format!("Too many wrong PINs. Try again in {}.", auth::wait_text(until, now))
-            }
-            Some(_) => "The pad is open again: enter the PIN.".into(),
-            None => self.pin_notice.clone(),
-        }
-    }
-
-    /// Whether the PIN pad is counting a lockout down, so it is redrawn every second.
-    pub fn pin_counting_down(&self) -> bool {
-        // Until a moment past the end, so "open again" is shown, then no more redraws.
-        let now = self.now();
-        self.screen == Screen::Pin && self.pin_locked_until.is_some_and(|u| u + chrono::Duration::seconds(2) > now)
-    }
-
     pub fn unlock(&mut self, pin: &str) {
-        let now = self.now();
-        match auth::check_pin(&mut self.store, pin, now) {
-            Ok(()) => {
-                self.pin_notice.clear();
-                self.pin_locked_until = None;
-                self.screen =
-                    if self.last_done.is_some() && self.sell.cart.is_empty() { Screen::Done } else { Screen::Sell };
-                self.touch();
-            }
-            Err(AuthError::LockedOut { until, .. }) => {
-                // Said afresh every second from this (see `pin_message`), so it counts down.
-                self.pin_locked_until = Some(until);
-                self.pin_notice.clear();
-            }
-            Err(e @ (AuthError::Wrong(_) | AuthError::NoPin | AuthError::BadPin)) => {
-                self.pin_notice = e.to_string();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "PIN check failed");
-                self.pin_notice = format!("Could not check the PIN: {e}");
-            }
+        if self.pin.unlock(&mut self.svc, pin) {
+            self.screen =
+                if self.done.last().is_some() && self.sale.cart.is_empty() { Screen::Done } else { Screen::Sell };
+            self.touch();
         }
     }
 
     /// Back to the customer screen. The cart stays as it was for when staff return.
     pub fn lock(&mut self) {
         self.screen = Screen::Idle;
-        self.discount_for = None;
-        self.pin_notice.clear();
-        self.pin_locked_until = None;
+        self.sell.close_panels();
+        self.pin.clear();
     }
 
-    /// Tells staff something on the screen showing, in its own message banner (screens
-    /// without one say nothing). For what happens outside any tap: a device, a sync, a test.
-    pub fn say(&mut self, notice: Notice) {
-        let slot = match self.screen {
-            Screen::Sell => &mut self.sell_notice,
-            Screen::Tender => &mut self.tender_notice,
-            Screen::Sales => &mut self.sales_notice,
-            Screen::Printer => &mut self.printer_notice,
-            Screen::Reservations => &mut self.reservations_notice,
-            Screen::Dispatch => &mut self.courier.notice,
-            Screen::Sync => &mut self.sync_notice,
-            Screen::Today => &mut self.today.notice,
-            _ => return,
-        };
-        *slot = notice;
+    /// Whether the PIN pad is counting a lockout down, so it is redrawn every second.
+    pub fn pin_counting_down(&self) -> bool {
+        self.screen == Screen::Pin && self.pin.counting_down(self.now())
     }
 
-    pub fn dismiss_notices(&mut self) {
-        self.sell_notice = Notice::default();
-        self.tender_notice = Notice::default();
-        self.sales_notice = Notice::default();
-        self.printer_notice = Notice::default();
-        self.reservations_notice = Notice::default();
-        self.hold_notice = Notice::default();
-        self.courier.notice = Notice::default();
-        self.sync_notice = Notice::default();
-        self.today.notice = Notice::default();
-        self.pin_notice.clear();
+    /// Whether a staff screen is showing (the rail is there; customers cannot be).
+    pub fn on_staff_screen(&self) -> bool {
+        !matches!(self.screen, Screen::Idle | Screen::Pin | Screen::Verify)
     }
+
+    /// Locks staff screens after the configured idle time, but never mid-payment.
+    pub fn auto_lock_due(&self) -> bool {
+        let minutes = self.svc.config.display.auto_lock_minutes;
+        minutes > 0
+            && self.on_staff_screen()
+            && self.screen != Screen::Tender
+            && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
+    }
+
+    // --- The staff rail ---
 
     pub fn show_sell(&mut self) {
-        self.screen = if self.sell.tenders.is_empty() { Screen::Sell } else { Screen::Tender };
+        self.screen = if self.sale.tenders.is_empty() { Screen::Sell } else { Screen::Tender };
     }
 
-    /// The Sales screen: recent sales, to return a piece or void a sale.
     pub fn show_sales(&mut self) {
         self.screen = Screen::Sales;
-        self.selected_sale = None;
-        self.sales_notice = Notice::default();
+        self.sales.open();
     }
 
-    /// This kiosk's device id, as receipts and the drawer are kept under it.
-    pub fn config_device(&self) -> String {
-        self.config.stall.device_id.clone()
-    }
-
-    pub fn currency(&self) -> crate::domain::Currency {
-        self.config.currency()
-    }
-
-    /// Filters the Sales list by part of a receipt or piece number.
-    pub fn search_sales(&mut self, query: &str) {
-        self.sales_query = query.to_owned();
-    }
-
-    /// The Today screen: takings and the cash drawer.
     pub fn show_today(&mut self) {
         self.screen = Screen::Today;
         self.today.open();
     }
+
+    pub fn show_reservations(&mut self) {
+        self.screen = Screen::Reservations;
+        self.reservations.open();
+    }
+
+    pub fn show_dispatch(&mut self) {
+        self.screen = Screen::Dispatch;
+        self.courier.open(&mut self.svc);
+    }
+
+    pub fn show_printer(&mut self) {
+        self.screen = Screen::Printer;
+        self.printer.dismiss();
+    }
+
+    /// Opened from the status bar's sync badge, on staff screens only.
+    pub fn show_sync(&mut self) {
+        if self.on_staff_screen() {
+            self.screen = Screen::Sync;
+            self.sync.dismiss();
+        }
+    }
+
+    // --- Sell ---
+
+    pub fn add_typed(&mut self, text: &str) {
+        self.sell.add_typed(&self.svc, &mut self.sale, text);
+    }
+
+    pub fn tap_piece(&mut self, serial: &str) {
+        self.sell.tap_piece(&self.svc, &mut self.sale, serial);
+    }
+
+    pub fn remove_line(&mut self, serial: &str) {
+        self.sell.remove_line(&mut self.sale, serial);
+    }
+
+    pub fn open_discount(&mut self, serial: &str) {
+        self.sell.open_discount(serial);
+    }
+
+    pub fn close_discount(&mut self) {
+        self.sell.close_discount();
+    }
+
+    pub fn apply_discount(&mut self, serial: &str, amount: &str, percent: bool, reason: &str) {
+        self.sell.apply_discount(&mut self.sale, serial, amount, percent, reason);
+    }
+
+    pub fn open_hold(&mut self, serial: &str) {
+        self.sell.open_hold(serial);
+    }
+
+    pub fn close_hold(&mut self) {
+        self.sell.close_hold();
+    }
+
+    pub fn create_hold(&mut self, serial: &str, name: &str, contact: &str, pick: i32) -> bool {
+        self.sell.create_hold(&mut self.svc, &mut self.sale, serial, name, contact, pick)
+    }
+
+    pub fn open_members(&mut self) {
+        self.sell.open_members();
+    }
+
+    pub fn close_members(&mut self) {
+        self.sell.close_members();
+    }
+
+    pub fn search_members(&mut self, query: &str) {
+        self.sell.search_members(query);
+    }
+
+    pub fn check_in(&mut self, member_id: &str) {
+        self.sell.check_in(&self.svc, &mut self.sale, member_id);
+    }
+
+    pub fn check_out_member(&mut self) {
+        self.sell.check_out_member(&mut self.sale);
+    }
+
+    pub fn charge(&mut self) {
+        if self.sell.charge(&self.sale) {
+            self.tender.dismiss();
+            self.screen = Screen::Tender;
+        }
+    }
+
+    // --- Tender and Done ---
+
+    pub fn back_to_cart(&mut self) {
+        self.screen = Screen::Sell;
+    }
+
+    pub fn add_cash(&mut self, amount: &str) {
+        self.tender.add_cash(&self.svc, &mut self.sale, amount);
+    }
+
+    pub fn add_card(&mut self, amount: &str, reference: &str) -> bool {
+        self.tender.add_card(&self.svc, &mut self.sale, amount, reference)
+    }
+
+    pub fn remove_tender(&mut self, index: usize) {
+        self.sale.remove_tender(index);
+    }
+
+    /// Commits the sale. The Done screen appears only once the store has returned, i.e.
+    /// the sale is on disk.
+    pub fn complete_sale(&mut self) {
+        match self.tender.complete(&mut self.svc, &mut self.sale) {
+            Outcome::Completed(done) => {
+                self.done.show(done);
+                self.sell.dismiss();
+                self.screen = Screen::Done;
+            }
+            Outcome::Refused(why) => {
+                self.sell.tell(why);
+                self.screen = Screen::Sell;
+            }
+            Outcome::Failed => {}
+        }
+    }
+
+    pub fn new_sale(&mut self) {
+        self.done.clear();
+        self.screen = Screen::Sell;
+    }
+
+    pub fn ship_last_sale(&mut self, buyer: &str) -> bool {
+        self.done.ship(&mut self.svc, buyer)
+    }
+
+    // --- Sales ---
+
+    pub fn search_sales(&mut self, query: &str) {
+        self.sales.search(query);
+    }
+
+    pub fn select_sale(&mut self, id: &str) {
+        self.sales.select(id);
+    }
+
+    pub fn return_piece(&mut self, sale_id: &str, serial: &str, reason: &str, method: &str) -> bool {
+        self.sales.return_piece(&mut self.svc, sale_id, serial, reason, method)
+    }
+
+    pub fn void_sale(&mut self, sale_id: &str, reason: &str) -> bool {
+        self.sales.void_sale(&mut self.svc, sale_id, reason)
+    }
+
+    pub fn reprint_receipt(&mut self, sale_id: &str) {
+        self.sales.reprint_receipt(&mut self.svc, sale_id);
+    }
+
+    // --- Holds ---
+
+    pub fn search_reservations(&mut self, query: &str) {
+        self.reservations.search(query);
+    }
+
+    /// Collect: the reservation's piece goes into the cart and Sell takes over.
+    pub fn collect(&mut self, id: &str) {
+        let Some(r) = self.reservations.to_collect(&self.svc, id) else { return };
+        let now = self.now();
+        match self.sell.collect(&self.svc, &mut self.sale, &r, now) {
+            Ok(()) => self.screen = Screen::Sell,
+            Err(why) => self.reservations.tell(why),
+        }
+    }
+
+    pub fn extend_reservation(&mut self, id: &str, reason: &str) -> bool {
+        self.reservations.extend(&mut self.svc, id, reason)
+    }
+
+    pub fn release_reservation(&mut self, id: &str, reason: &str) -> bool {
+        self.reservations.release(&mut self.svc, id, reason)
+    }
+
+    // --- Today ---
 
     pub fn cash_entry(&mut self, kind: &str) {
         self.today.start_entry(kind);
@@ -364,299 +544,273 @@ impl Kiosk {
 
     /// Records the drawer entry open on Today. True when recorded.
     pub fn cash_record(&mut self, amount: &str, reason: &str) -> bool {
-        let now = self.now();
-        let cx =
-            super::today::TodayContext { device: &self.config.stall.device_id, currency: self.config.currency(), now };
-        let done = self.today.record(&mut self.store, &cx, amount, reason);
-        if done {
-            self.sync_now();
+        self.today.record(&mut self.svc, amount, reason)
+    }
+
+    // --- Printer ---
+
+    pub fn print_test_page(&mut self) {
+        self.printer.print_test_page(&mut self.svc);
+    }
+
+    pub fn print_drop_stickers(&mut self) {
+        self.printer.print_drop_stickers(&mut self.svc);
+    }
+
+    /// The end-of-day report, from the Printer tab or Today: said on the screen it came from.
+    pub fn print_z_report(&mut self) {
+        let notice = PrinterScreen::print_z_report(&mut self.svc);
+        self.say(notice);
+    }
+
+    pub fn print_job_again(&mut self, id: i64) {
+        self.printer.print_job_again(&mut self.svc, id);
+    }
+
+    /// Asks the worker to try the queue now instead of at its next poll.
+    pub fn retry_printing(&mut self) {
+        self.svc.wake_printer();
+    }
+
+    pub fn print_later(&mut self) {
+        self.printer.print_later(&mut self.svc);
+    }
+
+    // --- Sync ---
+
+    pub fn sync_now_tapped(&mut self) {
+        self.sync.sync_now(&self.svc);
+    }
+
+    pub fn resolve_conflict(&mut self, event_id: &str) {
+        self.sync.resolve_conflict(&mut self.svc, event_id);
+    }
+
+    // --- Courier ---
+
+    pub fn search_orders(&mut self, query: &str) {
+        self.courier.search(query);
+    }
+
+    pub fn pick_order(&mut self, id: &str) {
+        self.courier.pick_order(&self.svc, id);
+    }
+
+    /// What the courier typed, field by field.
+    pub fn edit_courier_field(&mut self, field: CourierField, text: &str) {
+        self.courier.edit_field(field, text);
+    }
+
+    pub fn choose_courier(&mut self, company: &str) {
+        self.courier.choose_courier(&self.svc, company);
+    }
+
+    pub fn to_photo(&mut self) {
+        self.courier.to_photo();
+    }
+
+    pub fn capture_photo(&mut self) {
+        self.courier.capture_photo(&self.svc);
+    }
+
+    pub fn retake_photo(&mut self) {
+        self.courier.retake_photo();
+    }
+
+    pub fn confirm_dispatch(&mut self) {
+        self.courier.confirm_dispatch(&mut self.svc);
+    }
+
+    pub fn courier_back(&mut self) {
+        self.courier.courier_back();
+    }
+
+    // --- Verify and the camera ---
+
+    pub fn show_verify(&mut self) {
+        self.screen = Screen::Verify;
+        self.verify.clear();
+        self.touch();
+        self.update_camera_activity();
+    }
+
+    pub fn close_verify(&mut self) {
+        self.verify.clear();
+        self.screen = Screen::Idle;
+        self.update_camera_activity();
+    }
+
+    /// Checks a typed text on Verify, as if its tag had been shown to the camera.
+    pub fn verify_text(&mut self, text: &str) {
+        self.verify.check(&self.svc, text);
+    }
+
+    /// Whether the live preview shows: on Verify, and on the courier's photo step.
+    fn preview_shown(&self) -> bool {
+        self.screen == Screen::Verify || (self.screen == Screen::Dispatch && self.courier.shows_preview())
+    }
+
+    /// Frames are taken only on screens that scan: the camera rests otherwise.
+    fn update_camera_activity(&self) {
+        let Some(feed) = &self.svc.camera else { return };
+        // A code still in view when the screen changes is read afresh for the new screen.
+        let context = (self.screen, self.courier.step());
+        if self.scan_context.replace(Some(context)) != Some(context) {
+            feed.forget_seen();
+            self.context_since.set(Instant::now());
         }
-        done
+        let courier = self.screen == Screen::Dispatch && self.courier.wants_camera();
+        feed.set_active(courier || matches!(self.screen, Screen::Verify | Screen::Sell));
     }
 
-    pub fn select_sale(&mut self, id: &str) {
-        self.selected_sale = uuid::Uuid::parse_str(id).ok();
-        self.sales_notice = Notice::default();
-    }
-
-    /// The refund slip for a return or void, when a printer is configured.
-    fn refund_slip(&self) -> Option<impl FnOnce(&SaleRecord, &Refund) -> Option<Printout> + use<>> {
-        let stall = self.config.stall.name.clone();
-        self.printing.is_some().then_some({
-            move |sale: &SaleRecord, refund: &Refund| {
-                let lines = sale.lines.iter().filter(|l| refund.serials.contains(&l.serial)).cloned().collect();
-                Some(Printout::RefundSlip(RefundSlipDoc {
-                    stall,
-                    receipt: sale.receipt.clone(),
-                    at: refund.at,
-                    void: refund.void,
-                    lines,
-                    amount: refund.amount,
-                    split: refund.split.clone(),
-                    reason: refund.reason.clone(),
-                }))
-            }
-        })
-    }
-
-    /// What staff hand back, and whether a slip is on its way.
-    fn refunded(&self, refund: &Refund) -> String {
-        let slip = if self.printing.is_some() { " The refund slip is printing." } else { "" };
-        format!("Give back {}.{slip}", refund.split.describe())
-    }
-
-    /// Takes a piece back within the returns window; it goes back on sale and the money
-    /// goes back in cash or to the card that paid (`method`: "cash" or "card"). True when done.
-    pub fn return_piece(&mut self, sale_id: &str, serial: &str, reason: &str, method: &str) -> bool {
-        let (Ok(id), Ok(serial)) = (uuid::Uuid::parse_str(sale_id), Serial::parse(serial)) else { return false };
-        let method = if method == "card" { RefundMethod::Card } else { RefundMethod::Cash };
-        let window = self.config.returns_window();
-        let now = self.now();
-        let slip = self.refund_slip();
-        let result = match slip {
-            Some(slip) => {
-                self.store.return_pieces_printing(id, std::slice::from_ref(&serial), reason, method, now, window, slip)
-            }
-            None => self.store.return_pieces(id, std::slice::from_ref(&serial), reason, method, now, window),
-        };
-        match result {
-            Ok(refund) => {
-                tracing::info!(%serial, amount = %refund.amount, to = %refund.split.describe(), "piece returned");
-                self.after_refund();
-                self.sales_notice =
-                    Notice { text: format!("{serial} is back on sale. {}", self.refunded(&refund)), severity: 0 };
+    /// Codes newly seen by the scanner, handled by the screen showing; true when the
+    /// screen needs presenting again.
+    pub fn handle_scan(&mut self, event: ScanEvent) -> bool {
+        let Some(code) = event.codes.first().map(|c| c.text.clone()) else { return false };
+        let svc = &self.svc;
+        match self.screen {
+            Screen::Verify => {
+                self.verify.scanned(svc, &code, &event);
                 true
             }
-            Err(e) => {
-                self.sales_notice = Notice::error(e.to_string());
-                false
-            }
-        }
-    }
-
-    /// Cancels a whole sale keyed in error; its pieces go back on sale and the money goes
-    /// back the way it was paid. True when done.
-    pub fn void_sale(&mut self, sale_id: &str, reason: &str) -> bool {
-        let Ok(id) = uuid::Uuid::parse_str(sale_id) else { return false };
-        let window = self.config.returns_window();
-        let now = self.now();
-        let result = match self.refund_slip() {
-            Some(slip) => self.store.void_sale_printing(id, reason, now, window, slip),
-            None => self.store.void_sale(id, reason, now, window),
-        };
-        match result {
-            Ok(refund) => {
-                tracing::info!(sale = %id, amount = %refund.amount, to = %refund.split.describe(), "sale voided");
-                self.after_refund();
-                self.sales_notice = Notice {
-                    text: format!("Sale voided; its pieces are back on sale. {}", self.refunded(&refund)),
-                    severity: 0,
-                };
+            // The camera counts as activity on staff screens, but a message a worker's tap
+            // caused moments ago stays up: a tag lying in view must not replace it unread.
+            Screen::Sell => {
+                self.last_activity = Instant::now();
+                let theirs = worker_notice(&mut self.sell, self.last_tap);
+                self.sell.scanned(svc, &mut self.sale, &code);
+                keep(&mut self.sell, theirs);
                 true
             }
-            Err(e) => {
-                self.sales_notice = Notice::error(e.to_string());
-                false
+            Screen::Dispatch => {
+                self.last_activity = Instant::now();
+                let theirs = worker_notice(&mut self.courier, self.last_tap);
+                let changed = self.courier.scanned(svc, &code);
+                keep(&mut self.courier, theirs);
+                changed
             }
+            _ => false,
         }
     }
 
-    fn after_refund(&self) {
-        if let Some(queue) = &self.printing {
-            queue.wake();
-        }
-        self.sync_now();
+    /// The Verify screen goes back to idle after a quiet spell with nobody touching it: a
+    /// camera that keeps seeing tags (a stall's display, the demo's loop) does not keep it up.
+    pub fn verify_timeout_due(&self) -> bool {
+        self.screen == Screen::Verify && self.last_activity.elapsed() >= self.verify_quiet
     }
 
-    /// Whether a staff screen is showing (the rail is there; customers cannot be).
-    pub fn on_staff_screen(&self) -> bool {
-        matches!(
-            self.screen,
-            Screen::Sell
-                | Screen::Tender
-                | Screen::Done
-                | Screen::Sales
-                | Screen::Printer
-                | Screen::Reservations
-                | Screen::Dispatch
-                | Screen::Sync
-                | Screen::Today
-        )
-    }
+    // --- Presenting ---
 
-    /// Locks staff screens after the configured idle time, but never mid-payment.
-    pub fn auto_lock_due(&self) -> bool {
-        let minutes = self.config.display.auto_lock_minutes;
-        minutes > 0
-            && self.on_staff_screen()
-            && self.screen != Screen::Tender
-            && self.last_activity.elapsed() >= Duration::from_secs(minutes as u64 * 60)
-    }
-
-    fn current_drop_id(&self) -> Option<String> {
-        self.store.current_drop(self.now()).ok().flatten().map(|d| d.drop.id)
-    }
-
-    fn report(&self, e: SellFlowError) -> Notice {
-        if let SellFlowError::Store(inner) = &e {
-            tracing::error!(error = %inner, "store error during a sale");
-        }
-        Notice::error(e.to_string())
-    }
-
-    pub fn add_typed(&mut self, text: &str) {
-        let drop = self.current_drop_id();
+    /// Pushes the state to the window: the status bar and the screen showing. A page that is
+    /// not on screen is not in the window (each is an `if` in `app.slint`), so what it would
+    /// show is not computed, and its queries are not run, until it is shown; the change of
+    /// screen is itself presented.
+    pub fn present(&mut self, ui: &AppWindow) {
         let now = self.now();
-        // A reservation code collects; a member pass checks the member in.
-        if let Ok(code) = crate::domain::ReservationCode::parse(text) {
-            self.sell_notice = match self.store.reservation_by_code(&code) {
-                Ok(Some(r)) => self.collect_reservation(&r, now).unwrap_or_else(|| self.sell_notice.clone()),
-                Ok(None) => Notice::error(format!("No reservation with code {code}. Check it with the customer.")),
-                Err(e) => Notice::error(e.to_string()),
-            };
-            return;
+        let svc = &self.svc;
+        let drop = svc.current_drop(now);
+        status::present_status(svc, ui, drop.as_ref(), now);
+        ui.set_screen(self.screen);
+        ui.set_staff(self.on_staff_screen());
+        ui.set_currency_symbol(svc.currency().symbol().into());
+        self.update_camera_activity();
+        if !self.preview_shown() {
+            self.preview.hidden();
         }
-        if let Some(id) = text.trim().strip_prefix("MEMBER:") {
-            self.check_in(id);
-            return;
+        let svc = &self.svc;
+        if matches!(self.screen, Screen::Verify | Screen::Dispatch) {
+            ui.set_camera_message(camera_message(svc.camera_status()).into());
         }
-        self.sell_notice = match self.sell.add_typed(&self.store, text, drop.as_deref(), now) {
-            Ok(_) => Notice::default(),
-            Err(e) => self.report(e),
-        };
+        match self.screen {
+            Screen::Idle => status::present_drop_heading(ui, drop.as_ref(), now),
+            Screen::Verify => self.verify.present(ui),
+            Screen::Pin => self.pin.present(svc, ui),
+            Screen::Sell => {
+                status::present_drop_heading(ui, drop.as_ref(), now);
+                self.sell.present(svc, &self.sale, ui, drop.as_ref());
+            }
+            Screen::Tender => self.tender.present(svc, &self.sale, ui),
+            Screen::Done => self.done.present(svc, ui),
+            Screen::Sales => self.sales.present(svc, ui, now),
+            Screen::Reservations => self.reservations.present(svc, ui, now),
+            Screen::Printer => self.printer.present(svc, ui, now),
+            Screen::Sync => self.sync.present(svc, ui, now),
+            Screen::Today => self.today.present(svc, ui, now),
+            Screen::Dispatch => self.courier.present(svc, ui),
+        }
     }
 
-    pub fn tap_piece(&mut self, serial: &str) {
-        let Ok(serial) = Serial::parse(serial) else { return };
-        // A second tap on a piece in the cart takes it out again: the grid is a toggle.
-        if self.sell.cart.lines.iter().any(|l| l.serial == serial) {
-            self.remove_line(serial.as_str());
-            return;
-        }
+    /// The one-second refresh: the status bar, and the screens whose state moves on its own
+    /// (printing, sync, countdowns).
+    pub fn present_status(&mut self, ui: &AppWindow) {
         let now = self.now();
-        self.sell_notice = match self.sell.add(&self.store, &serial, now) {
-            Ok(()) => Notice::default(),
-            Err(e) => self.report(e),
-        };
-    }
-
-    pub fn remove_line(&mut self, serial: &str) {
-        if let Ok(serial) = Serial::parse(serial)
-            && let Err(e) = self.sell.remove(&serial)
-        {
-            self.sell_notice = self.report(e);
+        let svc = &self.svc;
+        let drop = svc.current_drop(now);
+        status::present_status(svc, ui, drop.as_ref(), now);
+        match self.screen {
+            Screen::Done => self.done.present(svc, ui),
+            Screen::Printer => self.printer.present(svc, ui, now),
+            Screen::Sync => self.sync.present(svc, ui, now),
+            Screen::Reservations => self.reservations.present(svc, ui, now),
+            _ => {}
         }
     }
 
-    pub fn open_discount(&mut self, serial: &str) {
-        self.discount_for = Serial::parse(serial).ok();
-    }
-
-    pub fn close_discount(&mut self) {
-        self.discount_for = None;
-    }
-
-    pub fn apply_discount(&mut self, serial: &str, amount: &str, percent: bool, reason: &str) {
-        let Ok(serial) = Serial::parse(serial) else { return };
-        match self.sell.discount(&serial, amount, percent, reason) {
-            Ok(()) => {
-                self.discount_for = None;
-                self.sell_notice = Notice::default();
-            }
-            Err(e) => self.sell_notice = self.report(e),
-        }
-    }
-
-    pub fn charge(&mut self) {
-        if self.sell.cart.is_empty() {
-            self.sell_notice = Notice::warning("The cart is empty. Add a piece first.");
+    /// What the kiosk does every second, touched or not: screens that time out, verdicts
+    /// that go stale, holds that end, the lock, and the status bar.
+    pub fn every_second(&mut self, ui: &AppWindow) {
+        if self.verify_timeout_due() {
+            self.close_verify();
+            self.present(ui);
             return;
         }
-        self.tender_notice = Notice::default();
-        self.screen = Screen::Tender;
-    }
-
-    pub fn back_to_cart(&mut self) {
-        self.screen = Screen::Sell;
-    }
-
-    pub fn add_cash(&mut self, amount: &str) {
-        let amount = amount.trim_start_matches(self.config.currency().symbol());
-        self.tender_notice = match self.sell.add_cash(amount, self.vat) {
-            Ok(()) => Notice::default(),
-            Err(e) => self.report(e),
-        };
-    }
-
-    pub fn add_card(&mut self, amount: &str, reference: &str) -> bool {
-        match self.sell.add_card(amount, reference, self.vat) {
-            Ok(()) => {
-                self.tender_notice = Notice::default();
-                true
-            }
-            Err(e) => {
-                self.tender_notice = self.report(e);
-                false
-            }
+        if self.screen == Screen::Verify && self.verify.verdict_stale(&self.svc) {
+            self.verify.clear();
+            self.present(ui);
+            return;
+        }
+        // Holds end on time even when nobody touches the kiosk.
+        let expired = self.svc.expire_due();
+        if self.auto_lock_due() {
+            self.lock();
+            self.present(ui);
+        } else if expired || self.pin_counting_down() {
+            self.present(ui);
+        } else {
+            self.present_status(ui);
         }
     }
 
-    pub fn remove_tender(&mut self, index: usize) {
-        self.sell.remove_tender(index);
-    }
-
-    /// Commits the sale. The Done screen appears only once the store has returned, i.e.
-    /// the sale is on disk.
-    pub fn complete_sale(&mut self) {
-        let now = self.now();
-        let device = self.config.stall.device_id.clone();
-        let receipt = self.printing.is_some().then(|| {
-            let (stall, url, window) =
-                (self.config.stall.name.clone(), self.config.stall.verify_url.clone(), self.config.returns_window());
-            move |number: &ReceiptNumber, sale: &NewSale| {
-                Printout::Receipt(ReceiptDoc::new(&stall, number.clone(), sale, window, &url))
-            }
-        });
-        match self.sell.complete(&mut self.store, &device, self.vat, now, receipt) {
-            Ok(done) => {
-                if let Some(queue) = &self.printing {
-                    queue.wake();
-                }
-                self.sync_now();
-                self.last_done = Some(done);
-                self.ship_notice = Notice::default();
-                self.sell_notice = Notice::default();
-                self.tender_notice = Notice::default();
-                self.screen = Screen::Done;
-            }
-            Err(SellFlowError::Store(crate::store::StoreError::Sell(e))) => {
-                // Someone else got the piece first (another kiosk via sync, a hold): the sale
-                // was not saved. Take the piece out and send staff back to the cart to re-check.
-                let gone = self.sell.drop_unavailable(&self.store).unwrap_or_default();
-                tracing::warn!(error = %e, removed = gone.len(), "sale refused by the store");
-                self.sell_notice = Notice::error(format!("{e} It was taken out of the cart; nothing was charged."));
-                self.screen = Screen::Sell;
-            }
-            Err(e) => {
-                let text = format!("The sale was NOT saved. {e}");
-                self.tender_notice = self.report(SellFlowError::Input(text));
+    /// The camera timer's work: a photo the courier asked for, codes the scanner read, and
+    /// the preview.
+    pub fn poll_camera(&mut self, ui: &AppWindow) {
+        let mut changed = self.courier.poll_capture();
+        while let Some(event) = self.svc.camera.as_ref().and_then(|f| f.try_event()) {
+            // Waiting since before the screen changed (no camera timer ran in between): the
+            // code was seen for the old screen; if it is still in view it is read again.
+            if event.frame_at >= self.context_since.get() {
+                changed |= self.handle_scan(event);
             }
         }
-    }
-
-    /// Starts a sync round now, if the kiosk syncs.
-    pub fn sync_now(&self) {
-        if let Some(sync) = &self.sync {
-            sync.sync_now();
+        if changed {
+            self.present(ui);
+        }
+        if self.preview_shown() {
+            self.preview.present(&self.svc, ui);
         }
     }
+}
 
-    pub fn new_sale(&mut self) {
-        self.last_done = None;
-        self.screen = Screen::Sell;
-    }
+/// The message showing, if a worker's tap caused it moments ago.
+fn worker_notice(page: &mut dyn Page, last_tap: Instant) -> Option<Notice> {
+    let notice = page.notice();
+    (!notice.is_empty() && last_tap.elapsed() < WORKER_MESSAGE_KEPT).then(|| notice.clone())
+}
 
-    pub fn last_completed(&self) -> Option<&Completed> {
-        self.last_done.as_ref()
+/// Puts the worker's message back over what a scan said.
+fn keep(page: &mut dyn Page, theirs: Option<Notice>) {
+    if let Some(theirs) = theirs {
+        tracing::info!(camera = %page.notice().text, "a scan's message waits: the worker's stays up");
+        *page.notice() = theirs;
     }
 }

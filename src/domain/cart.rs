@@ -14,6 +14,10 @@ use super::piece::{Edition, Piece, PieceStatus, Serial};
 use super::reservation::{Reservation, ReservationError};
 use uuid::Uuid;
 
+/// Why staff give a discount: the choices the discount pad offers. A discount needs one, so
+/// the day's report can say what the discounts were for.
+pub const DISCOUNT_REASONS: [&str; 4] = ["Returning customer", "Waitlist member", "Display piece", "Staff"];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiscountKind {
     Amount(Money),

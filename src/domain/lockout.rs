@@ -17,9 +17,12 @@ pub fn locked_until(failed: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(now + Duration::seconds(secs))
 }
 
-/// A PIN is four to eight digits: short enough for gloves, long enough to choose well.
+/// How many digits a PIN has: short enough for gloves, long enough to choose well.
+pub const PIN_LENGTH: std::ops::RangeInclusive<usize> = 4..=8;
+
+/// A PIN is [`PIN_LENGTH`] digits.
 pub fn valid_pin(pin: &str) -> bool {
-    (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+    PIN_LENGTH.contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -17,10 +17,12 @@ pub mod reservation;
 pub mod sale;
 pub mod tender;
 
-pub use cart::{Cart, CartLine, Discount, DiscountKind, SellError, Totals};
+pub use cart::{Cart, CartLine, DISCOUNT_REASONS, Discount, DiscountKind, SellError, Totals};
 pub use drop::{Drop, DropPhase, Member};
 pub use money::{Currency, Money, MoneyError, VatRate};
 pub use piece::{Edition, Piece, PieceStatus, Serial};
-pub use reservation::{Customer, HoldLength, Reservation, ReservationCode, ReservationKind, ReservationState};
-pub use sale::{CheckoutError, NewSale, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine};
+pub use reservation::{
+    Customer, HoldLength, RELEASE_REASONS, Reservation, ReservationCode, ReservationKind, ReservationState,
+};
+pub use sale::{CheckoutError, NewSale, RETURN_REASONS, ReceiptNumber, ReturnError, ReturnsWindow, SaleLine};
 pub use tender::{Settlement, Tender, TenderError};

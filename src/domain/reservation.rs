@@ -42,6 +42,9 @@ pub enum ReservationState {
     Expired { at: DateTime<Utc> },
 }
 
+/// Why a hold or reservation is released early: the choices the Holds screen offers.
+pub const RELEASE_REASONS: [&str; 3] = ["Customer asked", "No show", "Changed mind"];
+
 /// A short code customers read out or show: six letters and digits with no look-alikes
 /// (no 0/O, 1/I/L), then a check character, written `ABC-DEFG`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

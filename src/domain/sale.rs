@@ -11,6 +11,9 @@ use super::money::{Money, MoneyError, VatRate};
 use super::piece::Serial;
 use super::tender::{Settlement, Tender, TenderError, settle};
 
+/// Why a piece comes back or a sale is voided: the choices the Sales screen offers.
+pub const RETURN_REASONS: [&str; 3] = ["Changed mind", "Faulty", "Keyed in error"];
+
 /// Per-device, gap-free receipt number: "K1-000042".
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReceiptNumber {

@@ -5,26 +5,21 @@
 //! writes only cash movements, so it reaches into no other screen's state.
 
 use chrono::{DateTime, Utc};
-use slint::{ModelRc, SharedString, VecModel};
+use slint::SharedString;
 
-use super::kiosk::Notice;
+use super::Page;
+use crate::app::present::{hm, model};
+use crate::app::services::{Notice, Services, Severity};
+use crate::domain::Money;
 use crate::domain::cash::{CashKind, describe_difference};
-use crate::domain::{Currency, Money};
-use crate::store::{Day, Store};
+use crate::store::Day;
 use crate::ui::{AppWindow, TodayData, TodayRowData};
-
-/// What the screen needs of the kiosk besides the store.
-pub struct TodayContext<'a> {
-    pub device: &'a str,
-    pub currency: Currency,
-    pub now: DateTime<Utc>,
-}
 
 #[derive(Debug, Default)]
 pub struct TodayScreen {
     /// The drawer entry being typed, if any.
     entry: Option<CashKind>,
-    pub notice: Notice,
+    notice: Notice,
 }
 
 impl TodayScreen {
@@ -46,9 +41,10 @@ impl TodayScreen {
     }
 
     /// Records the open entry. True when recorded (the page then clears its fields).
-    pub fn record(&mut self, store: &mut Store, cx: &TodayContext, amount: &str, reason: &str) -> bool {
+    pub fn record(&mut self, svc: &mut Services, amount: &str, reason: &str) -> bool {
         let Some(kind) = self.entry else { return false };
-        let amount = match Money::parse(amount, cx.currency) {
+        let now = svc.now();
+        let amount = match Money::parse(amount, svc.currency()) {
             Ok(m) => m,
             Err(_) if amount.trim().is_empty() => {
                 self.notice = Notice::error("Type the amount on the keypad first.");
@@ -59,11 +55,12 @@ impl TodayScreen {
                 return false;
             }
         };
-        let Some(day) = Day::containing(cx.now) else {
+        let Some(day) = Day::containing(now) else {
             self.notice = Notice::error("Today's start could not be worked out from the clock.");
             return false;
         };
-        match store.record_cash(cx.device, kind, amount, reason, day, cx.now) {
+        let device = svc.device().to_owned();
+        match svc.store.record_cash(&device, kind, amount, reason, day, now) {
             Ok(m) => {
                 tracing::info!(kind = kind.as_str(), amount = %m.amount, reason = %m.reason, "cash drawer");
                 self.entry = None;
@@ -73,7 +70,8 @@ impl TodayScreen {
                     CashKind::PaidOut => format!("{} taken out of the drawer ({}).", m.amount, m.reason),
                     CashKind::Count => format!("Count of {} recorded.", m.amount),
                 };
-                self.notice = Notice { text, severity: 0 };
+                self.notice = Notice::ok(text);
+                svc.sync_now();
                 true
             }
             Err(e) => {
@@ -83,8 +81,13 @@ impl TodayScreen {
         }
     }
 
-    pub fn present(&self, store: &Store, cx: &TodayContext, ui: &AppWindow) {
-        let data = match self.data(store, cx) {
+    /// Says something on the banner (the end-of-day report's printing).
+    pub fn tell(&mut self, notice: Notice) {
+        self.notice = notice;
+    }
+
+    pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
+        let data = match self.data(svc, now) {
             Ok(data) => data,
             Err(e) => {
                 tracing::error!(error = %e, "cannot add up today");
@@ -100,10 +103,11 @@ impl TodayScreen {
         ui.set_today_notice_severity(self.notice.severity);
     }
 
-    fn data(&self, store: &Store, cx: &TodayContext) -> anyhow::Result<TodayData> {
-        let day = Day::containing(cx.now).ok_or_else(|| anyhow::anyhow!("the clock's day is unclear"))?;
-        let z = store.z_report("", cx.device, cx.currency, day, cx.now)?;
-        let zero = Money::zero(cx.currency);
+    fn data(&self, svc: &Services, now: DateTime<Utc>) -> anyhow::Result<TodayData> {
+        let (store, currency) = (&svc.store, svc.currency());
+        let day = Day::containing(now).ok_or_else(|| anyhow::anyhow!("the clock's day is unclear"))?;
+        let z = store.z_report("", svc.device(), currency, day, now)?;
+        let zero = Money::zero(currency);
         let row = |label: &str, value: String, strong: bool| TodayRowData {
             label: label.into(),
             value: value.into(),
@@ -122,7 +126,7 @@ impl TodayScreen {
             let n = z.returns + z.voids;
             format!("-{} ({n})", z.refunded)
         };
-        let pieces = match store.current_drop(cx.now)? {
+        let pieces = match store.current_drop(now)? {
             Some(d) => format!("{} of {} ({})", d.available, d.pieces, d.drop.name),
             None => "No drop".to_owned(),
         };
@@ -131,12 +135,12 @@ impl TodayScreen {
             row("Card", tender("Card"), false),
             row("Returns", refunds, false),
             row("Pieces left", pieces, false),
-            row("Holds waiting", store.waiting_reservation_count(cx.now)?.to_string(), false),
+            row("Holds waiting", store.waiting_reservation_count(now)?.to_string(), false),
         ];
         if z.unsynced_changes > 0 {
             rows.push(row("Not yet synced", z.unsynced_changes.to_string(), false));
         }
-        let d = z.drawer.clone().unwrap_or_else(|| crate::domain::cash::Drawer::empty(cx.currency));
+        let d = z.drawer.clone().unwrap_or_else(|| crate::domain::cash::Drawer::empty(currency));
         let minus = |m: Money| if m.is_zero() { m.to_string() } else { format!("-{m}") };
         let drawer = vec![
             row("Opening float", d.float.to_string(), false),
@@ -146,15 +150,15 @@ impl TodayScreen {
             row("Cash out", minus(d.paid_out), false),
             row("Expected in drawer", d.expected().to_string(), true),
         ];
-        let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+        let local = hm;
         let (balance, balance_severity) = match (d.counted, d.difference(), d.counted_at) {
             (Some(counted), Some(diff), Some(at)) => (
                 format!("Counted {counted} at {} · {}", local(at), describe_difference(diff)),
-                if diff.is_zero() { 0 } else { 1 },
+                if diff.is_zero() { Severity::Ok } else { Severity::Warning },
             ),
-            _ => ("Not counted yet: count the drawer at close.".to_owned(), 3),
+            _ => ("Not counted yet: count the drawer at close.".to_owned(), Severity::Neutral),
         };
-        let float = store.cash_movements(cx.device, day)?.into_iter().find(|m| m.kind == CashKind::Float);
+        let float = store.cash_movements(svc.device(), day)?.into_iter().find(|m| m.kind == CashKind::Float);
         let float_label = match &float {
             Some(m) => format!("Float {} set {}", m.amount, local(m.at)),
             None => "Open with float".to_owned(),
@@ -189,6 +193,8 @@ impl TodayScreen {
     }
 }
 
-fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
-    ModelRc::new(VecModel::from(rows))
+impl Page for TodayScreen {
+    fn notice(&mut self) -> &mut Notice {
+        &mut self.notice
+    }
 }

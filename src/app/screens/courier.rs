@@ -9,12 +9,14 @@ use chrono::{DateTime, Utc};
 use marketday_hardware::Still;
 use marketday_hardware::scanner::StillReply;
 
-use super::kiosk::{Kiosk, Notice};
+use super::Page;
+use crate::app::present::{hm as local_time, model};
+use crate::app::services::{Notice, Services, Severity};
 use crate::dispatch::{self, DispatchError};
 use crate::domain::dispatch::{Handover, ProofRecord};
 use crate::photos::PhotoError;
 use crate::store::{DispatchedOrder, Shipment};
-use crate::ui::Screen;
+use crate::ui::{AppWindow, CourierField};
 
 /// Where the courier is in the hand-over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,7 +55,7 @@ pub enum Thumb {
 }
 
 #[derive(Default)]
-pub struct CourierState {
+pub struct CourierScreen {
     pub step: Step,
     pub query: String,
     pub order: Option<Shipment>,
@@ -75,49 +77,49 @@ const REVIEW_SIZE: u32 = 960;
 /// Orders handed over in this many hours are listed with their photos.
 const RECENT_HOURS: i64 = 24;
 
-impl Kiosk {
-    pub fn show_dispatch(&mut self) {
-        self.screen = Screen::Dispatch;
-        self.courier.notice = Notice::default();
-        if self.courier.step == Step::Done {
-            self.courier = CourierState::default();
+impl CourierScreen {
+    /// Showing the screen afresh: a finished hand-over gives way to the list.
+    pub fn open(&mut self, svc: &mut Services) {
+        self.notice = Notice::default();
+        if self.step == Step::Done {
+            *self = CourierScreen::default();
         }
         // Checked against their hashes every time the list opens.
-        self.courier.thumbs.clear();
-        self.prune_photos();
+        self.thumbs.clear();
+        prune_photos(svc);
     }
 
-    pub fn dispatch_step(&self) -> Step {
-        self.courier.step
+    pub fn step(&self) -> Step {
+        self.step
     }
 
-    pub fn search_orders(&mut self, query: &str) {
-        self.courier.query = query.trim().to_owned();
+    pub fn search(&mut self, query: &str) {
+        self.query = query.trim().to_owned();
     }
 
     /// Orders waiting for a courier, matching the search.
-    pub fn orders_awaiting(&self) -> Result<Vec<Shipment>, crate::store::StoreError> {
-        self.store.shipments_awaiting(&self.courier.query)
+    pub fn orders_awaiting(&self, svc: &Services) -> Result<Vec<Shipment>, crate::store::StoreError> {
+        svc.store.shipments_awaiting(&self.query)
     }
 
     /// Orders handed over in the last day, newest first.
-    pub fn recently_dispatched(&self) -> Vec<DispatchedOrder> {
-        let since = self.now() - chrono::Duration::hours(RECENT_HOURS);
-        self.store.dispatched_since(since, 20).unwrap_or_else(|e| {
+    pub fn recently_dispatched(svc: &Services) -> Vec<DispatchedOrder> {
+        let since = svc.now() - chrono::Duration::hours(RECENT_HOURS);
+        svc.store.dispatched_since(since, 20).unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot list dispatched orders");
             Vec::new()
         })
     }
 
-    pub fn pick_order(&mut self, id: &str) {
-        let state = &mut self.courier;
-        match self.store.shipment(id) {
+    pub fn pick_order(&mut self, svc: &Services, id: &str) {
+        let state = &mut *self;
+        match svc.store.shipment(id) {
             Ok(Some(s)) if s.dispatched_at.is_none() => {
                 state.order = Some(s);
                 state.tracking.clear();
                 state.courier_name.clear();
                 // One company configured: nothing to choose.
-                state.courier = match self.config.dispatch.couriers.as_slice() {
+                state.courier = match svc.config.dispatch.couriers.as_slice() {
                     [only] => only.clone(),
                     _ => String::new(),
                 };
@@ -133,28 +135,30 @@ impl Kiosk {
     }
 
     /// What the courier typed, field by field: 0 tracking number, 1 courier's name.
-    pub fn edit_courier_field(&mut self, field: i32, text: &str) {
+    pub fn edit_field(&mut self, field: CourierField, text: &str) {
         match field {
             // As the keys show it and the label prints it: tracking numbers are capitals.
-            0 => self.courier.tracking = text.to_uppercase(),
-            _ => self.courier.courier_name = text.to_owned(),
+            CourierField::Tracking => self.tracking = text.to_uppercase(),
+            CourierField::CourierName => self.courier_name = text.to_owned(),
+            // The search goes through its own callback; nothing is typed with the keyboard shut.
+            CourierField::Search | CourierField::None => {}
         }
     }
 
-    pub fn choose_courier(&mut self, company: &str) {
-        if self.config.dispatch.couriers.iter().any(|c| c == company) {
-            self.courier.courier = company.to_owned();
+    pub fn choose_courier(&mut self, svc: &Services, company: &str) {
+        if svc.config.dispatch.couriers.iter().any(|c| c == company) {
+            self.courier = company.to_owned();
         }
     }
 
     fn handover(&self) -> Option<Handover> {
-        let order = self.courier.order.as_ref()?;
+        let order = self.order.as_ref()?;
         Some(Handover {
             order: order.id.clone(),
             pieces: order.pieces.clone(),
-            tracking_number: self.courier.tracking.clone(),
-            courier: self.courier.courier.clone(),
-            courier_name: self.courier.courier_name.clone(),
+            tracking_number: self.tracking.clone(),
+            courier: self.courier.clone(),
+            courier_name: self.courier_name.clone(),
         })
     }
 
@@ -163,42 +167,42 @@ impl Kiosk {
         let Some(handover) = self.handover() else { return };
         match handover.checked() {
             Ok(tidy) => {
-                self.courier.tracking = tidy.tracking_number;
-                self.courier.courier_name = tidy.courier_name;
-                self.courier.notice = Notice::default();
-                self.courier.step = Step::Photo;
+                self.tracking = tidy.tracking_number;
+                self.courier_name = tidy.courier_name;
+                self.notice = Notice::default();
+                self.step = Step::Photo;
             }
-            Err(e) => self.courier.notice = Notice::warning(e.to_string()),
+            Err(e) => self.notice = Notice::warning(e.to_string()),
         }
     }
 
     /// Asks the camera for a photo taken now; the answer arrives on the camera timer.
-    pub fn capture_photo(&mut self) {
-        if self.courier.step != Step::Photo || self.courier.pending.is_some() {
+    pub fn capture_photo(&mut self, svc: &Services) {
+        if self.step != Step::Photo || self.pending.is_some() {
             return;
         }
-        let Some(feed) = &self.scanner else {
-            self.courier.notice = Notice::error("This kiosk has no camera, so no proof photo can be taken.");
+        let Some(feed) = &svc.camera else {
+            self.notice = Notice::error("This kiosk has no camera, so no proof photo can be taken.");
             return;
         };
-        self.courier.notice = Notice::default();
-        self.courier.pending = Some((feed.request_still(), self.now()));
+        self.notice = Notice::default();
+        self.pending = Some((feed.request_still(), svc.now()));
     }
 
     pub fn capturing(&self) -> bool {
-        self.courier.pending.is_some()
+        self.pending.is_some()
     }
 
     /// Takes the camera's answer, if it has come: true when the screen must change.
     pub fn poll_capture(&mut self) -> bool {
-        let Some((reply, captured_at)) = &self.courier.pending else { return false };
+        let Some((reply, captured_at)) = &self.pending else { return false };
         let captured_at = *captured_at;
         let answer = match reply.try_recv() {
             Err(TryRecvError::Empty) => return false,
             Ok(answer) => answer,
             Err(TryRecvError::Disconnected) => Err(marketday_hardware::CameraError::NoCamera),
         };
-        self.courier.pending = None;
+        self.pending = None;
         match answer.map_err(|e| e.to_string()).and_then(|still| {
             let image = crate::photos::decode_fitting(&still.jpeg, REVIEW_SIZE)?;
             Ok((still, image))
@@ -206,12 +210,12 @@ impl Kiosk {
             Ok((still, image)) => {
                 tracing::info!(width = still.width, height = still.height, bytes = still.jpeg.len(), "photo taken");
                 let image = rgb_image(&image);
-                self.courier.taken = Some(Taken { still, captured_at, image });
-                self.courier.step = Step::Review;
+                self.taken = Some(Taken { still, captured_at, image });
+                self.step = Step::Review;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the camera did not take the photo");
-                self.courier.notice = Notice::error(format!(
+                self.notice = Notice::error(format!(
                     "The camera could not take the photo ({e}). Check the camera and try again."
                 ));
             }
@@ -220,22 +224,22 @@ impl Kiosk {
     }
 
     pub fn retake_photo(&mut self) {
-        self.courier.taken = None;
-        self.courier.step = Step::Photo;
-        self.courier.notice = Notice::default();
+        self.taken = None;
+        self.step = Step::Photo;
+        self.notice = Notice::default();
     }
 
     /// The courier confirmed the photo: keep it, sign and commit the proof, queue the slip.
     /// The screen says "handed over" only once this has returned.
-    pub fn confirm_dispatch(&mut self) {
-        let (Some(handover), Some(taken)) = (self.handover(), self.courier.taken.as_ref()) else { return };
-        let Some(station) = &self.station else {
-            self.courier.notice = Notice::error("Proof of dispatch is off on this kiosk: its device key did not open.");
+    pub fn confirm_dispatch(&mut self, svc: &mut Services) {
+        let (Some(handover), Some(taken)) = (self.handover(), self.taken.as_ref()) else { return };
+        let Some(station) = &svc.station else {
+            self.notice = Notice::error("Proof of dispatch is off on this kiosk: its device key did not open.");
             return;
         };
-        let now = self.now();
+        let now = svc.now();
         let result =
-            dispatch::record_handover(&mut self.store, station, handover, &taken.still.jpeg, taken.captured_at, now);
+            dispatch::record_handover(&mut svc.store, station, handover, &taken.still.jpeg, taken.captured_at, now);
         match result {
             Ok(record) => {
                 tracing::info!(order = %record.order, photo = %record.photo_sha256, "hand-over recorded");
@@ -243,75 +247,27 @@ impl Kiosk {
                 if let Err(e) = station.photos.thumbnail(&record.photo_sha256) {
                     tracing::warn!(error = %e, "no thumbnail for the new proof");
                 }
-                if let Some(queue) = &self.printing {
+                if let Some(queue) = &svc.printing {
                     queue.wake();
                 }
-                self.sync_now();
-                self.courier.done = Some(record);
-                self.courier.taken = None;
-                self.courier.notice = Notice::default();
-                self.courier.step = Step::Done;
+                svc.sync_now();
+                self.done = Some(record);
+                self.taken = None;
+                self.notice = Notice::default();
+                self.step = Step::Done;
             }
             Err(e) => {
                 if !matches!(e, DispatchError::Photo(PhotoError::Full)) {
                     tracing::error!(error = %e, "hand-over not recorded");
                 }
-                self.courier.notice = Notice::error(format!("Not recorded: {e}"));
-            }
-        }
-    }
-
-    /// The sale just completed is to be posted to its buyer: it joins the orders waiting
-    /// for a courier, under its receipt number. True when added.
-    pub fn ship_last_sale(&mut self, buyer: &str) -> bool {
-        let Some((sale_id, receipt)) = self.last_done.as_ref().map(|d| (d.sale_id, d.receipt.to_string())) else {
-            return false;
-        };
-        let buyer = buyer.trim();
-        if buyer.is_empty() {
-            self.ship_notice = Notice::error("Enter the buyer's name.");
-            return false;
-        }
-        let now = self.now();
-        let result = self.store.sale(sale_id).and_then(|sale| {
-            let sale = sale.ok_or_else(|| crate::store::StoreError::NotFound(format!("sale {receipt}")))?;
-            let pieces = sale
-                .lines
-                .iter()
-                .zip(&sale.active)
-                .filter(|(_, active)| **active)
-                .map(|(line, _)| line.serial.to_string())
-                .collect();
-            self.store.add_shipment(&Shipment {
-                id: receipt.clone(),
-                sale_id: Some(sale_id.to_string()),
-                buyer: buyer.to_owned(),
-                pieces,
-                created_at: now,
-                dispatched_at: None,
-            })
-        });
-        match result {
-            Ok(()) => {
-                self.ship_notice =
-                    Notice { text: format!("{receipt} is on the courier list, to post to {buyer}."), severity: 0 };
-                true
-            }
-            Err(e) => {
-                let already = self.store.shipment(&receipt).ok().flatten().is_some();
-                self.ship_notice = Notice::error(if already {
-                    format!("{receipt} is already on the courier list.")
-                } else {
-                    format!("Not added to the courier list: {e}")
-                });
-                false
+                self.notice = Notice::error(format!("Not recorded: {e}"));
             }
         }
     }
 
     /// One step back; from the first step, the search is cleared.
     pub fn courier_back(&mut self) {
-        let state = &mut self.courier;
+        let state = &mut *self;
         state.notice = Notice::default();
         state.pending = None;
         state.step = match state.step {
@@ -329,7 +285,7 @@ impl Kiosk {
                 Step::Photo
             }
             Step::Done => {
-                *state = CourierState::default();
+                *state = CourierScreen::default();
                 Step::Pick
             }
         };
@@ -337,23 +293,21 @@ impl Kiosk {
 
     /// A code read on the courier screen: an order's slip picks the order; on the details
     /// step, a parcel label's code fills the tracking number.
-    pub fn scanned_on_dispatch(&mut self, text: &str) -> bool {
+    pub fn scanned(&mut self, svc: &Services, text: &str) -> bool {
         let text = text.trim();
-        match self.courier.step {
+        match self.step {
             Step::Pick => {
-                self.courier.notice = match self.order_for_code(text) {
+                self.notice = match Self::order_for_code(svc, text) {
                     Ok(id) => {
-                        self.pick_order(&id);
+                        self.pick_order(svc, &id);
                         return true;
                     }
                     Err(why) => why,
                 };
                 true
             }
-            Step::Details
-                if self.courier.tracking.trim().is_empty() && crate::domain::dispatch::is_tracking_number(text) =>
-            {
-                self.courier.tracking = text.to_uppercase();
+            Step::Details if self.tracking.trim().is_empty() && crate::domain::dispatch::is_tracking_number(text) => {
+                self.tracking = text.to_uppercase();
                 true
             }
             _ => false,
@@ -362,9 +316,9 @@ impl Kiosk {
 
     /// The order a scanned code stands for: a packing slip's QR (the order number, alone
     /// or ending a link), or a piece's tag (the order that piece goes out with).
-    fn order_for_code(&self, text: &str) -> Result<String, Notice> {
+    fn order_for_code(svc: &Services, text: &str) -> Result<String, Notice> {
         use crate::domain::provenance::{self, Reading};
-        let awaiting = self.store.shipments_awaiting("").map_err(|e| Notice::error(e.to_string()))?;
+        let awaiting = svc.store.shipments_awaiting("").map_err(|e| Notice::error(e.to_string()))?;
         let serial = match provenance::read(text) {
             Reading::Certificate(c) => Some(c.certificate.serial.to_string()),
             _ => text.trim_end_matches('/').rsplit_once("/p/").map(|(_, s)| s.to_owned()),
@@ -388,12 +342,12 @@ impl Kiosk {
     }
 
     /// The photo of a dispatched order for the list, hash-checked first.
-    pub fn thumb(&mut self, order: &DispatchedOrder) -> Thumb {
+    fn thumb(&mut self, svc: &Services, order: &DispatchedOrder) -> Thumb {
         let sha256 = &order.record.photo_sha256;
-        if let Some(t) = self.courier.thumbs.get(sha256) {
+        if let Some(t) = self.thumbs.get(sha256) {
             return t.clone();
         }
-        let thumb = match (&self.station, order.photo_removed_at) {
+        let thumb = match (&svc.station, order.photo_removed_at) {
             (_, Some(_)) => Thumb::Uploaded,
             (None, None) => Thumb::Problem("Proofs are off on this kiosk".into()),
             (Some(station), None) => match station.photos.thumbnail(sha256) {
@@ -414,27 +368,20 @@ impl Kiosk {
                 Err(e) => Thumb::Problem(e.to_string()),
             },
         };
-        self.courier.thumbs.insert(sha256.clone(), thumb.clone());
+        self.thumbs.insert(sha256.clone(), thumb.clone());
         thumb
-    }
-
-    /// Local copies of photos the cloud holds go after the configured days.
-    pub(super) fn prune_photos(&mut self) {
-        let Some(station) = &self.station else { return };
-        let now = self.now();
-        if let Err(e) = dispatch::prune_uploaded_photos(
-            &mut self.store,
-            &station.photos,
-            now,
-            self.config.dispatch.keep_photos_days,
-        ) {
-            tracing::error!(error = %e, "cannot remove uploaded photos");
-        }
     }
 }
 
-fn local_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::Local).format("%H:%M").to_string()
+/// Local copies of photos the cloud holds go after the configured days.
+fn prune_photos(svc: &mut Services) {
+    let Some(station) = &svc.station else { return };
+    let now = svc.now();
+    if let Err(e) =
+        dispatch::prune_uploaded_photos(&mut svc.store, &station.photos, now, svc.config.dispatch.keep_photos_days)
+    {
+        tracing::error!(error = %e, "cannot remove uploaded photos");
+    }
 }
 
 fn pieces_line(pieces: &[String]) -> String {
@@ -448,20 +395,25 @@ fn rgb_image(img: &image::RgbImage) -> slint::Image {
     slint::Image::from_rgb8(slint::SharedPixelBuffer::clone_from_slice(img.as_raw(), img.width(), img.height()))
 }
 
-impl Kiosk {
+impl CourierScreen {
     /// The live preview shows on Verify, and on the courier's photo step.
-    pub(super) fn preview_shown(&self) -> bool {
-        self.screen == Screen::Verify || (self.screen == Screen::Dispatch && self.courier.step == Step::Photo)
+    /// The live preview shows on the photo step.
+    pub fn shows_preview(&self) -> bool {
+        self.step == Step::Photo
     }
 
-    pub(super) fn present_courier(&mut self, ui: &crate::ui::AppWindow) {
-        use super::view::model;
+    /// The camera reads codes (slips, tags, parcel labels) and takes the photo on these steps.
+    pub fn wants_camera(&self) -> bool {
+        matches!(self.step, Step::Pick | Step::Details | Step::Photo)
+    }
+
+    pub fn present(&mut self, svc: &Services, ui: &AppWindow) {
         use crate::ui::{OrderRowData, ProofRowData};
-        let state = &self.courier;
+        let state = &*self;
         ui.set_courier_step(state.step.index());
         ui.set_courier_notice(state.notice.text.clone().into());
         ui.set_courier_notice_severity(state.notice.severity);
-        ui.set_couriers(model(self.config.dispatch.couriers.iter().map(|c| c.into()).collect()));
+        ui.set_couriers(model(svc.config.dispatch.couriers.iter().map(|c| c.into()).collect()));
         ui.set_courier_company(state.courier.clone().into());
         ui.set_courier_tracking(state.tracking.clone().into());
         ui.set_courier_person(state.courier_name.clone().into());
@@ -497,7 +449,7 @@ impl Kiosk {
         }
         if let Some(r) = &state.done {
             ui.set_courier_done_title(format!("{} handed to {}", r.order, r.courier).into());
-            let slip = if self.printing.is_some() { "The dispatch slip is printing." } else { "No printer: no slip." };
+            let slip = if svc.printing.is_some() { "The dispatch slip is printing." } else { "No printer: no slip." };
             ui.set_courier_done_detail(
                 format!(
                     "Tracking {} · collected by {} at {}. The photo is signed by this kiosk and kept; it goes to the atelier with the next sync. {slip}",
@@ -511,7 +463,7 @@ impl Kiosk {
         if state.step != Step::Pick {
             return;
         }
-        let orders = match self.orders_awaiting() {
+        let orders = match self.orders_awaiting(svc) {
             Ok(orders) => orders,
             Err(e) => {
                 tracing::error!(error = %e, "cannot list orders awaiting a courier");
@@ -528,8 +480,7 @@ impl Kiosk {
                 })
                 .collect(),
         ));
-        let proofs = self
-            .recently_dispatched()
+        let proofs = Self::recently_dispatched(svc)
             .iter()
             .map(|d| {
                 let r = &d.record;
@@ -540,16 +491,17 @@ impl Kiosk {
                     local_time(r.captured_at),
                     crate::domain::dispatch::short_hash(&r.photo_sha256)
                 );
-                let (thumb, has_thumb, note, severity) = match self.thumb(d) {
-                    Thumb::Shown(image) => (image, true, String::new(), 0),
-                    Thumb::Uploaded => (slint::Image::default(), false, String::new(), 1),
-                    Thumb::Problem(why) => (slint::Image::default(), false, why, 2),
+                let (thumb, has_thumb, note, severity) = match self.thumb(svc, d) {
+                    Thumb::Shown(image) => (image, true, String::new(), Severity::Ok),
+                    Thumb::Uploaded => (slint::Image::default(), false, String::new(), Severity::Neutral),
+                    Thumb::Problem(why) => (slint::Image::default(), false, why, Severity::Error),
                 };
                 ProofRowData {
                     order: r.order.clone().into(),
                     title: format!("{} · {}", d.shipment.buyer, d.shipment.id).into(),
                     detail: detail.into(),
-                    detail2: if severity == 1 { format!("{detail2} · in the cloud") } else { detail2 }.into(),
+                    detail2: if severity == Severity::Neutral { format!("{detail2} · in the cloud") } else { detail2 }
+                        .into(),
                     thumb,
                     has_thumb,
                     note: note.into(),
@@ -558,5 +510,11 @@ impl Kiosk {
             })
             .collect();
         ui.set_courier_proofs(model(proofs));
+    }
+}
+
+impl Page for CourierScreen {
+    fn notice(&mut self) -> &mut Notice {
+        &mut self.notice
     }
 }

@@ -1,20 +1,17 @@
 //! The Sync screen: where sync stands in words, "Sync now", and the conflicts the cloud
 //! refused, each with what to do and a way to clear it once dealt with.
 
-use chrono::{DateTime, Local, Utc};
-use slint::{ModelRc, VecModel};
+use chrono::{DateTime, Utc};
 
-use super::kiosk::{Kiosk, Notice};
+use super::Page;
+use crate::app::present::{local_time as clock, model};
+use crate::app::services::{Notice, Services, Severity};
 use crate::domain::conflict;
-use crate::ui::{AppWindow, ConflictRowData, Screen};
+use crate::ui::{AppWindow, ConflictRowData};
 
-fn clock(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&Local);
-    if local.date_naive() == now.with_timezone(&Local).date_naive() {
-        local.format("%H:%M").to_string()
-    } else {
-        local.format("%-d %b %H:%M").to_string()
-    }
+#[derive(Debug, Default)]
+pub struct SyncScreen {
+    notice: Notice,
 }
 
 fn changes(n: u64) -> String {
@@ -24,51 +21,43 @@ fn changes(n: u64) -> String {
     }
 }
 
-impl Kiosk {
-    /// Opened from the status bar's sync badge, on staff screens only.
-    pub fn show_sync(&mut self) {
-        if self.on_staff_screen() {
-            self.screen = Screen::Sync;
-            self.sync_notice = Notice::default();
-        }
-    }
-
-    pub fn sync_now_tapped(&mut self) {
-        match &self.sync {
+impl SyncScreen {
+    pub fn sync_now(&mut self, svc: &Services) {
+        self.notice = match &svc.sync {
             Some(_) => {
-                self.sync_now();
-                self.sync_notice = Notice { text: "Syncing now.".into(), severity: 0 };
+                svc.sync_now();
+                Notice::ok("Syncing now.")
             }
-            None => self.sync_notice = Notice::warning("This kiosk is not connected to a cloud."),
-        }
+            None => Notice::warning("This kiosk is not connected to a cloud."),
+        };
     }
 
-    pub fn resolve_conflict(&mut self, event_id: &str) {
-        let now = self.now();
+    pub fn resolve_conflict(&mut self, svc: &mut Services, event_id: &str) {
+        let now = svc.now();
         let result = uuid::Uuid::parse_str(event_id)
             .map_err(|e| e.to_string())
-            .and_then(|id| self.store.resolve_conflict(id, now).map_err(|e| e.to_string()));
-        self.sync_notice = match result {
+            .and_then(|id| svc.store.resolve_conflict(id, now).map_err(|e| e.to_string()));
+        self.notice = match result {
             Ok(()) => {
-                self.sync_now();
-                Notice { text: "Marked as dealt with.".into(), severity: 0 }
+                svc.sync_now();
+                Notice::ok("Marked as dealt with.")
             }
             Err(e) => Notice::error(format!("Could not mark it dealt with: {e}")),
         };
     }
 
     /// (headline, severity, detail) for the top of the screen.
-    fn sync_summary(&self, now: DateTime<Utc>) -> (String, i32, String) {
-        let waiting = self.store.unsynced_count().unwrap_or(0);
+    fn summary(svc: &Services, now: DateTime<Utc>) -> (String, Severity, String) {
+        let waiting = svc.store.unsynced_count().unwrap_or(0);
         let here = match waiting {
             0 => "Every change is in the cloud.".to_owned(),
             n => format!("{} kept on this kiosk until the cloud confirms them.", changes(n)),
         };
-        let Some(sync) = &self.sync else {
-            if let Some(error) = &self.sync_error {
+        let Some(sync) = &svc.sync else {
+            if let Some(error) = &svc.sync_error {
                 return (
                     "Sync is off".into(),
-                    2,
+                    Severity::Error,
                     format!(
                         "It could not start: {error}. {here} Correct the [sync] settings in the config file, \
                          then restart the kiosk."
@@ -77,7 +66,7 @@ impl Kiosk {
             }
             return (
                 "Not connected to a cloud".into(),
-                3,
+                Severity::Neutral,
                 format!(
                     "{} To sync, set [sync] url and token in the config file.",
                     if waiting == 0 { "Nothing to send.".to_owned() } else { here }
@@ -88,7 +77,7 @@ impl Kiosk {
         if let Some(off) = crate::sync::clock_off(status.clock_skew) {
             return (
                 format!("{off} the cloud"),
-                2,
+                Severity::Error,
                 "Receipts, holds and drop times use this kiosk's clock. Set the time in the Pi's settings, or \
                  give it internet so it sets itself; sync goes on meanwhile."
                     .into(),
@@ -96,30 +85,30 @@ impl Kiosk {
         }
         let last = status.last_ok.map(|t| format!(" Last sync {}.", clock(t, now))).unwrap_or_default();
         match (status.syncing, status.online, &status.last_error) {
-            (true, ..) => ("Syncing…".into(), 1, format!("{here}{last}")),
-            (_, Some(false), _) => {
-                ("Offline".into(), 1, format!("{here} Nothing is lost; the kiosk tries again every few seconds.{last}"))
-            }
-            (_, Some(true), Some(error)) => ("Sync problem".into(), 2, format!("{error}. {here}{last}")),
+            (true, ..) => ("Syncing…".into(), Severity::Warning, format!("{here}{last}")),
+            (_, Some(false), _) => (
+                "Offline".into(),
+                Severity::Warning,
+                format!("{here} Nothing is lost; the kiosk tries again every few seconds.{last}"),
+            ),
+            (_, Some(true), Some(error)) => ("Sync problem".into(), Severity::Error, format!("{error}. {here}{last}")),
             (_, Some(true), None) => (
                 status.last_ok.map(|t| format!("Synced at {}", clock(t, now))).unwrap_or_else(|| "Synced".into()),
-                if waiting == 0 { 0 } else { 1 },
+                if waiting == 0 { Severity::Ok } else { Severity::Warning },
                 here,
             ),
-            (_, None, _) => ("Connecting…".into(), 3, here),
+            (_, None, _) => ("Connecting…".into(), Severity::Neutral, here),
         }
     }
 
-    pub(super) fn present_sync(&self, ui: &AppWindow, now: DateTime<Utc>) {
-        if self.screen != Screen::Sync {
-            return;
-        }
-        let (headline, severity, detail) = self.sync_summary(now);
+    /// Sync goes on in the background, so the one-second timer presents this too.
+    pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
+        let (headline, severity, detail) = Self::summary(svc, now);
         ui.set_sync_headline(headline.into());
         ui.set_sync_severity(severity);
         ui.set_sync_detail(detail.into());
-        ui.set_sync_can_sync(self.sync.is_some());
-        let conflicts = self.store.open_conflicts().unwrap_or_else(|e| {
+        ui.set_sync_can_sync(svc.sync.is_some());
+        let conflicts = svc.store.open_conflicts().unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot list sync conflicts");
             Vec::new()
         });
@@ -135,8 +124,21 @@ impl Kiosk {
                 }
             })
             .collect();
-        ui.set_sync_conflicts(ModelRc::new(VecModel::from(rows)));
-        ui.set_sync_notice(self.sync_notice.text.clone().into());
-        ui.set_sync_notice_severity(self.sync_notice.severity);
+        let title = match rows.len() {
+            0 if svc.sync.is_none() => "Not syncing".to_owned(),
+            0 => "Nothing needs your attention".to_owned(),
+            1 => "1 thing needs your attention".to_owned(),
+            n => format!("{n} things need your attention"),
+        };
+        ui.set_sync_conflicts_title(title.into());
+        ui.set_sync_conflicts(model(rows));
+        ui.set_sync_notice(self.notice.text.clone().into());
+        ui.set_sync_notice_severity(self.notice.severity);
+    }
+}
+
+impl Page for SyncScreen {
+    fn notice(&mut self) -> &mut Notice {
+        &mut self.notice
     }
 }

@@ -30,6 +30,16 @@ pub enum SellFlowError {
     Store(#[from] StoreError),
 }
 
+impl SellFlowError {
+    /// What the worker reads. A store error is logged here, where it is still known to be one.
+    pub fn notice(self) -> super::services::Notice {
+        if let SellFlowError::Store(inner) = &self {
+            tracing::error!(error = %inner, "store error during a sale");
+        }
+        super::services::Notice::error(self.to_string())
+    }
+}
+
 impl From<CheckoutError> for SellFlowError {
     fn from(e: CheckoutError) -> Self {
         match e {

@@ -1,0 +1,175 @@
+//! The Printer tab: how the printer (and the camera) are, with what to do; the jobs, to
+//! print a held one or reprint; a test page, the drop's stickers, the end-of-day report, and
+//! "print later". Jobs only ever enter the store's queue here; the worker prints them.
+
+use chrono::{DateTime, Utc};
+
+use super::Page;
+use crate::app::present::{camera_detail, local_time, model, printer_word};
+use crate::app::services::{Notice, Services, Severity};
+use crate::domain::printout::{Printout, StickerDoc};
+use crate::print::advice;
+use crate::store::{Day, JobState};
+use crate::ui::{AppWindow, PrintJobRowData};
+
+#[derive(Debug, Default)]
+pub struct PrinterScreen {
+    notice: Notice,
+}
+
+impl PrinterScreen {
+    pub fn print_test_page(&mut self, svc: &mut Services) {
+        let page = Printout::Test { stall: svc.config.stall.name.clone(), at: svc.now() };
+        self.notice = svc.enqueue(&[page]);
+    }
+
+    /// A sticker for every piece of the drop on sale (for pieces, bags and provenance cards).
+    pub fn print_drop_stickers(&mut self, svc: &mut Services) {
+        let Some(drop) = svc.current_drop(svc.now()) else {
+            self.notice = Notice::warning("No drop is on sale, so there are no stickers to print.");
+            return;
+        };
+        let url = svc.config.stall.verify_url.clone();
+        let stickers: Vec<Printout> = match svc.store.drop_pieces(&drop.drop.id) {
+            Ok(pieces) => pieces
+                .into_iter()
+                .map(|p| {
+                    Printout::Sticker(StickerDoc {
+                        // The signed certificate once the atelier has issued one; until
+                        // then the serial's page, which only the online check can vouch for.
+                        qr: match svc.store.certificate(&p.serial) {
+                            Ok(Some(token)) => crate::domain::provenance::token_url(&url, &token),
+                            _ => StickerDoc::provenance_url(&url, p.serial.as_str()),
+                        },
+                        serial: p.serial.as_str().to_owned(),
+                        edition: p.edition.to_string(),
+                        title: p.title,
+                        price: p.price,
+                    })
+                })
+                .collect(),
+            Err(e) => {
+                self.notice = Notice::error(format!("Cannot read the drop's pieces: {e}"));
+                return;
+            }
+        };
+        self.notice = svc.enqueue(&stickers);
+    }
+
+    /// The end-of-day report for today (local time) on this kiosk. Also Today's button.
+    pub fn print_z_report(svc: &mut Services) -> Notice {
+        let now = svc.now();
+        let Some(day) = Day::containing(now) else {
+            return Notice::error("Today's start could not be worked out from the clock.");
+        };
+        let c = &svc.config;
+        match svc.store.z_report(&c.stall.name, &c.stall.device_id, c.currency(), day, now) {
+            Ok(report) => svc.enqueue(&[Printout::ZReport(report)]),
+            Err(e) => Notice::error(format!("Cannot add up the day: {e}")),
+        }
+    }
+
+    pub fn tell(&mut self, notice: Notice) {
+        self.notice = notice;
+    }
+
+    /// Staff tapped a job: a held job goes back in the queue, a printed one prints again as
+    /// a reprint.
+    pub fn print_job_again(&mut self, svc: &mut Services, id: i64) {
+        let now = svc.now();
+        let result = match svc.store.print_job(id) {
+            Ok(Some(job)) if job.state == JobState::Held => svc.store.release_print(id).map(|_| ()),
+            Ok(Some(job)) if job.state == JobState::Printed => svc.store.reprint(id, now).map(|_| ()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.notice = match result {
+            Ok(()) => Notice::default(),
+            Err(e) => Notice::error(format!("Could not queue it: {e}")),
+        };
+        svc.wake_printer();
+    }
+
+    /// "Print later": waiting jobs are held so they do not print by surprise when the
+    /// printer comes back; they stay on this screen to print when staff choose.
+    pub fn print_later(&mut self, svc: &mut Services) {
+        self.notice = match svc.store.hold_waiting_prints() {
+            Ok(n) => {
+                // The worker publishes the held count: let the status bar show it now.
+                svc.wake_printer();
+                Notice::ok(format!("{n} job(s) held. Print them from the Printer tab."))
+            }
+            Err(e) => Notice::error(format!("Could not hold the jobs: {e}")),
+        };
+    }
+
+    /// The state changes as the worker prints, so the one-second timer presents this too.
+    pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
+        let status = svc.print_status();
+        let blocked_by = status.as_ref().filter(|q| !q.status.can_print()).map(|q| advice(&q.status));
+        let (headline, severity, detail) = match &status {
+            None => (
+                svc.printing_error.clone().unwrap_or_else(|| "No printer configured".into()),
+                Severity::Neutral,
+                "Set [printer] in the config file: kind, path, baud and profile.".to_owned(),
+            ),
+            Some(q) => {
+                let profile = svc.printing.as_ref().map(|p| p.profile());
+                let about = profile
+                    .map(|p| format!("{} · {} ({} mm paper)", q.printer, p.name, p.paper_mm()))
+                    .unwrap_or_else(|| q.printer.clone());
+                let waiting = match q.waiting {
+                    0 => String::new(),
+                    n => format!(" · {n} waiting"),
+                };
+                let held = match q.held {
+                    0 => String::new(),
+                    n => format!(" · {n} held: tap Print below to print it"),
+                };
+                (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}{held}"))
+            }
+        };
+        ui.set_printer_camera(camera_detail(svc.camera_status()).into());
+        ui.set_printer_headline(headline.into());
+        ui.set_printer_severity(severity);
+        ui.set_printer_detail(detail.into());
+        ui.set_printer_blocked(blocked_by.is_some() && status.as_ref().is_some_and(|q| q.waiting > 0));
+        let jobs = svc.store.recent_print_jobs(30).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot list print jobs");
+            Vec::new()
+        });
+        let rows = jobs
+            .into_iter()
+            .map(|job| {
+                let time = local_time(job.created_at, now);
+                let reprint = if job.reprint { " (reprint)" } else { "" };
+                let error = job.last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
+                let (state, severity, action) = match job.state {
+                    JobState::Printed => ("Printed".to_owned(), Severity::Ok, "Reprint"),
+                    JobState::Held => (format!("Held{error}"), Severity::Warning, "Print"),
+                    JobState::Queued | JobState::Printing => match (&blocked_by, job.last_error.as_deref()) {
+                        (Some(why), _) => (format!("Waiting: {why}"), Severity::Error, ""),
+                        (None, Some(e)) => (format!("Retrying: {e}"), Severity::Warning, ""),
+                        (None, None) => ("Printing".to_owned(), Severity::Warning, ""),
+                    },
+                };
+                PrintJobRowData {
+                    id: job.id as i32,
+                    title: format!("{}{reprint}", job.title).into(),
+                    detail: format!("{time} · {state}").into(),
+                    severity,
+                    action: action.into(),
+                }
+            })
+            .collect();
+        ui.set_print_jobs(model(rows));
+        ui.set_printer_notice(self.notice.text.clone().into());
+        ui.set_printer_notice_severity(self.notice.severity);
+    }
+}
+
+impl Page for PrinterScreen {
+    fn notice(&mut self) -> &mut Notice {
+        &mut self.notice
+    }
+}

@@ -1,0 +1,116 @@
+//! The Tender screen: cash, card on the external terminal, or both; then the sale is
+//! committed, and only once it is on disk does "Sale complete" show.
+
+use slint::SharedString;
+
+use super::Page;
+use crate::app::present::{fmt_money, model};
+use crate::app::sale::{Completed, SellFlowError, SellSession};
+use crate::app::services::{Notice, Services};
+use crate::domain::printout::{Printout, ReceiptDoc};
+use crate::domain::{NewSale, ReceiptNumber, Tender};
+use crate::ui::{AppWindow, TenderData};
+
+#[derive(Debug, Default)]
+pub struct TenderScreen {
+    notice: Notice,
+}
+
+/// How a tap on Complete ended.
+pub enum Outcome {
+    /// On disk: the Done screen shows it.
+    Completed(Completed),
+    /// Someone else got a piece first (another kiosk via sync, a hold): it left the cart and
+    /// the Sell screen says so; nothing was charged.
+    Refused(Notice),
+    /// Not saved; this screen says why.
+    Failed,
+}
+
+impl TenderScreen {
+    pub fn add_cash(&mut self, svc: &Services, sale: &mut SellSession, amount: &str) {
+        let amount = amount.trim_start_matches(svc.currency().symbol());
+        self.notice = match sale.add_cash(amount, svc.vat) {
+            Ok(()) => Notice::default(),
+            Err(e) => e.notice(),
+        };
+    }
+
+    /// True when the card payment was taken (the page clears its fields).
+    pub fn add_card(&mut self, svc: &Services, sale: &mut SellSession, amount: &str, reference: &str) -> bool {
+        match sale.add_card(amount, reference, svc.vat) {
+            Ok(()) => {
+                self.notice = Notice::default();
+                true
+            }
+            Err(e) => {
+                self.notice = e.notice();
+                false
+            }
+        }
+    }
+
+    /// Commits the sale, with its receipt queued in the same transaction when there is a printer.
+    pub fn complete(&mut self, svc: &mut Services, sale: &mut SellSession) -> Outcome {
+        let now = svc.now();
+        let device = svc.device().to_owned();
+        let receipt = svc.printing.is_some().then(|| {
+            let c = &svc.config;
+            let (stall, url, window) = (c.stall.name.clone(), c.stall.verify_url.clone(), c.returns_window());
+            move |number: &ReceiptNumber, sale: &NewSale| {
+                Printout::Receipt(ReceiptDoc::new(&stall, number.clone(), sale, window, &url))
+            }
+        });
+        match sale.complete(&mut svc.store, &device, svc.vat, now, receipt) {
+            Ok(done) => {
+                svc.wake_printer();
+                svc.sync_now();
+                self.notice = Notice::default();
+                Outcome::Completed(done)
+            }
+            Err(SellFlowError::Store(crate::store::StoreError::Sell(e))) => {
+                let gone = sale.drop_unavailable(&svc.store).unwrap_or_default();
+                tracing::warn!(error = %e, removed = gone.len(), "sale refused by the store");
+                Outcome::Refused(Notice::error(format!("{e} It was taken out of the cart; nothing was charged.")))
+            }
+            Err(e) => {
+                self.notice = SellFlowError::Input(format!("The sale was NOT saved. {e}")).notice();
+                Outcome::Failed
+            }
+        }
+    }
+
+    /// Payments taken so far, what is left and the change.
+    pub fn present(&self, svc: &Services, sale: &SellSession, ui: &AppWindow) {
+        let total = sale.total(svc.vat).ok();
+        ui.set_total(total.map(fmt_money).unwrap_or_else(|| "—".into()));
+        ui.set_remaining(sale.remaining(svc.vat).ok().map(fmt_money).unwrap_or_default());
+        let tenders = sale
+            .tenders
+            .iter()
+            .map(|t| TenderData {
+                kind: t.label().into(),
+                amount: fmt_money(t.amount()),
+                detail: match t {
+                    Tender::Cash { .. } => SharedString::new(),
+                    Tender::Card { reference, .. } => format!("ref. {reference}").into(),
+                },
+            })
+            .collect();
+        ui.set_tenders(model(tenders));
+        let settlement = total.and_then(|t| crate::domain::tender::settle(t, &sale.tenders).ok());
+        ui.set_can_complete(settlement.is_some() && !sale.cart.is_empty());
+        ui.set_change(match settlement {
+            Some(s) if !s.change.is_zero() => fmt_money(s.change),
+            _ => SharedString::new(),
+        });
+        ui.set_quick_cash(model(sale.quick_cash(svc.vat).into_iter().map(fmt_money).collect()));
+        ui.set_tender_error(self.notice.text.clone().into());
+    }
+}
+
+impl Page for TenderScreen {
+    fn notice(&mut self) -> &mut Notice {
+        &mut self.notice
+    }
+}

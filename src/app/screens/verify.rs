@@ -1,0 +1,148 @@
+//! Check a piece: a customer holds a tag to the camera (no PIN) and reads whether its
+//! certificate is genuine, what it says and where the piece stands. The card goes when the
+//! tag has left the camera's view for a moment, and the screen goes back to idle when
+//! nobody has touched it for a while.
+
+use std::time::{Duration, Instant};
+
+use marketday_hardware::scanner::ScanEvent;
+
+use crate::app::services::{Services, Severity};
+use crate::domain::provenance::Verdict;
+use crate::provenance::{Check, check};
+use crate::ui::AppWindow;
+
+/// What the verdict card shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VerdictCard {
+    /// Ok: genuine; warning: cannot vouch (unknown signer, revoked, damaged, not ours); error: forged.
+    pub severity: Severity,
+    pub verdict: String,
+    pub headline: String,
+    pub details: String,
+    pub explanation: String,
+    pub status: String,
+}
+
+impl VerdictCard {
+    pub fn of(c: &Check) -> VerdictCard {
+        let severity = match &c.verdict {
+            Verdict::Genuine { .. } => Severity::Ok,
+            Verdict::Forged { .. } => Severity::Error,
+            _ => Severity::Warning,
+        };
+        let verdict = match &c.verdict {
+            Verdict::Genuine { .. } => "Genuine",
+            Verdict::Forged { .. } => "Not genuine",
+            Verdict::UnknownSigner { .. } => "Unknown signer",
+            Verdict::RevokedKey { .. } => "Withdrawn key",
+            Verdict::NotMarketday => "Not a certificate",
+            Verdict::Damaged { .. } => "Tag unreadable",
+        };
+        let (headline, details) = match c.verdict.certificate() {
+            Some(cert) => {
+                let title = c.title().map(|t| format!(", {t}")).unwrap_or_default();
+                let by = match &c.verdict {
+                    Verdict::Genuine { atelier, .. } | Verdict::RevokedKey { atelier, .. } => format!("By {atelier}. "),
+                    _ => String::new(),
+                };
+                let assay = cert.assay_hex().map(|h| format!("Assay {}… ", &h[..12])).unwrap_or_default();
+                let facts = format!("{by}Serial {}. {assay}Issued {}.", cert.serial, cert.issued.format("%-d %b %Y"));
+                if c.verdict.is_genuine() {
+                    (format!("{}{title}", cert.edition), facts)
+                } else {
+                    // What a tag that did not verify says is only what it says.
+                    (format!("The tag claims: {}{title}", cert.edition), format!("Unconfirmed: {facts}"))
+                }
+            }
+            None => (String::new(), String::new()),
+        };
+        VerdictCard {
+            severity,
+            verdict: verdict.into(),
+            headline,
+            details,
+            explanation: c.verdict.explanation(),
+            status: if c.verdict.is_genuine() { c.status_line().unwrap_or_default() } else { String::new() },
+        }
+    }
+}
+
+/// The Verify screen's state.
+pub struct VerifyScreen {
+    card: Option<VerdictCard>,
+    /// The text the card is about, and when it was checked: the card goes once that code
+    /// has been out of view for a moment.
+    code: Option<(String, Instant)>,
+    /// From the frame reaching the scanner to the verdict being ready to draw.
+    last_latency: Option<Duration>,
+    /// A verdict goes once its tag has been out of the camera's view this long.
+    clears_after: Duration,
+}
+
+impl VerifyScreen {
+    pub fn new(clears_after: Duration) -> VerifyScreen {
+        VerifyScreen { card: None, code: None, last_latency: None, clears_after }
+    }
+
+    /// Opening or leaving the screen: no verdict of the last customer's stays.
+    pub fn clear(&mut self) {
+        self.card = None;
+        self.code = None;
+        self.last_latency = None;
+    }
+
+    /// Checks a scanned (or typed) text and shows the verdict.
+    pub fn check(&mut self, svc: &Services, text: &str) {
+        let card = match check(&svc.store, text) {
+            Ok(c) => {
+                tracing::info!(verdict = c.verdict.word(), "certificate checked");
+                VerdictCard::of(&c)
+            }
+            Err(e) => VerdictCard {
+                severity: Severity::Warning,
+                verdict: "Cannot check now".into(),
+                explanation: format!("The kiosk could not read its records ({e}). Ask staff."),
+                ..VerdictCard::default()
+            },
+        };
+        self.card = Some(card);
+        self.code = Some((text.to_owned(), Instant::now()));
+    }
+
+    /// A code the camera read while this screen shows.
+    pub fn scanned(&mut self, svc: &Services, text: &str, event: &ScanEvent) {
+        self.check(svc, text);
+        self.last_latency = Some(event.frame_at.elapsed());
+        tracing::debug!(
+            latency_ms = event.frame_at.elapsed().as_secs_f64() * 1e3,
+            decode_ms = event.decode.as_secs_f64() * 1e3,
+            "verdict ready"
+        );
+    }
+
+    /// Whether the verdict shown is about a tag that has left the camera's view (or was
+    /// typed) long enough ago that it belongs to the last customer, not this one.
+    pub fn verdict_stale(&self, svc: &Services) -> bool {
+        let Some((code, checked)) = &self.code else { return false };
+        let read = svc.camera.as_ref().and_then(|f| f.preview().last_read.get(code).copied());
+        let last = read.map_or(*checked, |r| r.max(*checked));
+        last.elapsed() >= self.clears_after
+    }
+
+    /// From the last verdict's frame reaching the scanner to the verdict being ready.
+    pub fn latency(&self) -> Option<Duration> {
+        self.last_latency
+    }
+
+    pub fn present(&self, ui: &AppWindow) {
+        ui.set_verify_shown(self.card.is_some());
+        let card = self.card.clone().unwrap_or_default();
+        ui.set_verify_severity(card.severity);
+        ui.set_verify_verdict(card.verdict.into());
+        ui.set_verify_headline(card.headline.into());
+        ui.set_verify_details(card.details.into());
+        ui.set_verify_explanation(card.explanation.into());
+        ui.set_verify_status(card.status.into());
+    }
+}

@@ -1,0 +1,152 @@
+//! What every screen may use and none owns: the store, the config, the clock, the print
+//! queue, the sync worker, the hand-over station and the camera feed.
+//!
+//! Screens get `&Services` (or `&mut` to write the store) passed in by the router; they
+//! keep their own state and never reach into another screen's. A message for the worker is
+//! a [`Notice`], held by the screen it belongs to.
+
+use chrono::{DateTime, Utc};
+use marketday_hardware::CameraStatus;
+use marketday_hardware::scanner::CameraFeed;
+
+use crate::config::Config;
+use crate::dispatch::Station;
+use crate::domain::printout::Printout;
+use crate::domain::{Currency, VatRate};
+use crate::print::{PrintQueue, QueueStatus, advice};
+use crate::store::{DropSummary, Store};
+use crate::sync::SyncWorker;
+
+/// How bad a message or a state is: the enum the pages colour by (`ui/theme.slint`).
+pub use crate::ui::Severity;
+
+/// A message for a screen's banner: text and severity.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Notice {
+    pub text: String,
+    pub severity: Severity,
+}
+
+impl Notice {
+    pub fn ok(text: impl Into<String>) -> Notice {
+        Notice { text: text.into(), severity: Severity::Ok }
+    }
+    pub fn error(text: impl Into<String>) -> Notice {
+        Notice { text: text.into(), severity: Severity::Error }
+    }
+    pub fn warning(text: impl Into<String>) -> Notice {
+        Notice { text: text.into(), severity: Severity::Warning }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+pub struct Services {
+    pub store: Store,
+    pub config: Config,
+    pub vat: VatRate,
+    pub(super) clock: Box<dyn Fn() -> DateTime<Utc>>,
+    /// The demo stall (the PIN pad shows the demo PIN).
+    pub demo: bool,
+    pub printing: Option<PrintQueue>,
+    /// Why printing is unavailable although a printer is configured.
+    pub printing_error: Option<String>,
+    /// The background sync with the cloud; `None` when no cloud is configured.
+    pub sync: Option<SyncWorker>,
+    /// Why sync is off although a cloud is configured.
+    pub sync_error: Option<String>,
+    /// The kiosk as a hand-over station (device key, photo folder); `None`: proofs off.
+    pub station: Option<Station>,
+    /// The camera and scanner threads; `None` when no camera is configured.
+    pub camera: Option<CameraFeed>,
+}
+
+impl Services {
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// This kiosk's device id: receipts and the drawer are kept under it.
+    pub fn device(&self) -> &str {
+        &self.config.stall.device_id
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.config.currency()
+    }
+
+    /// The drop on sale now, if any.
+    pub fn current_drop(&self, now: DateTime<Utc>) -> Option<DropSummary> {
+        self.store.current_drop(now).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot read the current drop");
+            None
+        })
+    }
+
+    /// Starts a sync round now, if the kiosk syncs: after anything the cloud should know.
+    pub fn sync_now(&self) {
+        if let Some(sync) = &self.sync {
+            sync.sync_now();
+        }
+    }
+
+    /// Asks the print worker to try its queue now instead of at its next poll.
+    pub fn wake_printer(&self) {
+        if let Some(queue) = &self.printing {
+            queue.wake();
+        }
+    }
+
+    pub fn print_status(&self) -> Option<QueueStatus> {
+        self.printing.as_ref().map(|q| q.status())
+    }
+
+    /// Why nothing can be printed, when there is no print queue.
+    pub fn no_printer(&self) -> Notice {
+        Notice::error(self.printing_error.clone().unwrap_or_else(|| {
+            "No printer is configured. Set [printer] in the config file (see `marketday config-example`).".into()
+        }))
+    }
+
+    /// Queues printouts in one transaction and wakes the worker; says what happened.
+    pub fn enqueue(&mut self, printouts: &[Printout]) -> Notice {
+        let Some(queue) = &self.printing else { return self.no_printer() };
+        match self.store.enqueue_prints(printouts, (self.clock)()) {
+            Ok(ids) => {
+                queue.wake();
+                let what = match printouts {
+                    [one] => one.title(),
+                    many => format!("{} stickers", many.len()),
+                };
+                let status = queue.status().status;
+                if status.can_print() {
+                    Notice::ok(format!("{what}: printing."))
+                } else {
+                    Notice::warning(format!("{what} queued ({} job(s)). {}", ids.len(), advice(&status)))
+                }
+            }
+            Err(e) => Notice::error(format!("Nothing was queued: {e}")),
+        }
+    }
+
+    pub fn camera_status(&self) -> Option<CameraStatus> {
+        self.camera.as_ref().map(|f| f.status())
+    }
+
+    /// Ends holds whose time is up; true when any did (the screens showing them change).
+    pub fn expire_due(&mut self) -> bool {
+        let now = self.now();
+        match self.store.expire_reservations(now) {
+            Ok(codes) if codes.is_empty() => false,
+            Ok(codes) => {
+                tracing::info!(count = codes.len(), "holds expired");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "expiry sweep failed");
+                false
+            }
+        }
+    }
+}

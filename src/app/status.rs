@@ -1,0 +1,146 @@
+//! The chrome around the screens: the status bar (stall, drop and its phase, sync, printer,
+//! camera) and the drop heading that Idle and Sell share. Recomputed after every tap and
+//! every second, so it reads only counts and the devices' published states.
+
+use chrono::{DateTime, Utc};
+
+use super::present::{camera_badge, countdown, hm, printer_word};
+use super::services::{Services, Severity};
+use crate::domain::DropPhase;
+use crate::store::DropSummary;
+use crate::ui::{AppWindow, StatusData};
+
+pub fn present_status(svc: &Services, ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
+    let (drop_name, phase, phase_severity, countdown_text) = match drop {
+        None => (String::new(), "No drop".to_owned(), Severity::Neutral, String::new()),
+        Some(d) => {
+            let phase = d.drop.phase(now);
+            let severity = match phase {
+                DropPhase::GeneralSale => Severity::Ok,
+                DropPhase::MembersOnly | DropPhase::Upcoming => Severity::Warning,
+                DropPhase::Closed => Severity::Error,
+            };
+            let until = d.drop.next_change(now).map(|t| {
+                let verb = match phase {
+                    DropPhase::Upcoming => "opens in ",
+                    DropPhase::MembersOnly => "public in ",
+                    _ => "",
+                };
+                format!("{verb}{}", countdown(now, t))
+            });
+            (d.drop.name.clone(), phase.label().to_owned(), severity, until.unwrap_or_default())
+        }
+    };
+    let (sync, sync_severity) = sync_badge(svc);
+    let (printer, printer_severity) = printer_badge(svc);
+    let (camera, camera_severity) = camera_badge(svc.camera_status());
+    ui.set_status(StatusData {
+        stall: svc.config.stall.name.clone().into(),
+        drop: drop_name.into(),
+        phase: phase.into(),
+        phase_severity,
+        countdown: countdown_text.into(),
+        sync: sync.into(),
+        sync_severity,
+        printer: printer.into(),
+        printer_severity,
+        camera: camera.into(),
+        camera_severity,
+    });
+}
+
+/// "Paper out · 2 waiting": the printer's state and the jobs it holds up.
+fn printer_badge(svc: &Services) -> (String, Severity) {
+    let Some(q) = svc.print_status() else {
+        return if svc.printing_error.is_some() {
+            ("Off".into(), Severity::Error)
+        } else {
+            ("None".into(), Severity::Neutral)
+        };
+    };
+    if !q.checked {
+        return ("Checking".into(), Severity::Neutral);
+    }
+    let (word, severity) = printer_word(&q.status);
+    let text = match q.waiting {
+        0 => word.to_owned(),
+        n if q.status.can_print() => format!("Printing {n}"),
+        n => format!("{word} · {n} waiting"),
+    };
+    // A held job needs staff even when the printer is fine.
+    match q.held {
+        0 => (text, severity),
+        n if severity == Severity::Ok => (format!("{text} · {n} held"), Severity::Warning),
+        n => (format!("{text} · {n} held"), severity),
+    }
+}
+
+/// "Synced 14:05", "Syncing · 12 left", "Offline · 3 not synced", "2 sync conflicts".
+fn sync_badge(svc: &Services) -> (String, Severity) {
+    let waiting = match svc.store.unsynced_count() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count unsynced changes");
+            return ("Store error".to_owned(), Severity::Error);
+        }
+    };
+    // What staff must act on comes first, whatever the connection.
+    let conflicts = svc.store.open_conflict_count().unwrap_or(0);
+    if conflicts > 0 {
+        return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), Severity::Error);
+    }
+    let Some(sync) = &svc.sync else {
+        if svc.sync_error.is_some() {
+            let text = if waiting == 0 { "Sync off".into() } else { format!("Sync off · {waiting} not synced") };
+            return (text, Severity::Error);
+        }
+        return if waiting == 0 {
+            ("Offline · all synced".into(), Severity::Neutral)
+        } else {
+            (format!("Offline · {waiting} not synced"), Severity::Warning)
+        };
+    };
+    let status = sync.status();
+    if let Some(clock) = crate::sync::clock_off(status.clock_skew) {
+        return (clock, Severity::Error);
+    }
+    match (status.online, waiting) {
+        (Some(false), 0) => ("Offline · all synced".into(), Severity::Neutral),
+        (Some(false), n) => (format!("Offline · {n} not synced"), Severity::Warning),
+        (Some(true), n) if status.last_error.is_some() => (format!("Sync problem · {n} not synced"), Severity::Error),
+        (Some(true), 0) => (format!("Synced {}", status.last_ok.map(hm).unwrap_or_default()), Severity::Ok),
+        (Some(true), n) => (format!("Syncing · {n} left"), Severity::Warning),
+        (None, n) => (format!("Connecting · {n} not synced"), Severity::Warning),
+    }
+}
+
+/// The idle screen's welcome and the Sell grid's heading: the drop and what is left.
+pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
+    let Some(d) = drop else {
+        ui.set_idle_headline("Welcome".into());
+        ui.set_idle_detail("Ask us about our pieces.".into());
+        ui.set_drop_title("No drop on sale".into());
+        return;
+    };
+    ui.set_idle_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
+    let phase = d.drop.phase(now);
+    let detail = match phase {
+        DropPhase::GeneralSale => "On sale now. Ask us to see any piece.",
+        DropPhase::MembersOnly => "Waitlist members only for now. Ask us about the waitlist.",
+        DropPhase::Upcoming => "Opening soon. Ask us about the waitlist.",
+        DropPhase::Closed => "This drop has closed. Thank you for visiting.",
+    };
+    ui.set_idle_detail(detail.into());
+    let next = d.drop.next_change(now).map(|t| {
+        let what = match phase {
+            DropPhase::Upcoming => "opens in",
+            DropPhase::MembersOnly => "public in",
+            _ => "closes in",
+        };
+        format!(" · {what} {}", countdown(now, t))
+    });
+    // The phase is in the status bar just above; the heading keeps its room for the count
+    // and the countdown so that neither is cut on the 800 px screen.
+    let title = format!("{} · {} of {} left{}", d.drop.name, d.available, d.pieces, next.unwrap_or_default());
+    ui.set_drop_title(title.into());
+}
