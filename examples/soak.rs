@@ -30,7 +30,7 @@ use marketday::domain::provenance::token_url;
 use marketday::headless::Headless;
 use marketday::print::PrinterSetup;
 use marketday::store::Store;
-use marketday::ui::{AppWindow, Screen};
+use marketday::ui::{AppWindow, CameraView, CourierState, DoneState, Screen, VerifyState};
 use marketday_hardware::{PrinterProfile, SimulatedCamera};
 use marketday_scan::synth;
 use slint::platform::{PointerEventButton, WindowEvent};
@@ -442,7 +442,7 @@ impl Stall {
         self.until("the completed sale", Duration::from_secs(5), |ui| ui.get_screen() == Screen::Done)?;
         let receipt = self.kiosk.borrow().last_completed().context("no sale")?.receipt.to_string();
         self.until("the receipt on paper", Duration::from_secs(30), |ui| {
-            ui.get_done_print().contains("Receipt printed")
+            ui.global::<DoneState>().get_print_state().contains("Receipt printed")
         })?;
         self.counts.sales += 1;
         Ok(receipt)
@@ -458,11 +458,15 @@ impl Stall {
         self.tap("Courier Royal Mail")?;
         self.type_into("Courier's name", "sam patel")?;
         self.tap("Next: take the photo")?;
-        self.until("the camera's preview", Duration::from_secs(5), |ui| ui.get_camera_frame().size().width > 0)?;
+        self.until("the camera's preview", Duration::from_secs(5), |ui| {
+            ui.global::<CameraView>().get_frame().size().width > 0
+        })?;
         self.tap("Capture the photo")?;
-        self.until("the photo to confirm", Duration::from_secs(10), |ui| ui.get_courier_step() == 3)?;
+        self.until("the photo to confirm", Duration::from_secs(10), |ui| ui.global::<CourierState>().get_step() == 3)?;
         self.tap("Use this photo")?;
-        self.until("the hand-over committed", Duration::from_secs(10), |ui| ui.get_courier_step() == 4)?;
+        self.until("the hand-over committed", Duration::from_secs(10), |ui| {
+            ui.global::<CourierState>().get_step() == 4
+        })?;
         self.tap("Next parcel")?;
         self.counts.handovers += 1;
         Ok(())
@@ -496,8 +500,8 @@ impl Stall {
     fn customer_checks_a_tag(&mut self) -> anyhow::Result<()> {
         self.tab("Lock")?;
         self.tap("Check a piece is genuine: scan its tag")?;
-        self.until("a verdict", Duration::from_secs(10), |ui| ui.get_verify_shown())?;
-        let verdict = self.ui.get_verify_verdict();
+        self.until("a verdict", Duration::from_secs(10), |ui| ui.global::<VerifyState>().get_shown())?;
+        let verdict = self.ui.global::<VerifyState>().get_verdict();
         if !verdict.to_lowercase().contains("genuine") {
             bail!("the demo tag was not found genuine: {verdict}");
         }

@@ -399,7 +399,7 @@ pub fn taps(args: &BenchArgs) -> anyhow::Result<()> {
         ui.window().dispatch_event(WindowEvent::PointerReleased { position, button });
         times.push(t.elapsed());
         counts.push(statements.load(std::sync::atomic::Ordering::Relaxed) - before);
-        let in_cart = slint::Model::row_count(&ui.get_cart());
+        let in_cart = slint::Model::row_count(&ui.global::<crate::ui::SellState>().get_cart());
         anyhow::ensure!(in_cart == (n + 1) % 2, "tap {n} on {} did not toggle it (cart {in_cart})", first.serial);
     }
     println!(

@@ -15,7 +15,7 @@ use crate::demo;
 use crate::domain::HoldLength;
 use crate::headless::Headless;
 use crate::store::Store;
-use crate::ui::AppWindow;
+use crate::ui::{AppWindow, CameraView, CourierState, DoneState, SellState, TodayState, VerifyState};
 
 pub const SIZES: [(u32, u32, &str); 2] = [(800, 480, "landscape"), (720, 1280, "portrait")];
 
@@ -108,10 +108,10 @@ pub fn render_all_checked(
     kiosk.borrow_mut().complete_sale();
     settle(&kiosk);
     shoot("08-sale-complete", &kiosk)?;
-    ui.set_done_shipping(true);
-    ui.set_ship_name("Ana Ruiz".into());
+    ui.global::<DoneState>().set_shipping(true);
+    ui.global::<DoneState>().set_ship_name("Ana Ruiz".into());
     shoot("08-sale-post-to", &kiosk)?;
-    ui.set_done_shipping(false);
+    ui.global::<DoneState>().set_shipping(false);
     kiosk.borrow_mut().ship_last_sale("Ana Ruiz");
     shoot("08-sale-posted", &kiosk)?;
     {
@@ -137,8 +137,8 @@ pub fn render_all_checked(
     }
     shoot("09-today", &kiosk)?;
     kiosk.borrow_mut().cash_entry("paid_out");
-    ui.set_cash_amount("12.50".into());
-    ui.set_cash_reason("Expense".into());
+    ui.global::<TodayState>().set_amount("12.50".into());
+    ui.global::<TodayState>().set_reason("Expense".into());
     shoot("09-today-cash-out", &kiosk)?;
     kiosk.borrow_mut().cash_cancel();
     kiosk.borrow_mut().show_printer();
@@ -177,9 +177,9 @@ pub fn render_all_checked(
         k.open_hold(demo::serial(9).as_str());
     }
     let two_hours = HoldLength::ALL.iter().position(|l| *l == HoldLength::TwoHours).unwrap_or(0) as i32;
-    ui.set_hold_name("Ana Ruiz".into());
-    ui.set_hold_contact("07700 900461".into());
-    ui.set_hold_pick(two_hours);
+    ui.global::<SellState>().set_hold_name("Ana Ruiz".into());
+    ui.global::<SellState>().set_hold_contact("07700 900461".into());
+    ui.global::<SellState>().set_hold_pick(two_hours);
     shoot("13-hold", &kiosk)?;
     {
         let mut k = kiosk.borrow_mut();
@@ -215,10 +215,10 @@ pub fn render_all_checked(
     }
     shoot("20-courier-details", &kiosk)?;
     kiosk.borrow_mut().to_photo();
-    wait_for(&kiosk, &ui, |ui| ui.get_camera_frame().size().width > 0);
+    wait_for(&kiosk, &ui, |ui| ui.global::<CameraView>().get_frame().size().width > 0);
     shoot("21-courier-photo", &kiosk)?;
     kiosk.borrow_mut().capture_photo();
-    wait_for(&kiosk, &ui, |ui| ui.get_courier_step() == 3);
+    wait_for(&kiosk, &ui, |ui| ui.global::<CourierState>().get_step() == 3);
     shoot("22-courier-review", &kiosk)?;
     kiosk.borrow_mut().confirm_dispatch();
     settle(&kiosk);
@@ -249,15 +249,25 @@ pub fn render_all_checked(
 }
 
 /// Runs the camera until the Verify screen shows a verdict of `severity` (or, for `None`,
-/// a first preview frame); gives up after ten seconds and shoots what is there.
+/// a preview frame and no verdict yet); gives up after ten seconds and shoots what is there.
 fn wait_for_verdict(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, severity: Option<crate::ui::Severity>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
         kiosk.borrow_mut().poll_camera(ui);
-        let shown = ui.get_verify_severity();
+        let shown = ui.global::<VerifyState>().get_severity();
+        let framed = ui.global::<CameraView>().get_frame().size().width > 0;
         match severity {
-            None if ui.get_camera_frame().size().width > 0 => return,
-            Some(s) if ui.get_verify_shown() && shown == s => return,
+            None if framed && !ui.global::<VerifyState>().get_shown() => return,
+            // The first frame read a tag: the prompt needs a frame without one, so start over
+            // with an empty preview.
+            None if ui.global::<VerifyState>().get_shown() => {
+                let mut k = kiosk.borrow_mut();
+                k.close_verify();
+                k.show_verify();
+                k.present(ui);
+                ui.global::<CameraView>().set_frame(Default::default());
+            }
+            Some(s) if ui.global::<VerifyState>().get_shown() && shown == s => return,
             _ => {}
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -18,7 +18,7 @@ use marketday::dispatch::Station;
 use marketday::domain::dispatch;
 use marketday::print::PrinterSetup;
 use marketday::store::Store;
-use marketday::ui::{AppWindow, Screen};
+use marketday::ui::{AppWindow, CameraView, CourierState, Screen};
 use marketday_hardware::{Frame, PrinterProfile, SimulatedCamera};
 use marketday_scan::synth;
 use slint::platform::PointerEventButton;
@@ -109,11 +109,11 @@ fn hand_over(h: &Harness, tracking: &str) {
     tap(&h.ui, "Courier Royal Mail");
     type_into(h, "Courier's name", "sam patel");
     tap(&h.ui, "Next: take the photo");
-    assert_eq!(h.ui.get_courier_step(), 2, "{}", h.ui.get_courier_notice());
-    assert!(until(h, |ui| ui.get_camera_frame().size().width > 0), "the live preview shows");
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 2, "{}", h.ui.global::<CourierState>().get_notice());
+    assert!(until(h, |ui| ui.global::<CameraView>().get_frame().size().width > 0), "the live preview shows");
     tap(&h.ui, "Capture the photo");
-    assert!(until(h, |ui| ui.get_courier_step() == 3), "the photo comes back for confirm or retake");
-    assert!(h.ui.get_courier_photo().size().width > 0, "the photo taken is shown");
+    assert!(until(h, |ui| ui.global::<CourierState>().get_step() == 3), "the photo comes back for confirm or retake");
+    assert!(h.ui.global::<CourierState>().get_photo().size().width > 0, "the photo taken is shown");
     tap(&h.ui, "Use this photo");
 }
 
@@ -130,7 +130,7 @@ fn after_the_on_screen_keyboard_the_cursor_is_at_the_end_of_the_text() {
     ] {
         h.ui.window().dispatch_event(event);
     }
-    assert_eq!(h.ui.get_courier_tracking(), "JD007");
+    assert_eq!(h.ui.global::<CourierState>().get_tracking(), "JD007");
 }
 
 #[test]
@@ -138,30 +138,30 @@ fn a_courier_hands_over_a_parcel_by_tapping_through_the_screen() {
     let h = start(empty_scene(), |_| {});
     assert!(shows(&h.ui, "Waiting for a courier (3)"));
     tap(&h.ui, "Hand over WEB-1042");
-    assert_eq!(h.ui.get_courier_step(), 1);
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 1);
 
     // Nothing typed: the courier is told what is missing, and stays.
     tap(&h.ui, "Next: take the photo");
     assert!(shows(&h.ui, "Enter the tracking number"));
-    assert_eq!(h.ui.get_courier_step(), 1);
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 1);
 
     // A first photo retaken: the second is the one kept.
     type_into(&h, "Tracking number", "jd 0002 2334 4gb");
     tap(&h.ui, "Courier Royal Mail");
     type_into(&h, "Courier's name", "sam patel");
-    assert_eq!(h.ui.get_courier_person(), "Sam Patel", "names are capitalised as typed");
+    assert_eq!(h.ui.global::<CourierState>().get_courier_name(), "Sam Patel", "names are capitalised as typed");
     tap(&h.ui, "Next: take the photo");
-    assert!(until(&h, |ui| ui.get_camera_frame().size().width > 0));
+    assert!(until(&h, |ui| ui.global::<CameraView>().get_frame().size().width > 0));
     tap(&h.ui, "Capture the photo");
-    assert!(until(&h, |ui| ui.get_courier_step() == 3));
+    assert!(until(&h, |ui| ui.global::<CourierState>().get_step() == 3));
     tap(&h.ui, "Retake the photo");
-    assert_eq!(h.ui.get_courier_step(), 2);
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 2);
     tap(&h.ui, "Capture the photo");
-    assert!(until(&h, |ui| ui.get_courier_step() == 3));
+    assert!(until(&h, |ui| ui.global::<CourierState>().get_step() == 3));
     let before = h.kiosk.borrow().store().unsynced_count().unwrap();
     tap(&h.ui, "Use this photo");
 
-    assert_eq!(h.ui.get_courier_step(), 4, "{}", h.ui.get_courier_notice());
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 4, "{}", h.ui.global::<CourierState>().get_notice());
     assert!(shows(&h.ui, "WEB-1042 handed to Royal Mail"));
 
     // "Handed over" is shown only once the proof is committed, signed and checkable.
@@ -185,9 +185,9 @@ fn a_courier_hands_over_a_parcel_by_tapping_through_the_screen() {
 
     // Next parcel: the order left the waiting list and shows, with its photo, as handed over.
     tap(&h.ui, "Next parcel");
-    assert_eq!(h.ui.get_courier_step(), 0);
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 0);
     assert!(shows(&h.ui, "Waiting for a courier (2)"));
-    let proofs: Vec<_> = h.ui.get_courier_proofs().iter().collect();
+    let proofs: Vec<_> = h.ui.global::<CourierState>().get_proofs().iter().collect();
     assert_eq!(proofs.len(), 1);
     assert_eq!(proofs[0].order, "WEB-1042");
     assert!(proofs[0].has_thumb && proofs[0].thumb.size().width <= 160, "a small, checked thumbnail");
@@ -196,7 +196,7 @@ fn a_courier_hands_over_a_parcel_by_tapping_through_the_screen() {
     std::fs::write(station.photos.path_of(&record.photo_sha256), b"\xFF\xD8 some other parcel \xFF\xD9").unwrap();
     tab(&h.ui, "Sell");
     tab(&h.ui, "Courier");
-    let row = h.ui.get_courier_proofs().row_data(0).unwrap();
+    let row = h.ui.global::<CourierState>().get_proofs().row_data(0).unwrap();
     assert!(!row.has_thumb);
     assert_eq!(row.severity, marketday::ui::Severity::Error);
     assert!(row.note.contains("Photo changed since it was taken"), "{}", row.note);
@@ -209,16 +209,19 @@ fn scanning_the_packing_slip_picks_the_order_and_a_label_fills_the_tracking_numb
         vec![synth::tag_frame(Some("https://shop.example/o/WEB-1041"), 5), synth::tag_frame(Some("JD000223344GB"), 6)];
     let h = start(frames, |_| {});
     assert!(
-        until(&h, |ui| ui.get_courier_step() == 1),
+        until(&h, |ui| ui.global::<CourierState>().get_step() == 1),
         "the slip's QR picked the order: {}",
-        h.ui.get_courier_notice()
+        h.ui.global::<CourierState>().get_notice()
     );
     assert!(shows(&h.ui, "WEB-1041 · Hana Sato"));
-    assert!(until(&h, |ui| ui.get_courier_tracking() == "JD000223344GB"), "the label's code is the tracking number");
+    assert!(
+        until(&h, |ui| ui.global::<CourierState>().get_tracking() == "JD000223344GB"),
+        "the label's code is the tracking number"
+    );
     // The slip, seen again, does not overwrite it (nor is a link taken as a tracking number).
     std::thread::sleep(Duration::from_millis(600));
     h.kiosk.borrow_mut().poll_camera(&h.ui);
-    assert_eq!(h.ui.get_courier_tracking(), "JD000223344GB");
+    assert_eq!(h.ui.global::<CourierState>().get_tracking(), "JD000223344GB");
 }
 
 /// A real full disk: the photo folder is a 16 kB tmpfs, mounted in a mount namespace of this
@@ -268,8 +271,8 @@ fn a_full_disk_refuses_the_capture_and_leaves_nothing_half_written() {
     });
     tap(&h.ui, "Hand over WEB-1041");
     hand_over(&h, "JD000223344GB");
-    assert_eq!(h.ui.get_courier_step(), 3, "still on the photo: nothing was recorded");
-    assert!(shows(&h.ui, "storage is full"), "notice: {}", h.ui.get_courier_notice());
+    assert_eq!(h.ui.global::<CourierState>().get_step(), 3, "still on the photo: nothing was recorded");
+    assert!(shows(&h.ui, "storage is full"), "notice: {}", h.ui.global::<CourierState>().get_notice());
     let k = h.kiosk.borrow();
     assert!(k.store().dispatch_proof("WEB-1041").unwrap().is_none());
     assert!(k.store().shipment("WEB-1041").unwrap().unwrap().dispatched_at.is_none(), "still waiting");

@@ -13,7 +13,7 @@ use marketday::config::Config;
 use marketday::demo;
 use marketday::store::Store;
 use marketday::sync;
-use marketday::ui::{AppWindow, Screen};
+use marketday::ui::{AppWindow, Screen, SyncState};
 use slint::{ComponentHandle, Model};
 
 #[path = "common/touch.rs"]
@@ -78,7 +78,7 @@ fn staff_see_refused_sales_in_plain_words_clear_them_and_sync_now() {
     tap(&ui, "Sync: 2 sync conflicts");
     assert_eq!(ui.get_screen(), Screen::Sync);
     assert!(shows(&ui, "Sync status: Synced at"), "the round itself succeeded");
-    let rows = ui.get_sync_conflicts();
+    let rows = ui.global::<SyncState>().get_conflicts();
     assert_eq!(rows.row_count(), 2);
     let row = rows.row_data(0).unwrap();
     assert_eq!(row.title, "A sale made here was refused: the piece was sold elsewhere first");
@@ -89,7 +89,7 @@ fn staff_see_refused_sales_in_plain_words_clear_them_and_sync_now() {
     let before = server.events("K1").len();
     tap(&ui, &format!("Dealt with: {}", row.detail));
     assert!(shows(&ui, "Marked as dealt with."));
-    assert_eq!(ui.get_sync_conflicts().row_count(), 1);
+    assert_eq!(ui.global::<SyncState>().get_conflicts().row_count(), 1);
     assert!(until(&ui, &kiosk, |ui| ui.get_status().sync == "1 sync conflict"));
     // Clearing it is an event the cloud receives; the round it started delivers it.
     assert!(until(&ui, &kiosk, |_| server.events("K1").len() == before + 1), "the clearing reached the cloud");
@@ -124,8 +124,8 @@ fn a_sync_that_cannot_start_says_so_instead_of_offline() {
     kiosk.borrow_mut().present(&ui);
     tap(&ui, &format!("Sync: Sync off · {waiting} not synced"));
     assert_eq!(ui.get_screen(), Screen::Sync);
-    assert_eq!(ui.get_sync_headline(), "Sync is off");
-    let detail = ui.get_sync_detail();
+    assert_eq!(ui.global::<SyncState>().get_headline(), "Sync is off");
+    let detail = ui.global::<SyncState>().get_detail();
     assert!(detail.contains(&format!("cannot read sync.ca_file {}", gone.display())), "{detail}");
     assert!(detail.contains("restart the kiosk"), "{detail}");
     assert_eq!(buttons(&ui, "Sync now")[0].accessible_enabled(), Some(false), "nothing to start by hand");

@@ -12,7 +12,7 @@ use marketday::demo;
 use marketday::domain::PieceStatus;
 use marketday::print::PrinterSetup;
 use marketday::store::Store;
-use marketday::ui::{AppWindow, Screen};
+use marketday::ui::{AppWindow, Screen, SellState};
 use marketday_hardware::PrinterProfile;
 use slint::ComponentHandle;
 use slint::platform::PointerEventButton;
@@ -525,8 +525,8 @@ fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
     for key in ["R", "U", "I", "Z"] {
         tap(&h, &format!("Key {key}"));
     }
-    assert_eq!(h.ui.get_hold_name(), "Ana Ruiz");
-    h.ui.set_hold_contact("07700 900461".into());
+    assert_eq!(h.ui.global::<SellState>().get_hold_name(), "Ana Ruiz");
+    h.ui.global::<SellState>().set_hold_contact("07700 900461".into());
     assert!(shows(&h, "How long? Pick a time below."), "the last thing a hold waits for");
     tap(&h, "Hold for 2 h");
     tap(&h, "Hold piece");
@@ -558,7 +558,7 @@ fn hold_a_piece_see_it_held_then_collect_it_by_code_and_sell_it() {
     tab(&h, "Sell");
     // Staff type the code into the serial field and press Enter (the field's `accepted`
     // calls this callback); any case and the dash are accepted.
-    h.ui.invoke_add_serial(code.to_lowercase().into());
+    h.ui.global::<SellState>().invoke_add_serial(code.to_lowercase().into());
     assert!(shows(&h, "Collecting AT-2026-0006 for Ana Ruiz"));
     assert!(buttons(&h.ui, "Hold AT-2026-0006").is_empty(), "a collected piece cannot be held again");
     tap(&h, "Charge");

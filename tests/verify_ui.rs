@@ -14,7 +14,7 @@ use marketday::config::Config;
 use marketday::demo;
 use marketday::domain::provenance::{Certificate, KeyId, Revocation, TrustedKey, token_url};
 use marketday::store::Store;
-use marketday::ui::{AppWindow, Screen, Severity};
+use marketday::ui::{AppWindow, CameraView, Screen, SellState, Severity, VerifyState};
 use marketday_hardware::{Frame, SimulatedCamera};
 use marketday_scan::{
     self as scan,
@@ -75,16 +75,16 @@ struct Shown {
 fn verify_frames(make_frames: impl FnOnce(&Certs) -> Vec<Frame>, wait: Duration) -> Shown {
     let (ui, kiosk, _dir, _timers) = open_verify(make_frames, 1, KioskOptions::default());
     let deadline = Instant::now() + wait;
-    while Instant::now() < deadline && !ui.get_verify_shown() {
+    while Instant::now() < deadline && !ui.global::<VerifyState>().get_shown() {
         kiosk.borrow_mut().poll_camera(&ui);
         std::thread::sleep(Duration::from_millis(10));
     }
     let latency = kiosk.borrow().verify_latency();
     Shown {
-        saw_frames: ui.get_camera_frame().size().width > 0,
-        severity: ui.get_verify_shown().then(|| ui.get_verify_severity()),
-        verdict: ui.get_verify_verdict().into(),
-        headline: ui.get_verify_headline().into(),
+        saw_frames: ui.global::<CameraView>().get_frame().size().width > 0,
+        severity: ui.global::<VerifyState>().get_shown().then(|| ui.global::<VerifyState>().get_severity()),
+        verdict: ui.global::<VerifyState>().get_verdict().into(),
+        headline: ui.global::<VerifyState>().get_headline().into(),
         latency,
     }
 }
@@ -146,15 +146,18 @@ fn a_verdict_goes_once_its_tag_has_left_the_camera() {
     let frames = |c: &Certs| vec![synth::tag_frame(Some(&c.genuine), 3), synth::sample(Category::NoCode, 0).frame];
     let (ui, kiosk, _dir, _timers) = open_verify(frames, 40, options);
     assert!(
-        run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.get_verify_shown()
-            && ui.get_verify_severity() == Severity::Ok),
+        run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.global::<VerifyState>().get_shown()
+            && ui.global::<VerifyState>().get_severity() == Severity::Ok),
         "no verdict"
     );
     let shown = Instant::now();
-    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| !ui.get_verify_shown()), "the verdict stayed");
+    assert!(
+        run_until(&ui, &kiosk, Duration::from_secs(20), |ui| !ui.global::<VerifyState>().get_shown()),
+        "the verdict stayed"
+    );
     assert!(shown.elapsed() >= Duration::from_secs(1), "it went while its tag could still be in view");
     assert_eq!(ui.get_screen(), Screen::Verify, "ready for the next tag");
-    assert_eq!(ui.get_verify_headline(), "", "nothing of the last verdict is left");
+    assert_eq!(ui.global::<VerifyState>().get_headline(), "", "nothing of the last verdict is left");
 }
 
 /// A camera that keeps seeing tags (a display of pieces, the demo's loop) does not keep
@@ -245,7 +248,7 @@ fn a_scan_never_replaces_the_message_a_worker_just_caused() {
     kiosk.borrow_mut().unlock(demo::DEMO_PIN);
     kiosk.borrow_mut().present(&ui);
     assert_eq!(ui.get_screen(), Screen::Sell);
-    let scanned = |ui: &AppWindow| ui.get_sell_error().contains("did not verify");
+    let scanned = |ui: &AppWindow| ui.global::<SellState>().get_error().contains("did not verify");
     assert!(run_until(&ui, &kiosk, Duration::from_secs(20), scanned), "with no tap, the scan's message shows");
 
     // The worker types a sold piece's number: its message stays while the camera keeps
@@ -260,12 +263,16 @@ fn a_scan_never_replaces_the_message_a_worker_just_caused() {
     tap("Enter piece number");
     tap("3");
     tap("Add piece number");
-    let theirs = ui.get_sell_error().to_string();
+    let theirs = ui.global::<SellState>().get_error().to_string();
     assert!(theirs.contains("already sold"), "the tap's message: {theirs}");
-    let replaced = |ui: &AppWindow| ui.get_sell_error() != theirs.as_str();
+    let replaced = |ui: &AppWindow| ui.global::<SellState>().get_error() != theirs.as_str();
     // 4.6 s: longer than one come-and-go of the tag (4.4 s), shorter than the 5 s the
     // worker's message is kept.
-    assert!(!run_until(&ui, &kiosk, Duration::from_millis(4600), replaced), "replaced by {:?}", ui.get_sell_error());
+    assert!(
+        !run_until(&ui, &kiosk, Duration::from_millis(4600), replaced),
+        "replaced by {:?}",
+        ui.global::<SellState>().get_error()
+    );
     // Once they have had time to read it (5 s), the camera's next read is shown again: the
     // camera was reading the tag all along.
     assert!(run_until(&ui, &kiosk, Duration::from_secs(15), scanned), "the scan's message returns later");

@@ -35,7 +35,8 @@ use crate::config::Config;
 use crate::domain::VatRate;
 use crate::print::{PrintQueue, PrinterSetup, QueueStatus};
 use crate::store::Store;
-use crate::ui::{AppWindow, CourierField, Screen};
+use crate::ui::{AppWindow, CameraView, CourierField, Screen, SellState};
+use slint::ComponentHandle;
 
 /// The devices the kiosk drives. `None` means configured off.
 pub struct Devices {
@@ -712,14 +713,14 @@ impl Kiosk {
         status::present_status(svc, ui, drop.as_ref(), now);
         ui.set_screen(self.screen);
         ui.set_staff(self.on_staff_screen());
-        ui.set_currency_symbol(svc.currency().symbol().into());
+        ui.global::<SellState>().set_currency_symbol(svc.currency().symbol().into());
         self.update_camera_activity();
         if !self.preview_shown() {
             self.preview.hidden();
         }
         let svc = &self.svc;
         if matches!(self.screen, Screen::Verify | Screen::Dispatch) {
-            ui.set_camera_message(camera_message(svc.camera_status()).into());
+            ui.global::<CameraView>().set_message(camera_message(svc.camera_status()).into());
         }
         match self.screen {
             Screen::Idle => status::present_drop_heading(ui, drop.as_ref(), now),

@@ -5,7 +5,8 @@ use marketday_scan::Pt;
 
 use super::present::camera_message;
 use super::services::Services;
-use crate::ui::AppWindow;
+use crate::ui::{AppWindow, CameraView};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct Preview {
@@ -26,7 +27,7 @@ impl Preview {
         let preview = feed.preview();
         let outline = preview.outline.map(outline_path).unwrap_or_default();
         if outline != self.shown_outline {
-            ui.set_camera_outline(outline.as_str().into());
+            ui.global::<CameraView>().set_outline(outline.as_str().into());
             self.shown_outline = outline;
         }
         if preview.frames == self.shown_frames {
@@ -38,11 +39,11 @@ impl Preview {
             for (px, &v) in pixels.make_mut_slice().iter_mut().zip(&frame.luma) {
                 *px = slint::Rgb8Pixel { r: v, g: v, b: v };
             }
-            ui.set_camera_frame(slint::Image::from_rgb8(pixels));
-            ui.set_camera_frame_width(frame.width as f32);
-            ui.set_camera_frame_height(frame.height as f32);
+            ui.global::<CameraView>().set_frame(slint::Image::from_rgb8(pixels));
+            ui.global::<CameraView>().set_frame_width(frame.width as f32);
+            ui.global::<CameraView>().set_frame_height(frame.height as f32);
         }
-        ui.set_camera_message(camera_message(svc.camera_status()).into());
+        ui.global::<CameraView>().set_message(camera_message(svc.camera_status()).into());
     }
 }
 

@@ -8,7 +8,8 @@ use super::present::{camera_badge, countdown, hm, printer_word};
 use super::services::{Services, Severity};
 use crate::domain::DropPhase;
 use crate::store::DropSummary;
-use crate::ui::{AppWindow, StatusData};
+use crate::ui::{AppWindow, IdleState, SellState, StatusData};
+use slint::ComponentHandle;
 
 pub fn present_status(svc: &Services, ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
     let (drop_name, phase, phase_severity, countdown_text) = match drop {
@@ -117,12 +118,13 @@ fn sync_badge(svc: &Services) -> (String, Severity) {
 /// The idle screen's welcome and the Sell grid's heading: the drop and what is left.
 pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
     let Some(d) = drop else {
-        ui.set_idle_headline("Welcome".into());
-        ui.set_idle_detail("Ask us about our pieces.".into());
-        ui.set_drop_title("No drop on sale".into());
+        ui.global::<IdleState>().set_headline("Welcome".into());
+        ui.global::<IdleState>().set_detail("Ask us about our pieces.".into());
+        ui.global::<SellState>().set_drop_title("No drop on sale".into());
         return;
     };
-    ui.set_idle_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
+    ui.global::<IdleState>()
+        .set_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
     let phase = d.drop.phase(now);
     let detail = match phase {
         DropPhase::GeneralSale => "On sale now. Ask us to see any piece.",
@@ -130,7 +132,7 @@ pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: Dat
         DropPhase::Upcoming => "Opening soon. Ask us about the waitlist.",
         DropPhase::Closed => "This drop has closed. Thank you for visiting.",
     };
-    ui.set_idle_detail(detail.into());
+    ui.global::<IdleState>().set_detail(detail.into());
     let next = d.drop.next_change(now).map(|t| {
         let what = match phase {
             DropPhase::Upcoming => "opens in",
@@ -142,5 +144,5 @@ pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: Dat
     // The phase is in the status bar just above; the heading keeps its room for the count
     // and the countdown so that neither is cut on the 800 px screen.
     let title = format!("{} · {} of {} left{}", d.drop.name, d.available, d.pieces, next.unwrap_or_default());
-    ui.set_drop_title(title.into());
+    ui.global::<SellState>().set_drop_title(title.into());
 }

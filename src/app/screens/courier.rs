@@ -16,7 +16,8 @@ use crate::dispatch::{self, DispatchError};
 use crate::domain::dispatch::{Handover, ProofRecord};
 use crate::photos::PhotoError;
 use crate::store::{DispatchedOrder, Shipment};
-use crate::ui::{AppWindow, CourierField};
+use crate::ui::{AppWindow, CourierField, CourierState};
+use slint::ComponentHandle;
 
 /// Where the courier is in the hand-over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -410,31 +411,32 @@ impl CourierScreen {
     pub fn present(&mut self, svc: &Services, ui: &AppWindow) {
         use crate::ui::{OrderRowData, ProofRowData};
         let state = &*self;
-        ui.set_courier_step(state.step.index());
-        ui.set_courier_notice(state.notice.text.clone().into());
-        ui.set_courier_notice_severity(state.notice.severity);
-        ui.set_couriers(model(svc.config.dispatch.couriers.iter().map(|c| c.into()).collect()));
-        ui.set_courier_company(state.courier.clone().into());
-        ui.set_courier_tracking(state.tracking.clone().into());
-        ui.set_courier_person(state.courier_name.clone().into());
-        ui.set_courier_capturing(state.pending.is_some());
+        ui.global::<CourierState>().set_step(state.step.index());
+        ui.global::<CourierState>().set_notice(state.notice.text.clone().into());
+        ui.global::<CourierState>().set_notice_severity(state.notice.severity);
+        ui.global::<CourierState>()
+            .set_couriers(model(svc.config.dispatch.couriers.iter().map(|c| c.into()).collect()));
+        ui.global::<CourierState>().set_courier(state.courier.clone().into());
+        ui.global::<CourierState>().set_tracking(state.tracking.clone().into());
+        ui.global::<CourierState>().set_courier_name(state.courier_name.clone().into());
+        ui.global::<CourierState>().set_capturing(state.pending.is_some());
         match &state.order {
             Some(o) => {
-                ui.set_courier_order_title(format!("{} · {}", o.id, o.buyer).into());
-                ui.set_courier_order_detail(pieces_line(&o.pieces).into());
+                ui.global::<CourierState>().set_order_title(format!("{} · {}", o.id, o.buyer).into());
+                ui.global::<CourierState>().set_order_detail(pieces_line(&o.pieces).into());
             }
             None => {
-                ui.set_courier_order_title("".into());
-                ui.set_courier_order_detail("".into());
+                ui.global::<CourierState>().set_order_title("".into());
+                ui.global::<CourierState>().set_order_detail("".into());
             }
         }
-        ui.set_courier_summary(
+        ui.global::<CourierState>().set_handover_summary(
             format!("{} · tracking {} · collected by {}", state.courier, state.tracking, state.courier_name).into(),
         );
         match &state.taken {
             Some(t) => {
-                ui.set_courier_photo(t.image.clone());
-                ui.set_courier_photo_detail(
+                ui.global::<CourierState>().set_photo(t.image.clone());
+                ui.global::<CourierState>().set_photo_detail(
                     format!(
                         "Taken {} · {}×{} · {} kB",
                         t.captured_at.with_timezone(&chrono::Local).format("%H:%M:%S"),
@@ -445,12 +447,12 @@ impl CourierScreen {
                     .into(),
                 );
             }
-            None => ui.set_courier_photo(slint::Image::default()),
+            None => ui.global::<CourierState>().set_photo(slint::Image::default()),
         }
         if let Some(r) = &state.done {
-            ui.set_courier_done_title(format!("{} handed to {}", r.order, r.courier).into());
+            ui.global::<CourierState>().set_done_title(format!("{} handed to {}", r.order, r.courier).into());
             let slip = if svc.printing.is_some() { "The dispatch slip is printing." } else { "No printer: no slip." };
-            ui.set_courier_done_detail(
+            ui.global::<CourierState>().set_done_detail(
                 format!(
                     "Tracking {} · collected by {} at {}. The photo is signed by this kiosk and kept; it goes to the atelier with the next sync. {slip}",
                     r.tracking_number,
@@ -470,7 +472,7 @@ impl CourierScreen {
                 Vec::new()
             }
         };
-        ui.set_courier_orders(model(
+        ui.global::<CourierState>().set_orders(model(
             orders
                 .iter()
                 .map(|o| OrderRowData {
@@ -509,7 +511,7 @@ impl CourierScreen {
                 }
             })
             .collect();
-        ui.set_courier_proofs(model(proofs));
+        ui.global::<CourierState>().set_proofs(model(proofs));
     }
 }
 

@@ -8,7 +8,8 @@ use crate::app::sale::Completed;
 use crate::app::services::{Notice, Services, Severity};
 use crate::print::advice;
 use crate::store::{JobState, PrintJob, Shipment, StoreError};
-use crate::ui::AppWindow;
+use crate::ui::{AppWindow, DoneState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct DoneScreen {
@@ -91,11 +92,15 @@ impl DoneScreen {
     /// one-second timer presents this screen too).
     pub fn present(&self, svc: &Services, ui: &AppWindow) {
         if let Some(done) = &self.last {
-            ui.set_receipt(done.receipt.to_string().into());
-            ui.set_done_total(fmt_money(done.total));
-            ui.set_done_change(if done.change.is_zero() { SharedString::new() } else { fmt_money(done.change) });
-            ui.set_done_ship(self.ship_notice.text.clone().into());
-            ui.set_done_ship_severity(self.ship_notice.severity);
+            ui.global::<DoneState>().set_receipt(done.receipt.to_string().into());
+            ui.global::<DoneState>().set_total(fmt_money(done.total));
+            ui.global::<DoneState>().set_change(if done.change.is_zero() {
+                SharedString::new()
+            } else {
+                fmt_money(done.change)
+            });
+            ui.global::<DoneState>().set_ship_state(self.ship_notice.text.clone().into());
+            ui.global::<DoneState>().set_ship_severity(self.ship_notice.severity);
         }
         let status = svc.print_status();
         let blocked_by = status.as_ref().filter(|q| !q.status.can_print()).map(|q| advice(&q.status));
@@ -111,8 +116,8 @@ impl DoneScreen {
                 },
             },
         };
-        ui.set_done_print(text.into());
-        ui.set_done_print_severity(severity);
-        ui.set_done_print_blocked(blocked);
+        ui.global::<DoneState>().set_print_state(text.into());
+        ui.global::<DoneState>().set_print_severity(severity);
+        ui.global::<DoneState>().set_print_blocked(blocked);
     }
 }

@@ -54,4 +54,30 @@ mod tests {
             }
         }
     }
+
+    /// Each page's properties and callbacks live in its own Slint global (`SellState` for
+    /// sell.rs, ...); a screen module writes only its own, so what a page shows has one
+    /// author.
+    #[test]
+    fn each_screen_writes_only_its_own_page() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app/screens");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if name == "mod" {
+                continue;
+            }
+            let own = format!("{}{}State", name[..1].to_uppercase(), &name[1..]);
+            let source = std::fs::read_to_string(&path).unwrap();
+            let globals: Vec<&str> =
+                source.split("global::<").skip(1).filter_map(|rest| rest.split('>').next()).collect();
+            assert!(globals.contains(&own.as_str()), "screens/{name}.rs never presents {own}");
+            for global in globals {
+                assert_eq!(global, own, "screens/{name}.rs writes {global}: only the router and {own}'s screen may");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 11, "checked only {checked} screen modules");
+    }
 }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use super::Page;
 use crate::app::auth::{self, AuthError};
 use crate::app::services::{Notice, Services};
-use crate::ui::AppWindow;
+use crate::ui::{AppWindow, PinState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct PinScreen {
@@ -67,8 +68,8 @@ impl PinScreen {
     }
 
     pub fn present(&self, svc: &Services, ui: &AppWindow) {
-        ui.set_pin_hint(if svc.demo { "Demo PIN: 1234".into() } else { Default::default() });
-        ui.set_pin_message(self.message(svc.now()).into());
+        ui.global::<PinState>().set_hint(if svc.demo { "Demo PIN: 1234".into() } else { Default::default() });
+        ui.global::<PinState>().set_message(self.message(svc.now()).into());
     }
 }
 

@@ -10,7 +10,8 @@ use crate::app::services::{Notice, Services, Severity};
 use crate::domain::printout::{Printout, StickerDoc};
 use crate::print::advice;
 use crate::store::{Day, JobState};
-use crate::ui::{AppWindow, PrintJobRowData};
+use crate::ui::{AppWindow, PrintJobRowData, PrinterState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct PrinterScreen {
@@ -129,11 +130,11 @@ impl PrinterScreen {
                 (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}{held}"))
             }
         };
-        ui.set_printer_camera(camera_detail(svc.camera_status()).into());
-        ui.set_printer_headline(headline.into());
-        ui.set_printer_severity(severity);
-        ui.set_printer_detail(detail.into());
-        ui.set_printer_blocked(blocked_by.is_some() && status.as_ref().is_some_and(|q| q.waiting > 0));
+        ui.global::<PrinterState>().set_camera(camera_detail(svc.camera_status()).into());
+        ui.global::<PrinterState>().set_headline(headline.into());
+        ui.global::<PrinterState>().set_severity(severity);
+        ui.global::<PrinterState>().set_detail(detail.into());
+        ui.global::<PrinterState>().set_blocked(blocked_by.is_some() && status.as_ref().is_some_and(|q| q.waiting > 0));
         let jobs = svc.store.recent_print_jobs(30).unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot list print jobs");
             Vec::new()
@@ -162,9 +163,9 @@ impl PrinterScreen {
                 }
             })
             .collect();
-        ui.set_print_jobs(model(rows));
-        ui.set_printer_notice(self.notice.text.clone().into());
-        ui.set_printer_notice_severity(self.notice.severity);
+        ui.global::<PrinterState>().set_jobs(model(rows));
+        ui.global::<PrinterState>().set_notice(self.notice.text.clone().into());
+        ui.global::<PrinterState>().set_notice_severity(self.notice.severity);
     }
 }
 

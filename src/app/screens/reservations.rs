@@ -9,7 +9,8 @@ use crate::app::present::{countdown, hm, model};
 use crate::app::services::{Notice, Services, Severity};
 use crate::domain::reservation::Source;
 use crate::domain::{HoldLength, RELEASE_REASONS, Reservation, ReservationKind, ReservationState};
-use crate::ui::{AppWindow, ReservationRowData};
+use crate::ui::{AppWindow, ReservationRowData, ReservationsState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct ReservationsScreen {
@@ -109,9 +110,9 @@ impl ReservationsScreen {
             .into_iter()
             .map(|r| row(&r, now))
             .collect();
-        ui.set_reservations(model(rows));
-        ui.set_reservations_notice(self.notice.text.clone().into());
-        ui.set_reservations_notice_severity(self.notice.severity);
+        ui.global::<ReservationsState>().set_rows(model(rows));
+        ui.global::<ReservationsState>().set_notice(self.notice.text.clone().into());
+        ui.global::<ReservationsState>().set_notice_severity(self.notice.severity);
     }
 }
 

@@ -11,7 +11,8 @@ use crate::domain::cash::RefundMethod;
 use crate::domain::printout::{Printout, ReceiptDoc, RefundSlipDoc};
 use crate::domain::{NewSale, Serial, Tender};
 use crate::store::{Day, JobState, Refund, SaleRecord};
-use crate::ui::{AppWindow, SaleLineRowData, SaleRowData};
+use crate::ui::{AppWindow, SaleLineRowData, SaleRowData, SalesState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct SalesScreen {
@@ -177,11 +178,11 @@ impl SalesScreen {
                 }
             })
             .collect();
-        ui.set_sales(model(rows));
-        ui.set_sales_day(day_line(svc, now).into());
+        ui.global::<SalesState>().set_sales(model(rows));
+        ui.global::<SalesState>().set_day(day_line(svc, now).into());
         match self.selected.and_then(|id| svc.store.sale(id).ok().flatten()) {
             Some(sale) => {
-                ui.set_selected_sale(sale.id.to_string().into());
+                ui.global::<SalesState>().set_selected(sale.id.to_string().into());
                 let paid: Vec<String> = sale
                     .tenders
                     .iter()
@@ -198,7 +199,7 @@ impl SalesScreen {
                     sale.totals.total,
                     paid.join(" + ")
                 );
-                ui.set_selected_sale_title(title.into());
+                ui.global::<SalesState>().set_selected_title(title.into());
                 let lines = sale
                     .lines
                     .iter()
@@ -210,26 +211,26 @@ impl SalesScreen {
                         returned: !active,
                     })
                     .collect();
-                ui.set_selected_lines(model(lines));
-                ui.set_selected_voided(sale.voided);
+                ui.global::<SalesState>().set_lines(model(lines));
+                ui.global::<SalesState>().set_selected_voided(sale.voided);
                 let card = sale.tenders.iter().any(|t| matches!(t, Tender::Card { .. }));
                 let cash = sale.tenders.iter().any(|t| matches!(t, Tender::Cash { .. }));
-                ui.set_selected_card(card);
+                ui.global::<SalesState>().set_selected_card(card);
                 // Money goes back the way it came unless staff say otherwise.
-                let method = ui.get_refund_method();
+                let method = ui.global::<SalesState>().get_method();
                 if method.is_empty() || (method == "card" && !card) {
-                    ui.set_refund_method(if card && !cash { "card" } else { "cash" }.into());
+                    ui.global::<SalesState>().set_method(if card && !cash { "card" } else { "cash" }.into());
                 }
             }
             None => {
-                ui.set_selected_sale(SharedString::new());
-                ui.set_selected_lines(model(Vec::new()));
-                ui.set_selected_voided(false);
-                ui.set_selected_card(false);
+                ui.global::<SalesState>().set_selected(SharedString::new());
+                ui.global::<SalesState>().set_lines(model(Vec::new()));
+                ui.global::<SalesState>().set_selected_voided(false);
+                ui.global::<SalesState>().set_selected_card(false);
             }
         }
-        ui.set_sales_notice(self.notice.text.clone().into());
-        ui.set_sales_notice_severity(self.notice.severity);
+        ui.global::<SalesState>().set_notice(self.notice.text.clone().into());
+        ui.global::<SalesState>().set_notice_severity(self.notice.severity);
     }
 }
 

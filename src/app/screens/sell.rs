@@ -23,7 +23,8 @@ use crate::domain::{
 };
 use crate::provenance::{Check, check};
 use crate::store::{DropSummary, NewReservation};
-use crate::ui::{AppWindow, CartLineData, MemberRowData, PieceTileData};
+use crate::ui::{AppWindow, CartLineData, MemberRowData, PieceTileData, SellState};
+use slint::ComponentHandle;
 
 #[derive(Default)]
 pub struct SellScreen {
@@ -293,7 +294,7 @@ impl SellScreen {
 
     /// The live drop's pieces, each with its state.
     fn present_grid(&self, svc: &Services, sale: &SellSession, ui: &AppWindow, drop: Option<&DropSummary>) {
-        ui.set_empty_text(
+        ui.global::<SellState>().set_empty_text(
             "No pieces to show. Import the catalog with `marketday catalog import FILE.csv`, or type a serial above."
                 .into(),
         );
@@ -323,7 +324,7 @@ impl SellScreen {
             })
             .collect();
         update_rows(&self.tiles, tiles);
-        ui.set_pieces(ModelRc::from(self.tiles.clone()));
+        ui.global::<SellState>().set_pieces(ModelRc::from(self.tiles.clone()));
     }
 
     /// The cart, its totals and the banner.
@@ -345,8 +346,8 @@ impl SellScreen {
                 reserved: l.reservation.is_some(),
             })
             .collect();
-        ui.set_cart(model(lines));
-        ui.set_cart_count(
+        ui.global::<SellState>().set_cart(model(lines));
+        ui.global::<SellState>().set_cart_count(
             match sale.cart.lines.len() {
                 0 => "Cart is empty".to_owned(),
                 1 => "1 piece".to_owned(),
@@ -357,29 +358,33 @@ impl SellScreen {
         let totals = sale.cart.totals(svc.vat);
         match &totals {
             Ok(t) => {
-                ui.set_discount_total(if t.discount.is_zero() { SharedString::new() } else { fmt_money(t.discount) });
-                ui.set_total(fmt_money(t.total));
-                ui.set_vat_line(format!("includes VAT {} at {}", t.vat, svc.vat).into());
+                ui.global::<SellState>().set_discount_total(if t.discount.is_zero() {
+                    SharedString::new()
+                } else {
+                    fmt_money(t.discount)
+                });
+                ui.global::<SellState>().set_total(fmt_money(t.total));
+                ui.global::<SellState>().set_vat_line(format!("includes VAT {} at {}", t.vat, svc.vat).into());
             }
             Err(_) => {
-                ui.set_discount_total(SharedString::new());
-                ui.set_total("—".into());
-                ui.set_vat_line(SharedString::new());
+                ui.global::<SellState>().set_discount_total(SharedString::new());
+                ui.global::<SellState>().set_total("—".into());
+                ui.global::<SellState>().set_vat_line(SharedString::new());
             }
         }
         let banner = banner(&self.notice, &totals);
-        ui.set_sell_error(banner.text.into());
-        ui.set_sell_error_severity(banner.severity);
+        ui.global::<SellState>().set_error(banner.text.into());
+        ui.global::<SellState>().set_error_severity(banner.severity);
 
         match &self.discount_for {
             Some(serial) => {
                 let line = sale.cart.lines.iter().find(|l| &l.serial == serial);
-                ui.set_discount_serial(serial.as_str().into());
-                ui.set_discount_title(
+                ui.global::<SellState>().set_discount_serial(serial.as_str().into());
+                ui.global::<SellState>().set_discount_title(
                     line.map(|l| format!("{} ({}), {}", l.title, l.serial, l.unit_price)).unwrap_or_default().into(),
                 );
             }
-            None => ui.set_discount_serial(SharedString::new()),
+            None => ui.global::<SellState>().set_discount_serial(SharedString::new()),
         }
     }
 
@@ -388,20 +393,21 @@ impl SellScreen {
         match &self.hold_for {
             Some(serial) => {
                 let line = sale.cart.lines.iter().find(|l| &l.serial == serial);
-                ui.set_hold_serial(serial.as_str().into());
-                ui.set_hold_title(line.map(|l| format!("{} · {}", l.serial, l.title)).unwrap_or_default().into());
+                ui.global::<SellState>().set_hold_serial(serial.as_str().into());
+                ui.global::<SellState>()
+                    .set_hold_title(line.map(|l| format!("{} · {}", l.serial, l.title)).unwrap_or_default().into());
             }
             None => {
-                ui.set_hold_serial(SharedString::new());
-                ui.set_hold_name(SharedString::new());
-                ui.set_hold_contact(SharedString::new());
-                ui.set_hold_pick(-1);
+                ui.global::<SellState>().set_hold_serial(SharedString::new());
+                ui.global::<SellState>().set_hold_name(SharedString::new());
+                ui.global::<SellState>().set_hold_contact(SharedString::new());
+                ui.global::<SellState>().set_hold_pick(-1);
             }
         }
-        ui.set_hold_error(self.hold_notice.text.clone().into());
+        ui.global::<SellState>().set_hold_error(self.hold_notice.text.clone().into());
         let member = sale.cart.member.as_ref();
-        ui.set_member_name(member.map(|m| m.name.clone()).unwrap_or_default().into());
-        ui.set_member_panel(self.member_panel);
+        ui.global::<SellState>().set_member_name(member.map(|m| m.name.clone()).unwrap_or_default().into());
+        ui.global::<SellState>().set_member_panel(self.member_panel);
         if !self.member_panel {
             return;
         }
@@ -420,7 +426,7 @@ impl SellScreen {
                 }
             })
             .collect();
-        ui.set_member_results(model(rows));
+        ui.global::<SellState>().set_member_results(model(rows));
     }
 }
 

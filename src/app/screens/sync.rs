@@ -7,7 +7,8 @@ use super::Page;
 use crate::app::present::{local_time as clock, model};
 use crate::app::services::{Notice, Services, Severity};
 use crate::domain::conflict;
-use crate::ui::{AppWindow, ConflictRowData};
+use crate::ui::{AppWindow, ConflictRowData, SyncState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct SyncScreen {
@@ -104,10 +105,10 @@ impl SyncScreen {
     /// Sync goes on in the background, so the one-second timer presents this too.
     pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
         let (headline, severity, detail) = Self::summary(svc, now);
-        ui.set_sync_headline(headline.into());
-        ui.set_sync_severity(severity);
-        ui.set_sync_detail(detail.into());
-        ui.set_sync_can_sync(svc.sync.is_some());
+        ui.global::<SyncState>().set_headline(headline.into());
+        ui.global::<SyncState>().set_severity(severity);
+        ui.global::<SyncState>().set_detail(detail.into());
+        ui.global::<SyncState>().set_can_sync(svc.sync.is_some());
         let conflicts = svc.store.open_conflicts().unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot list sync conflicts");
             Vec::new()
@@ -130,10 +131,10 @@ impl SyncScreen {
             1 => "1 thing needs your attention".to_owned(),
             n => format!("{n} things need your attention"),
         };
-        ui.set_sync_conflicts_title(title.into());
-        ui.set_sync_conflicts(model(rows));
-        ui.set_sync_notice(self.notice.text.clone().into());
-        ui.set_sync_notice_severity(self.notice.severity);
+        ui.global::<SyncState>().set_conflicts_title(title.into());
+        ui.global::<SyncState>().set_conflicts(model(rows));
+        ui.global::<SyncState>().set_notice(self.notice.text.clone().into());
+        ui.global::<SyncState>().set_notice_severity(self.notice.severity);
     }
 }
 

@@ -9,7 +9,8 @@ use crate::app::sale::{Completed, SellFlowError, SellSession};
 use crate::app::services::{Notice, Services};
 use crate::domain::printout::{Printout, ReceiptDoc};
 use crate::domain::{NewSale, ReceiptNumber, Tender};
-use crate::ui::{AppWindow, TenderData};
+use crate::ui::{AppWindow, TenderData, TenderState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct TenderScreen {
@@ -83,8 +84,8 @@ impl TenderScreen {
     /// Payments taken so far, what is left and the change.
     pub fn present(&self, svc: &Services, sale: &SellSession, ui: &AppWindow) {
         let total = sale.total(svc.vat).ok();
-        ui.set_total(total.map(fmt_money).unwrap_or_else(|| "—".into()));
-        ui.set_remaining(sale.remaining(svc.vat).ok().map(fmt_money).unwrap_or_default());
+        ui.global::<TenderState>().set_total(total.map(fmt_money).unwrap_or_else(|| "—".into()));
+        ui.global::<TenderState>().set_remaining(sale.remaining(svc.vat).ok().map(fmt_money).unwrap_or_default());
         let tenders = sale
             .tenders
             .iter()
@@ -97,15 +98,15 @@ impl TenderScreen {
                 },
             })
             .collect();
-        ui.set_tenders(model(tenders));
+        ui.global::<TenderState>().set_tenders(model(tenders));
         let settlement = total.and_then(|t| crate::domain::tender::settle(t, &sale.tenders).ok());
-        ui.set_can_complete(settlement.is_some() && !sale.cart.is_empty());
-        ui.set_change(match settlement {
+        ui.global::<TenderState>().set_can_complete(settlement.is_some() && !sale.cart.is_empty());
+        ui.global::<TenderState>().set_change(match settlement {
             Some(s) if !s.change.is_zero() => fmt_money(s.change),
             _ => SharedString::new(),
         });
-        ui.set_quick_cash(model(sale.quick_cash(svc.vat).into_iter().map(fmt_money).collect()));
-        ui.set_tender_error(self.notice.text.clone().into());
+        ui.global::<TenderState>().set_quick_cash(model(sale.quick_cash(svc.vat).into_iter().map(fmt_money).collect()));
+        ui.global::<TenderState>().set_error(self.notice.text.clone().into());
     }
 }
 

@@ -13,7 +13,8 @@ use crate::app::services::{Notice, Services, Severity};
 use crate::domain::Money;
 use crate::domain::cash::{CashKind, describe_difference};
 use crate::store::Day;
-use crate::ui::{AppWindow, TodayData, TodayRowData};
+use crate::ui::{AppWindow, TodayData, TodayRowData, TodayState};
+use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
 pub struct TodayScreen {
@@ -98,9 +99,9 @@ impl TodayScreen {
                 }
             }
         };
-        ui.set_today(data);
-        ui.set_today_notice(self.notice.text.clone().into());
-        ui.set_today_notice_severity(self.notice.severity);
+        ui.global::<TodayState>().set_today(data);
+        ui.global::<TodayState>().set_notice(self.notice.text.clone().into());
+        ui.global::<TodayState>().set_notice_severity(self.notice.severity);
     }
 
     fn data(&self, svc: &Services, now: DateTime<Utc>) -> anyhow::Result<TodayData> {

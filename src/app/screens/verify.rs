@@ -10,7 +10,8 @@ use marketday_hardware::scanner::ScanEvent;
 use crate::app::services::{Services, Severity};
 use crate::domain::provenance::Verdict;
 use crate::provenance::{Check, check};
-use crate::ui::AppWindow;
+use crate::ui::{AppWindow, VerifyState};
+use slint::ComponentHandle;
 
 /// What the verdict card shows.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -136,13 +137,13 @@ impl VerifyScreen {
     }
 
     pub fn present(&self, ui: &AppWindow) {
-        ui.set_verify_shown(self.card.is_some());
+        ui.global::<VerifyState>().set_shown(self.card.is_some());
         let card = self.card.clone().unwrap_or_default();
-        ui.set_verify_severity(card.severity);
-        ui.set_verify_verdict(card.verdict.into());
-        ui.set_verify_headline(card.headline.into());
-        ui.set_verify_details(card.details.into());
-        ui.set_verify_explanation(card.explanation.into());
-        ui.set_verify_status(card.status.into());
+        ui.global::<VerifyState>().set_severity(card.severity);
+        ui.global::<VerifyState>().set_verdict(card.verdict.into());
+        ui.global::<VerifyState>().set_headline(card.headline.into());
+        ui.global::<VerifyState>().set_details(card.details.into());
+        ui.global::<VerifyState>().set_explanation(card.explanation.into());
+        ui.global::<VerifyState>().set_piece_status(card.status.into());
     }
 }
