@@ -412,6 +412,11 @@ impl CourierScreen {
         use crate::ui::{OrderRowData, ProofRowData};
         let state = &*self;
         ui.global::<CourierState>().set_step(state.step.index());
+        // The search box is the page's while typing (a trailing space stays); once the search
+        // is over here (Back, the next parcel) the box empties too.
+        if state.query.is_empty() {
+            ui.global::<CourierState>().set_query("".into());
+        }
         ui.global::<CourierState>().set_notice(state.notice.text.clone().into());
         ui.global::<CourierState>().set_notice_severity(state.notice.severity);
         ui.global::<CourierState>()

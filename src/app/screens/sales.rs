@@ -264,7 +264,7 @@ fn refund_slip(svc: &Services) -> Option<impl FnOnce(&SaleRecord, &Refund) -> Op
 fn refunded(svc: &Services, refund: &Refund) -> String {
     svc.wake_printer();
     svc.sync_now();
-    let slip = if svc.printing.is_some() { " The refund slip is printing." } else { "" };
+    let slip = if svc.printing.is_some() { " Slip printing." } else { "" };
     format!("Give back {}.{slip}", refund.split.describe())
 }
 
