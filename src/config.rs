@@ -39,6 +39,9 @@ pub struct StallConfig {
     pub verify_url: String,
     /// Printed under the QR on receipts.
     pub receipt_footer: String,
+    /// The staff's language ("en", "fr", "de"); a customer may switch the idle and Verify
+    /// screens to another until the kiosk goes quiet.
+    pub language: crate::i18n::Language,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -212,6 +215,7 @@ impl Default for StallConfig {
             returns_days: ReturnsWindow::default().days,
             verify_url: "https://verify.marketday.example".into(),
             receipt_footer: "Thank you for supporting independent makers".into(),
+            language: crate::i18n::Language::En,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod domain;
 pub mod headless;
+pub mod i18n;
 pub mod photos;
 pub mod print;
 pub mod provenance;

@@ -1,6 +1,7 @@
 //! `marketday screenshots DIR`: walks a demo sale and renders every screen, landscape and
 //! portrait, to PNG — so the screens can be looked at without a display.
 
+use crate::i18n::Language;
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -48,6 +49,12 @@ pub fn render_all_checked(
         layout: Default::default(),
     };
     let frames = demo::camera_frames(&store, &config.stall.verify_url);
+    // Piece 7's certificate, checked as if typed for the shots in other languages: which tag
+    // a debug build's scanner reads first in the demo's loop is left to chance.
+    let genuine = store
+        .certificate(&demo::serial(7))?
+        .map(|t| crate::domain::provenance::token_url(&config.stall.verify_url, &t))
+        .unwrap_or_default();
     let station = crate::dispatch::Station::open(&work, "K1", &config.stall.name, &config.stall.verify_url)?;
     let devices = Devices {
         printer: Some(printer),
@@ -243,6 +250,22 @@ pub fn render_all_checked(
     }
     kiosk.borrow_mut().show_sync();
     shoot("25-sync-conflicts", &kiosk)?;
+    // The welcome and a verdict as a customer reads them after one tap on their language.
+    for (n, language) in [(26, Language::Fr), (28, Language::De)] {
+        let code = language.code();
+        let index = Language::ALL.iter().position(|l| *l == language).unwrap_or_default();
+        kiosk.borrow_mut().lock();
+        kiosk.borrow_mut().choose_language(index as i32);
+        shoot(&format!("{n}-idle-{code}"), &kiosk)?;
+        kiosk.borrow_mut().show_verify();
+        wait_for(&kiosk, &ui, |ui| ui.global::<CameraView>().get_frame().size().width > 0);
+        kiosk.borrow_mut().verify_text(&genuine);
+        shoot(&format!("{}-verify-genuine-{code}", n + 1), &kiosk)?;
+        kiosk.borrow_mut().close_verify();
+    }
+    // Staff take over: the stall's language again.
+    kiosk.borrow_mut().show_pin_pad();
+    kiosk.borrow_mut().present(&ui);
     drop(ui);
     let _ = std::fs::remove_dir_all(&work);
     Ok(written)
@@ -266,6 +289,7 @@ fn wait_for_verdict(kiosk: &Rc<RefCell<Kiosk>>, ui: &AppWindow, severity: Option
                 k.show_verify();
                 k.present(ui);
                 ui.global::<CameraView>().set_frame(Default::default());
+                ui.global::<CameraView>().set_outline("".into());
             }
             Some(s) if ui.global::<VerifyState>().get_shown() && shown == s => return,
             _ => {}

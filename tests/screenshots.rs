@@ -6,7 +6,7 @@ use marketday::screenshots::{SIZES, render_all_checked};
 
 /// What each screen must show, as words on it: a screen that rendered the wrong page (or an
 /// empty one) fails here even when it is full of dark pixels.
-const SHOWS: [(&str, &str); 31] = [
+const SHOWS: [(&str, &str); 35] = [
     ("01-idle", "Check a piece"),
     ("02-pin", "Staff PIN"),
     ("02-pin-wrong", "Wrong PIN"),
@@ -38,6 +38,10 @@ const SHOWS: [(&str, &str); 31] = [
     ("23-courier-done", "handed to"),
     ("24-courier-handed-over", "Handed over"),
     ("25-sync-conflicts", "sync conflicts"),
+    ("26-idle-fr", "Vérifier l'authenticité d'une pièce"),
+    ("27-verify-genuine-fr", "Authentique"),
+    ("28-idle-de", "Echtheit eines Stücks prüfen"),
+    ("29-verify-genuine-de", "Echt"),
 ];
 
 /// Buttons in lists that scroll (piece tiles, orders waiting for a courier): only their size
@@ -109,7 +113,7 @@ fn every_screen_renders_to_png_in_landscape_and_portrait() {
     assert!(unseen.is_empty(), "{}", unseen.join("\n\n"));
     assert!(small.is_empty(), "buttons too small to tap or off the screen:\n{}", small.join("\n"));
     assert_eq!(named, SHOWS.map(|(n, _)| n.to_owned()), "every screen is checked, in order");
-    assert_eq!(files.len(), 31 * SIZES.len());
+    assert_eq!(files.len(), SHOWS.len() * SIZES.len());
     for screen in ["08-sale-post-to", "21-courier-photo", "22-courier-review", "24-courier-handed-over"] {
         assert!(files.iter().any(|p| p.to_string_lossy().contains(screen)), "{screen} rendered");
     }

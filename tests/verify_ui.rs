@@ -277,3 +277,53 @@ fn a_scan_never_replaces_the_message_a_worker_just_caused() {
     // camera was reading the tag all along.
     assert!(run_until(&ui, &kiosk, Duration::from_secs(15), scanned), "the scan's message returns later");
 }
+
+fn labelled(ui: &AppWindow, label: &str) -> usize {
+    ElementHandle::find_by_accessible_label(ui, label).count()
+}
+
+/// A customer who reads French switches the screens with one tap on "Français": the
+/// window's own words (Slint's bundled catalogue) and the verdict and welcome worded in Rust
+/// (the same catalogue, read by `i18n`) turn French together; once nobody has touched the
+/// kiosk for the quiet spell, it is back in the stall's English for the next customer.
+#[test]
+fn a_customer_reads_the_kiosk_in_their_language_until_it_goes_quiet() {
+    let options = KioskOptions { verify_quiet: Duration::from_secs(2), ..KioskOptions::default() };
+    // An empty table first, so the prompt is up to be switched; then the tag.
+    let frames = |c: &Certs| vec![synth::sample(Category::NoCode, 0).frame, synth::tag_frame(Some(&c.genuine), 3)];
+    let (ui, kiosk, _dir, _timers) = open_verify(frames, 30, options);
+    assert!(labelled(&ui, "Hold the piece's tag to the camera") > 0, "the stall's English first");
+
+    let french: Vec<_> = ElementHandle::find_by_accessible_label(&ui, "Français")
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect();
+    assert_eq!(french.len(), 1, "one button names French in French");
+    french[0].invoke_accessible_default_action();
+    assert!(labelled(&ui, "Présentez l'étiquette de la pièce à la caméra") > 0, "the prompt is French");
+    assert_eq!(labelled(&ui, "Hold the piece's tag to the camera"), 0);
+
+    assert!(run_until(&ui, &kiosk, Duration::from_secs(20), |ui| ui.global::<VerifyState>().get_shown()), "no verdict");
+    assert_eq!(ui.global::<VerifyState>().get_verdict(), "Authentique");
+    assert!(
+        ui.global::<VerifyState>().get_headline().starts_with("07 sur 24"),
+        "{}",
+        ui.global::<VerifyState>().get_headline()
+    );
+    assert!(ui.global::<VerifyState>().get_explanation().starts_with("Signé par"));
+
+    // Back to the welcome: still French for this customer.
+    ui.global::<VerifyState>().invoke_done();
+    assert_eq!(ui.get_screen(), Screen::Idle);
+    let headline = ui.global::<marketday::ui::IdleState>().get_headline();
+    assert!(headline.contains("pièces"), "{headline}");
+    assert_eq!(labelled(&ui, "Vérifier l'authenticité d'une pièce\u{a0}: scannez son étiquette"), 1);
+
+    // Nobody touches it: English again, words made in Rust and in Slint alike.
+    assert!(
+        run_until(&ui, &kiosk, Duration::from_secs(10), |ui| labelled(ui, "Check a piece is genuine: scan its tag")
+            == 1),
+        "the kiosk stayed in the last customer's language"
+    );
+    let headline = ui.global::<marketday::ui::IdleState>().get_headline();
+    assert!(headline.contains("pieces left"), "{headline}");
+}

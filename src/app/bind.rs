@@ -12,8 +12,9 @@ use super::kiosk::Kiosk;
 use super::present::model;
 use crate::domain::lockout::PIN_LENGTH;
 use crate::domain::{DISCOUNT_REASONS, HoldLength, RELEASE_REASONS, RETURN_REASONS};
+use crate::i18n::Language;
 use crate::ui::{
-    AppWindow, CourierField, CourierState, DoneState, IdleState, KeypadLogic, PinState, PrinterState,
+    AppWindow, CourierField, CourierState, DoneState, IdleState, KeypadLogic, Languages, PinState, PrinterState,
     ReservationsState, SalesState, SellState, SyncState, TenderMode, TenderState, TextKeys, TodayState, VerifyState,
 };
 
@@ -68,6 +69,8 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
     }
 
     type Text = slint::SharedString;
+    ui.global::<Languages>().set_names(model(Language::ALL.iter().map(|l| l.own_name().into()).collect()));
+    on!(Languages, on_choose, |k, i: i32| k.choose_language(i));
     on!(IdleState, on_staff, |k| k.show_pin_pad());
     on!(IdleState, on_verify, |k| k.show_verify());
     on!(VerifyState, on_done, |k| k.close_verify());

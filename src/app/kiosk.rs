@@ -33,9 +33,10 @@ use super::services::{Notice, Services};
 use super::status;
 use crate::config::Config;
 use crate::domain::VatRate;
+use crate::i18n::Language;
 use crate::print::{PrintQueue, PrinterSetup, QueueStatus};
 use crate::store::Store;
-use crate::ui::{AppWindow, CameraView, CourierField, Screen, SellState};
+use crate::ui::{AppWindow, CameraView, CourierField, Languages, Screen, SellState};
 use slint::ComponentHandle;
 
 /// The devices the kiosk drives. `None` means configured off.
@@ -118,6 +119,8 @@ pub struct Kiosk {
     /// another screen and are not handled by this one.
     context_since: Cell<Instant>,
     verify_quiet: Duration,
+    /// The language the window's own words (Slint's bundled translations) are in.
+    shown_language: Option<Language>,
 }
 
 /// The background sync, when a cloud is configured; why not in words when it cannot start.
@@ -177,6 +180,7 @@ impl Kiosk {
             sync_error,
             station: devices.station,
             camera: devices.camera.map(|camera| CameraFeed::start(camera, CAMERA_INTERVAL, Steps::default())),
+            customer_language: None,
         };
         let mut kiosk = Kiosk {
             svc,
@@ -199,6 +203,7 @@ impl Kiosk {
             scan_context: Default::default(),
             context_since: Cell::new(Instant::now()),
             verify_quiet: options.verify_quiet,
+            shown_language: None,
         };
         kiosk.start_up();
         kiosk
@@ -302,7 +307,26 @@ impl Kiosk {
     // --- Lock and unlock ---
 
     pub fn show_pin_pad(&mut self) {
+        // Staff take over: their language.
+        self.svc.customer_language = None;
         self.screen = Screen::Pin;
+    }
+
+    /// A customer's tap on a language button (idle and Verify): those screens speak it until
+    /// the kiosk goes quiet.
+    pub fn choose_language(&mut self, index: i32) {
+        let Some(language) = usize::try_from(index).ok().and_then(|i| Language::ALL.get(i).copied()) else {
+            return;
+        };
+        self.svc.customer_language = (language != self.svc.config.stall.language).then_some(language);
+    }
+
+    /// Whether a customer's language choice has outlived its customer: nobody has touched
+    /// the idle screen for as long as Verify waits before going back to it.
+    fn customer_gone(&self) -> bool {
+        self.svc.customer_language.is_some()
+            && self.screen == Screen::Idle
+            && self.last_activity.elapsed() >= self.verify_quiet
     }
 
     pub fn unlock(&mut self, pin: &str) {
@@ -708,6 +732,15 @@ impl Kiosk {
     /// screen is itself presented.
     pub fn present(&mut self, ui: &AppWindow) {
         let now = self.now();
+        let language = self.svc.language();
+        if self.shown_language != Some(language) {
+            // English is the source text: selecting it selects no catalogue.
+            if let Err(e) = slint::select_bundled_translation(language.code()) {
+                tracing::warn!(language = language.code(), error = %e, "the window's words stay as they were");
+            }
+            self.shown_language = Some(language);
+        }
+        ui.global::<Languages>().set_current(Language::ALL.iter().position(|l| *l == language).map_or(0, |i| i as i32));
         let svc = &self.svc;
         let drop = svc.current_drop(now);
         status::present_status(svc, ui, drop.as_ref(), now);
@@ -720,14 +753,14 @@ impl Kiosk {
         }
         let svc = &self.svc;
         if matches!(self.screen, Screen::Verify | Screen::Dispatch) {
-            ui.global::<CameraView>().set_message(camera_message(svc.camera_status()).into());
+            ui.global::<CameraView>().set_message(camera_message(svc.camera_status(), svc.language()).into());
         }
         match self.screen {
-            Screen::Idle => status::present_drop_heading(ui, drop.as_ref(), now),
+            Screen::Idle => status::present_drop_heading(ui, drop.as_ref(), now, svc.language()),
             Screen::Verify => self.verify.present(ui),
             Screen::Pin => self.pin.present(svc, ui),
             Screen::Sell => {
-                status::present_drop_heading(ui, drop.as_ref(), now);
+                status::present_drop_heading(ui, drop.as_ref(), now, svc.language());
                 self.sell.present(svc, &self.sale, ui, drop.as_ref());
             }
             Screen::Tender => self.tender.present(svc, &self.sale, ui),
@@ -767,6 +800,11 @@ impl Kiosk {
         }
         if self.screen == Screen::Verify && self.verify.verdict_stale(&self.svc) {
             self.verify.clear();
+            self.present(ui);
+            return;
+        }
+        if self.customer_gone() {
+            self.svc.customer_language = None;
             self.present(ui);
             return;
         }

@@ -94,13 +94,15 @@ pub fn camera_badge(status: Option<CameraStatus>) -> (&'static str, Severity) {
 }
 
 /// What the preview says to a customer instead of a picture, when there is no picture.
-pub fn camera_message(status: Option<CameraStatus>) -> String {
+pub fn camera_message(status: Option<CameraStatus>, language: crate::i18n::Language) -> String {
+    use crate::t;
+    let l = language;
     match status {
         None | Some(CameraStatus::NoCamera) => {
-            "No camera on this kiosk. Ask staff: they can check the serial for you.".into()
+            t!(l, "No camera on this kiosk. Ask staff: they can check the serial for you.")
         }
-        Some(CameraStatus::Disconnected) => "The camera is unplugged. Ask staff to plug it back in.".into(),
-        Some(CameraStatus::Error(e)) => format!("The camera is not working ({e}). Ask staff."),
+        Some(CameraStatus::Disconnected) => t!(l, "The camera is unplugged. Ask staff to plug it back in."),
+        Some(CameraStatus::Error(e)) => t!(l, "The camera is not working ({error}). Ask staff.", error = e),
         Some(CameraStatus::Ready) => String::new(),
     }
 }

@@ -43,7 +43,7 @@ impl Preview {
             ui.global::<CameraView>().set_frame_width(frame.width as f32);
             ui.global::<CameraView>().set_frame_height(frame.height as f32);
         }
-        ui.global::<CameraView>().set_message(camera_message(svc.camera_status()).into());
+        ui.global::<CameraView>().set_message(camera_message(svc.camera_status(), svc.language()).into());
     }
 }
 

@@ -5,6 +5,7 @@
 //! keep their own state and never reach into another screen's. A message for the worker is
 //! a [`Notice`], held by the screen it belongs to.
 
+use crate::i18n::Language;
 use chrono::{DateTime, Utc};
 use marketday_hardware::CameraStatus;
 use marketday_hardware::scanner::CameraFeed;
@@ -60,9 +61,17 @@ pub struct Services {
     pub station: Option<Station>,
     /// The camera and scanner threads; `None` when no camera is configured.
     pub camera: Option<CameraFeed>,
+    /// The language a customer chose on the idle or Verify screen, until the kiosk goes
+    /// quiet; `None`: the stall's (`[stall] language`).
+    pub customer_language: Option<Language>,
 }
 
 impl Services {
+    /// The language the screens speak now: the customer's choice, else the stall's.
+    pub fn language(&self) -> Language {
+        self.customer_language.unwrap_or(self.config.stall.language)
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }

@@ -2,6 +2,8 @@
 //! camera) and the drop heading that Idle and Sell share. Recomputed after every tap and
 //! every second, so it reads only counts and the devices' published states.
 
+use crate::i18n::Language;
+use crate::{t, tn};
 use chrono::{DateTime, Utc};
 
 use super::present::{camera_badge, countdown, hm, printer_word};
@@ -115,22 +117,24 @@ fn sync_badge(svc: &Services) -> (String, Severity) {
     }
 }
 
-/// The idle screen's welcome and the Sell grid's heading: the drop and what is left.
-pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
+/// The idle screen's welcome and the Sell grid's heading: the drop and what is left, in
+/// `language` (the customer's on the idle screen, the stall's on Sell).
+pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>, language: Language) {
+    let l = language;
     let Some(d) = drop else {
-        ui.global::<IdleState>().set_headline("Welcome".into());
-        ui.global::<IdleState>().set_detail("Ask us about our pieces.".into());
-        ui.global::<SellState>().set_drop_title("No drop on sale".into());
+        ui.global::<IdleState>().set_headline(t!(l, "Welcome").into());
+        ui.global::<IdleState>().set_detail(t!(l, "Ask us about our pieces.").into());
+        ui.global::<SellState>().set_drop_title(t!(l, "No drop on sale").into());
         return;
     };
-    ui.global::<IdleState>()
-        .set_headline(format!("{} · {} of {} pieces left", d.drop.name, d.available, d.pieces).into());
+    let left = tn!(l, "{left} of {n} piece left", "{left} of {n} pieces left", d.pieces, left = d.available);
+    ui.global::<IdleState>().set_headline(format!("{} · {left}", d.drop.name).into());
     let phase = d.drop.phase(now);
     let detail = match phase {
-        DropPhase::GeneralSale => "On sale now. Ask us to see any piece.",
-        DropPhase::MembersOnly => "Waitlist members only for now. Ask us about the waitlist.",
-        DropPhase::Upcoming => "Opening soon. Ask us about the waitlist.",
-        DropPhase::Closed => "This drop has closed. Thank you for visiting.",
+        DropPhase::GeneralSale => t!(l, "On sale now. Ask us to see any piece."),
+        DropPhase::MembersOnly => t!(l, "Waitlist members only for now. Ask us about the waitlist."),
+        DropPhase::Upcoming => t!(l, "Opening soon. Ask us about the waitlist."),
+        DropPhase::Closed => t!(l, "This drop has closed. Thank you for visiting."),
     };
     ui.global::<IdleState>().set_detail(detail.into());
     let next = d.drop.next_change(now).map(|t| {

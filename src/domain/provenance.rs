@@ -17,6 +17,9 @@
 use std::fmt;
 
 use chrono::{Days, NaiveDate};
+
+use crate::i18n::{self, Language};
+use crate::{msg, t};
 use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -157,10 +160,10 @@ pub fn read(text: &str) -> Reading {
     let text = text.trim();
     let Some(token) = token_of(text) else { return Reading::NotOurs };
     if token.len() > MAX_TOKEN_CHARS {
-        return Reading::Damaged("the code is far too long to be a certificate");
+        return Reading::Damaged(msg!("the code is far too long to be a certificate"));
     }
     let Ok(bytes) = BASE32_NOPAD.decode(token.to_ascii_uppercase().as_bytes()) else {
-        return Reading::Damaged("the code's text is garbled");
+        return Reading::Damaged(msg!("the code's text is garbled"));
     };
     match parse(&bytes) {
         Ok(signed) => Reading::Certificate(signed),
@@ -185,15 +188,15 @@ fn token_of(text: &str) -> Option<&str> {
 }
 
 fn parse(bytes: &[u8]) -> Result<SignedCertificate, &'static str> {
-    const SHORT: &str = "the code is cut short";
+    const SHORT: &str = msg!("the code is cut short");
     let mut r = Cursor(bytes);
     let version = r.byte().ok_or(SHORT)?;
     if version != FORMAT {
-        return Err("the certificate is in a newer format than this kiosk reads: update the kiosk");
+        return Err(msg!("the certificate is in a newer format than this kiosk reads: update the kiosk"));
     }
     let flags = r.byte().ok_or(SHORT)?;
     if flags & !FLAG_ASSAY != 0 {
-        return Err("the certificate has fields this kiosk does not know");
+        return Err(msg!("the certificate has fields this kiosk does not know"));
     }
     let key_id = KeyId(r.take(4).ok_or(SHORT)?.try_into().map_err(|_| SHORT)?);
     let days = r.u16().ok_or(SHORT)?;
@@ -333,31 +336,41 @@ impl Verdict {
     }
 
     /// The plain-words line under the verdict, for a customer.
-    pub fn explanation(&self) -> String {
+    /// What the verdict means and what to do, in `language`.
+    pub fn explanation(&self, language: Language) -> String {
+        let l = language;
         match self {
-            Verdict::Genuine { atelier, .. } => format!("Signed by {atelier}. The certificate has not been altered."),
-            Verdict::Forged { atelier, .. } => {
-                format!(
-                    "This certificate claims to come from {atelier}, but its signature does not match. Do not rely on it."
-                )
+            Verdict::Genuine { atelier, .. } => {
+                t!(l, "Signed by {atelier}. The certificate has not been altered.", atelier = atelier)
             }
-            Verdict::UnknownSigner { certificate, why: UnknownWhy::NotInKeyring } => format!(
-                "Signed with key {}, which this stall does not know. It may be genuine elsewhere; ask the atelier.",
-                certificate.key_id
+            Verdict::Forged { atelier, .. } => t!(
+                l,
+                "This certificate claims to come from {atelier}, but its signature does not match. Do not rely on it.",
+                atelier = atelier
             ),
-            Verdict::UnknownSigner { certificate, why: UnknownWhy::OutsideValidity } => format!(
-                "Dated {}, when the atelier was not using this key. Ask the atelier.",
-                certificate.issued.format("%-d %b %Y")
+            Verdict::UnknownSigner { certificate, why: UnknownWhy::NotInKeyring } => t!(
+                l,
+                "Signed with key {key}, which this stall does not know. It may be genuine elsewhere; ask the atelier.",
+                key = certificate.key_id
             ),
-            Verdict::RevokedKey { atelier, revocation, .. } => format!(
-                "{atelier} withdrew this signing key on {} ({}). Ask staff to check the piece.",
-                revocation.on.format("%-d %b %Y"),
-                revocation.reason
+            Verdict::UnknownSigner { certificate, why: UnknownWhy::OutsideValidity } => t!(
+                l,
+                "Dated {day}, when the atelier was not using this key. Ask the atelier.",
+                day = i18n::date(l, certificate.issued)
+            ),
+            Verdict::RevokedKey { atelier, revocation, .. } => t!(
+                l,
+                "{atelier} withdrew this signing key on {day} ({reason}). Ask staff to check the piece.",
+                atelier = atelier,
+                day = i18n::date(l, revocation.on),
+                reason = revocation.reason
             ),
             Verdict::NotMarketday => {
-                "This QR code is not a Marketday certificate. Hold the piece's own tag to the camera.".into()
+                t!(l, "This QR code is not a Marketday certificate. Hold the piece's own tag to the camera.")
             }
-            Verdict::Damaged { why } => format!("The tag could not be read: {why}. Try again, or ask staff."),
+            Verdict::Damaged { why } => {
+                t!(l, "The tag could not be read: {why}. Try again, or ask staff.", why = i18n::tr(l, why))
+            }
         }
     }
 }
@@ -485,7 +498,7 @@ mod tests {
         let mut revoked = ring.clone();
         revoked[0].revoked = Some(Revocation { on: date(2026, 12, 1), reason: "key stolen".into() });
         let v = verify(&read(&cert(&k).sign(&k).unwrap()), &revoked);
-        assert!(matches!(v, Verdict::RevokedKey { .. }) && v.explanation().contains("key stolen"));
+        assert!(matches!(v, Verdict::RevokedKey { .. }) && v.explanation(Language::En).contains("key stolen"));
         // Dated before the key was in use.
         let mut early = cert(&k);
         early.issued = date(2025, 6, 1);
@@ -525,7 +538,7 @@ mod tests {
 
         #[test]
         fn any_text_gets_a_verdict_without_panicking(text in ".{0,400}") {
-            let _ = verify(&read(&text), &keyring(&key(1))).explanation();
+            let _ = verify(&read(&text), &keyring(&key(1))).explanation(Language::En);
         }
 
         #[test]

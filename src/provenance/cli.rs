@@ -140,7 +140,7 @@ pub fn verify(store: &Store, input: &str) -> anyhow::Result<ExitCode> {
 
 fn print_check(c: &Check) {
     println!("{}", c.verdict.word().to_uppercase());
-    println!("  {}", c.verdict.explanation());
+    println!("  {}", c.verdict.explanation(crate::i18n::Language::En));
     if let Some(cert) = c.verdict.certificate() {
         println!("  serial   {}", cert.serial);
         println!("  edition  {}", cert.edition);
@@ -160,7 +160,7 @@ fn print_check(c: &Check) {
         println!("  issued   {}", cert.issued);
         println!("  key      {}", cert.key_id);
     }
-    if let Some(status) = c.status_line() {
+    if let Some(status) = c.status_line(crate::i18n::Language::En) {
         println!("  here     {status}");
     }
 }

@@ -202,19 +202,21 @@ pub struct Check {
 
 impl Check {
     /// What the stall knows about the piece now, in words; `None` when nothing notable.
-    pub fn status_line(&self) -> Option<String> {
+    pub fn status_line(&self, language: crate::i18n::Language) -> Option<String> {
         use crate::domain::PieceStatus as S;
+        use crate::t;
+        let l = language;
         let record = self.record.as_ref()?;
-        let day = |t: DateTime<Utc>| t.format("%-d %b %Y").to_string();
+        let day = |t: DateTime<Utc>| crate::i18n::date(l, t.date_naive());
         Some(match (record.piece.status, record.sold_at, record.returned_at) {
-            (S::Lost, ..) => "Reported lost or stolen: staff have been asked to check it.".into(),
-            (S::Sold, Some(at), _) => format!("Sold at this stall on {}.", day(at)),
-            (S::Sold, None, _) => "Sold.".into(),
-            (S::Available, _, Some(at)) => format!("Returned on {}; for sale again.", day(at)),
-            (S::Available, ..) => "For sale at this stall.".into(),
-            (S::Held | S::Reserved, ..) => "Reserved for a customer.".into(),
-            (S::InTransit, ..) => "Dispatched to its buyer.".into(),
-            (S::Elsewhere, ..) => "For sale at another of the atelier's stalls.".into(),
+            (S::Lost, ..) => t!(l, "Reported lost or stolen: staff have been asked to check it."),
+            (S::Sold, Some(at), _) => t!(l, "Sold at this stall on {day}.", day = day(at)),
+            (S::Sold, None, _) => t!(l, "Sold."),
+            (S::Available, _, Some(at)) => t!(l, "Returned on {day}; for sale again.", day = day(at)),
+            (S::Available, ..) => t!(l, "For sale at this stall."),
+            (S::Held | S::Reserved, ..) => t!(l, "Reserved for a customer."),
+            (S::InTransit, ..) => t!(l, "Dispatched to its buyer."),
+            (S::Elsewhere, ..) => t!(l, "For sale at another of the atelier's stalls."),
         })
     }
 

@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use marketday_hardware::scanner::ScanEvent;
 
 use crate::app::services::{Services, Severity};
+use crate::domain::Edition;
 use crate::domain::provenance::Verdict;
+use crate::i18n::{self, Language};
 use crate::provenance::{Check, check};
+use crate::t;
 use crate::ui::{AppWindow, VerifyState};
 use slint::ComponentHandle;
 
@@ -26,47 +29,68 @@ pub struct VerdictCard {
 }
 
 impl VerdictCard {
-    pub fn of(c: &Check) -> VerdictCard {
+    /// The card for a check, worded in `language` (the customer's, on this screen).
+    pub fn of(c: &Check, language: Language) -> VerdictCard {
+        let l = language;
         let severity = match &c.verdict {
             Verdict::Genuine { .. } => Severity::Ok,
             Verdict::Forged { .. } => Severity::Error,
             _ => Severity::Warning,
         };
         let verdict = match &c.verdict {
-            Verdict::Genuine { .. } => "Genuine",
-            Verdict::Forged { .. } => "Not genuine",
-            Verdict::UnknownSigner { .. } => "Unknown signer",
-            Verdict::RevokedKey { .. } => "Withdrawn key",
-            Verdict::NotMarketday => "Not a certificate",
-            Verdict::Damaged { .. } => "Tag unreadable",
+            Verdict::Genuine { .. } => t!(l, "Genuine"),
+            Verdict::Forged { .. } => t!(l, "Not genuine"),
+            Verdict::UnknownSigner { .. } => t!(l, "Unknown signer"),
+            Verdict::RevokedKey { .. } => t!(l, "Withdrawn key"),
+            Verdict::NotMarketday => t!(l, "Not a certificate"),
+            Verdict::Damaged { .. } => t!(l, "Tag unreadable"),
         };
         let (headline, details) = match c.verdict.certificate() {
             Some(cert) => {
                 let title = c.title().map(|t| format!(", {t}")).unwrap_or_default();
                 let by = match &c.verdict {
-                    Verdict::Genuine { atelier, .. } | Verdict::RevokedKey { atelier, .. } => format!("By {atelier}. "),
+                    Verdict::Genuine { atelier, .. } | Verdict::RevokedKey { atelier, .. } => {
+                        format!("{} ", t!(l, "By {atelier}.", atelier = atelier))
+                    }
                     _ => String::new(),
                 };
-                let assay = cert.assay_hex().map(|h| format!("Assay {}… ", &h[..12])).unwrap_or_default();
-                let facts = format!("{by}Serial {}. {assay}Issued {}.", cert.serial, cert.issued.format("%-d %b %Y"));
+                let assay = cert
+                    .assay_hex()
+                    .map(|h| format!("{} ", t!(l, "Assay {hash}…", hash = &h[..12])))
+                    .unwrap_or_default();
+                let facts = format!(
+                    "{by}{} {assay}{}",
+                    t!(l, "Serial {serial}.", serial = cert.serial),
+                    t!(l, "Issued {day}.", day = i18n::date(l, cert.issued))
+                );
+                let edition = edition(l, cert.edition);
                 if c.verdict.is_genuine() {
-                    (format!("{}{title}", cert.edition), facts)
+                    (format!("{edition}{title}"), facts)
                 } else {
                     // What a tag that did not verify says is only what it says.
-                    (format!("The tag claims: {}{title}", cert.edition), format!("Unconfirmed: {facts}"))
+                    (
+                        t!(l, "The tag claims: {edition}", edition = format!("{edition}{title}")),
+                        t!(l, "Unconfirmed: {facts}", facts = facts),
+                    )
                 }
             }
             None => (String::new(), String::new()),
         };
         VerdictCard {
             severity,
-            verdict: verdict.into(),
+            verdict,
             headline,
             details,
-            explanation: c.verdict.explanation(),
-            status: if c.verdict.is_genuine() { c.status_line().unwrap_or_default() } else { String::new() },
+            explanation: c.verdict.explanation(l),
+            status: if c.verdict.is_genuine() { c.status_line(l).unwrap_or_default() } else { String::new() },
         }
     }
+}
+
+/// "07 of 24", "07 sur 24", "07 von 24": the number padded as engraved.
+fn edition(language: Language, e: Edition) -> String {
+    let width = e.size.to_string().len();
+    t!(language, "{number} of {size}", number = format!("{:0width$}", e.number), size = e.size)
 }
 
 /// The Verify screen's state.
@@ -98,12 +122,16 @@ impl VerifyScreen {
         let card = match check(&svc.store, text) {
             Ok(c) => {
                 tracing::info!(verdict = c.verdict.word(), "certificate checked");
-                VerdictCard::of(&c)
+                VerdictCard::of(&c, svc.language())
             }
             Err(e) => VerdictCard {
                 severity: Severity::Warning,
-                verdict: "Cannot check now".into(),
-                explanation: format!("The kiosk could not read its records ({e}). Ask staff."),
+                verdict: t!(svc.language(), "Cannot check now"),
+                explanation: t!(
+                    svc.language(),
+                    "The kiosk could not read its records ({error}). Ask staff.",
+                    error = e
+                ),
                 ..VerdictCard::default()
             },
         };
