@@ -38,11 +38,21 @@ pub struct Image {
 }
 
 impl Headless {
-    /// Makes the software renderer Slint's platform for this process (once per process).
+    /// Makes the software renderer Slint's platform for this process. Slint takes a platform
+    /// once per process; called again on the same thread, this hands back the same window, so
+    /// one test can render the screens several times (once per language).
     pub fn install() -> Result<Headless, PlatformError> {
+        thread_local! {
+            static INSTALLED: std::cell::RefCell<Option<std::rc::Rc<MinimalSoftwareWindow>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        if let Some(window) = INSTALLED.with(|w| w.borrow().clone()) {
+            return Ok(Headless { window });
+        }
         let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
         slint::platform::set_platform(Box::new(HeadlessPlatform { window: window.clone(), started: Instant::now() }))
             .map_err(|e| PlatformError::Other(e.to_string()))?;
+        INSTALLED.with(|w| *w.borrow_mut() = Some(window.clone()));
         Ok(Headless { window })
     }
 

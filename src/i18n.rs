@@ -16,7 +16,12 @@ use std::fmt::Display;
 use std::sync::OnceLock;
 
 use chrono::Datelike;
+use icu_decimal::DecimalFormatter;
+use icu_decimal::input::Decimal;
+use icu_locale_core::locale;
 use serde::Deserialize;
+
+use crate::domain::money::{Currency, Money};
 
 /// A language the kiosk speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
@@ -149,12 +154,113 @@ pub fn trn(language: Language, singular: &str, plural: &str, n: u64) -> String {
     fill(&form, &[("n", &n)])
 }
 
+/// An amount as the language writes it: "£1,234.50", "1 234,50 €", "1.234,50 €".
+///
+/// The digits, separators and grouping come from ICU's data for the language's main
+/// country (a French narrow no-break space between thousands, a German dot); the symbol
+/// goes where that country puts it: before the number in English, after it and a no-break
+/// space in French and German, so "€" never wraps onto a line of its own.
+pub fn money(language: Language, amount: Money) -> String {
+    let currency = amount.currency;
+    let exponent = currency.exponent() as i16;
+    let mut number = Decimal::from(amount.minor.unsigned_abs());
+    number.multiply_pow10(-exponent);
+    number.absolute.pad_end(-exponent);
+    // Without ICU's data (a broken build) the plain "1234.50" still says the amount.
+    let digits =
+        with_number_formatter(language, |f| f.format(&number).to_string()).unwrap_or_else(|| number.to_string());
+    let sign = if amount.minor < 0 { "-" } else { "" };
+    with_symbol(language, currency, sign, &digits)
+}
+
+/// An amount as staff type it on the pad, `typed` with the pad's '.' ("12." so far),
+/// written as [`money`] writes a whole one: "£1,234.5", "1 234,5 €", "1.234,5 €".
+pub fn typed_money(language: Language, currency: Currency, typed: &str) -> String {
+    let (whole, fraction) = typed.split_once('.').map_or((typed, None), |(w, f)| (w, Some(f)));
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let grouped = whole
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| with_number_formatter(language, |f| f.format(&Decimal::from(n)).to_string()))
+        .unwrap_or_else(|| whole.to_owned());
+    let digits = match fraction {
+        Some(fraction) => format!("{grouped}{}{fraction}", decimal_point(language)),
+        None => grouped,
+    };
+    with_symbol(language, currency, "", &digits)
+}
+
+/// The character between units and cents in `language`: '.' or ','.
+pub fn decimal_point(language: Language) -> char {
+    let mut half = Decimal::from(5);
+    half.multiply_pow10(-1);
+    with_number_formatter(language, |f| f.format(&half).to_string())
+        .and_then(|s| s.chars().find(|c| !c.is_ascii_digit()))
+        .unwrap_or('.')
+}
+
+/// The currency's symbol where the language puts it, with a no-break space where one goes.
+fn with_symbol(language: Language, currency: Currency, sign: &str, digits: &str) -> String {
+    let symbol = currency.symbol();
+    match language {
+        Language::En if symbol.chars().count() == 1 => format!("{sign}{symbol}{digits}"),
+        Language::En => format!("{sign}{symbol}\u{a0}{digits}"),
+        Language::Fr | Language::De => format!("{sign}{digits}\u{a0}{symbol}"),
+    }
+}
+
+/// ICU's formatter for the language, made once per thread (its data is not `Sync`).
+fn with_number_formatter<R>(language: Language, f: impl FnOnce(&DecimalFormatter) -> R) -> Option<R> {
+    thread_local! {
+        static FORMATTERS: HashMap<Language, DecimalFormatter> = Language::ALL
+            .into_iter()
+            .filter_map(|language| {
+                let locale = match language {
+                    Language::En => locale!("en-GB"),
+                    Language::Fr => locale!("fr-FR"),
+                    Language::De => locale!("de-DE"),
+                };
+                // Compiled-in data for locales ICU ships: fails only in a broken build,
+                // which the tests below would show.
+                let formatter = DecimalFormatter::try_new(locale.into(), Default::default()).ok()?;
+                Some((language, formatter))
+            })
+            .collect();
+    }
+    FORMATTERS.with(|all| all.get(&language).map(f))
+}
+
+/// Something staff or a customer may read (an error, a reason), said in their language.
+///
+/// Errors keep their English `Display` for logs; the screens show `localized`.
+pub trait Localized {
+    fn localized(&self, language: Language) -> String;
+}
+
 /// Puts each `{name}` of `template` in its place.
 pub fn fill(template: &str, args: &[(&str, &dyn Display)]) -> String {
-    let mut out = template.to_owned();
-    for (name, value) in args {
-        out = out.replace(&format!("{{{name}}}"), &value.to_string());
+    // One pass over the template, so a value that itself contains "{code}" (a customer's
+    // name typed as such) is written as it is, never filled in turn.
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after
+            .find('}')
+            .and_then(|close| args.iter().find(|(name, _)| *name == &after[..close]).map(|(_, v)| (close, v)));
+        match value {
+            Some((close, v)) => {
+                out.push_str(&v.to_string());
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -232,6 +338,18 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_by_name_in_the_translation_s_order() {
+        let vat = |l| crate::t!(l, "includes VAT {amount} at {rate}", amount = "£57.08", rate = "20%");
+        assert_eq!(vat(Language::En), "includes VAT £57.08 at 20%");
+        // French and German name the rate first.
+        assert_eq!(vat(Language::Fr), "dont TVA 20%\u{a0}: £57.08");
+        assert_eq!(vat(Language::De), "inkl. 20% MwSt.: £57.08");
+        // A value is written as given, never read as a placeholder itself.
+        assert_eq!(fill("{a} and {b}", &[("a", &"{b}"), ("b", &"B")]), "{b} and B");
+        assert_eq!(fill("{unknown} {", &[]), "{unknown} {");
+    }
+
+    #[test]
+    fn dates_are_written_as_each_country_writes_them() {
         let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
         assert_eq!(date(Language::En, at), "5 Dec 2026");
         assert_eq!(date(Language::Fr, at), "5 déc. 2026");
@@ -248,6 +366,28 @@ mod tests {
         assert_eq!(pieces(Language::Fr, 2), "2 pièces restantes");
         assert_eq!(pieces(Language::De, 0), "0 Stücke übrig");
         assert_eq!(pieces(Language::De, 1), "1 Stück übrig");
+    }
+
+    #[test]
+    fn money_is_written_as_each_country_writes_it() {
+        let m = |minor, c| Money::new(minor, c);
+        assert_eq!(money(Language::En, m(123_450, Currency::GBP)), "£1,234.50");
+        assert_eq!(money(Language::Fr, m(123_450, Currency::EUR)), "1\u{202f}234,50\u{a0}€");
+        assert_eq!(money(Language::De, m(123_450, Currency::EUR)), "1.234,50\u{a0}€");
+        assert_eq!(money(Language::En, m(-300, Currency::GBP)), "-£3.00");
+        assert_eq!(money(Language::De, m(5, Currency::EUR)), "0,05\u{a0}€");
+        assert_eq!(money(Language::Fr, m(100_000_000, Currency::EUR)), "1\u{202f}000\u{202f}000,00\u{a0}€");
+        // Typed on the pad, digit by digit.
+        assert_eq!(typed_money(Language::En, Currency::GBP, ""), "£0");
+        assert_eq!(typed_money(Language::En, Currency::GBP, "1234.5"), "£1,234.5");
+        assert_eq!(typed_money(Language::Fr, Currency::EUR, "12."), "12,\u{a0}€");
+        assert_eq!(typed_money(Language::De, Currency::EUR, "1234.05"), "1.234,05\u{a0}€");
+        assert_eq!((decimal_point(Language::En), decimal_point(Language::De)), ('.', ','));
+        let yen = Currency::parse("JPY").unwrap();
+        assert_eq!(money(Language::En, m(1_200, yen)), "¥1,200");
+        let francs = Currency::parse("CHF").unwrap();
+        assert_eq!(money(Language::En, m(990, francs)), "CHF\u{a0}9.90");
+        assert_eq!(money(Language::De, m(990, francs)), "9,90\u{a0}CHF");
     }
 
     #[test]

@@ -270,6 +270,7 @@ fn printer_setup(setup: &Setup) -> anyhow::Result<Option<PrinterSetup>> {
         cash_drawer: c.cash_drawer,
         label: LabelSize { width_mm: c.label_width_mm, height_mm: c.label_height_mm },
         footer: setup.config.stall.receipt_footer.clone(),
+        language: setup.config.stall.language,
     };
     Ok(Some(PrinterSetup { printer, profile, layout }))
 }

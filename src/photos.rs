@@ -39,6 +39,27 @@ pub enum PhotoError {
     },
 }
 
+impl crate::i18n::Localized for PhotoError {
+    fn localized(&self, language: crate::i18n::Language) -> String {
+        use crate::t;
+        match self {
+            PhotoError::Full => t!(
+                language,
+                "The kiosk's storage is full, so the photo was not kept. Free space (old photos are removed once synced) and capture again."
+            ),
+            PhotoError::Write { source, .. } => t!(language, "The photo could not be saved: {error}", error = source),
+            PhotoError::Missing { .. } => t!(language, "The photo is missing from the kiosk."),
+            PhotoError::Changed { .. } => {
+                t!(language, "The photo has changed on the kiosk since it was taken: it is not shown as proof.")
+            }
+            PhotoError::Unreadable { reason, .. } => {
+                t!(language, "The photo cannot be shown: {reason}", reason = reason)
+            }
+            PhotoError::Read { source, .. } => t!(language, "The photo could not be read: {error}", error = source),
+        }
+    }
+}
+
 pub struct PhotoStore {
     dir: PathBuf,
 }

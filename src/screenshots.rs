@@ -20,16 +20,22 @@ use crate::ui::{AppWindow, CameraView, CourierState, DoneState, SellState, Today
 
 pub const SIZES: [(u32, u32, &str); 2] = [(800, 480, "landscape"), (720, 1280, "portrait")];
 
-/// Renders the demo screens into `dir`; returns the files written.
+/// Renders the demo screens into `dir`, with the stall in English, then in French and in
+/// German (`03-sell-empty-fr-landscape.png`); returns the files written.
 pub fn render_all(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    render_all_checked(dir, |_, _, _| Ok(()))
+    let mut written = Vec::new();
+    for language in Language::ALL {
+        written.extend(render_all_checked(dir, language, |_, _, _| Ok(()))?);
+    }
+    Ok(written)
 }
 
-/// As [`render_all`], calling `check` with each screen's name, the window's size and the
+/// The demo screens with the stall in `language`, calling `check` with each screen's name, the window's size and the
 /// window, presented at that size, before it is drawn: the tests look there for what each
 /// screen must show and how big its buttons are.
 pub fn render_all_checked(
     dir: &Path,
+    language: Language,
     mut check: impl FnMut(&str, (u32, u32), &AppWindow) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -37,7 +43,9 @@ pub fn render_all_checked(
     let work = tempfile_dir()?;
     let now = Utc::now();
     let mut store = Store::open(&work.join("demo.sqlite"))?;
-    let config = demo_config();
+    let mut config = demo_config();
+    config.stall.language = language;
+    let suffix = if language == Language::En { String::new() } else { format!("-{}", language.code()) };
     demo::seed(&mut store, &config.stall.name, now)?;
     // A serial printer emulated on a pseudo-terminal, so paper can run out on cue.
     let emulator = marketday_hardware::emulator::PrinterEmulator::start()?;
@@ -78,7 +86,7 @@ pub fn render_all_checked(
         for (w, h, orientation) in SIZES {
             headless.resize(w, h);
             check(name, (w, h), &ui).with_context(|| format!("screen {name} at {w}x{h}"))?;
-            let path = dir.join(format!("{name}-{orientation}.png"));
+            let path = dir.join(format!("{name}{suffix}-{orientation}.png"));
             headless.render().write_png(&path).with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }
@@ -251,7 +259,8 @@ pub fn render_all_checked(
     kiosk.borrow_mut().show_sync();
     shoot("25-sync-conflicts", &kiosk)?;
     // The welcome and a verdict as a customer reads them after one tap on their language.
-    for (n, language) in [(26, Language::Fr), (28, Language::De)] {
+    let customers = if language == Language::En { [(26, Language::Fr), (28, Language::De)].as_slice() } else { &[] };
+    for &(n, language) in customers {
         let code = language.code();
         let index = Language::ALL.iter().position(|l| *l == language).unwrap_or_default();
         kiosk.borrow_mut().lock();

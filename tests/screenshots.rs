@@ -2,7 +2,9 @@
 //! kiosk's two panel shapes, into PNG files a person can look at.
 
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
+use marketday::i18n::Language;
 use marketday::screenshots::{SIZES, render_all_checked};
+use slint::ComponentHandle;
 
 /// What each screen must show, as words on it: a screen that rendered the wrong page (or an
 /// empty one) fails here even when it is full of dark pixels.
@@ -92,7 +94,7 @@ fn decode(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
 fn every_screen_renders_to_png_in_landscape_and_portrait() {
     let dir = tempfile::tempdir().unwrap();
     let (mut unseen, mut small, mut named) = (Vec::new(), Vec::new(), Vec::new());
-    let files = render_all_checked(dir.path(), |name, (w, h), ui| {
+    let files = render_all_checked(dir.path(), Language::En, |name, (w, h), ui| {
         if w > h {
             named.push(name.to_owned());
         }
@@ -133,4 +135,37 @@ fn every_screen_renders_to_png_in_landscape_and_portrait() {
     let (w, _, rgb) = decode(done);
     let at = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..][..3];
     assert_eq!(at(780, 470), [0xdc, 0xef, 0xdf]);
+}
+
+/// Every text whose words are wider (or, wrapped, taller) than the box the layout gave it.
+fn cut_texts(ui: &marketday::ui::AppWindow) -> Vec<String> {
+    ElementQuery::from_root(ui)
+        .match_descendants()
+        .match_predicate(|e| e.accessible_description().is_some_and(|d| d == "cut"))
+        .find_all()
+        .into_iter()
+        .map(|e| format!("{:?} in a {:?} box", e.accessible_label().unwrap_or_default(), e.size()))
+        .collect()
+}
+
+/// Each screen with the stall in English, French and German, at both panel shapes: no text
+/// is cut or elided for want of room (data that may elide, such as a long piece title,
+/// says so in its `Label`).
+#[test]
+fn every_screen_fits_its_words_in_every_language_and_orientation() {
+    let dir = tempfile::tempdir().unwrap();
+    // One line per text that does not fit, with the first screen it was seen on.
+    let mut cut = std::collections::BTreeMap::new();
+    for language in Language::ALL {
+        render_all_checked(dir.path(), language, |name, (w, h), ui| {
+            ui.global::<marketday::ui::FitCheck>().set_enabled(true);
+            for text in cut_texts(ui) {
+                cut.entry(format!("{language:?} {text}")).or_insert_with(|| format!("{name} at {w}x{h}"));
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let cut: Vec<String> = cut.into_iter().map(|(text, at)| format!("{text} ({at})")).collect();
+    assert!(cut.is_empty(), "{} texts do not fit:\n{}", cut.len(), cut.join("\n"));
 }

@@ -33,6 +33,10 @@ fn start() -> Harness {
 }
 
 fn start_with(options: KioskOptions) -> Harness {
+    start_with_config(options, Config::default())
+}
+
+fn start_with_config(options: KioskOptions, config: Config) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
@@ -49,7 +53,7 @@ fn start_with(options: KioskOptions) -> Harness {
         camera: Some(Box::new(marketday_hardware::SimulatedCamera::test_pattern(32, 24))),
         station: None,
     };
-    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, Config::default(), devices, options)));
+    let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
     let ui = AppWindow::new().unwrap();
     ui.window().set_size(slint::LogicalSize::new(800., 480.));
     let timers = app::attach(&ui, kiosk.clone());
@@ -160,6 +164,52 @@ fn rect(h: &Harness, label: &str) -> (f32, f32, f32, f32) {
 
 /// A wrong PIN, and then the lockout, are said inside the PIN's own box: no key moves, the
 /// pad stays on an 800x480 screen, and the wait counts down to the moment it opens.
+/// A German stall takes cash as Germans write it: the pad's point key is ",", the typed amount
+/// reads "100,5 £", and the one-tap amount ("84,50 £" on its button) pays exactly that.
+#[test]
+fn a_german_stall_takes_cash_typed_and_tapped_in_its_own_figures() {
+    let mut config = Config::default();
+    config.stall.language = marketday::i18n::Language::De;
+    let h = start_with_config(KioskOptions { demo: true, ..Default::default() }, config);
+    tap(&h, "Anmeldung für das Personal");
+    for d in demo::DEMO_PIN.chars() {
+        tap(&h, &d.to_string());
+    }
+    tap(&h, "Entsperren");
+    tap(&h, demo::serial(5).as_str());
+    assert!(shows(&h, "Gesamt 185,00\u{a0}£"));
+    tap(&h, "Kassieren");
+
+    for key in ["1", "0", "0", "Dezimalzeichen", "5"] {
+        tap(&h, key);
+    }
+    assert!(shows(&h, "100,5\u{a0}£"), "the typed amount is written the German way");
+    let point_key_text = ElementQuery::from_root(&h.ui)
+        .match_descendants()
+        .match_accessible_role(AccessibleRole::Text)
+        .find_all()
+        .into_iter()
+        .filter_map(|e| e.accessible_label())
+        .any(|t| t == ",");
+    assert!(point_key_text, "the point key shows a comma");
+    tap(&h, "Bar hinzufügen");
+    tap(&h, "Bar 84,50\u{a0}£");
+    tap(&h, "Abschließen");
+    assert!(shows(&h, "Verkauf abgeschlossen"));
+
+    let k = h.kiosk.borrow();
+    let sale = k.store().sale(k.last_completed().unwrap().sale_id).unwrap().unwrap();
+    let cash: Vec<i64> = sale
+        .tenders
+        .iter()
+        .map(|t| match t {
+            marketday::domain::Tender::Cash { tendered } => tendered.minor,
+            other => panic!("only cash was taken, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(cash.iter().sum::<i64>(), 18_500, "{cash:?}");
+}
+
 #[test]
 fn a_wrong_pin_moves_no_key_and_the_lockout_counts_down() {
     let now = std::sync::Arc::new(std::sync::Mutex::new(Utc::now()));
@@ -257,7 +307,7 @@ fn split_payment_card_then_cash_with_a_discount() {
     let sale = k.store().sale(k.last_completed().unwrap().sale_id).unwrap().unwrap();
     assert_eq!(sale.totals.total.minor, 20_000);
     assert_eq!(sale.lines[0].discount_reason.as_deref(), Some("Returning customer"));
-    let kinds: Vec<&str> = sale.tenders.iter().map(|t| t.label()).collect();
+    let kinds: Vec<String> = sale.tenders.iter().map(|t| t.label(marketday::i18n::Language::En)).collect();
     assert_eq!(kinds, ["Card", "Cash"]);
 }
 

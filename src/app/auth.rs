@@ -6,7 +6,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::{DateTime, Utc};
 
 use crate::domain::lockout;
+use crate::i18n::{Language, Localized};
 use crate::store::{Store, StoreError};
+use crate::{t, tn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -28,6 +30,27 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
+impl Localized for AuthError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            AuthError::Wrong(left) => tn!(
+                l,
+                "Wrong PIN. {n} try left before the pad locks.",
+                "Wrong PIN. {n} tries left before the pad locks.",
+                *left
+            ),
+            AuthError::LockedOut { until, at } => {
+                t!(l, "Too many wrong PINs. Try again in {wait}.", wait = wait_text(l, *until, *at))
+            }
+            AuthError::NoPin => t!(l, "No staff PIN is set on this kiosk. Set one with `marketday set-pin`."),
+            AuthError::BadPin => t!(l, "A PIN is 4 to 8 digits."),
+            AuthError::Hash(detail) => t!(l, "could not hash the PIN: {detail}", detail = detail),
+            AuthError::Store(e) => e.localized(l),
+        }
+    }
+}
+
 pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
     if !lockout::valid_pin(pin) {
         return Err(AuthError::BadPin);
@@ -39,14 +62,19 @@ pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
         .map_err(|e| AuthError::Hash(e.to_string()))
 }
 
+/// The English `Display` (logs).
 fn wait_between(until: &DateTime<Utc>, at: &DateTime<Utc>) -> String {
-    wait_text(*until, *at)
+    wait_text(Language::En, *until, *at)
 }
 
-/// How long until the pad opens, in words ("30 seconds", "5 minutes").
-pub fn wait_text(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+/// How long until the pad opens, in words ("30 seconds", "5 minutes"), in `language`.
+pub fn wait_text(language: Language, until: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (until - now).num_seconds().max(1);
-    if secs < 90 { format!("{secs} seconds") } else { format!("{} minutes", (secs + 59) / 60) }
+    if secs < 90 {
+        tn!(language, "{n} second", "{n} seconds", secs)
+    } else {
+        tn!(language, "{n} minute", "{n} minutes", (secs + 59) / 60)
+    }
 }
 
 /// Checks a PIN typed at the pad, counting failures in the store so a restart does not

@@ -11,7 +11,6 @@ use super::keys::{apply_key, apply_text_key, show_amount};
 use super::kiosk::Kiosk;
 use super::present::model;
 use crate::domain::lockout::PIN_LENGTH;
-use crate::domain::{DISCOUNT_REASONS, HoldLength, RELEASE_REASONS, RETURN_REASONS};
 use crate::i18n::Language;
 use crate::ui::{
     AppWindow, CourierField, CourierState, DoneState, IdleState, KeypadLogic, Languages, PinState, PrinterState,
@@ -25,19 +24,16 @@ pub fn attach(ui: &AppWindow, kiosk: Rc<RefCell<Kiosk>>) -> (Timer, Timer) {
         apply_text_key(&value, &key, capitalize, max_len.max(0) as usize).into()
     });
     // The option lists and limits are the domain's, set once: a page only shows them.
-    let words = |list: &[&str]| model(list.iter().map(|w| slint::SharedString::from(*w)).collect());
-    ui.global::<SellState>().set_hold_lengths(model(HoldLength::ALL.iter().map(|l| l.label().into()).collect()));
-    ui.global::<ReservationsState>().set_extend_label(format!("+{}", HoldLength::EXTENSION.label()).into());
-    ui.global::<SellState>().set_discount_reasons(words(&DISCOUNT_REASONS));
-    ui.global::<SalesState>().set_reasons(words(&RETURN_REASONS));
-    ui.global::<ReservationsState>().set_reasons(words(&RELEASE_REASONS));
+    // (The option lists' words are set with the language, in `present::option_words`.)
     ui.global::<PinState>().set_min_length(*PIN_LENGTH.start() as i32);
     ui.global::<PinState>().set_max_length(*PIN_LENGTH.end() as i32);
     ui.global::<KeypadLogic>().on_apply_key(|value, key, allow_point, max_len| {
         apply_key(&value, &key, allow_point, max_len.max(0) as usize).into()
     });
     let currency = kiosk.borrow().currency();
-    ui.global::<KeypadLogic>().on_show_amount(move |typed, percent| show_amount(currency, &typed, percent).into());
+    ui.global::<KeypadLogic>().on_show_amount(move |typed, percent, language| {
+        show_amount(Language::from_code(&language).unwrap_or_default(), currency, &typed, percent).into()
+    });
 
     // Every callback is a touch on the screen: it counts as activity (staff screens stay
     // unlocked, a message it causes is the worker's), runs its operation, then re-presents

@@ -2,6 +2,7 @@
 //! these through the `TextKeys` and `KeypadLogic` globals, so the rules live here, tested.
 
 use crate::domain::Currency;
+use crate::i18n::Language;
 
 /// On-screen keyboard editing: keys come in upper case; names get a capital at the start
 /// of each word and lower case after it, everything else (emails, searches) lower case.
@@ -37,11 +38,15 @@ pub fn apply_key(value: &str, key: &str, allow_point: bool, max_len: usize) -> S
     out
 }
 
-/// A typed amount as the stall writes money: "£12.5" while typing, "£0" when nothing is
-/// typed yet; with `percent`, "15 %".
-pub fn show_amount(currency: Currency, typed: &str, percent: bool) -> String {
-    let typed = if typed.is_empty() { "0" } else { typed };
-    if percent { format!("{typed} %") } else { format!("{}{typed}", currency.symbol()) }
+/// A typed amount as the language writes money: "£12.5" or "12,5 €" while typing, "£0" when
+/// nothing is typed yet; with `percent`, "15 %". The pad itself always types '.'.
+pub fn show_amount(language: Language, currency: Currency, typed: &str, percent: bool) -> String {
+    if percent {
+        let typed = if typed.is_empty() { "0" } else { typed };
+        format!("{}\u{a0}%", typed.replace('.', &crate::i18n::decimal_point(language).to_string()))
+    } else {
+        crate::i18n::typed_money(language, currency, typed)
+    }
 }
 
 #[cfg(test)]
@@ -71,8 +76,10 @@ mod tests {
 
     #[test]
     fn a_typed_amount_shows_with_the_currency_or_as_a_percentage() {
-        assert_eq!(show_amount(Currency::GBP, "12.5", false), "£12.5");
-        assert_eq!(show_amount(Currency::GBP, "", false), "£0");
-        assert_eq!(show_amount(Currency::GBP, "15", true), "15 %");
+        assert_eq!(show_amount(Language::En, Currency::GBP, "12.5", false), "£12.5");
+        assert_eq!(show_amount(Language::En, Currency::GBP, "", false), "£0");
+        assert_eq!(show_amount(Language::En, Currency::GBP, "15", true), "15\u{a0}%");
+        assert_eq!(show_amount(Language::De, Currency::EUR, "12.5", false), "12,5\u{a0}€");
+        assert_eq!(show_amount(Language::Fr, Currency::EUR, "7.5", true), "7,5\u{a0}%");
     }
 }

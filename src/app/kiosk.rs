@@ -33,9 +33,10 @@ use super::services::{Notice, Services};
 use super::status;
 use crate::config::Config;
 use crate::domain::VatRate;
-use crate::i18n::Language;
+use crate::i18n::{Language, Localized};
 use crate::print::{PrintQueue, PrinterSetup, QueueStatus};
 use crate::store::Store;
+use crate::t;
 use crate::ui::{AppWindow, CameraView, CourierField, Languages, Screen, SellState};
 use slint::ComponentHandle;
 
@@ -123,18 +124,21 @@ pub struct Kiosk {
     shown_language: Option<Language>,
 }
 
-/// The background sync, when a cloud is configured; why not in words when it cannot start.
+/// The background sync, when a cloud is configured; why not in words (the stall's
+/// language) when it cannot start.
 fn start_sync(
     config: &Config,
     store: &Store,
     station: Option<&crate::dispatch::Station>,
 ) -> Result<Option<crate::sync::SyncWorker>, String> {
+    let l = config.stall.language;
     let Some(url) = config.sync.url.clone() else { return Ok(None) };
     // Checked when the config was loaded; read again here, and a file gone since is said so.
     let ca = match &config.sync.ca_file {
-        Some(file) => {
-            Some(std::fs::read(file).map_err(|e| format!("cannot read sync.ca_file {}: {e}", file.display()))?)
-        }
+        Some(file) => Some(
+            std::fs::read(file)
+                .map_err(|e| t!(l, "cannot read sync.ca_file {file}: {error}", file = file.display(), error = e))?,
+        ),
         None => None,
     };
     let settings = crate::sync::SyncSettings {
@@ -144,7 +148,7 @@ fn start_sync(
         interval: Duration::from_secs(config.sync.interval_seconds.into()),
     };
     let photos = station.map(|s| s.photos.dir().to_owned());
-    crate::sync::SyncWorker::start(store.path(), photos, settings).map(Some).map_err(|e| e.to_string())
+    crate::sync::SyncWorker::start(store.path(), photos, settings).map(Some).map_err(|e| e.localized(l))
 }
 
 impl Kiosk {
@@ -156,7 +160,8 @@ impl Kiosk {
                 Ok(queue) => (Some(queue), None),
                 Err(e) => {
                     tracing::error!(error = %e, "print queue did not start");
-                    (None, Some(format!("Printing is off: {e}")))
+                    // Said as "Printing is off: …" where it shows (`Services::no_printer`).
+                    (None, Some(e.localized(config.stall.language)))
                 }
             },
         };
@@ -413,7 +418,7 @@ impl Kiosk {
     }
 
     pub fn remove_line(&mut self, serial: &str) {
-        self.sell.remove_line(&mut self.sale, serial);
+        self.sell.remove_line(&mut self.sale, serial, self.svc.language());
     }
 
     pub fn open_discount(&mut self, serial: &str) {
@@ -425,7 +430,8 @@ impl Kiosk {
     }
 
     pub fn apply_discount(&mut self, serial: &str, amount: &str, percent: bool, reason: &str) {
-        self.sell.apply_discount(&mut self.sale, serial, amount, percent, reason);
+        let reason = super::present::reason_id(self.svc.language(), &crate::domain::DISCOUNT_REASONS, reason);
+        self.sell.apply_discount(&mut self.sale, serial, amount, percent, &reason, self.svc.language());
     }
 
     pub fn open_hold(&mut self, serial: &str) {
@@ -461,7 +467,7 @@ impl Kiosk {
     }
 
     pub fn charge(&mut self) {
-        if self.sell.charge(&self.sale) {
+        if self.sell.charge(&self.sale, self.svc.language()) {
             self.tender.dismiss();
             self.screen = Screen::Tender;
         }
@@ -522,11 +528,13 @@ impl Kiosk {
     }
 
     pub fn return_piece(&mut self, sale_id: &str, serial: &str, reason: &str, method: &str) -> bool {
-        self.sales.return_piece(&mut self.svc, sale_id, serial, reason, method)
+        let reason = super::present::reason_id(self.svc.language(), &crate::domain::RETURN_REASONS, reason);
+        self.sales.return_piece(&mut self.svc, sale_id, serial, &reason, method)
     }
 
     pub fn void_sale(&mut self, sale_id: &str, reason: &str) -> bool {
-        self.sales.void_sale(&mut self.svc, sale_id, reason)
+        let reason = super::present::reason_id(self.svc.language(), &crate::domain::RETURN_REASONS, reason);
+        self.sales.void_sale(&mut self.svc, sale_id, &reason)
     }
 
     pub fn reprint_receipt(&mut self, sale_id: &str) {
@@ -554,7 +562,8 @@ impl Kiosk {
     }
 
     pub fn release_reservation(&mut self, id: &str, reason: &str) -> bool {
-        self.reservations.release(&mut self.svc, id, reason)
+        let reason = super::present::reason_id(self.svc.language(), &crate::domain::RELEASE_REASONS, reason);
+        self.reservations.release(&mut self.svc, id, &reason)
     }
 
     // --- Today ---
@@ -631,7 +640,7 @@ impl Kiosk {
     }
 
     pub fn to_photo(&mut self) {
-        self.courier.to_photo();
+        self.courier.to_photo(self.svc.language());
     }
 
     pub fn capture_photo(&mut self) {
@@ -739,6 +748,7 @@ impl Kiosk {
                 tracing::warn!(language = language.code(), error = %e, "the window's words stay as they were");
             }
             self.shown_language = Some(language);
+            super::present::option_words(ui, language);
         }
         ui.global::<Languages>().set_current(Language::ALL.iter().position(|l| *l == language).map_or(0, |i| i as i32));
         let svc = &self.svc;
@@ -823,7 +833,7 @@ impl Kiosk {
     /// The camera timer's work: a photo the courier asked for, codes the scanner read, and
     /// the preview.
     pub fn poll_camera(&mut self, ui: &AppWindow) {
-        let mut changed = self.courier.poll_capture();
+        let mut changed = self.courier.poll_capture(self.svc.language());
         while let Some(event) = self.svc.camera.as_ref().and_then(|f| f.try_event()) {
             // Waiting since before the screen changed (no camera timer ran in between): the
             // code was seen for the old screen; if it is still in view it is read again.

@@ -3,12 +3,14 @@
 
 use std::rc::Rc;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Datelike, Local, Utc};
 use marketday_hardware::{CameraStatus, PrinterStatus};
 use slint::{ModelRc, SharedString, VecModel};
 
 use super::services::Severity;
 use crate::domain::Money;
+use crate::i18n::Language;
+use crate::t;
 
 pub fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(rows)))
@@ -33,69 +35,75 @@ pub fn update_rows<T: Clone + PartialEq + 'static>(model: &VecModel<T>, rows: Ve
     }
 }
 
-/// An amount as the pages show it ("£185.00").
-pub fn fmt_money(m: Money) -> SharedString {
-    m.to_string().into()
+/// An amount as the pages show it: "£185.00", "185,00 €".
+pub fn fmt_money(language: Language, m: Money) -> SharedString {
+    crate::i18n::money(language, m).into()
 }
 
-/// "2 d 4 h", "3 h 05 min", "12 min", "40 s".
-pub fn countdown(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+/// "2 d 4 h", "3 h 05 min", "12 min", "40 s", with the units `language` abbreviates.
+pub fn countdown(language: Language, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let l = language;
     let secs = (to - from).num_seconds().max(0);
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
     if d > 0 {
-        format!("{d} d {h} h")
+        t!(l, "{days} d {hours} h", days = d, hours = h)
     } else if h > 0 {
-        format!("{h} h {m:02} min")
+        t!(l, "{hours} h {minutes} min", hours = h, minutes = format!("{m:02}"))
     } else if m > 0 {
-        format!("{m} min")
+        t!(l, "{minutes} min", minutes = m)
     } else {
-        format!("{secs} s")
+        t!(l, "{seconds} s", seconds = secs)
     }
 }
 
-/// "14:05" on the stall's clock.
+/// "14:05" on the stall's clock (digits only: the same in every language).
 pub fn hm(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%H:%M").to_string()
 }
 
-/// "14:05" today, "4 Dec 14:05" on another day.
-pub fn local_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+/// "14:05" today, "4 Dec 14:05" on another day, the month as `language` shortens it.
+pub fn local_time(language: Language, t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&Local);
+    let time = local.format("%H:%M").to_string();
     if local.date_naive() == now.with_timezone(&Local).date_naive() {
-        local.format("%H:%M").to_string()
+        time
     } else {
-        local.format("%-d %b %H:%M").to_string()
+        // chrono's "%b" is the English short month ("Dec"): the message id `i18n::date`
+        // translates its months by.
+        let month = crate::i18n::tr(language, &local.format("%b").to_string());
+        t!(language, "{day} {month} {time}", day = local.day(), month = month, time = time)
     }
 }
 
-/// The printer badge's word and severity.
-pub fn printer_word(status: &PrinterStatus) -> (&'static str, Severity) {
+/// The printer badge's word and severity, in `language`.
+pub fn printer_word(language: Language, status: &PrinterStatus) -> (String, Severity) {
+    let l = language;
     match status {
-        PrinterStatus::Ready => ("Ready", Severity::Ok),
-        PrinterStatus::PaperLow => ("Paper low", Severity::Warning),
-        PrinterStatus::PaperOut => ("Paper out", Severity::Error),
-        PrinterStatus::CoverOpen => ("Lid open", Severity::Error),
-        PrinterStatus::NotResponding => ("Not answering", Severity::Error),
-        PrinterStatus::Offline => ("Unplugged", Severity::Error),
-        PrinterStatus::Unusable(_) => ("Wrong port", Severity::Error),
-        PrinterStatus::Unknown => ("No status", Severity::Warning),
-        PrinterStatus::Error(_) => ("Error", Severity::Error),
+        PrinterStatus::Ready => (t!(l, "Ready"), Severity::Ok),
+        PrinterStatus::PaperLow => (t!(l, "Paper low"), Severity::Warning),
+        PrinterStatus::PaperOut => (t!(l, "Paper out"), Severity::Error),
+        PrinterStatus::CoverOpen => (t!(l, "Lid open"), Severity::Error),
+        PrinterStatus::NotResponding => (t!(l, "Not answering"), Severity::Error),
+        PrinterStatus::Offline => (t!(l, "Unplugged"), Severity::Error),
+        PrinterStatus::Unusable(_) => (t!(l, "Wrong port"), Severity::Error),
+        PrinterStatus::Unknown => (t!(l, "No status"), Severity::Warning),
+        PrinterStatus::Error(_) => (t!(l, "Error"), Severity::Error),
     }
 }
 
-/// The camera badge's word and severity.
-pub fn camera_badge(status: Option<CameraStatus>) -> (&'static str, Severity) {
+/// The camera badge's word and severity, in `language`.
+pub fn camera_badge(language: Language, status: Option<CameraStatus>) -> (String, Severity) {
+    let l = language;
     match status {
-        None | Some(CameraStatus::NoCamera) => ("None", Severity::Neutral),
-        Some(CameraStatus::Ready) => ("Ready", Severity::Ok),
-        Some(CameraStatus::Disconnected) => ("Unplugged", Severity::Error),
-        Some(CameraStatus::Error(_)) => ("Error", Severity::Error),
+        None | Some(CameraStatus::NoCamera) => (t!(l, "None"), Severity::Neutral),
+        Some(CameraStatus::Ready) => (t!(l, "Ready"), Severity::Ok),
+        Some(CameraStatus::Disconnected) => (t!(l, "Unplugged"), Severity::Error),
+        Some(CameraStatus::Error(_)) => (t!(l, "Error"), Severity::Error),
     }
 }
 
 /// What the preview says to a customer instead of a picture, when there is no picture.
 pub fn camera_message(status: Option<CameraStatus>, language: crate::i18n::Language) -> String {
-    use crate::t;
     let l = language;
     match status {
         None | Some(CameraStatus::NoCamera) => {
@@ -108,17 +116,45 @@ pub fn camera_message(status: Option<CameraStatus>, language: crate::i18n::Langu
 }
 
 /// The camera's state for staff, with what to do about it (the Printer tab's camera line).
-pub fn camera_detail(status: Option<CameraStatus>) -> String {
+pub fn camera_detail(language: Language, status: Option<CameraStatus>) -> String {
+    let l = language;
     match status {
         None | Some(CameraStatus::NoCamera) => {
-            "None configured: set [camera] in the config file to check tags and photograph parcels.".into()
+            t!(l, "None configured: set [camera] in the config file to check tags and photograph parcels.")
         }
-        Some(CameraStatus::Ready) => "Ready: it checks tags on Check a piece and takes the courier's photo.".into(),
+        Some(CameraStatus::Ready) => t!(l, "Ready: it checks tags on Check a piece and takes the courier's photo."),
         Some(CameraStatus::Disconnected) => {
-            "Unplugged: plug it back in; the kiosk finds it again by itself within a few seconds.".into()
+            t!(l, "Unplugged: plug it back in; the kiosk finds it again by itself within a few seconds.")
         }
-        Some(CameraStatus::Error(e)) => format!("Not working ({e}): unplug it and plug it back in."),
+        Some(CameraStatus::Error(e)) => t!(l, "Not working ({error}): unplug it and plug it back in.", error = e),
     }
+}
+
+/// The option lists the domain offers (hold lengths, reasons), in `language`. Set again
+/// whenever the window's language changes; a pick comes back as an index or, for reasons,
+/// is turned back into its English id by [`reason_id`].
+pub fn option_words(ui: &crate::ui::AppWindow, language: Language) {
+    use crate::domain::{DISCOUNT_REASONS, HoldLength, RELEASE_REASONS, RETURN_REASONS};
+    use crate::ui::{ReservationsState, SalesState, SellState};
+    use slint::ComponentHandle;
+    let words = |list: &[&str]| model(list.iter().map(|w| SharedString::from(crate::i18n::tr(language, w))).collect());
+    ui.global::<SellState>()
+        .set_hold_lengths(model(HoldLength::ALL.iter().map(|l| l.label(language).into()).collect()));
+    ui.global::<ReservationsState>().set_extend_label(format!("+{}", HoldLength::EXTENSION.label(language)).into());
+    ui.global::<SellState>().set_discount_reasons(words(&DISCOUNT_REASONS));
+    ui.global::<SalesState>().set_reasons(words(&RETURN_REASONS));
+    ui.global::<ReservationsState>().set_reasons(words(&RELEASE_REASONS));
+    let keypad = ui.global::<crate::ui::KeypadLogic>();
+    keypad.set_language(language.code().into());
+    keypad.set_point(crate::i18n::decimal_point(language).to_string().into());
+}
+
+/// A reason as the records keep it: the English id of the listed reason `shown` translates,
+/// or `shown` itself when staff typed their own. Receipts and screens translate it back.
+pub fn reason_id(language: Language, list: &[&str], shown: &str) -> String {
+    list.iter()
+        .find(|id| crate::i18n::tr(language, id) == shown)
+        .map_or_else(|| shown.to_owned(), |id| (*id).to_owned())
 }
 
 #[cfg(test)]
@@ -142,9 +178,10 @@ mod tests {
     #[test]
     fn countdown_reads_naturally() {
         let t = Utc::now();
-        assert_eq!(countdown(t, t + Duration::hours(50)), "2 d 2 h");
-        assert_eq!(countdown(t, t + Duration::minutes(185)), "3 h 05 min");
-        assert_eq!(countdown(t, t + Duration::minutes(12)), "12 min");
-        assert_eq!(countdown(t, t - Duration::minutes(12)), "0 s");
+        let en = Language::En;
+        assert_eq!(countdown(en, t, t + Duration::hours(50)), "2 d 2 h");
+        assert_eq!(countdown(en, t, t + Duration::minutes(185)), "3 h 05 min");
+        assert_eq!(countdown(en, t, t + Duration::minutes(12)), "12 min");
+        assert_eq!(countdown(en, t, t - Duration::minutes(12)), "0 s");
     }
 }

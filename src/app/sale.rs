@@ -12,7 +12,9 @@ use crate::domain::{
     Cart, CheckoutError, Currency, Discount, DiscountKind, Drop, Money, MoneyError, NewSale, PieceStatus,
     ReceiptNumber, SellError, Serial, Tender, TenderError, VatRate,
 };
+use crate::i18n::{Language, Localized};
 use crate::store::{Store, StoreError};
+use crate::{t, tn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SellFlowError {
@@ -22,21 +24,55 @@ pub enum SellFlowError {
     Tender(#[from] TenderError),
     #[error(transparent)]
     Money(#[from] MoneyError),
+    /// Words already said in the worker's language by whoever made it.
     #[error("{0}")]
     Input(String),
+    /// Digits typed match the end of more than one serial in the drop.
+    #[error("{count} pieces end in {digits}. Type the whole serial.")]
+    SeveralEndIn { count: usize, digits: String },
+    #[error("Nothing left to pay: complete the sale.")]
+    NothingLeft,
+    #[error("'{0}' is not a percentage. Type e.g. 10 or 12.5.")]
+    NotPercentage(String),
     #[error(transparent)]
     Serial(#[from] crate::domain::piece::SerialError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+impl Localized for SellFlowError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            SellFlowError::Sell(e) => e.localized(l),
+            SellFlowError::Tender(e) => e.localized(l),
+            SellFlowError::Money(e) => e.localized(l),
+            SellFlowError::Input(text) => text.clone(),
+            SellFlowError::SeveralEndIn { count, digits } => tn!(
+                l,
+                "{n} piece ends in {digits}. Type the whole serial.",
+                "{n} pieces end in {digits}. Type the whole serial.",
+                *count,
+                digits = digits
+            ),
+            SellFlowError::NothingLeft => t!(l, "Nothing left to pay: complete the sale."),
+            SellFlowError::NotPercentage(text) => {
+                t!(l, "'{text}' is not a percentage. Type e.g. 10 or 12.5.", text = text)
+            }
+            SellFlowError::Serial(e) => e.localized(l),
+            SellFlowError::Store(e) => e.localized(l),
+        }
+    }
+}
+
 impl SellFlowError {
-    /// What the worker reads. A store error is logged here, where it is still known to be one.
-    pub fn notice(self) -> super::services::Notice {
+    /// What the worker reads, in `language`. A store error is logged here, where it is
+    /// still known to be one.
+    pub fn notice(self, language: Language) -> super::services::Notice {
         if let SellFlowError::Store(inner) = &self {
             tracing::error!(error = %inner, "store error during a sale");
         }
-        super::services::Notice::error(self.to_string())
+        super::services::Notice::error(self.localized(language))
     }
 }
 
@@ -103,10 +139,7 @@ impl SellSession {
                 }
                 [] => {}
                 many => {
-                    return Err(SellFlowError::Input(format!(
-                        "{} pieces end in {text}. Type the whole serial.",
-                        many.len()
-                    )));
+                    return Err(SellFlowError::SeveralEndIn { count: many.len(), digits: text.to_owned() });
                 }
             }
         }
@@ -166,7 +199,7 @@ impl SellSession {
     pub fn add_cash(&mut self, amount: &str, vat: VatRate) -> Result<(), SellFlowError> {
         let left = self.remaining(vat)?;
         if left.is_zero() {
-            return Err(SellFlowError::Input("Nothing left to pay: complete the sale.".into()));
+            return Err(SellFlowError::NothingLeft);
         }
         let tendered = if amount.trim().is_empty() { left } else { Money::parse(amount, self.cart.currency)? };
         if tendered.minor <= 0 {
@@ -257,8 +290,7 @@ impl SellSession {
 }
 
 fn parse_percent(text: &str) -> Result<u32, SellFlowError> {
-    crate::domain::money::parse_basis_points(text)
-        .ok_or_else(|| SellFlowError::Input(format!("'{text}' is not a percentage. Type e.g. 10 or 12.5.")))
+    crate::domain::money::parse_basis_points(text).ok_or_else(|| SellFlowError::NotPercentage(text.to_owned()))
 }
 
 #[cfg(test)]

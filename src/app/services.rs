@@ -5,7 +5,8 @@
 //! keep their own state and never reach into another screen's. A message for the worker is
 //! a [`Notice`], held by the screen it belongs to.
 
-use crate::i18n::Language;
+use crate::i18n::{Language, Localized};
+use crate::{t, tn};
 use chrono::{DateTime, Utc};
 use marketday_hardware::CameraStatus;
 use marketday_hardware::scanner::CameraFeed;
@@ -51,11 +52,13 @@ pub struct Services {
     /// The demo stall (the PIN pad shows the demo PIN).
     pub demo: bool,
     pub printing: Option<PrintQueue>,
-    /// Why printing is unavailable although a printer is configured.
+    /// Why printing is unavailable although a printer is configured: the error, in the
+    /// stall's language (the screens put it in their sentence).
     pub printing_error: Option<String>,
     /// The background sync with the cloud; `None` when no cloud is configured.
     pub sync: Option<SyncWorker>,
-    /// Why sync is off although a cloud is configured.
+    /// Why sync is off although a cloud is configured: the error, in the stall's language
+    /// (the screens put it in their sentence).
     pub sync_error: Option<String>,
     /// The kiosk as a hand-over station (device key, photo folder); `None`: proofs off.
     pub station: Option<Station>,
@@ -113,29 +116,41 @@ impl Services {
 
     /// Why nothing can be printed, when there is no print queue.
     pub fn no_printer(&self) -> Notice {
-        Notice::error(self.printing_error.clone().unwrap_or_else(|| {
-            "No printer is configured. Set [printer] in the config file (see `marketday config-example`).".into()
-        }))
+        let l = self.language();
+        Notice::error(match &self.printing_error {
+            Some(error) => t!(l, "Printing is off: {error}", error = error),
+            None => {
+                t!(l, "No printer is configured. Set [printer] in the config file (see `marketday config-example`).")
+            }
+        })
     }
 
     /// Queues printouts in one transaction and wakes the worker; says what happened.
     pub fn enqueue(&mut self, printouts: &[Printout]) -> Notice {
+        let l = self.language();
         let Some(queue) = &self.printing else { return self.no_printer() };
         match self.store.enqueue_prints(printouts, (self.clock)()) {
             Ok(ids) => {
                 queue.wake();
                 let what = match printouts {
                     [one] => one.title(),
-                    many => format!("{} stickers", many.len()),
+                    many => tn!(l, "{n} sticker", "{n} stickers", many.len()),
                 };
                 let status = queue.status().status;
                 if status.can_print() {
-                    Notice::ok(format!("{what}: printing."))
+                    Notice::ok(t!(l, "{what}: printing.", what = what))
                 } else {
-                    Notice::warning(format!("{what} queued ({} job(s)). {}", ids.len(), advice(&status)))
+                    Notice::warning(tn!(
+                        l,
+                        "{what} queued ({n} job). {advice}",
+                        "{what} queued ({n} jobs). {advice}",
+                        ids.len(),
+                        what = what,
+                        advice = advice(&status)
+                    ))
                 }
             }
-            Err(e) => Notice::error(format!("Nothing was queued: {e}")),
+            Err(e) => Notice::error(t!(l, "Nothing was queued: {error}", error = e.localized(l))),
         }
     }
 

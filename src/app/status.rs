@@ -14,8 +14,9 @@ use crate::ui::{AppWindow, IdleState, SellState, StatusData};
 use slint::ComponentHandle;
 
 pub fn present_status(svc: &Services, ui: &AppWindow, drop: Option<&DropSummary>, now: DateTime<Utc>) {
+    let l = svc.language();
     let (drop_name, phase, phase_severity, countdown_text) = match drop {
-        None => (String::new(), "No drop".to_owned(), Severity::Neutral, String::new()),
+        None => (String::new(), t!(l, "No drop"), Severity::Neutral, String::new()),
         Some(d) => {
             let phase = d.drop.phase(now);
             let severity = match phase {
@@ -23,20 +24,27 @@ pub fn present_status(svc: &Services, ui: &AppWindow, drop: Option<&DropSummary>
                 DropPhase::MembersOnly | DropPhase::Upcoming => Severity::Warning,
                 DropPhase::Closed => Severity::Error,
             };
-            let until = d.drop.next_change(now).map(|t| {
-                let verb = match phase {
-                    DropPhase::Upcoming => "opens in ",
-                    DropPhase::MembersOnly => "public in ",
-                    _ => "",
-                };
-                format!("{verb}{}", countdown(now, t))
+            let until = d.drop.next_change(now).map(|at| {
+                let time = countdown(l, now, at);
+                match phase {
+                    DropPhase::Upcoming => t!(l, "opens in {time}", time = time),
+                    DropPhase::MembersOnly => t!(l, "public in {time}", time = time),
+                    _ => time,
+                }
             });
-            (d.drop.name.clone(), phase.label().to_owned(), severity, until.unwrap_or_default())
+            // `DropPhase::label`'s words, in the language showing.
+            let word = match phase {
+                DropPhase::Upcoming => t!(l, "Opens soon"),
+                DropPhase::MembersOnly => t!(l, "Members only"),
+                DropPhase::GeneralSale => t!(l, "On sale"),
+                DropPhase::Closed => t!(l, "Closed"),
+            };
+            (d.drop.name.clone(), word, severity, until.unwrap_or_default())
         }
     };
     let (sync, sync_severity) = sync_badge(svc);
     let (printer, printer_severity) = printer_badge(svc);
-    let (camera, camera_severity) = camera_badge(svc.camera_status());
+    let (camera, camera_severity) = camera_badge(l, svc.camera_status());
     ui.set_status(StatusData {
         stall: svc.config.stall.name.clone().into(),
         drop: drop_name.into(),
@@ -54,53 +62,61 @@ pub fn present_status(svc: &Services, ui: &AppWindow, drop: Option<&DropSummary>
 
 /// "Paper out · 2 waiting": the printer's state and the jobs it holds up.
 fn printer_badge(svc: &Services) -> (String, Severity) {
+    let l = svc.language();
     let Some(q) = svc.print_status() else {
         return if svc.printing_error.is_some() {
-            ("Off".into(), Severity::Error)
+            (t!(l, "Off"), Severity::Error)
         } else {
-            ("None".into(), Severity::Neutral)
+            (t!(l, "None"), Severity::Neutral)
         };
     };
     if !q.checked {
-        return ("Checking".into(), Severity::Neutral);
+        return (t!(l, "Checking"), Severity::Neutral);
     }
-    let (word, severity) = printer_word(&q.status);
+    let (word, severity) = printer_word(l, &q.status);
     let text = match q.waiting {
-        0 => word.to_owned(),
-        n if q.status.can_print() => format!("Printing {n}"),
-        n => format!("{word} · {n} waiting"),
+        0 => word,
+        n if q.status.can_print() => tn!(l, "Printing {n}", "Printing {n}", n),
+        n => tn!(l, "{state} · {n} waiting", "{state} · {n} waiting", n, state = word),
     };
     // A held job needs staff even when the printer is fine.
+    let held = |n: u64| tn!(l, "{status} · {n} held", "{status} · {n} held", n, status = text);
     match q.held {
-        0 => (text, severity),
-        n if severity == Severity::Ok => (format!("{text} · {n} held"), Severity::Warning),
-        n => (format!("{text} · {n} held"), severity),
+        0 => (text.clone(), severity),
+        n if severity == Severity::Ok => (held(n), Severity::Warning),
+        n => (held(n), severity),
     }
 }
 
 /// "Synced 14:05", "Syncing · 12 left", "Offline · 3 not synced", "2 sync conflicts".
 fn sync_badge(svc: &Services) -> (String, Severity) {
+    let l = svc.language();
     let waiting = match svc.store.unsynced_count() {
         Ok(n) => n,
         Err(e) => {
             tracing::error!(error = %e, "cannot count unsynced changes");
-            return ("Store error".to_owned(), Severity::Error);
+            return (t!(l, "Store error"), Severity::Error);
         }
     };
     // What staff must act on comes first, whatever the connection.
     let conflicts = svc.store.open_conflict_count().unwrap_or(0);
     if conflicts > 0 {
-        return (format!("{conflicts} sync conflict{}", if conflicts == 1 { "" } else { "s" }), Severity::Error);
+        return (tn!(l, "{n} sync conflict", "{n} sync conflicts", conflicts), Severity::Error);
     }
+    let offline = |n: u64| tn!(l, "Offline · {n} not synced", "Offline · {n} not synced", n);
     let Some(sync) = &svc.sync else {
         if svc.sync_error.is_some() {
-            let text = if waiting == 0 { "Sync off".into() } else { format!("Sync off · {waiting} not synced") };
+            let text = if waiting == 0 {
+                t!(l, "Sync off")
+            } else {
+                tn!(l, "Sync off · {n} not synced", "Sync off · {n} not synced", waiting)
+            };
             return (text, Severity::Error);
         }
         return if waiting == 0 {
-            ("Offline · all synced".into(), Severity::Neutral)
+            (t!(l, "Offline · all synced"), Severity::Neutral)
         } else {
-            (format!("Offline · {waiting} not synced"), Severity::Warning)
+            (offline(waiting), Severity::Warning)
         };
     };
     let status = sync.status();
@@ -108,12 +124,14 @@ fn sync_badge(svc: &Services) -> (String, Severity) {
         return (clock, Severity::Error);
     }
     match (status.online, waiting) {
-        (Some(false), 0) => ("Offline · all synced".into(), Severity::Neutral),
-        (Some(false), n) => (format!("Offline · {n} not synced"), Severity::Warning),
-        (Some(true), n) if status.last_error.is_some() => (format!("Sync problem · {n} not synced"), Severity::Error),
-        (Some(true), 0) => (format!("Synced {}", status.last_ok.map(hm).unwrap_or_default()), Severity::Ok),
-        (Some(true), n) => (format!("Syncing · {n} left"), Severity::Warning),
-        (None, n) => (format!("Connecting · {n} not synced"), Severity::Warning),
+        (Some(false), 0) => (t!(l, "Offline · all synced"), Severity::Neutral),
+        (Some(false), n) => (offline(n), Severity::Warning),
+        (Some(true), n) if status.last_error.is_some() => {
+            (tn!(l, "Sync problem · {n} not synced", "Sync problem · {n} not synced", n), Severity::Error)
+        }
+        (Some(true), 0) => (t!(l, "Synced {time}", time = status.last_ok.map(hm).unwrap_or_default()), Severity::Ok),
+        (Some(true), n) => (tn!(l, "Syncing · {n} left", "Syncing · {n} left", n), Severity::Warning),
+        (None, n) => (tn!(l, "Connecting · {n} not synced", "Connecting · {n} not synced", n), Severity::Warning),
     }
 }
 
@@ -137,16 +155,18 @@ pub fn present_drop_heading(ui: &AppWindow, drop: Option<&DropSummary>, now: Dat
         DropPhase::Closed => t!(l, "This drop has closed. Thank you for visiting."),
     };
     ui.global::<IdleState>().set_detail(detail.into());
-    let next = d.drop.next_change(now).map(|t| {
-        let what = match phase {
-            DropPhase::Upcoming => "opens in",
-            DropPhase::MembersOnly => "public in",
-            _ => "closes in",
-        };
-        format!(" · {what} {}", countdown(now, t))
+    let next = d.drop.next_change(now).map(|at| {
+        let time = countdown(l, now, at);
+        match phase {
+            DropPhase::Upcoming => t!(l, "opens in {time}", time = time),
+            DropPhase::MembersOnly => t!(l, "public in {time}", time = time),
+            _ => t!(l, "closes in {time}", time = time),
+        }
     });
     // The phase is in the status bar just above; the heading keeps its room for the count
-    // and the countdown so that neither is cut on the 800 px screen.
-    let title = format!("{} · {} of {} left{}", d.drop.name, d.available, d.pieces, next.unwrap_or_default());
+    // and the countdown so that neither is cut on the 800 px screen. Each part between the
+    // dots is whole in itself: the drop's name, what is left, the next change.
+    let count = tn!(l, "{n} of {total} left", "{n} of {total} left", d.available, total = d.pieces);
+    let title = [Some(d.drop.name.clone()), Some(count), next].into_iter().flatten().collect::<Vec<_>>().join(" · ");
     ui.global::<SellState>().set_drop_title(title.into());
 }

@@ -37,6 +37,33 @@ pub enum DispatchError {
     Broken { order: String, problem: ProofProblem },
 }
 
+impl crate::i18n::Localized for DispatchError {
+    fn localized(&self, language: crate::i18n::Language) -> String {
+        use crate::t;
+        match self {
+            DispatchError::Handover(e) => e.localized(language),
+            DispatchError::Photo(e) => e.localized(language),
+            DispatchError::Store(e) => e.localized(language),
+            DispatchError::NoSuchOrder(order) => {
+                t!(language, "No order {order} is waiting for a courier", order = order)
+            }
+            DispatchError::AlreadyDispatched(order) => {
+                t!(language, "Order {order} was already handed to a courier", order = order)
+            }
+            // The kiosk's own files: what an engineer needs, in the words of the system.
+            DispatchError::Key { .. } | DispatchError::File { .. } => {
+                t!(language, "The kiosk's signing files cannot be used: {detail}", detail = self)
+            }
+            DispatchError::Broken { order, problem } => t!(
+                language,
+                "The proof of {order} does not hold: {problem}",
+                order = order,
+                problem = problem.localized(language)
+            ),
+        }
+    }
+}
+
 const DEVICE_KEY_FILE: &str = "device-key.pem";
 
 /// The kiosk's own signing key, created on first use (owner-only file in the data

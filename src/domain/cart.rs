@@ -5,18 +5,26 @@
 //! ("one live sale per piece") with a unique index, because two kiosks or a race can
 //! still get past a check made on a stale snapshot.
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Datelike, Local, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::drop::{Drop, DropPhase, Member};
 use super::money::{Currency, Money, MoneyError, VatRate};
 use super::piece::{Edition, Piece, PieceStatus, Serial};
 use super::reservation::{Reservation, ReservationError};
+use crate::i18n::{self, Language, Localized};
+use crate::{msg, t, tn};
 use uuid::Uuid;
 
 /// Why staff give a discount: the choices the discount pad offers. A discount needs one, so
 /// the day's report can say what the discounts were for.
-pub const DISCOUNT_REASONS: [&str; 4] = ["Returning customer", "Waitlist member", "Display piece", "Staff"];
+/// English message ids: shown with `i18n::tr`.
+pub const DISCOUNT_REASONS: [&str; 4] =
+    [msg!("Returning customer"), msg!("Waitlist member"), msg!("Display piece"), msg!("Staff")];
+
+/// Who a held or reserved piece is kept for when the store does not know the name. Said in
+/// the error's English; its translations have a sentence of their own.
+pub const ANOTHER_CUSTOMER: &str = "another customer";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiscountKind {
@@ -119,6 +127,95 @@ fn local_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%a %H:%M").to_string()
 }
 
+/// "Sat 10:00" on the stall's clock, the weekday in `language`.
+fn local_time_in(language: Language, at: DateTime<Utc>) -> String {
+    const WEEKDAYS: [&str; 7] =
+        [msg!("Mon"), msg!("Tue"), msg!("Wed"), msg!("Thu"), msg!("Fri"), msg!("Sat"), msg!("Sun")];
+    let local = at.with_timezone(&Local);
+    let weekday = i18n::tr(language, WEEKDAYS[local.weekday().num_days_from_monday() as usize]);
+    t!(language, "{weekday} {time}", weekday = weekday, time = local.format("%H:%M"))
+}
+
+impl Localized for SellError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        let at = |moment: &DateTime<Utc>| local_time_in(l, *moment);
+        match self {
+            SellError::UnknownSerial(serial) => {
+                t!(l, "No piece {serial} on this stall. Check the tag and type it again.", serial = serial)
+            }
+            SellError::AlreadySold(serial) => {
+                t!(l, "{serial} is already sold. Put it aside and check its tag.", serial = serial)
+            }
+            SellError::HeldForSomeoneElse { serial, customer } if customer == ANOTHER_CUSTOMER => t!(
+                l,
+                "{serial} is held for another customer. Release the hold first if they no longer want it.",
+                serial = serial
+            ),
+            SellError::HeldForSomeoneElse { serial, customer } => t!(
+                l,
+                "{serial} is held for {customer}. Release the hold first if they no longer want it.",
+                serial = serial,
+                customer = customer
+            ),
+            SellError::Reserved { serial, customer } if customer == ANOTHER_CUSTOMER => {
+                t!(l, "{serial} is reserved for another customer. Collect it from Reservations.", serial = serial)
+            }
+            SellError::Reserved { serial, customer } => t!(
+                l,
+                "{serial} is reserved for {customer}. Collect it from Reservations.",
+                serial = serial,
+                customer = customer
+            ),
+            SellError::ReportedLost(serial) => t!(
+                l,
+                "{serial} is reported lost or stolen. Do not sell it: keep it aside and call the atelier.",
+                serial = serial
+            ),
+            SellError::InTransit(serial) => {
+                t!(l, "{serial} is in transit and cannot be sold here.", serial = serial)
+            }
+            SellError::Elsewhere(serial) => t!(
+                l,
+                "{serial} is allocated to another of the atelier's stalls and cannot be sold here. Put it aside for the atelier.",
+                serial = serial
+            ),
+            SellError::AlreadyInCart(serial) => t!(l, "{serial} is already in the cart.", serial = serial),
+            SellError::DropNotOpen(opens) => {
+                t!(l, "This drop opens at {when}. Nothing in it can be sold yet.", when = at(opens))
+            }
+            SellError::MembersOnly(until) => {
+                t!(l, "Members only until {when}. Scan the customer's member pass first.", when = at(until))
+            }
+            SellError::NotOnWaitlist { member, until } => t!(
+                l,
+                "{member} is not on the waitlist for this drop. Members only until {when}.",
+                member = member,
+                when = at(until)
+            ),
+            SellError::DropClosed(closed) => {
+                t!(l, "This drop closed at {when}. Its pieces can no longer be sold.", when = at(closed))
+            }
+            SellError::MemberLimit { member, limit } => tn!(
+                l,
+                "{member} has already bought {n} piece of this drop, the most a member may in the members' window.",
+                "{member} has already bought {n} pieces of this drop, the most a member may in the members' window.",
+                *limit,
+                member = member
+            ),
+            SellError::Reservation(e) => e.localized(l),
+            SellError::OtherCurrency(serial) => {
+                t!(l, "{serial} is priced in another currency than this sale.", serial = serial)
+            }
+            SellError::NotInCart(serial) => t!(l, "{serial} is not in the cart.", serial = serial),
+            SellError::DiscountWithoutReason => t!(l, "A discount needs a reason."),
+            SellError::DiscountTooLarge => t!(l, "The discount is more than the price of the piece."),
+            SellError::EmptyCart => t!(l, "The cart is empty. Add a piece first."),
+            SellError::Money(e) => t!(l, "amount error: {error}", error = e.localized(l)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
     pub currency: Currency,
@@ -144,7 +241,7 @@ impl Cart {
         if self.lines.iter().any(|l| l.serial == serial) {
             return Err(SellError::AlreadyInCart(serial));
         }
-        let customer = || piece.held_for.clone().unwrap_or_else(|| "another customer".into());
+        let customer = || piece.held_for.clone().unwrap_or_else(|| ANOTHER_CUSTOMER.into());
         match piece.status {
             PieceStatus::Available => {}
             PieceStatus::Sold => return Err(SellError::AlreadySold(serial)),

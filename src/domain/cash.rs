@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 use super::money::{Currency, Money, MoneyError};
 use super::tender::Tender;
+use crate::i18n::{self, Language, Localized};
+use crate::{msg, t};
 
 /// What staff did with the drawer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,22 +41,24 @@ impl CashKind {
         CashKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// How staff see it on screen and on paper.
-    pub fn label(self) -> &'static str {
+    /// How staff see it on screen and on paper, in `language`.
+    pub fn label(self, language: Language) -> String {
+        let l = language;
         match self {
-            CashKind::Float => "Opening float",
-            CashKind::PaidIn => "Cash in",
-            CashKind::PaidOut => "Cash out",
-            CashKind::Count => "Counted",
+            CashKind::Float => t!(l, "Opening float"),
+            CashKind::PaidIn => t!(l, "Cash in"),
+            CashKind::PaidOut => t!(l, "Cash out"),
+            CashKind::Count => t!(l, "Counted"),
         }
     }
 
-    /// The reasons offered for it; a movement in or out must give one.
+    /// The reasons offered for it; a movement in or out must give one. English message
+    /// ids, kept as the movement's reason: shown with `i18n::tr`.
     pub fn reasons(self) -> &'static [&'static str] {
         match self {
             CashKind::Float | CashKind::Count => &[],
-            CashKind::PaidIn => &["More change", "Float top-up", "Correction"],
-            CashKind::PaidOut => &["Bank drop", "Expense", "Correction"],
+            CashKind::PaidIn => &[msg!("More change"), msg!("Float top-up"), msg!("Correction")],
+            CashKind::PaidOut => &[msg!("Bank drop"), msg!("Expense"), msg!("Correction")],
         }
     }
 }
@@ -87,6 +91,32 @@ pub enum CashError {
     NoCardToRefund,
     #[error("amount error: {0}")]
     Money(#[from] MoneyError),
+}
+
+impl Localized for CashError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            CashError::NotPositive => t!(l, "Enter an amount above zero."),
+            CashError::Negative => t!(l, "A count cannot be below zero."),
+            // "in" or "out" (see `check`): one whole sentence each, for the translation.
+            CashError::NoReason("in") => t!(l, "Pick why the cash goes in."),
+            CashError::NoReason(_) => t!(l, "Pick why the cash goes out."),
+            CashError::FloatAlreadySet { at, amount } => t!(
+                l,
+                "The day was opened at {time} with a float of {amount}. To change what is in the drawer, use Cash in or Cash out.",
+                time = at,
+                amount = i18n::money(l, *amount)
+            ),
+            CashError::Currency { expected, found } => {
+                t!(l, "Amounts in {found} cannot go in a {expected} drawer.", found = found, expected = expected)
+            }
+            CashError::NoCardToRefund => {
+                t!(l, "A card refund goes back to the card that paid; this sale took no card. Refund it in cash.")
+            }
+            CashError::Money(e) => t!(l, "amount error: {error}", error = e.localized(l)),
+        }
+    }
 }
 
 /// Whether a movement may be recorded as given. The float-once rule needs the day's
@@ -149,16 +179,23 @@ impl RefundSplit {
         RefundSplit { cash, card, card_reference }
     }
 
-    /// "£185.00 in cash", "£40.00 in cash and £60.00 to the card (ref 4411)".
-    pub fn describe(&self) -> String {
-        let card = match &self.card_reference {
-            Some(r) if !r.is_empty() => format!("{} to the card (ref {r})", self.card),
-            _ => format!("{} to the card", self.card),
-        };
-        match (self.cash.is_zero(), self.card.is_zero()) {
-            (false, true) | (true, true) => format!("{} in cash", self.cash),
-            (true, false) => card,
-            (false, false) => format!("{} in cash and {card}", self.cash),
+    /// "£185.00 in cash", "£40.00 in cash and £60.00 to the card (ref 4411)", in `language`.
+    pub fn describe(&self, language: Language) -> String {
+        let l = language;
+        let (cash, card) = (i18n::money(l, self.cash), i18n::money(l, self.card));
+        let reference = self.card_reference.as_deref().filter(|r| !r.is_empty());
+        match (self.cash.is_zero(), self.card.is_zero(), reference) {
+            (false, true, _) | (true, true, _) => t!(l, "{cash} in cash", cash = cash),
+            (true, false, Some(r)) => t!(l, "{card} to the card (ref {reference})", card = card, reference = r),
+            (true, false, None) => t!(l, "{card} to the card", card = card),
+            (false, false, Some(r)) => t!(
+                l,
+                "{cash} in cash and {card} to the card (ref {reference})",
+                cash = cash,
+                card = card,
+                reference = r
+            ),
+            (false, false, None) => t!(l, "{cash} in cash and {card} to the card", cash = cash, card = card),
         }
     }
 }
@@ -214,14 +251,16 @@ impl Drawer {
     }
 }
 
-/// "Over by £2.00", "Short by £5.00", "Balanced".
-pub fn describe_difference(difference: Money) -> String {
+/// "Over by £2.00", "Short by £5.00", "Balanced", in `language`.
+pub fn describe_difference(language: Language, difference: Money) -> String {
+    let l = language;
     if difference.is_zero() {
-        "Balanced".to_owned()
+        t!(l, "Balanced")
     } else if difference.is_negative() {
-        format!("Short by {}", Money::new(-difference.minor, difference.currency))
+        let short = Money::new(-difference.minor, difference.currency);
+        t!(l, "Short by {amount}", amount = i18n::money(l, short))
     } else {
-        format!("Over by {difference}")
+        t!(l, "Over by {amount}", amount = i18n::money(l, difference))
     }
 }
 
@@ -246,9 +285,9 @@ mod tests {
         };
         assert_eq!(drawer.expected(), gbp(15_500));
         assert_eq!(drawer.difference(), Some(gbp(-200)));
-        assert_eq!(describe_difference(gbp(-200)), "Short by £2.00");
-        assert_eq!(describe_difference(gbp(150)), "Over by £1.50");
-        assert_eq!(describe_difference(gbp(0)), "Balanced");
+        assert_eq!(describe_difference(Language::En, gbp(-200)), "Short by £2.00");
+        assert_eq!(describe_difference(Language::En, gbp(150)), "Over by £1.50");
+        assert_eq!(describe_difference(Language::En, gbp(0)), "Balanced");
         assert_eq!(Drawer::empty(Currency::GBP).difference(), None);
     }
 
@@ -276,14 +315,14 @@ mod tests {
             vec![Tender::Card { amount: gbp(6_000), reference: "4411".into() }, Tender::Cash { tendered: gbp(4_000) }];
         let r = RefundSplit::as_paid(gbp(10_000), gbp(4_000), &split);
         assert_eq!((r.cash, r.card), (gbp(4_000), gbp(6_000)));
-        assert_eq!(r.describe(), "£40.00 in cash and £60.00 to the card (ref 4411)");
+        assert_eq!(r.describe(Language::En), "£40.00 in cash and £60.00 to the card (ref 4411)");
         // Cash already refunded for a returned piece: the void's cash share shrinks.
         let r = RefundSplit::as_paid(gbp(5_000), gbp(-1_000), &split);
         assert_eq!((r.cash, r.card), (gbp(0), gbp(5_000)));
         let cash_only = vec![Tender::Cash { tendered: gbp(20_000) }];
         let r = RefundSplit::as_paid(gbp(18_500), gbp(18_500), &cash_only);
         assert_eq!((r.cash, r.card, r.card_reference.clone()), (gbp(18_500), gbp(0), None));
-        assert_eq!(r.describe(), "£185.00 in cash");
+        assert_eq!(r.describe(Language::En), "£185.00 in cash");
     }
 
     #[test]
@@ -292,8 +331,8 @@ mod tests {
         assert_eq!(RefundSplit::chosen(RefundMethod::Card, gbp(100), &cash_only), Err(CashError::NoCardToRefund));
         let card = vec![Tender::Card { amount: gbp(100), reference: "77".into() }];
         let r = RefundSplit::chosen(RefundMethod::Card, gbp(100), &card).unwrap();
-        assert_eq!(r.describe(), "£1.00 to the card (ref 77)");
+        assert_eq!(r.describe(Language::En), "£1.00 to the card (ref 77)");
         let r = RefundSplit::chosen(RefundMethod::Cash, gbp(100), &card).unwrap();
-        assert_eq!(r.describe(), "£1.00 in cash");
+        assert_eq!(r.describe(Language::En), "£1.00 in cash");
     }
 }

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::provenance::{hex, hex_decode};
+use crate::i18n::{Language, Localized};
+use crate::t;
 
 pub const FORMAT: u32 = 1;
 const CONTEXT: &[u8] = b"marketday dispatch proof\0";
@@ -69,6 +71,19 @@ pub enum HandoverError {
     NoCourierName,
     #[error("The order has no pieces to send")]
     NoPieces,
+}
+
+impl Localized for HandoverError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            HandoverError::NoTracking => t!(l, "Enter the tracking number"),
+            HandoverError::BadTracking => t!(l, "A tracking number is letters, digits, spaces and dashes (up to 40)"),
+            HandoverError::NoCourier => t!(l, "Choose the courier company"),
+            HandoverError::NoCourierName => t!(l, "Enter the courier's name"),
+            HandoverError::NoPieces => t!(l, "The order has no pieces to send"),
+        }
+    }
 }
 
 impl Handover {
@@ -154,6 +169,33 @@ pub enum ProofProblem {
     BadSignature,
     #[error("the record was signed by device key {found}, not the expected {expected}")]
     OtherDevice { expected: String, found: String },
+}
+
+impl Localized for ProofProblem {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            ProofProblem::UnknownFormat(format) => {
+                t!(l, "a newer record format ({format}) than this version of Marketday reads", format = format)
+            }
+            ProofProblem::PhotoChanged { recorded, actual } => t!(
+                l,
+                "the photo is not the one recorded: its SHA-256 is {actual}, the record says {recorded}",
+                actual = actual,
+                recorded = recorded
+            ),
+            ProofProblem::BadKey => t!(l, "the device key in the record is not an Ed25519 public key"),
+            ProofProblem::BadSignature => {
+                t!(l, "the signature does not match the record: a field was changed after signing")
+            }
+            ProofProblem::OtherDevice { expected, found } => t!(
+                l,
+                "the record was signed by device key {found}, not the expected {expected}",
+                found = found,
+                expected = expected
+            ),
+        }
+    }
 }
 
 /// Checks the photo against the record and the record against its signature; with

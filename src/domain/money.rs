@@ -8,6 +8,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{Language, Localized};
+use crate::t;
+
 /// An ISO 4217 currency code with its minor-unit exponent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -85,6 +88,22 @@ pub enum MoneyError {
     BadAmount(String),
 }
 
+impl Localized for MoneyError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            MoneyError::BadCurrency(code) => {
+                t!(l, "'{code}' is not a three-letter currency code such as GBP", code = code)
+            }
+            MoneyError::CurrencyMismatch(one, other) => {
+                t!(l, "cannot combine {currency} and {other_currency} amounts", currency = one, other_currency = other)
+            }
+            MoneyError::Overflow => t!(l, "amount is too large"),
+            MoneyError::BadAmount(text) => t!(l, "'{text}' is not an amount (use digits, e.g. 12.50)", text = text),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
     pub minor: i64,
@@ -145,6 +164,20 @@ impl Money {
     }
 
     /// Parses what staff type on a keypad: "12", "12.5", "12.50", "1,250.00".
+    /// The amount as the keypad types it and [`Money::parse`] reads it back: "1234.50",
+    /// "-3.00", "1200" for yen; no symbol and no grouping, in any language.
+    pub fn plain(&self) -> String {
+        let exp = self.currency.exponent();
+        let scale = 10_u64.pow(exp);
+        let abs = self.minor.unsigned_abs();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        if exp == 0 {
+            format!("{sign}{abs}")
+        } else {
+            format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
+        }
+    }
+
     pub fn parse(text: &str, currency: Currency) -> Result<Money, MoneyError> {
         let bad = || MoneyError::BadAmount(text.to_owned());
         let cleaned: String = text.trim().trim_start_matches(currency.symbol()).replace(',', "");
@@ -261,6 +294,16 @@ mod tests {
         for bad in ["", ".", "12.345", "1e3", "-4", "abc", "99999999999999999999"] {
             assert!(Money::parse(bad, Currency::GBP).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn plain_amounts_read_back_as_themselves() {
+        let yen = Currency::parse("JPY").unwrap();
+        for m in [gbp(14_250), gbp(5), gbp(123_456_789), Money::new(1_200, yen)] {
+            assert_eq!(Money::parse(&m.plain(), m.currency).unwrap(), m, "{}", m.plain());
+        }
+        assert_eq!(gbp(14_250).plain(), "142.50");
+        assert_eq!(gbp(-300).plain(), "-3.00");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::money::Money;
+use crate::i18n::{Language, Localized};
+use crate::t;
 
 /// The atelier's serial engraved or tagged on a piece, e.g. `AT-2026-0042`.
 ///
@@ -58,6 +60,18 @@ pub enum SerialError {
     Invalid(String),
 }
 
+impl Localized for SerialError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            SerialError::Empty => t!(l, "type or scan a serial first"),
+            SerialError::Invalid(text) => {
+                t!(l, "'{text}' is not a serial: use letters, digits and dashes, like AT-2026-0042", text = text)
+            }
+        }
+    }
+}
+
 /// "7 of 24": the piece's number within its limited run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edition {
@@ -73,6 +87,21 @@ impl Edition {
             Ok(Edition { number, size })
         }
     }
+
+    /// An edition as `Display` wrote it into a record ("07 of 24"), said again in `language`;
+    /// anything else (an older record's own words) is kept as it was.
+    pub fn relabel(stored: &str, language: Language) -> String {
+        let read =
+            stored.split_once(" of ").and_then(|(n, size)| Edition::new(n.parse().ok()?, size.parse().ok()?).ok());
+        read.map_or_else(|| stored.to_owned(), |e| e.label(language))
+    }
+
+    /// "07 of 24" in `language`, zero-padded as engraved. `Display` stays English: it is
+    /// what a sale line stores.
+    pub fn label(&self, language: Language) -> String {
+        let width = self.size.to_string().len();
+        t!(language, "{number} of {size}", number = format!("{:0width$}", self.number), size = self.size)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +109,17 @@ impl Edition {
 pub struct EditionError {
     pub number: u32,
     pub size: u32,
+}
+
+impl Localized for EditionError {
+    fn localized(&self, language: Language) -> String {
+        t!(
+            language,
+            "edition {number} of {size} is impossible: the number must be between 1 and the edition size",
+            number = self.number,
+            size = self.size
+        )
+    }
 }
 
 impl fmt::Display for Edition {
@@ -134,16 +174,17 @@ impl PieceStatus {
         PieceStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// The word shown on a tile; colour alone never carries the state.
-    pub fn label(self) -> &'static str {
+    /// The word shown on a tile, in `language`; colour alone never carries the state.
+    pub fn label(self, language: Language) -> String {
+        let l = language;
         match self {
-            PieceStatus::Available => "Available",
-            PieceStatus::Held => "Held",
-            PieceStatus::Reserved => "Reserved",
-            PieceStatus::Sold => "Sold",
-            PieceStatus::InTransit => "In transit",
-            PieceStatus::Lost => "Lost/stolen",
-            PieceStatus::Elsewhere => "Other stall",
+            PieceStatus::Available => t!(l, "Available"),
+            PieceStatus::Held => t!(l, "Held"),
+            PieceStatus::Reserved => t!(l, "Reserved"),
+            PieceStatus::Sold => t!(l, "Sold"),
+            PieceStatus::InTransit => t!(l, "In transit"),
+            PieceStatus::Lost => t!(l, "Lost/stolen"),
+            PieceStatus::Elsewhere => t!(l, "Other stall"),
         }
     }
 }
@@ -189,6 +230,12 @@ mod tests {
         assert_eq!(Edition::new(1, 1).unwrap().to_string(), "1 of 1");
         assert!(Edition::new(25, 24).is_err());
         assert!(Edition::new(0, 24).is_err());
+        assert_eq!(Edition::new(7, 24).unwrap().label(Language::En), "07 of 24");
+        // A stored edition is said again in the printout's language.
+        assert_eq!(Edition::relabel("07 of 24", Language::Fr), "07 sur 24");
+        assert_eq!(Edition::relabel("007 of 100", Language::De), "007 von 100");
+        assert_eq!(Edition::relabel("Artist's proof", Language::De), "Artist's proof");
+        assert_eq!(Edition::relabel("30 of 24", Language::Fr), "30 of 24");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::fmt;
 
 use chrono::{Days, NaiveDate};
 
-use crate::i18n::{self, Language};
+use crate::i18n::{self, Language, Localized};
 use crate::{msg, t};
 use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -81,6 +81,24 @@ pub enum CertificateError {
     IssuedOutOfRange(NaiveDate),
     #[error("edition numbers above 65535 cannot be certified")]
     EditionTooLarge,
+}
+
+impl Localized for CertificateError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            CertificateError::DropIdTooLong(drop_id) => t!(
+                l,
+                "drop id '{drop}' is too long for a certificate (at most {max} characters)",
+                drop = drop_id,
+                max = MAX_DROP_ID
+            ),
+            CertificateError::IssuedOutOfRange(day) => {
+                t!(l, "the issue date {day} is outside 2020-2199", day = i18n::date(l, *day))
+            }
+            CertificateError::EditionTooLarge => t!(l, "edition numbers above 65535 cannot be certified"),
+        }
+    }
 }
 
 impl Certificate {
@@ -205,15 +223,15 @@ fn parse(bytes: &[u8]) -> Result<SignedCertificate, &'static str> {
         0 => None,
         _ => Some(r.take(32).ok_or(SHORT)?.try_into().map_err(|_| SHORT)?),
     };
-    let drop_id = r.text(MAX_DROP_ID).ok_or("the certificate's drop is unreadable")?;
-    let serial = r.text(40).ok_or("the certificate's serial is unreadable")?;
+    let drop_id = r.text(MAX_DROP_ID).ok_or(msg!("the certificate's drop is unreadable"))?;
+    let serial = r.text(40).ok_or(msg!("the certificate's serial is unreadable"))?;
     let body_len = bytes.len() - r.0.len();
     let signature: [u8; SIGNATURE_LEN] = r.take(SIGNATURE_LEN).ok_or(SHORT)?.try_into().map_err(|_| SHORT)?;
     if !r.0.is_empty() {
-        return Err("the code has extra data after the signature");
+        return Err(msg!("the code has extra data after the signature"));
     }
-    let serial = Serial::parse(&serial).map_err(|_| "the certificate's serial is unreadable")?;
-    let edition = Edition::new(n.into(), size.into()).map_err(|_| "the certificate's edition is impossible")?;
+    let serial = Serial::parse(&serial).map_err(|_| msg!("the certificate's serial is unreadable"))?;
+    let edition = Edition::new(n.into(), size.into()).map_err(|_| msg!("the certificate's edition is impossible"))?;
     let issued = epoch().checked_add_days(Days::new(days.into())).ok_or(SHORT)?;
     let certificate = Certificate { key_id, serial, edition, drop_id, assay_hash, issued };
     Ok(SignedCertificate { certificate, body: bytes[..body_len].to_vec(), signature })

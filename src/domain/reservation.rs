@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use super::money::Money;
 use super::piece::Serial;
+use crate::i18n::{Language, Localized};
+use crate::{msg, t};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,7 +45,8 @@ pub enum ReservationState {
 }
 
 /// Why a hold or reservation is released early: the choices the Holds screen offers.
-pub const RELEASE_REASONS: [&str; 3] = ["Customer asked", "No show", "Changed mind"];
+/// English message ids: shown with `i18n::tr`.
+pub const RELEASE_REASONS: [&str; 3] = [msg!("Customer asked"), msg!("No show"), msg!("Changed mind")];
 
 /// A short code customers read out or show: six letters and digits with no look-alikes
 /// (no 0/O, 1/I/L), then a check character, written `ABC-DEFG`.
@@ -73,6 +76,21 @@ pub enum CodeError {
     Character(char),
     #[error("That code has a typing mistake: check each character with the customer.")]
     Check,
+}
+
+impl Localized for CodeError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            CodeError::Length => t!(l, "A reservation code has 7 letters and digits, like ABC-DEFG."),
+            CodeError::Character(c) => t!(
+                l,
+                "{character} cannot be in a reservation code. Codes never use 0, O, 1, I or L.",
+                character = format!("{c:?}")
+            ),
+            CodeError::Check => t!(l, "That code has a typing mistake: check each character with the customer."),
+        }
+    }
 }
 
 impl ReservationCode {
@@ -176,6 +194,26 @@ pub enum ReservationError {
     UnknownCode(String),
 }
 
+impl Localized for ReservationError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            ReservationError::NoName => t!(l, "A hold needs the customer's name."),
+            ReservationError::NoContact => t!(l, "A hold needs a phone number or email to reach the customer."),
+            ReservationError::ExpiryInPast => t!(l, "The expiry must be in the future."),
+            ReservationError::Expired(code) => {
+                t!(l, "Reservation {code} has expired; the piece is back on sale.", code = code)
+            }
+            ReservationError::AlreadyCollected(code) => t!(l, "Reservation {code} was already collected.", code = code),
+            ReservationError::Released(code) => t!(l, "Reservation {code} was released.", code = code),
+            ReservationError::NoReason => t!(l, "Changing a reservation needs a reason."),
+            ReservationError::UnknownCode(code) => {
+                t!(l, "No reservation with code {code}. Check the code with the customer.", code = code)
+            }
+        }
+    }
+}
+
 impl Customer {
     pub fn new(name: &str, contact: &str) -> Result<Customer, ReservationError> {
         let (name, contact) = (name.trim(), contact.trim());
@@ -235,12 +273,14 @@ impl HoldLength {
     /// What one tap on the Holds screen adds to a hold.
     pub const EXTENSION: HoldLength = HoldLength::TwoHours;
 
-    pub fn label(self) -> &'static str {
+    /// The quick pick's words on the hold panel, in `language`.
+    pub fn label(self, language: Language) -> String {
+        let l = language;
         match self {
-            HoldLength::HalfHour => "30 min",
-            HoldLength::TwoHours => "2 h",
-            HoldLength::EndOfDay => "End of day",
-            HoldLength::OneDay => "1 day",
+            HoldLength::HalfHour => t!(l, "30 min"),
+            HoldLength::TwoHours => t!(l, "2 h"),
+            HoldLength::EndOfDay => t!(l, "End of day"),
+            HoldLength::OneDay => t!(l, "1 day"),
         }
     }
 
@@ -366,10 +406,10 @@ mod tests {
     #[test]
     fn every_hold_length_has_its_own_label_and_ends_later() {
         let now = london(2026, 12, 5, 14, 0);
-        let labels: std::collections::HashSet<_> = HoldLength::ALL.iter().map(|l| l.label()).collect();
+        let labels: std::collections::HashSet<_> = HoldLength::ALL.iter().map(|l| l.label(Language::En)).collect();
         assert_eq!(labels.len(), HoldLength::ALL.len());
         for length in HoldLength::ALL {
-            assert!(length.until(now, &London) > now, "{}", length.label());
+            assert!(length.until(now, &London) > now, "{}", length.label(Language::En));
         }
     }
 }

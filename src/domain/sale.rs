@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -10,9 +10,12 @@ use super::cart::{Cart, CartLine, SellError, Totals};
 use super::money::{Money, MoneyError, VatRate};
 use super::piece::Serial;
 use super::tender::{Settlement, Tender, TenderError, settle};
+use crate::i18n::{self, Language, Localized};
+use crate::{msg, t};
 
 /// Why a piece comes back or a sale is voided: the choices the Sales screen offers.
-pub const RETURN_REASONS: [&str; 3] = ["Changed mind", "Faulty", "Keyed in error"];
+/// English message ids: shown with `i18n::tr`.
+pub const RETURN_REASONS: [&str; 3] = [msg!("Changed mind"), msg!("Faulty"), msg!("Keyed in error")];
 
 /// Per-device, gap-free receipt number: "K1-000042".
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,6 +70,16 @@ pub enum CheckoutError {
     Money(#[from] MoneyError),
 }
 
+impl Localized for CheckoutError {
+    fn localized(&self, language: Language) -> String {
+        match self {
+            CheckoutError::Cart(e) => e.localized(language),
+            CheckoutError::Tender(e) => e.localized(language),
+            CheckoutError::Money(e) => t!(language, "amount error: {error}", error = e.localized(language)),
+        }
+    }
+}
+
 impl Cart {
     /// Turns the cart and its tenders into a sale, if they pay it exactly (cash may
     /// overpay and get change).
@@ -115,8 +128,9 @@ fn sale_line(line: &CartLine, vat_rate: VatRate) -> Result<SaleLine, MoneyError>
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReturnError {
-    #[error("The returns window closed on {0}. This sale can no longer be refunded here.")]
-    WindowClosed(String),
+    /// The last day of the window, on the stall's clock.
+    #[error("The returns window closed on {}. This sale can no longer be refunded here.", .0.format("%d %b %Y"))]
+    WindowClosed(NaiveDate),
     #[error("{0} was already returned.")]
     AlreadyReturned(Serial),
     #[error("{0} is not on this receipt.")]
@@ -125,6 +139,24 @@ pub enum ReturnError {
     Voided,
     #[error("Pick why first (Changed mind, Faulty or Keyed in error), then tap again.")]
     NoReason,
+}
+
+impl Localized for ReturnError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            ReturnError::WindowClosed(day) => t!(
+                l,
+                "The returns window closed on {day}. This sale can no longer be refunded here.",
+                day = i18n::date(l, *day)
+            ),
+            ReturnError::AlreadyReturned(serial) => t!(l, "{serial} was already returned.", serial = serial),
+            ReturnError::NotOnReceipt(serial) => t!(l, "{serial} is not on this receipt.", serial = serial),
+            ReturnError::Voided => t!(l, "This sale was voided."),
+            // The reasons named are RETURN_REASONS: a translation names them as it translates those.
+            ReturnError::NoReason => t!(l, "Pick why first (Changed mind, Faulty or Keyed in error), then tap again."),
+        }
+    }
 }
 
 /// The returns and verification window printed on the receipt.
@@ -147,7 +179,7 @@ impl ReturnsWindow {
     pub fn check(&self, sold_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ReturnError> {
         let ends = self.ends(sold_at);
         if now > ends {
-            Err(ReturnError::WindowClosed(ends.with_timezone(&chrono::Local).format("%d %b %Y").to_string()))
+            Err(ReturnError::WindowClosed(ends.with_timezone(&chrono::Local).date_naive()))
         } else {
             Ok(())
         }

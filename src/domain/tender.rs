@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::money::{Money, MoneyError};
+use crate::i18n::{self, Language, Localized};
+use crate::t;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -21,10 +23,11 @@ impl Tender {
         }
     }
 
-    pub fn label(&self) -> &'static str {
+    /// How the payment is named on screen, in `language`.
+    pub fn label(&self, language: Language) -> String {
         match self {
-            Tender::Cash { .. } => "Cash",
-            Tender::Card { .. } => "Card",
+            Tender::Cash { .. } => t!(language, "Cash"),
+            Tender::Card { .. } => t!(language, "Card"),
         }
     }
 }
@@ -50,6 +53,21 @@ pub enum TenderError {
     NotPositive,
     #[error("amount error: {0}")]
     Money(#[from] MoneyError),
+}
+
+impl Localized for TenderError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            TenderError::Short(left) => t!(l, "Still to pay: {amount}.", amount = i18n::money(l, *left)),
+            TenderError::CardOverpays => {
+                t!(l, "Card payments add up to more than the total. A card terminal cannot give change.")
+            }
+            TenderError::MissingCardReference => t!(l, "Enter the card terminal's reference from its slip."),
+            TenderError::NotPositive => t!(l, "A payment must be more than zero."),
+            TenderError::Money(e) => t!(l, "amount error: {error}", error = e.localized(l)),
+        }
+    }
 }
 
 /// What remains to pay after the tenders so far (zero when fully paid).

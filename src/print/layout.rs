@@ -10,7 +10,9 @@ use marketday_hardware::{Align, Bitmap, Block, DOTS_PER_MM, PrinterProfile, Styl
 
 use crate::domain::cash::describe_difference;
 use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, RefundSlipDoc, SlipDoc, StickerDoc, ZReport};
-use crate::domain::{Money, Tender};
+use crate::domain::{Edition, Money, Tender};
+use crate::i18n::{self, Language};
+use crate::{t, tn};
 
 /// Label stock for stickers, in millimetres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +36,17 @@ pub struct LayoutOptions {
     pub label: LabelSize,
     /// Printed on the receipt under the QR.
     pub footer: String,
+    /// The stall's language: every word, amount and date on the paper.
+    pub language: Language,
 }
 
 /// Lays out `printout`; `reprint` marks the paper as a copy.
 pub fn layout(printout: &Printout, profile: &PrinterProfile, options: &LayoutOptions, reprint: bool) -> Ticket {
     let mut t = Ticket::new();
-    let w = Width { profile, cols: usize::from(profile.columns) };
+    let w = Width { profile, cols: usize::from(profile.columns), lang: options.language };
     match printout {
         Printout::Receipt(r) => receipt(&mut t, &w, r, options, reprint),
-        Printout::Sticker(s) => sticker(&mut t, profile, s, options.label, reprint),
+        Printout::Sticker(s) => sticker(&mut t, profile, s, options, reprint),
         Printout::ZReport(z) => z_report(&mut t, &w, z, reprint),
         Printout::Slip(s) => slip(&mut t, &w, s, reprint),
         Printout::DispatchSlip(d) => dispatch_slip(&mut t, &w, d, reprint),
@@ -55,6 +59,7 @@ pub fn layout(printout: &Printout, profile: &PrinterProfile, options: &LayoutOpt
 struct Width<'a> {
     profile: &'a PrinterProfile,
     cols: usize,
+    lang: Language,
 }
 
 impl Width<'_> {
@@ -146,19 +151,34 @@ const BOLD: Style = Style { align: Align::Left, bold: true, large: false };
 const CENTER: Style = Style { align: Align::Center, bold: false, large: false };
 const HEADING: Style = Style { align: Align::Center, bold: true, large: true };
 
-fn local(at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&Local).format(format).to_string()
+/// "14:05" on the stall's clock.
+fn time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local).format("%H:%M").to_string()
 }
 
-fn reprint_banner(t: &mut Ticket) {
-    t.text("** REPRINT **", HEADING);
+/// "5 Dec 2026", "5 déc. 2026" on the stall's calendar.
+fn day(lang: Language, at: DateTime<Utc>) -> String {
+    i18n::date(lang, at.with_timezone(&Local))
+}
+
+/// "5 Dec 2026 14:05".
+fn day_time(lang: Language, at: DateTime<Utc>) -> String {
+    format!("{} {}", day(lang, at), time(at))
+}
+
+fn money(w: &Width, m: Money) -> String {
+    i18n::money(w.lang, m)
+}
+
+fn reprint_banner(t: &mut Ticket, lang: Language) {
+    t.text(t!(lang, "** REPRINT **"), HEADING);
     t.push(Block::Feed(1));
 }
 
 fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, reprint: bool) {
-    let cols = w.cols;
+    let (cols, lang) = (w.cols, w.lang);
     if reprint {
-        reprint_banner(t);
+        reprint_banner(t, lang);
     }
     if let Some(logo) = &options.logo {
         t.push(Block::Image(logo.clone())).push(Block::Feed(1));
@@ -167,48 +187,57 @@ fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, r
         t.text(line, HEADING);
     }
     t.push(Block::Feed(1));
-    t.line(w.row(&local(r.at, "%d %b %Y %H:%M"), &format!("No. {}", r.number), cols));
+    t.line(w.row(&day_time(lang, r.at), &t!(lang, "No. {receipt}", receipt = r.number), cols));
     t.line(w.rule());
     for line in &r.lines {
-        t.text(w.row(line.serial.as_str(), &line.edition, cols), BOLD);
-        priced(t, w, &line.title, &line.unit_price.to_string(), 0);
+        t.text(w.row(line.serial.as_str(), &Edition::relabel(&line.edition, w.lang), cols), BOLD);
+        priced(t, w, &line.title, &money(w, line.unit_price), 0);
         if !line.discount.is_zero() {
-            let reason = line.discount_reason.as_deref().unwrap_or("Discount");
-            priced(t, w, reason, &format!("-{}", line.discount), 2);
+            let reason = match line.discount_reason.as_deref() {
+                // Kept as the English id when picked from the list; typed ones as typed.
+                Some(reason) => i18n::tr(lang, reason),
+                None => t!(lang, "Discount"),
+            };
+            priced(t, w, &reason, &format!("-{}", money(w, line.discount)), 2);
         }
     }
     t.line(w.rule());
     if !r.totals.discount.is_zero() {
-        t.line(w.row("Subtotal", &r.totals.subtotal.to_string(), cols));
-        t.line(w.row("Discounts", &format!("-{}", r.totals.discount), cols));
+        t.line(w.row(&t!(lang, "Subtotal"), &money(w, r.totals.subtotal), cols));
+        t.line(w.row(&t!(lang, "Discounts"), &format!("-{}", money(w, r.totals.discount)), cols));
     }
     t.text(
-        w.row("TOTAL", &r.totals.total.to_string(), cols / 2),
+        w.row(&t!(lang, "TOTAL"), &money(w, r.totals.total), cols / 2),
         Style { large: true, bold: true, ..Style::default() },
     );
-    t.line(w.row(&format!("  incl. VAT {}", r.vat_rate), &r.totals.vat.to_string(), cols));
+    // The wording a receipt uses for VAT in the stall's language: "incl. VAT 20%",
+    // "dont TVA 20 %", "inkl. 20 % MwSt.".
+    let vat = t!(lang, "  incl. VAT {rate}", rate = r.vat_rate);
+    t.line(w.row(&vat, &money(w, r.totals.vat), cols));
     for tender in &r.tenders {
         let label = match tender {
-            Tender::Cash { .. } => "Cash".to_owned(),
-            Tender::Card { reference, .. } => format!("Card (ref {reference})"),
+            Tender::Cash { .. } => t!(lang, "Cash"),
+            Tender::Card { reference, .. } => t!(lang, "Card (ref {reference})", reference = reference),
         };
-        t.line(w.row(&label, &tender.amount().to_string(), cols));
+        t.line(w.row(&label, &money(w, tender.amount()), cols));
     }
     if !r.change.is_zero() {
-        t.text(w.row("Change", &r.change.to_string(), cols), BOLD);
+        t.text(w.row(&t!(lang, "Change"), &money(w, r.change), cols), BOLD);
     }
     t.line(w.rule());
-    for line in
-        w.wrap(&format!("Returns and verification at the stall until {}", local(r.returns_until, "%d %b %Y")), cols)
-    {
+    let returns = t!(lang, "Returns and verification at the stall until {day}", day = day(lang, r.returns_until));
+    for line in w.wrap(&returns, cols) {
         t.text(line, CENTER);
     }
     // A raster QR costs its area in serial bytes: half-millimetre modules still scan.
     let module = if w.profile.native_qr { qr_module(&r.qr, usize::from(w.profile.width_dots) / 2) } else { 4 };
     t.push(Block::Qr { payload: r.qr.clone(), module_dots: module });
     t.push(Block::Feed(1));
-    let scan = if r.lines.len() == 1 { "Scan to verify your piece" } else { "Scan to see your order" };
-    t.text(scan, CENTER);
+    let scan =
+        if r.lines.len() == 1 { t!(lang, "Scan to verify your piece") } else { t!(lang, "Scan to see your order") };
+    for line in w.wrap(&scan, cols) {
+        t.text(line, CENTER);
+    }
     if !options.footer.is_empty() {
         for line in w.wrap(&options.footer, cols) {
             t.text(line, CENTER);
@@ -216,7 +245,7 @@ fn receipt(t: &mut Ticket, w: &Width, r: &ReceiptDoc, options: &LayoutOptions, r
     }
     if reprint {
         t.push(Block::Feed(1));
-        t.text("REPRINT - not a new sale", CENTER);
+        t.text(t!(lang, "REPRINT - not a new sale"), CENTER);
     }
     t.push(Block::Cut);
     if options.cash_drawer && r.paid_cash() && !reprint {
@@ -231,11 +260,12 @@ fn qr_module(payload: &str, max_dots: usize) -> u8 {
     (max_dots / modules).clamp(3, 8) as u8
 }
 
-fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: LabelSize, reprint: bool) {
+fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, options: &LayoutOptions, reprint: bool) {
+    let (label, lang) = (options.label, options.language);
     let dots_per_mm = usize::from(DOTS_PER_MM);
     let width = (usize::from(label.width_mm) * dots_per_mm).min(usize::from(profile.width_dots));
     let height = usize::from(label.height_mm) * dots_per_mm;
-    let w = Width { profile, cols: width / 12 };
+    let w = Width { profile, cols: width / 12, lang };
     t.push(Block::PrintWidth(width as u16));
     // Three text lines of 30 dots; the QR and its quiet zone take what is left of the
     // height. A signed certificate (version 9) does not fit a 30 mm label beside three
@@ -248,14 +278,14 @@ fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: Labe
     t.push(Block::Qr { payload: s.qr.clone(), module_dots: module as u8 });
     if compact {
         let left = format!("{} {}", s.serial, s.edition.replace(" of ", "/"));
-        t.text(w.row(&left, &s.price.to_string(), w.cols), BOLD);
+        t.text(w.row(&left, &money(&w, s.price), w.cols), BOLD);
     } else {
-        t.text(w.row(&s.serial, &s.price.to_string(), w.cols), BOLD);
-        t.line(s.edition.clone());
+        t.text(w.row(&s.serial, &money(&w, s.price), w.cols), BOLD);
+        t.line(Edition::relabel(&s.edition, w.lang));
         t.line(w.shorten(&s.title, w.cols));
     }
     if reprint {
-        t.text("REPRINT", CENTER);
+        t.text(w.shorten(&t!(lang, "REPRINT"), w.cols), CENTER);
     }
     // Fill the rest of the label so the next sticker starts on the next label.
     let used = (modules + 8) * module + text_lines * 30;
@@ -268,63 +298,63 @@ fn sticker(t: &mut Ticket, profile: &PrinterProfile, s: &StickerDoc, label: Labe
 }
 
 fn slip(t: &mut Ticket, w: &Width, s: &SlipDoc, reprint: bool) {
-    let cols = w.cols;
+    let (cols, lang) = (w.cols, w.lang);
     if reprint {
-        reprint_banner(t);
+        reprint_banner(t, w.lang);
     }
-    t.text(if s.hold { "ON HOLD" } else { "RESERVED" }, HEADING);
+    t.text(if s.hold { t!(lang, "ON HOLD") } else { t!(lang, "RESERVED") }, HEADING);
     w.centred(t, &s.stall);
     t.line(w.rule());
-    t.text(w.row(&s.serial, &s.price.to_string(), cols), BOLD);
-    t.line(w.row("For", &s.customer, cols));
-    t.line(w.row("Until", &local(s.expires_at, "%a %d %b %H:%M"), cols));
+    t.text(w.row(&s.serial, &money(w, s.price), cols), BOLD);
+    t.line(w.row(&t!(lang, "For"), &s.customer, cols));
+    t.line(w.row(&t!(lang, "Until"), &day_time(lang, s.expires_at), cols));
     t.line(w.rule());
-    t.text("Your code", CENTER);
+    t.text(t!(lang, "Your code"), CENTER);
     t.text(s.code.clone(), HEADING);
     t.push(Block::Qr { payload: s.qr.clone(), module_dots: qr_module(&s.qr, usize::from(w.profile.width_dots) / 2) });
-    for line in w.wrap("Show this code at the stall to collect your piece.", cols) {
+    for line in w.wrap(&t!(lang, "Show this code at the stall to collect your piece."), cols) {
         t.text(line, CENTER);
     }
     t.push(Block::Cut);
 }
 
 fn dispatch_slip(t: &mut Ticket, w: &Width, d: &DispatchSlipDoc, reprint: bool) {
-    let cols = w.cols;
+    let (cols, lang) = (w.cols, w.lang);
     if reprint {
-        reprint_banner(t);
+        reprint_banner(t, w.lang);
     }
-    t.text("DISPATCHED", HEADING);
+    t.text(t!(lang, "DISPATCHED"), HEADING);
     w.centred(t, &d.stall);
     t.line(w.rule());
-    t.text(w.row("Order", &d.order, cols), BOLD);
-    t.line(w.row("For", &d.buyer, cols));
+    t.text(w.row(&t!(lang, "Order"), &d.order, cols), BOLD);
+    t.line(w.row(&t!(lang, "For"), &d.buyer, cols));
     for serial in &d.pieces {
-        t.line(w.row("Piece", serial, cols));
+        t.line(w.row(&t!(lang, "Piece"), serial, cols));
     }
     t.line(w.rule());
-    t.text(w.row("Tracking", &d.tracking_number, cols), BOLD);
+    t.text(w.row(&t!(lang, "Tracking"), &d.tracking_number, cols), BOLD);
     // Company names run long ("Royal Mail Special Delivery"): wrapped, never cut.
-    for line in w.wrap(&format!("Courier: {}", d.courier), cols) {
+    for line in w.wrap(&t!(lang, "Courier: {courier}", courier = d.courier), cols) {
         t.line(line);
     }
-    t.line(w.row("Collected by", &d.courier_name, cols));
-    t.line(w.row("Photo taken", &local(d.captured_at, "%a %d %b %H:%M"), cols));
-    t.line(w.row("Photo hash", &d.photo_short, cols));
+    t.line(w.row(&t!(lang, "Collected by"), &d.courier_name, cols));
+    t.line(w.row(&t!(lang, "Photo taken"), &day_time(lang, d.captured_at), cols));
+    t.line(w.row(&t!(lang, "Photo hash"), &d.photo_short, cols));
     t.push(Block::Qr { payload: d.qr.clone(), module_dots: qr_module(&d.qr, usize::from(w.profile.width_dots) / 2) });
-    for line in w.wrap("The photo and this record are signed by the kiosk: scan to see the proof.", cols) {
+    for line in w.wrap(&t!(lang, "The photo and this record are signed by the kiosk: scan to see the proof."), cols) {
         t.text(line, CENTER);
     }
     t.push(Block::Cut);
 }
 
 fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {
-    let cols = w.cols;
+    let (cols, lang) = (w.cols, w.lang);
     if reprint {
-        reprint_banner(t);
+        reprint_banner(t, w.lang);
     }
-    t.text("END OF DAY", HEADING);
+    t.text(t!(lang, "END OF DAY"), HEADING);
     // One line where it fits (80 mm); on 58 mm the stall and the day each get their own.
-    let day = z.day.format("%a %d %b %Y").to_string();
+    let day = i18n::date(lang, z.day);
     let header = format!("{} - {day}", z.stall);
     if w.len(&header) <= cols {
         t.text(header, CENTER);
@@ -332,137 +362,145 @@ fn z_report(t: &mut Ticket, w: &Width, z: &ZReport, reprint: bool) {
         w.centred(t, &z.stall);
         t.text(day, CENTER);
     }
-    w.centred(t, &format!("Device {} - printed {}", z.device, local(z.generated_at, "%H:%M")));
+    let device = t!(lang, "Device {device} - printed {time}", device = z.device, time = time(z.generated_at));
+    w.centred(t, &device);
     t.line(w.rule());
-    t.line(w.row("Sales", &z.sales.to_string(), cols));
-    t.line(w.row("Pieces sold", &z.pieces.to_string(), cols));
-    t.text(w.row("Takings", &z.gross.to_string(), cols), BOLD);
-    t.line(w.row("  of which VAT", &z.vat.to_string(), cols));
+    t.line(w.row(&t!(lang, "Sales"), &z.sales.to_string(), cols));
+    t.line(w.row(&t!(lang, "Pieces sold"), &z.pieces.to_string(), cols));
+    t.text(w.row(&t!(lang, "Takings"), &money(w, z.gross), cols), BOLD);
+    t.line(w.row(&t!(lang, "  of which VAT"), &money(w, z.vat), cols));
     t.line(w.rule());
-    t.text("By tender", BOLD);
+    t.text(t!(lang, "By tender"), BOLD);
     for (kind, count, amount) in &z.by_tender {
-        t.line(w.row(&format!("{kind} ({count})"), &amount.to_string(), cols));
+        t.line(w.row(&format!("{} ({count})", i18n::tr(lang, kind)), &money(w, *amount), cols));
     }
-    t.text("By drop", BOLD);
+    t.text(t!(lang, "By drop"), BOLD);
     for (name, pieces, amount) in &z.by_drop {
-        t.line(w.row(&format!("{name} ({pieces})"), &amount.to_string(), cols));
+        t.line(w.row(&format!("{name} ({pieces})"), &money(w, *amount), cols));
     }
     t.line(w.rule());
-    t.line(w.row("Voids", &z.voids.to_string(), cols));
-    t.line(w.row("Returns", &z.returns.to_string(), cols));
-    t.line(w.row("Refunded", &money_or_zero(z.refunded), cols));
+    t.line(w.row(&t!(lang, "Voids"), &z.voids.to_string(), cols));
+    t.line(w.row(&t!(lang, "Returns"), &z.returns.to_string(), cols));
+    t.line(w.row(&t!(lang, "Refunded"), &money_or_zero(w, z.refunded), cols));
     if let Some(card) = z.refunded_to_card.filter(|m| !m.is_zero()) {
-        t.line(w.row("  of which to cards", &card.to_string(), cols));
+        t.line(w.row(&t!(lang, "  of which to cards"), &money(w, card), cols));
     }
     t.line(w.rule());
     match &z.drawer {
         Some(d) => {
-            t.text("Cash drawer", BOLD);
-            t.line(w.row("Opening float", &d.float.to_string(), cols));
-            t.line(w.row("Cash from sales", &d.cash_sales.to_string(), cols));
-            t.line(w.row("Cash refunds", &money_or_zero(d.cash_refunds), cols));
-            t.line(w.row("Cash in", &d.paid_in.to_string(), cols));
-            t.line(w.row("Cash out", &money_or_zero(d.paid_out), cols));
-            t.text(w.row("Expected", &d.expected().to_string(), cols), BOLD);
+            t.text(t!(lang, "Cash drawer"), BOLD);
+            t.line(w.row(&t!(lang, "Opening float"), &money(w, d.float), cols));
+            t.line(w.row(&t!(lang, "Cash from sales"), &money(w, d.cash_sales), cols));
+            t.line(w.row(&t!(lang, "Cash refunds"), &money_or_zero(w, d.cash_refunds), cols));
+            t.line(w.row(&t!(lang, "Cash in"), &money(w, d.paid_in), cols));
+            t.line(w.row(&t!(lang, "Cash out"), &money_or_zero(w, d.paid_out), cols));
+            t.text(w.row(&t!(lang, "Expected"), &money(w, d.expected()), cols), BOLD);
             match (d.counted, d.difference()) {
                 (Some(counted), Some(diff)) => {
-                    let when = d.counted_at.map(|at| format!("Counted {}", local(at, "%H:%M")));
-                    t.text(w.row(when.as_deref().unwrap_or("Counted"), &counted.to_string(), cols), BOLD);
-                    t.text(w.shorten(&describe_difference(diff), cols), BOLD);
+                    let when = match d.counted_at {
+                        Some(at) => t!(lang, "Counted {time}", time = time(at)),
+                        None => t!(lang, "Counted"),
+                    };
+                    t.text(w.row(&when, &money(w, counted), cols), BOLD);
+                    t.text(w.shorten(&describe_difference(lang, diff), cols), BOLD);
                 }
                 _ => {
-                    t.line(w.row("Counted", "not counted", cols));
+                    t.line(w.row(&t!(lang, "Counted"), &t!(lang, "not counted"), cols));
                 }
             }
         }
         None => {
-            t.text(w.row("Cash expected", &z.cash_expected.to_string(), cols), BOLD);
+            t.text(w.row(&t!(lang, "Cash expected"), &money(w, z.cash_expected), cols), BOLD);
         }
     }
     t.line(w.rule());
     let sync = match z.unsynced_changes {
-        0 => "All changes synced".to_owned(),
-        n => format!("{n} changes not yet synced"),
+        0 => t!(lang, "All changes synced"),
+        n => tn!(lang, "{n} change not yet synced", "{n} changes not yet synced", n),
     };
-    t.text(sync, CENTER);
-    t.push(Block::Cut);
-}
-
-fn refund_slip(t: &mut Ticket, w: &Width, r: &RefundSlipDoc, reprint: bool) {
-    let cols = w.cols;
-    if reprint {
-        reprint_banner(t);
-    }
-    t.text("REFUND", HEADING);
-    w.centred(t, &r.stall);
-    t.line(w.row(&local(r.at, "%d %b %Y %H:%M"), &format!("Sale {}", r.receipt), cols));
-    t.line(w.rule());
-    t.text(if r.void { "Sale cancelled" } else { "Returned" }, BOLD);
-    for line in &r.lines {
-        t.text(w.row(line.serial.as_str(), &line.edition, cols), BOLD);
-        priced(t, w, &line.title, &line.net.to_string(), 0);
-    }
-    t.line(w.rule());
-    t.text(w.row("REFUND", &r.amount.to_string(), cols / 2), Style { large: true, bold: true, ..Style::default() });
-    if !r.split.cash.is_zero() {
-        t.line(w.row("In cash", &r.split.cash.to_string(), cols));
-    }
-    if !r.split.card.is_zero() {
-        let label = match r.split.card_reference.as_deref() {
-            Some(reference) if !reference.is_empty() => format!("To card (ref {reference})"),
-            _ => "To card".to_owned(),
-        };
-        t.line(w.row(&label, &r.split.card.to_string(), cols));
-    }
-    for line in w.wrap(&format!("Reason: {}", r.reason), cols) {
-        t.line(line);
-    }
-    t.line(w.rule());
-    let note = if r.split.card.is_zero() {
-        "Keep this slip with your receipt."
-    } else {
-        "A card refund can take a few days to reach your account. Keep this slip with your receipt."
-    };
-    for line in w.wrap(note, cols) {
+    for line in w.wrap(&sync, cols) {
         t.text(line, CENTER);
     }
     t.push(Block::Cut);
 }
 
-fn money_or_zero(m: Money) -> String {
-    if m.is_zero() { format!("{}", Money::zero(m.currency)) } else { format!("-{m}") }
+fn refund_slip(t: &mut Ticket, w: &Width, r: &RefundSlipDoc, reprint: bool) {
+    let (cols, lang) = (w.cols, w.lang);
+    if reprint {
+        reprint_banner(t, w.lang);
+    }
+    t.text(t!(lang, "REFUND"), HEADING);
+    w.centred(t, &r.stall);
+    t.line(w.row(&day_time(lang, r.at), &t!(lang, "Sale {receipt}", receipt = r.receipt), cols));
+    t.line(w.rule());
+    t.text(if r.void { t!(lang, "Sale cancelled") } else { t!(lang, "Returned") }, BOLD);
+    for line in &r.lines {
+        t.text(w.row(line.serial.as_str(), &Edition::relabel(&line.edition, w.lang), cols), BOLD);
+        priced(t, w, &line.title, &money(w, line.net), 0);
+    }
+    t.line(w.rule());
+    let large = Style { large: true, bold: true, ..Style::default() };
+    // The heading says REFUND; the large row is the amount, under the word receipts use.
+    t.text(w.row(&t!(lang, "TOTAL"), &money(w, r.amount), cols / 2), large);
+    if !r.split.cash.is_zero() {
+        t.line(w.row(&t!(lang, "In cash"), &money(w, r.split.cash), cols));
+    }
+    if !r.split.card.is_zero() {
+        let label = match r.split.card_reference.as_deref() {
+            Some(reference) if !reference.is_empty() => t!(lang, "To card (ref {reference})", reference = reference),
+            _ => t!(lang, "To card"),
+        };
+        t.line(w.row(&label, &money(w, r.split.card), cols));
+    }
+    for line in w.wrap(&t!(lang, "Reason: {reason}", reason = i18n::tr(lang, &r.reason)), cols) {
+        t.line(line);
+    }
+    t.line(w.rule());
+    let note = if r.split.card.is_zero() {
+        t!(lang, "Keep this slip with your receipt.")
+    } else {
+        t!(lang, "A card refund can take a few days to reach your account. Keep this slip with your receipt.")
+    };
+    for line in w.wrap(&note, cols) {
+        t.text(line, CENTER);
+    }
+    t.push(Block::Cut);
+}
+
+/// An amount taken out: "-£3.00", or "£0.00" when nothing was.
+fn money_or_zero(w: &Width, m: Money) -> String {
+    if m.is_zero() { money(w, Money::zero(m.currency)) } else { format!("-{}", money(w, m)) }
 }
 
 fn test_page(t: &mut Ticket, w: &Width, stall: &str, at: DateTime<Utc>) {
-    let p = w.profile;
-    t.text("TEST PAGE", HEADING);
+    let (p, lang) = (w.profile, w.lang);
+    t.text(t!(lang, "TEST PAGE"), HEADING);
     w.centred(t, stall);
-    t.text(local(at, "%d %b %Y %H:%M"), CENTER);
+    t.text(day_time(lang, at), CENTER);
     t.line(w.rule());
+    let qr = if p.native_qr { t!(lang, "native") } else { t!(lang, "raster") };
+    let cutter = if p.cut { t!(lang, "yes") } else { t!(lang, "no") };
     // Prose, wrapped here: a 58 mm printer left to break lines itself splits numbers.
     let facts = [
-        format!("Profile {}", p.name),
-        format!("{} mm paper, {} dots", p.paper_mm(), p.width_dots),
-        format!("{} columns, codepage {:?}", p.columns, p.codepage),
-        format!("QR: {}  Cutter: {}", if p.native_qr { "native" } else { "raster" }, yes(p.cut)),
+        t!(lang, "Profile {name}", name = p.name),
+        t!(lang, "{mm} mm paper, {dots} dots", mm = p.paper_mm(), dots = p.width_dots),
+        t!(lang, "{columns} columns, codepage {codepage}", columns = p.columns, codepage = format!("{:?}", p.codepage)),
+        t!(lang, "QR: {qr}  Cutter: {cutter}", qr = qr, cutter = cutter),
     ];
     for line in facts.iter().flat_map(|f| w.wrap(f, w.cols)) {
         t.line(line);
     }
     let ruler: String = (1..=w.cols).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
     t.line(ruler);
-    t.line("£ € é è à ç ñ ü ö ß Å Ø");
-    t.text(w.row("Large", "£1.00", w.cols / 2), Style { large: true, ..Style::default() });
+    // Every letter the three languages print, so a wrong codepage shows at once.
+    t.line("£ € é è à ç ô œ ä ö ü ß «»„“");
+    t.text(w.row(&t!(lang, "Large"), "£1.00", w.cols / 2), Style { large: true, ..Style::default() });
     t.push(Block::Qr { payload: "https://marketday.example/test".into(), module_dots: 4 });
     t.push(Block::Feed(1));
-    for line in w.wrap("If you can read every line, the printer is ready.", w.cols) {
+    for line in w.wrap(&t!(lang, "If you can read every line, the printer is ready."), w.cols) {
         t.text(line, CENTER);
     }
     t.push(Block::Cut);
-}
-
-fn yes(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
 }
 
 #[cfg(test)]
@@ -564,23 +602,23 @@ mod tests {
         let label_cols = usize::from(LabelSize::default().width_mm) * usize::from(DOTS_PER_MM) / 12;
         for name in PrinterProfile::BUILTIN {
             let profile = PrinterProfile::builtin(name).unwrap();
-            for doc in &docs {
+            for (doc, language) in docs.iter().flat_map(|d| Language::ALL.map(|l| (d, l))) {
                 for reprint in [false, true] {
                     let cols = match doc {
                         Printout::Sticker(_) => label_cols.min(usize::from(profile.columns)),
                         _ => usize::from(profile.columns),
                     };
-                    for block in layout(doc, &profile, &samples::layout_options(), reprint).blocks {
+                    for block in layout(doc, &profile, &samples::layout_options(language), reprint).blocks {
                         if let Block::Text { text, style } = block {
                             let limit = if style.large { cols / 2 } else { cols };
                             let len = profile.codepage.encode(&text).len();
-                            assert!(len <= limit, "{name}: {text:?} is {len} columns, wider than {limit}");
+                            assert!(len <= limit, "{name} {language:?}: {text:?} is {len} columns, wider than {limit}");
                         }
                     }
                 }
             }
             // The printer never wrapped a line on its own: every printed line is a layout line.
-            let paper = render(&docs[0], &profile, &samples::layout_options(), false);
+            let paper = render(&docs[0], &profile, &samples::layout_options(Language::En), false);
             assert!(paper.lines.iter().any(|l| l.starts_with("TOTAL") && l.ends_with("£390.00")), "{name}");
         }
     }
@@ -603,7 +641,7 @@ mod tests {
     #[test]
     fn wrapped_text_fits_even_when_the_codepage_spells_characters_out() {
         let profile = PrinterProfile::builtin("panel-58").unwrap();
-        let w = Width { profile: &profile, cols: 10 };
+        let w = Width { profile: &profile, cols: 10, lang: Language::En };
         // PC437 has no €: each one prints as "EUR", three columns.
         for line in w.wrap("€€€€€€€€€€ x", 10) {
             assert!(profile.codepage.encode(&line).len() <= 10, "{line}");
@@ -615,7 +653,7 @@ mod tests {
     fn reprints_are_marked_and_never_open_the_drawer() {
         let profile = PrinterProfile::builtin("generic-80").unwrap();
         let receipt = Printout::Receipt(samples::receipt(chrono::Utc::now()));
-        let options = samples::layout_options();
+        let options = samples::layout_options(Language::En);
         assert!(options.cash_drawer);
         let original = render(&receipt, &profile, &options, false);
         let copy = render(&receipt, &profile, &options, true);
@@ -625,5 +663,97 @@ mod tests {
         assert_eq!(original.cuts.len(), 1);
         // The QR on the receipt links to the order (two pieces) and scans.
         assert_eq!(scan(&original), vec!["https://verify.marketday.example/o/K1-000042".to_owned()]);
+    }
+
+    /// A receipt in euros at a stall in Paris or Berlin.
+    fn euro_receipt(at: DateTime<Utc>) -> ReceiptDoc {
+        let mut r = samples::receipt(at);
+        let eur = |m: Money| Money::new(m.minor, crate::domain::Currency::EUR);
+        for line in &mut r.lines {
+            line.unit_price = eur(line.unit_price);
+            line.discount = eur(line.discount);
+            line.net = eur(line.net);
+        }
+        r.totals.subtotal = eur(r.totals.subtotal);
+        r.totals.discount = eur(r.totals.discount);
+        r.totals.vat = eur(r.totals.vat);
+        r.totals.total = eur(r.totals.total);
+        r.change = eur(r.change);
+        r.tenders = r
+            .tenders
+            .iter()
+            .map(|t| match t {
+                Tender::Cash { tendered } => Tender::Cash { tendered: eur(*tendered) },
+                Tender::Card { amount, reference } => {
+                    Tender::Card { amount: eur(*amount), reference: reference.clone() }
+                }
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn a_receipt_prints_in_the_stall_s_language_with_its_letters_and_euro_sign() {
+        let at = chrono::Utc::now();
+        let profile = PrinterProfile::builtin("generic-80").unwrap();
+        let receipt = Printout::Receipt(euro_receipt(at));
+        for language in [Language::Fr, Language::De] {
+            let options = samples::layout_options(language);
+            let bytes = encode(&layout(&receipt, &profile, &options, false), &profile).unwrap();
+            let paper = Preview::render(&bytes, &profile).unwrap();
+            // The words are the catalogue's, not English.
+            let total = crate::t!(language, "TOTAL");
+            let change = crate::t!(language, "Change");
+            let subtotal = crate::t!(language, "Subtotal");
+            assert_ne!(subtotal, "Subtotal", "{language:?} has no word for Subtotal");
+            assert!(paper.lines.iter().any(|l| l.starts_with(&subtotal)), "{language:?}: {subtotal:?}");
+            let amount = i18n::money(language, Money::new(39_000, crate::domain::Currency::EUR));
+            assert!(
+                paper.lines.iter().any(|l| l.starts_with(&total) && l.ends_with(&amount)),
+                "{language:?}: no {total:?} line ending {amount:?} in {:#?}",
+                paper.lines
+            );
+            assert!(paper.lines.iter().any(|l| l.starts_with(&change)), "{language:?}: {change:?}");
+            // The sale line stored "07 of 24"; the receipt says it in the stall's words.
+            let edition = crate::domain::Edition::new(7, 24).unwrap().label(language);
+            assert!(paper.lines.iter().any(|l| l.ends_with(&edition)), "{language:?}: {edition:?}");
+            // PC858 bytes: € is 0xD5 and the no-break space before it 0xFF, never "EUR" or '?'.
+            assert!(bytes.windows(2).any(|w| w == [0xFF, 0xD5]), "{language:?}: no \"\u{a0}€\" in the bytes");
+            assert!(!paper.lines.iter().any(|l| l.contains('?') || l.contains("EUR")), "{:#?}", paper.lines);
+            assert_eq!(scan(&paper), vec!["https://verify.marketday.example/o/K1-000042".to_owned()]);
+        }
+        // The letters each language needs are in the codepage as themselves.
+        let cp = profile.codepage;
+        assert_eq!(cp.encode("é è à ç"), b"\x82 \x8a \x85 \x87");
+        assert_eq!(cp.encode("ä ö ü ß"), b"\x84 \x94 \x81 \xe1");
+        assert_eq!(cp.encode("€"), b"\xd5");
+    }
+
+    #[test]
+    fn every_printout_in_every_language_scans_and_keeps_its_words() {
+        let at = chrono::Utc::now();
+        let profile = PrinterProfile::builtin("generic-58").unwrap();
+        for language in Language::ALL {
+            let options = samples::layout_options(language);
+            let docs = [
+                (Printout::Receipt(samples::receipt(at)), "Scan to see your order"),
+                (Printout::Slip(samples::slip(at)), "Your code"),
+                (Printout::DispatchSlip(samples::dispatch_slip(at)), "DISPATCHED"),
+                (Printout::ZReport(samples::z_report(at)), "END OF DAY"),
+                (Printout::RefundSlip(samples::refund_slip(at)), "REFUND"),
+            ];
+            for (doc, word) in docs {
+                let paper = render(&doc, &profile, &options, false);
+                let want = i18n::tr(language, word);
+                assert!(
+                    paper.lines.iter().any(|l| l.contains(&want)),
+                    "{language:?}: {want:?} not on {:#?}",
+                    paper.lines
+                );
+                if !matches!(doc, Printout::ZReport(_) | Printout::RefundSlip(_)) {
+                    assert_eq!(scan(&paper).len(), 1, "{language:?}: the QR of {word:?} does not scan");
+                }
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::cash::{Drawer, RefundSplit};
 use crate::domain::printout::{DispatchSlipDoc, Printout, ReceiptDoc, RefundSlipDoc, SlipDoc, StickerDoc, ZReport};
 use crate::domain::{Cart, Currency, Discount, DiscountKind, Edition, Money, Piece, PieceStatus, ReturnsWindow};
 use crate::domain::{ReceiptNumber, Serial, Tender, VatRate};
+use crate::i18n::Language;
 
 pub const VERIFY: &str = "https://verify.marketday.example";
 
@@ -143,24 +144,27 @@ pub fn refund_slip(at: DateTime<Utc>) -> RefundSlipDoc {
     }
 }
 
-pub fn layout_options() -> LayoutOptions {
+pub fn layout_options(language: Language) -> LayoutOptions {
     let logo = Bitmap::from_png(crate::demo::LOGO_PNG, super::LOGO_BOX.0, super::LOGO_BOX.1).ok();
     LayoutOptions {
         logo,
         cash_drawer: true,
-        footer: "Thank you for supporting independent makers".into(),
+        footer: crate::t!(language, "Thank you for supporting independent makers"),
+        language,
         ..Default::default()
     }
 }
 
 /// Renders the samples for the 58 mm and 80 mm profiles into `dir` as `.bin` (the bytes a
-/// printer gets) and `.png` (what the bytes print). Returns the PNGs written.
+/// printer gets) and `.png` (what the bytes print), in English (`receipt-generic-58.png`)
+/// and in French and German (`receipt-generic-58-fr.png`). Returns the PNGs written.
 pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
-    for name in ["generic-58", "generic-80"] {
+    for (name, language) in ["generic-58", "generic-80"].into_iter().flat_map(|n| Language::ALL.map(|l| (n, l))) {
         let profile = PrinterProfile::builtin(name).expect("built-in profile");
-        let options = layout_options();
+        let options = layout_options(language);
+        let suffix = if language == Language::En { String::new() } else { format!("-{}", language.code()) };
         let docs = [
             ("receipt", Printout::Receipt(receipt(at)), false),
             ("receipt-reprint", Printout::Receipt(receipt(at)), true),
@@ -174,7 +178,7 @@ pub fn render(dir: &Path, at: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
         for (what, doc, reprint) in docs {
             let bytes = encode(&layout(&doc, &profile, &options, reprint), &profile)?;
             let preview = Preview::render(&bytes, &profile)?;
-            let stem = dir.join(format!("{what}-{name}"));
+            let stem = dir.join(format!("{what}-{name}{suffix}"));
             std::fs::write(stem.with_extension("bin"), &bytes)?;
             std::fs::write(stem.with_extension("png"), preview.to_png())?;
             written.push(stem.with_extension("png"));
@@ -188,7 +192,7 @@ pub fn bench(at: DateTime<Utc>) -> anyhow::Result<()> {
     for name in PrinterProfile::BUILTIN {
         let profile = PrinterProfile::builtin(name).expect("built-in profile");
         let doc = Printout::Receipt(receipt(at));
-        let options = layout_options();
+        let options = layout_options(Language::En);
         let t = Instant::now();
         let bytes = encode(&layout(&doc, &profile, &options, false), &profile)?;
         let encode_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -240,7 +244,7 @@ pub fn sale_to_paper(at: DateTime<Utc>) -> anyhow::Result<()> {
             let setup = PrinterSetup {
                 printer: Box::new(SerialPrinter::new(settings)),
                 profile: profile.clone(),
-                layout: layout_options(),
+                layout: layout_options(Language::En),
             };
             let queue = PrintQueue::start(store.path(), setup, std::time::Duration::from_millis(200))?;
             let mut store = store;

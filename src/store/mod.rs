@@ -39,6 +39,8 @@ pub use staff::PinState;
 
 use crate::domain::cash::CashError;
 use crate::domain::{ReturnError, SellError};
+use crate::i18n::{Language, Localized};
+use crate::t;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,6 +70,39 @@ pub enum StoreError {
     Invalid(String),
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
+}
+
+impl Localized for StoreError {
+    fn localized(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            StoreError::Corrupt { path } => t!(
+                l,
+                "The database file {path} is damaged or is not a Marketday database. It was left untouched: copy it somewhere safe and call support; start with a different data directory to keep selling.",
+                path = path.display()
+            ),
+            StoreError::NewerSchema { path, found, supported } => t!(
+                l,
+                "The database file {path} was written by a newer Marketday (schema {found}, this version knows {supported}). It was left untouched: install the newer Marketday.",
+                path = path.display(),
+                found = found,
+                supported = supported
+            ),
+            StoreError::DiskFull => {
+                t!(l, "The disk is full: nothing was saved. Free some space (old photos, logs) and try again.")
+            }
+            StoreError::ReadOnly(detail) => {
+                t!(l, "The database is read-only or its folder cannot be written: {detail}", detail = detail)
+            }
+            StoreError::Sell(e) => e.localized(l),
+            StoreError::Return(e) => e.localized(l),
+            StoreError::Cash(e) => e.localized(l),
+            // The store's own words for what it looked for ("sale K1-000042"): technical, kept.
+            StoreError::NotFound(what) => t!(l, "{what} not found", what = what),
+            StoreError::Invalid(detail) => t!(l, "stored data is inconsistent: {detail}", detail = detail),
+            StoreError::Sqlite(e) => t!(l, "The kiosk's storage failed: {detail}", detail = e),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

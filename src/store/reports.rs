@@ -68,7 +68,8 @@ impl Store {
         for row in rows {
             let (kind, count, amount, change) = row?;
             // Change comes out of the cash drawer, so cash takings are net of it.
-            let (label, kept) = if kind == "cash" { ("Cash", amount - change) } else { ("Card", amount) };
+            let (label, kept) =
+                if kind == "cash" { (crate::msg!("Cash"), amount - change) } else { (crate::msg!("Card"), amount) };
             by_tender.push((label.to_owned(), count, money(kept)));
         }
         let mut stmt = self.conn.prepare_cached(

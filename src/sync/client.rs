@@ -42,6 +42,23 @@ pub enum SyncError {
     Photo { sha256: String, why: String },
 }
 
+impl crate::i18n::Localized for SyncError {
+    fn localized(&self, language: crate::i18n::Language) -> String {
+        use crate::t;
+        match self {
+            SyncError::Offline(_) => t!(language, "cannot reach the cloud"),
+            SyncError::Unauthorized => t!(language, "the cloud refused this kiosk's token: pair the kiosk again"),
+            SyncError::NotTheCloud(_) => {
+                t!(language, "the answer was not the cloud's; a Wi-Fi sign-in page or proxy may be in the way")
+            }
+            SyncError::Store(e) => e.localized(language),
+            SyncError::PhotoFolder(e) => e.localized(language),
+            // Rarer faults for the person who set the kiosk up: the detail in the system's words.
+            _ => t!(language, "sync failed: {detail}", detail = self),
+        }
+    }
+}
+
 impl SyncError {
     /// No answer came from the cloud (no network, or one that broke the exchange): nothing
     /// to judge the cloud by, and for staff the kiosk is offline.

@@ -14,9 +14,11 @@ use crate::app::present::{hm as local_time, model};
 use crate::app::services::{Notice, Services, Severity};
 use crate::dispatch::{self, DispatchError};
 use crate::domain::dispatch::{Handover, ProofRecord};
+use crate::i18n::{Language, Localized};
 use crate::photos::PhotoError;
 use crate::store::{DispatchedOrder, Shipment};
 use crate::ui::{AppWindow, CourierField, CourierState};
+use crate::{t, tn};
 use slint::ComponentHandle;
 
 /// Where the courier is in the hand-over.
@@ -113,6 +115,7 @@ impl CourierScreen {
     }
 
     pub fn pick_order(&mut self, svc: &Services, id: &str) {
+        let l = svc.language();
         let state = &mut *self;
         match svc.store.shipment(id) {
             Ok(Some(s)) if s.dispatched_at.is_none() => {
@@ -129,9 +132,11 @@ impl CourierScreen {
                 state.notice = Notice::default();
                 state.step = Step::Details;
             }
-            Ok(Some(_)) => state.notice = Notice::warning(format!("Order {id} was already handed to a courier.")),
-            Ok(None) => state.notice = Notice::error(format!("No order {id} is waiting for a courier.")),
-            Err(e) => state.notice = Notice::error(e.to_string()),
+            Ok(Some(_)) => {
+                state.notice = Notice::warning(t!(l, "Order {order} was already handed to a courier.", order = id))
+            }
+            Ok(None) => state.notice = Notice::error(t!(l, "No order {order} is waiting for a courier.", order = id)),
+            Err(e) => state.notice = Notice::error(e.localized(l)),
         }
     }
 
@@ -163,8 +168,9 @@ impl CourierScreen {
         })
     }
 
-    /// Details complete: on to the photo. What is missing is said in the courier's words.
-    pub fn to_photo(&mut self) {
+    /// Details complete: on to the photo. What is missing is said in the courier's words,
+    /// in `language`.
+    pub fn to_photo(&mut self, language: Language) {
         let Some(handover) = self.handover() else { return };
         match handover.checked() {
             Ok(tidy) => {
@@ -173,7 +179,7 @@ impl CourierScreen {
                 self.notice = Notice::default();
                 self.step = Step::Photo;
             }
-            Err(e) => self.notice = Notice::warning(e.to_string()),
+            Err(e) => self.notice = Notice::warning(e.localized(language)),
         }
     }
 
@@ -183,7 +189,8 @@ impl CourierScreen {
             return;
         }
         let Some(feed) = &svc.camera else {
-            self.notice = Notice::error("This kiosk has no camera, so no proof photo can be taken.");
+            self.notice =
+                Notice::error(t!(svc.language(), "This kiosk has no camera, so no proof photo can be taken."));
             return;
         };
         self.notice = Notice::default();
@@ -194,8 +201,9 @@ impl CourierScreen {
         self.pending.is_some()
     }
 
-    /// Takes the camera's answer, if it has come: true when the screen must change.
-    pub fn poll_capture(&mut self) -> bool {
+    /// Takes the camera's answer, if it has come: true when the screen must change. A
+    /// failure is said in `language`.
+    pub fn poll_capture(&mut self, language: Language) -> bool {
         let Some((reply, captured_at)) = &self.pending else { return false };
         let captured_at = *captured_at;
         let answer = match reply.try_recv() {
@@ -216,8 +224,10 @@ impl CourierScreen {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the camera did not take the photo");
-                self.notice = Notice::error(format!(
-                    "The camera could not take the photo ({e}). Check the camera and try again."
+                self.notice = Notice::error(t!(
+                    language,
+                    "The camera could not take the photo ({error}). Check the camera and try again.",
+                    error = e
                 ));
             }
         }
@@ -234,8 +244,9 @@ impl CourierScreen {
     /// The screen says "handed over" only once this has returned.
     pub fn confirm_dispatch(&mut self, svc: &mut Services) {
         let (Some(handover), Some(taken)) = (self.handover(), self.taken.as_ref()) else { return };
+        let l = svc.language();
         let Some(station) = &svc.station else {
-            self.notice = Notice::error("Proof of dispatch is off on this kiosk: its device key did not open.");
+            self.notice = Notice::error(t!(l, "Proof of dispatch is off on this kiosk: its device key did not open."));
             return;
         };
         let now = svc.now();
@@ -261,7 +272,7 @@ impl CourierScreen {
                 if !matches!(e, DispatchError::Photo(PhotoError::Full)) {
                     tracing::error!(error = %e, "hand-over not recorded");
                 }
-                self.notice = Notice::error(format!("Not recorded: {e}"));
+                self.notice = Notice::error(t!(l, "Not recorded: {error}", error = e.localized(l)));
             }
         }
     }
@@ -319,7 +330,8 @@ impl CourierScreen {
     /// or ending a link), or a piece's tag (the order that piece goes out with).
     fn order_for_code(svc: &Services, text: &str) -> Result<String, Notice> {
         use crate::domain::provenance::{self, Reading};
-        let awaiting = svc.store.shipments_awaiting("").map_err(|e| Notice::error(e.to_string()))?;
+        let l = svc.language();
+        let awaiting = svc.store.shipments_awaiting("").map_err(|e| Notice::error(e.localized(l)))?;
         let serial = match provenance::read(text) {
             Reading::Certificate(c) => Some(c.certificate.serial.to_string()),
             _ => text.trim_end_matches('/').rsplit_once("/p/").map(|(_, s)| s.to_owned()),
@@ -329,44 +341,51 @@ impl CourierScreen {
                 .iter()
                 .find(|o| o.pieces.iter().any(|p| p.eq_ignore_ascii_case(&serial)))
                 .map(|o| o.id.clone())
-                .ok_or_else(|| Notice::warning(format!("Piece {serial} is in no order waiting for a courier.")));
+                .ok_or_else(|| {
+                    Notice::warning(t!(l, "Piece {serial} is in no order waiting for a courier.", serial = serial))
+                });
         }
         let id = text.trim_end_matches('/').rsplit('/').next().unwrap_or(text);
         match awaiting.iter().find(|o| o.id.eq_ignore_ascii_case(id)) {
             Some(o) => Ok(o.id.clone()),
             // Whatever else was read (long links, other QR codes) is not repeated in full.
             None if id.chars().count() <= 24 => {
-                Err(Notice::warning(format!("No order {id} is waiting for a courier.")))
+                Err(Notice::warning(t!(l, "No order {order} is waiting for a courier.", order = id)))
             }
-            None => Err(Notice::warning("That code is not a packing slip. Scan the slip's QR code, or tap the order.")),
+            None => Err(Notice::warning(t!(
+                l,
+                "That code is not a packing slip. Scan the slip's QR code, or tap the order."
+            ))),
         }
     }
 
     /// The photo of a dispatched order for the list, hash-checked first.
     fn thumb(&mut self, svc: &Services, order: &DispatchedOrder) -> Thumb {
         let sha256 = &order.record.photo_sha256;
-        if let Some(t) = self.thumbs.get(sha256) {
-            return t.clone();
+        if let Some(thumb) = self.thumbs.get(sha256) {
+            return thumb.clone();
         }
+        let l = svc.language();
         let thumb = match (&svc.station, order.photo_removed_at) {
             (_, Some(_)) => Thumb::Uploaded,
-            (None, None) => Thumb::Problem("Proofs are off on this kiosk".into()),
+            (None, None) => Thumb::Problem(t!(l, "Proofs are off on this kiosk")),
             (Some(station), None) => match station.photos.thumbnail(sha256) {
                 Ok(jpeg) => match crate::photos::decode_fitting(&jpeg, crate::photos::THUMB_SIZE) {
                     Ok(img) => Thumb::Shown(rgb_image(&img)),
-                    Err(e) => Thumb::Problem(format!("Thumbnail unreadable: {e}")),
+                    Err(e) => Thumb::Problem(t!(l, "Thumbnail unreadable: {error}", error = e)),
                 },
                 Err(PhotoError::Changed { .. }) => {
                     tracing::error!(order = %order.shipment.id, "a dispatch photo no longer matches its hash");
-                    Thumb::Problem(
-                        "Photo changed since it was taken: not shown. Export the proof and tell the atelier.".into(),
-                    )
+                    Thumb::Problem(t!(
+                        l,
+                        "Photo changed since it was taken: not shown. Export the proof and tell the atelier."
+                    ))
                 }
                 Err(PhotoError::Missing { .. }) => {
                     tracing::error!(order = %order.shipment.id, "a dispatch photo is missing");
-                    Thumb::Problem("Photo missing from this kiosk. Tell the atelier.".into())
+                    Thumb::Problem(t!(l, "Photo missing from this kiosk. Tell the atelier."))
                 }
-                Err(e) => Thumb::Problem(e.to_string()),
+                Err(e) => Thumb::Problem(e.localized(l)),
             },
         };
         self.thumbs.insert(sha256.clone(), thumb.clone());
@@ -385,11 +404,9 @@ fn prune_photos(svc: &mut Services) {
     }
 }
 
-fn pieces_line(pieces: &[String]) -> String {
-    match pieces {
-        [one] => format!("1 piece: {one}"),
-        many => format!("{} pieces: {}", many.len(), many.join(", ")),
-    }
+/// "1 piece: AT-2026-0007", "2 pieces: AT-2026-0007, AT-2026-0008", in `language`.
+fn pieces_line(language: Language, pieces: &[String]) -> String {
+    tn!(language, "{n} piece: {serials}", "{n} pieces: {serials}", pieces.len(), serials = pieces.join(", "))
 }
 
 fn rgb_image(img: &image::RgbImage) -> slint::Image {
@@ -410,6 +427,7 @@ impl CourierScreen {
 
     pub fn present(&mut self, svc: &Services, ui: &AppWindow) {
         use crate::ui::{OrderRowData, ProofRowData};
+        let l = svc.language();
         let state = &*self;
         ui.global::<CourierState>().set_step(state.step.index());
         // The search box is the page's while typing (a trailing space stays); once the search
@@ -428,7 +446,7 @@ impl CourierScreen {
         match &state.order {
             Some(o) => {
                 ui.global::<CourierState>().set_order_title(format!("{} · {}", o.id, o.buyer).into());
-                ui.global::<CourierState>().set_order_detail(pieces_line(&o.pieces).into());
+                ui.global::<CourierState>().set_order_detail(pieces_line(l, &o.pieces).into());
             }
             None => {
                 ui.global::<CourierState>().set_order_title("".into());
@@ -436,18 +454,26 @@ impl CourierScreen {
             }
         }
         ui.global::<CourierState>().set_handover_summary(
-            format!("{} · tracking {} · collected by {}", state.courier, state.tracking, state.courier_name).into(),
+            t!(
+                l,
+                "{courier} · tracking {tracking} · collected by {name}",
+                courier = state.courier,
+                tracking = state.tracking,
+                name = state.courier_name
+            )
+            .into(),
         );
         match &state.taken {
             Some(t) => {
                 ui.global::<CourierState>().set_photo(t.image.clone());
                 ui.global::<CourierState>().set_photo_detail(
-                    format!(
-                        "Taken {} · {}×{} · {} kB",
-                        t.captured_at.with_timezone(&chrono::Local).format("%H:%M:%S"),
-                        t.still.width,
-                        t.still.height,
-                        t.still.jpeg.len().div_ceil(1000)
+                    t!(
+                        l,
+                        "Taken {time} · {width}×{height} · {size} kB",
+                        time = t.captured_at.with_timezone(&chrono::Local).format("%H:%M:%S"),
+                        width = t.still.width,
+                        height = t.still.height,
+                        size = t.still.jpeg.len().div_ceil(1000)
                     )
                     .into(),
                 );
@@ -455,14 +481,21 @@ impl CourierScreen {
             None => ui.global::<CourierState>().set_photo(slint::Image::default()),
         }
         if let Some(r) = &state.done {
-            ui.global::<CourierState>().set_done_title(format!("{} handed to {}", r.order, r.courier).into());
-            let slip = if svc.printing.is_some() { "The dispatch slip is printing." } else { "No printer: no slip." };
+            ui.global::<CourierState>()
+                .set_done_title(t!(l, "{order} handed to {courier}", order = r.order, courier = r.courier).into());
+            let slip = if svc.printing.is_some() {
+                t!(l, "The dispatch slip is printing.")
+            } else {
+                t!(l, "No printer: no slip.")
+            };
             ui.global::<CourierState>().set_done_detail(
-                format!(
-                    "Tracking {} · collected by {} at {}. The photo is signed by this kiosk and kept; it goes to the atelier with the next sync. {slip}",
-                    r.tracking_number,
-                    r.courier_name,
-                    local_time(r.captured_at),
+                t!(
+                    l,
+                    "Tracking {tracking} · collected by {name} at {time}. The photo is signed by this kiosk and kept; it goes to the atelier with the next sync. {slip}",
+                    tracking = r.tracking_number,
+                    name = r.courier_name,
+                    time = local_time(r.captured_at),
+                    slip = slip
                 )
                 .into(),
             );
@@ -483,7 +516,7 @@ impl CourierScreen {
                 .map(|o| OrderRowData {
                     id: o.id.clone().into(),
                     title: o.buyer.clone().into(),
-                    detail: format!("{} · {}", o.id, pieces_line(&o.pieces)).into(),
+                    detail: format!("{} · {}", o.id, pieces_line(l, &o.pieces)).into(),
                 })
                 .collect(),
         ));
@@ -492,11 +525,12 @@ impl CourierScreen {
             .map(|d| {
                 let r = &d.record;
                 let detail = format!("{} {}", r.courier, r.tracking_number);
-                let detail2 = format!(
-                    "{} · {} · photo {}",
-                    r.courier_name,
-                    local_time(r.captured_at),
-                    crate::domain::dispatch::short_hash(&r.photo_sha256)
+                let detail2 = t!(
+                    l,
+                    "{name} · {time} · photo {hash}",
+                    name = r.courier_name,
+                    time = local_time(r.captured_at),
+                    hash = crate::domain::dispatch::short_hash(&r.photo_sha256)
                 );
                 let (thumb, has_thumb, note, severity) = match self.thumb(svc, d) {
                     Thumb::Shown(image) => (image, true, String::new(), Severity::Ok),
@@ -507,8 +541,12 @@ impl CourierScreen {
                     order: r.order.clone().into(),
                     title: format!("{} · {}", d.shipment.buyer, d.shipment.id).into(),
                     detail: detail.into(),
-                    detail2: if severity == Severity::Neutral { format!("{detail2} · in the cloud") } else { detail2 }
-                        .into(),
+                    detail2: if severity == Severity::Neutral {
+                        t!(l, "{details} · in the cloud", details = detail2)
+                    } else {
+                        detail2
+                    }
+                    .into(),
                     thumb,
                     has_thumb,
                     note: note.into(),

@@ -6,8 +6,10 @@ use slint::SharedString;
 use crate::app::present::fmt_money;
 use crate::app::sale::Completed;
 use crate::app::services::{Notice, Services, Severity};
+use crate::i18n::Localized;
 use crate::print::advice;
 use crate::store::{JobState, PrintJob, Shipment, StoreError};
+use crate::t;
 use crate::ui::{AppWindow, DoneState};
 use slint::ComponentHandle;
 
@@ -46,9 +48,10 @@ impl DoneScreen {
         let Some((sale_id, receipt)) = self.last.as_ref().map(|d| (d.sale_id, d.receipt.to_string())) else {
             return false;
         };
+        let l = svc.language();
         let buyer = buyer.trim();
         if buyer.is_empty() {
-            self.ship_notice = Notice::error("Enter the buyer's name.");
+            self.ship_notice = Notice::error(t!(l, "Enter the buyer's name."));
             return false;
         }
         let now = svc.now();
@@ -73,15 +76,20 @@ impl DoneScreen {
         });
         match result {
             Ok(()) => {
-                self.ship_notice = Notice::ok(format!("{receipt} is on the courier list, to post to {buyer}."));
+                self.ship_notice = Notice::ok(t!(
+                    l,
+                    "{receipt} is on the courier list, to post to {buyer}.",
+                    receipt = receipt,
+                    buyer = buyer
+                ));
                 true
             }
             Err(e) => {
                 let already = svc.store.shipment(&receipt).ok().flatten().is_some();
                 self.ship_notice = Notice::error(if already {
-                    format!("{receipt} is already on the courier list.")
+                    t!(l, "{receipt} is already on the courier list.", receipt = receipt)
                 } else {
-                    format!("Not added to the courier list: {e}")
+                    t!(l, "Not added to the courier list: {reason}", reason = e.localized(l))
                 });
                 false
             }
@@ -91,13 +99,14 @@ impl DoneScreen {
     /// The sale, and how its receipt is printing (which changes as the worker prints, so the
     /// one-second timer presents this screen too).
     pub fn present(&self, svc: &Services, ui: &AppWindow) {
+        let l = svc.language();
         if let Some(done) = &self.last {
             ui.global::<DoneState>().set_receipt(done.receipt.to_string().into());
-            ui.global::<DoneState>().set_total(fmt_money(done.total));
+            ui.global::<DoneState>().set_total(fmt_money(l, done.total));
             ui.global::<DoneState>().set_change(if done.change.is_zero() {
                 SharedString::new()
             } else {
-                fmt_money(done.change)
+                fmt_money(l, done.change)
             });
             ui.global::<DoneState>().set_ship_state(self.ship_notice.text.clone().into());
             ui.global::<DoneState>().set_ship_severity(self.ship_notice.severity);
@@ -106,13 +115,13 @@ impl DoneScreen {
         let blocked_by = status.as_ref().filter(|q| !q.status.can_print()).map(|q| advice(&q.status));
         let (text, severity, blocked) = match (&status, self.receipt_job(svc)) {
             (None, _) => (String::new(), Severity::Ok, false),
-            (Some(_), None) => ("No receipt for this sale".into(), Severity::Warning, false),
+            (Some(_), None) => (t!(l, "No receipt for this sale"), Severity::Warning, false),
             (Some(_), Some(job)) => match job.state {
-                JobState::Printed => ("Receipt printed".into(), Severity::Ok, false),
-                JobState::Held => ("Receipt held: print it from the Printer tab".into(), Severity::Warning, false),
+                JobState::Printed => (t!(l, "Receipt printed"), Severity::Ok, false),
+                JobState::Held => (t!(l, "Receipt held: print it from the Printer tab"), Severity::Warning, false),
                 JobState::Queued | JobState::Printing => match &blocked_by {
-                    Some(why) => (format!("Receipt waiting. {why}"), Severity::Error, true),
-                    None => ("Printing receipt…".into(), Severity::Ok, false),
+                    Some(why) => (t!(l, "Receipt waiting. {advice}", advice = why), Severity::Error, true),
+                    None => (t!(l, "Printing receipt…"), Severity::Ok, false),
                 },
             },
         };

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use super::Page;
 use crate::app::auth::{self, AuthError};
 use crate::app::services::{Notice, Services};
+use crate::i18n::{Language, Localized};
+use crate::t;
 use crate::ui::{AppWindow, PinState};
 use slint::ComponentHandle;
 
@@ -21,6 +23,7 @@ impl PinScreen {
     /// Checks the PIN; true when it unlocks.
     pub fn unlock(&mut self, svc: &mut Services, pin: &str) -> bool {
         let now = svc.now();
+        let l = svc.language();
         match auth::check_pin(&mut svc.store, pin, now) {
             Ok(()) => {
                 self.clear();
@@ -33,12 +36,12 @@ impl PinScreen {
                 false
             }
             Err(e @ (AuthError::Wrong(_) | AuthError::NoPin | AuthError::BadPin)) => {
-                self.notice = Notice::error(e.to_string());
+                self.notice = Notice::error(e.localized(l));
                 false
             }
             Err(e) => {
                 tracing::error!(error = %e, "PIN check failed");
-                self.notice = Notice::error(format!("Could not check the PIN: {e}"));
+                self.notice = Notice::error(t!(l, "Could not check the PIN: {error}", error = e.localized(l)));
                 false
             }
         }
@@ -50,13 +53,14 @@ impl PinScreen {
         self.locked_until = None;
     }
 
-    /// What the pad says: the wrong PIN's message, or the lockout counting down.
-    fn message(&self, now: DateTime<Utc>) -> String {
+    /// What the pad says, in `language`: the wrong PIN's message, or the lockout counting down.
+    fn message(&self, language: Language, now: DateTime<Utc>) -> String {
+        let l = language;
         match self.locked_until {
             Some(until) if until > now => {
-                format!("Too many wrong PINs. Try again in {}.", auth::wait_text(until, now))
+                t!(l, "Too many wrong PINs. Try again in {wait}.", wait = auth::wait_text(l, until, now))
             }
-            Some(_) => "The pad is open again: enter the PIN.".into(),
+            Some(_) => t!(l, "The pad is open again: enter the PIN."),
             None => self.notice.text.clone(),
         }
     }
@@ -68,8 +72,13 @@ impl PinScreen {
     }
 
     pub fn present(&self, svc: &Services, ui: &AppWindow) {
-        ui.global::<PinState>().set_hint(if svc.demo { "Demo PIN: 1234".into() } else { Default::default() });
-        ui.global::<PinState>().set_message(self.message(svc.now()).into());
+        let l = svc.language();
+        ui.global::<PinState>().set_hint(if svc.demo {
+            t!(l, "Demo PIN: {pin}", pin = "1234").into()
+        } else {
+            Default::default()
+        });
+        ui.global::<PinState>().set_message(self.message(l, svc.now()).into());
     }
 }
 

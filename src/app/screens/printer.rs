@@ -8,9 +8,11 @@ use super::Page;
 use crate::app::present::{camera_detail, local_time, model, printer_word};
 use crate::app::services::{Notice, Services, Severity};
 use crate::domain::printout::{Printout, StickerDoc};
+use crate::i18n::Localized;
 use crate::print::advice;
 use crate::store::{Day, JobState};
 use crate::ui::{AppWindow, PrintJobRowData, PrinterState};
+use crate::{t, tn};
 use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
@@ -26,8 +28,9 @@ impl PrinterScreen {
 
     /// A sticker for every piece of the drop on sale (for pieces, bags and provenance cards).
     pub fn print_drop_stickers(&mut self, svc: &mut Services) {
+        let l = svc.language();
         let Some(drop) = svc.current_drop(svc.now()) else {
-            self.notice = Notice::warning("No drop is on sale, so there are no stickers to print.");
+            self.notice = Notice::warning(t!(l, "No drop is on sale, so there are no stickers to print."));
             return;
         };
         let url = svc.config.stall.verify_url.clone();
@@ -50,7 +53,7 @@ impl PrinterScreen {
                 })
                 .collect(),
             Err(e) => {
-                self.notice = Notice::error(format!("Cannot read the drop's pieces: {e}"));
+                self.notice = Notice::error(t!(l, "Cannot read the drop's pieces: {error}", error = e.localized(l)));
                 return;
             }
         };
@@ -60,13 +63,14 @@ impl PrinterScreen {
     /// The end-of-day report for today (local time) on this kiosk. Also Today's button.
     pub fn print_z_report(svc: &mut Services) -> Notice {
         let now = svc.now();
+        let l = svc.language();
         let Some(day) = Day::containing(now) else {
-            return Notice::error("Today's start could not be worked out from the clock.");
+            return Notice::error(t!(l, "Today's start could not be worked out from the clock."));
         };
         let c = &svc.config;
         match svc.store.z_report(&c.stall.name, &c.stall.device_id, c.currency(), day, now) {
             Ok(report) => svc.enqueue(&[Printout::ZReport(report)]),
-            Err(e) => Notice::error(format!("Cannot add up the day: {e}")),
+            Err(e) => Notice::error(t!(l, "Cannot add up the day: {error}", error = e.localized(l))),
         }
     }
 
@@ -78,6 +82,7 @@ impl PrinterScreen {
     /// a reprint.
     pub fn print_job_again(&mut self, svc: &mut Services, id: i64) {
         let now = svc.now();
+        let l = svc.language();
         let result = match svc.store.print_job(id) {
             Ok(Some(job)) if job.state == JobState::Held => svc.store.release_print(id).map(|_| ()),
             Ok(Some(job)) if job.state == JobState::Printed => svc.store.reprint(id, now).map(|_| ()),
@@ -86,7 +91,7 @@ impl PrinterScreen {
         };
         self.notice = match result {
             Ok(()) => Notice::default(),
-            Err(e) => Notice::error(format!("Could not queue it: {e}")),
+            Err(e) => Notice::error(t!(l, "Could not queue it: {error}", error = e.localized(l))),
         };
         svc.wake_printer();
     }
@@ -94,43 +99,65 @@ impl PrinterScreen {
     /// "Print later": waiting jobs are held so they do not print by surprise when the
     /// printer comes back; they stay on this screen to print when staff choose.
     pub fn print_later(&mut self, svc: &mut Services) {
+        let l = svc.language();
         self.notice = match svc.store.hold_waiting_prints() {
             Ok(n) => {
                 // The worker publishes the held count: let the status bar show it now.
                 svc.wake_printer();
-                Notice::ok(format!("{n} job(s) held. Print them from the Printer tab."))
+                Notice::ok(tn!(
+                    l,
+                    "{n} job held. Print it from the Printer tab.",
+                    "{n} jobs held. Print them from the Printer tab.",
+                    n
+                ))
             }
-            Err(e) => Notice::error(format!("Could not hold the jobs: {e}")),
+            Err(e) => Notice::error(t!(l, "Could not hold the jobs: {error}", error = e.localized(l))),
         };
     }
 
     /// The state changes as the worker prints, so the one-second timer presents this too.
     pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
+        let l = svc.language();
         let status = svc.print_status();
         let blocked_by = status.as_ref().filter(|q| !q.status.can_print()).map(|q| advice(&q.status));
         let (headline, severity, detail) = match &status {
             None => (
-                svc.printing_error.clone().unwrap_or_else(|| "No printer configured".into()),
+                match &svc.printing_error {
+                    Some(error) => t!(l, "Printing is off: {error}", error = error),
+                    None => t!(l, "No printer configured"),
+                },
                 Severity::Neutral,
-                "Set [printer] in the config file: kind, path, baud and profile.".to_owned(),
+                t!(l, "Set [printer] in the config file: kind, path, baud and profile."),
             ),
             Some(q) => {
+                // The printer, its profile, then what waits: each part between the dots
+                // stands on its own.
                 let profile = svc.printing.as_ref().map(|p| p.profile());
-                let about = profile
-                    .map(|p| format!("{} · {} ({} mm paper)", q.printer, p.name, p.paper_mm()))
-                    .unwrap_or_else(|| q.printer.clone());
-                let waiting = match q.waiting {
-                    0 => String::new(),
-                    n => format!(" · {n} waiting"),
-                };
-                let held = match q.held {
-                    0 => String::new(),
-                    n => format!(" · {n} held: tap Print below to print it"),
-                };
-                (advice(&q.status), printer_word(&q.status).1, format!("{about}{waiting}{held}"))
+                let mut parts = vec![match profile {
+                    Some(p) => t!(
+                        l,
+                        "{printer} · {profile} ({width} mm paper)",
+                        printer = q.printer,
+                        profile = p.name,
+                        width = p.paper_mm()
+                    ),
+                    None => q.printer.clone(),
+                }];
+                if q.waiting > 0 {
+                    parts.push(tn!(l, "{n} waiting", "{n} waiting", q.waiting));
+                }
+                if q.held > 0 {
+                    parts.push(tn!(
+                        l,
+                        "{n} held: tap Print below to print it",
+                        "{n} held: tap Print below to print it",
+                        q.held
+                    ));
+                }
+                (advice(&q.status), printer_word(l, &q.status).1, parts.join(" · "))
             }
         };
-        ui.global::<PrinterState>().set_camera(camera_detail(svc.camera_status()).into());
+        ui.global::<PrinterState>().set_camera(camera_detail(l, svc.camera_status()).into());
         ui.global::<PrinterState>().set_headline(headline.into());
         ui.global::<PrinterState>().set_severity(severity);
         ui.global::<PrinterState>().set_detail(detail.into());
@@ -142,21 +169,24 @@ impl PrinterScreen {
         let rows = jobs
             .into_iter()
             .map(|job| {
-                let time = local_time(job.created_at, now);
-                let reprint = if job.reprint { " (reprint)" } else { "" };
-                let error = job.last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
+                let time = local_time(l, job.created_at, now);
                 let (state, severity, action) = match job.state {
-                    JobState::Printed => ("Printed".to_owned(), Severity::Ok, "Reprint"),
-                    JobState::Held => (format!("Held{error}"), Severity::Warning, "Print"),
+                    JobState::Printed => (t!(l, "Printed"), Severity::Ok, t!(l, "Reprint")),
+                    JobState::Held => match &job.last_error {
+                        Some(e) => (t!(l, "Held: {error}", error = e), Severity::Warning, t!(l, "Print")),
+                        None => (t!(l, "Held"), Severity::Warning, t!(l, "Print")),
+                    },
                     JobState::Queued | JobState::Printing => match (&blocked_by, job.last_error.as_deref()) {
-                        (Some(why), _) => (format!("Waiting: {why}"), Severity::Error, ""),
-                        (None, Some(e)) => (format!("Retrying: {e}"), Severity::Warning, ""),
-                        (None, None) => ("Printing".to_owned(), Severity::Warning, ""),
+                        (Some(why), _) => (t!(l, "Waiting: {reason}", reason = why), Severity::Error, String::new()),
+                        (None, Some(e)) => (t!(l, "Retrying: {error}", error = e), Severity::Warning, String::new()),
+                        (None, None) => (t!(l, "Printing"), Severity::Warning, String::new()),
                     },
                 };
+                // The title is the job's as queued ("Receipt K1-000042").
+                let title = if job.reprint { t!(l, "{title} (reprint)", title = job.title) } else { job.title.clone() };
                 PrintJobRowData {
                     id: job.id as i32,
-                    title: format!("{}{reprint}", job.title).into(),
+                    title: title.into(),
                     detail: format!("{time} · {state}").into(),
                     severity,
                     action: action.into(),

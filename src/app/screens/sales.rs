@@ -5,13 +5,15 @@ use chrono::{DateTime, Utc};
 use slint::SharedString;
 
 use super::Page;
-use crate::app::present::{local_time, model};
+use crate::app::present::{fmt_money, local_time, model};
 use crate::app::services::{Notice, Services};
 use crate::domain::cash::RefundMethod;
 use crate::domain::printout::{Printout, ReceiptDoc, RefundSlipDoc};
 use crate::domain::{NewSale, Serial, Tender};
+use crate::i18n::{self, Localized};
 use crate::store::{Day, JobState, Refund, SaleRecord};
 use crate::ui::{AppWindow, SaleLineRowData, SaleRowData, SalesState};
+use crate::{t, tn};
 use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
@@ -52,6 +54,7 @@ impl SalesScreen {
         let method = if method == "card" { RefundMethod::Card } else { RefundMethod::Cash };
         let window = svc.config.returns_window();
         let now = svc.now();
+        let l = svc.language();
         let serials = std::slice::from_ref(&serial);
         let result = match refund_slip(svc) {
             Some(slip) => svc.store.return_pieces_printing(id, serials, reason, method, now, window, slip),
@@ -59,12 +62,23 @@ impl SalesScreen {
         };
         match result {
             Ok(refund) => {
-                tracing::info!(%serial, amount = %refund.amount, to = %refund.split.describe(), "piece returned");
-                self.notice = Notice::ok(format!("{serial} is back on sale. {}", refunded(svc, &refund)));
+                let to = refund.split.describe(i18n::Language::En);
+                tracing::info!(%serial, amount = %refund.amount, %to, "piece returned");
+                let give = refund.split.describe(l);
+                self.notice = Notice::ok(if refunded(svc) {
+                    t!(
+                        l,
+                        "{serial} is back on sale. Give back {refund}. Slip printing.",
+                        serial = serial,
+                        refund = give
+                    )
+                } else {
+                    t!(l, "{serial} is back on sale. Give back {refund}.", serial = serial, refund = give)
+                });
                 true
             }
             Err(e) => {
-                self.notice = Notice::error(e.to_string());
+                self.notice = Notice::error(e.localized(l));
                 false
             }
         }
@@ -76,19 +90,26 @@ impl SalesScreen {
         let Ok(id) = uuid::Uuid::parse_str(sale_id) else { return false };
         let window = svc.config.returns_window();
         let now = svc.now();
+        let l = svc.language();
         let result = match refund_slip(svc) {
             Some(slip) => svc.store.void_sale_printing(id, reason, now, window, slip),
             None => svc.store.void_sale(id, reason, now, window),
         };
         match result {
             Ok(refund) => {
-                tracing::info!(sale = %id, amount = %refund.amount, to = %refund.split.describe(), "sale voided");
-                let text = format!("Sale voided; its pieces are back on sale. {}", refunded(svc, &refund));
+                let to = refund.split.describe(i18n::Language::En);
+                tracing::info!(sale = %id, amount = %refund.amount, %to, "sale voided");
+                let give = refund.split.describe(l);
+                let text = if refunded(svc) {
+                    t!(l, "Sale voided; its pieces are back on sale. Give back {refund}. Slip printing.", refund = give)
+                } else {
+                    t!(l, "Sale voided; its pieces are back on sale. Give back {refund}.", refund = give)
+                };
                 self.notice = Notice::ok(text);
                 true
             }
             Err(e) => {
-                self.notice = Notice::error(e.to_string());
+                self.notice = Notice::error(e.localized(l));
                 false
             }
         }
@@ -97,6 +118,7 @@ impl SalesScreen {
     /// Prints a sale's receipt again, marked REPRINT.
     pub fn reprint_receipt(&mut self, svc: &mut Services, sale_id: &str) {
         let Ok(id) = uuid::Uuid::parse_str(sale_id) else { return };
+        let l = svc.language();
         if svc.printing.is_none() {
             self.notice = svc.no_printer();
             return;
@@ -106,14 +128,16 @@ impl SalesScreen {
             // Not on paper yet: a copy would print twice. Send the waiting one instead.
             Ok(Some(job)) if job.state == JobState::Held => {
                 self.notice = match svc.store.release_print(job.id) {
-                    Ok(_) => Notice::ok("The held receipt is back in the print queue."),
-                    Err(e) => Notice::error(format!("The receipt could not be queued: {e}")),
+                    Ok(_) => Notice::ok(t!(l, "The held receipt is back in the print queue.")),
+                    Err(e) => {
+                        Notice::error(t!(l, "The receipt could not be queued: {reason}", reason = e.localized(l)))
+                    }
                 };
                 svc.wake_printer();
                 return;
             }
             Ok(Some(job)) if matches!(job.state, JobState::Queued | JobState::Printing) => {
-                self.notice = Notice::warning("This receipt is still waiting to print; see the Printer tab.");
+                self.notice = Notice::warning(t!(l, "This receipt is still waiting to print; see the Printer tab."));
                 svc.wake_printer();
                 return;
             }
@@ -144,14 +168,15 @@ impl SalesScreen {
         self.notice = match queued {
             Ok(_) => {
                 svc.wake_printer();
-                Notice::ok("Receipt reprint queued, marked REPRINT.")
+                Notice::ok(t!(l, "Receipt reprint queued, marked REPRINT."))
             }
-            Err(e) => Notice::error(format!("The reprint was not queued: {e}")),
+            Err(e) => Notice::error(t!(l, "The reprint was not queued: {reason}", reason = e.localized(l))),
         };
     }
 
     pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
-        let when = |t: DateTime<Utc>| local_time(t, now);
+        let l = svc.language();
+        let when = |t: DateTime<Utc>| local_time(l, t, now);
         let rows = svc
             .store
             .find_sales(&self.query, 50)
@@ -161,17 +186,19 @@ impl SalesScreen {
             })
             .into_iter()
             .map(|s| {
-                let pieces = if s.lines == 1 { "1 piece".to_owned() } else { format!("{} pieces", s.lines) };
                 let summary = match s.returned {
-                    0 => pieces,
-                    n if n == s.lines => format!("{pieces} · all returned"),
-                    n => format!("{pieces} · {n} returned"),
+                    0 => tn!(l, "{n} piece", "{n} pieces", s.lines),
+                    n if n == s.lines => tn!(l, "{n} piece · all returned", "{n} pieces · all returned", s.lines),
+                    // Some but not all: always two pieces or more; the words follow the returned count.
+                    n => {
+                        tn!(l, "{pieces} pieces · {n} returned", "{pieces} pieces · {n} returned", n, pieces = s.lines)
+                    }
                 };
                 SaleRowData {
                     id: s.id.to_string().into(),
                     receipt: s.receipt.to_string().into(),
                     time: when(s.at).into(),
-                    total: s.total.to_string().into(),
+                    total: fmt_money(l, s.total),
                     summary: summary.into(),
                     voided: s.voided,
                     returned: s.returned > 0,
@@ -187,27 +214,38 @@ impl SalesScreen {
                     .tenders
                     .iter()
                     .map(|t| match t {
-                        Tender::Cash { tendered } => format!("cash {tendered} tendered"),
-                        Tender::Card { amount, reference } => format!("card {amount} (ref {reference})"),
+                        Tender::Cash { tendered } => {
+                            t!(l, "cash {amount} tendered", amount = i18n::money(l, *tendered))
+                        }
+                        Tender::Card { amount, reference } => t!(
+                            l,
+                            "card {amount} (ref {reference})",
+                            amount = i18n::money(l, *amount),
+                            reference = reference
+                        ),
                     })
                     .collect();
-                let change = if sale.change.is_zero() { String::new() } else { format!(", change {}", sale.change) };
+                let payments = paid.join(" + ");
+                let paid_line = if sale.change.is_zero() {
+                    t!(l, "Paid {payments}", payments = payments)
+                } else {
+                    t!(l, "Paid {payments}, change {change}", payments = payments, change = i18n::money(l, sale.change))
+                };
                 let title = format!(
-                    "{} · {} · {}\nPaid {}{change}",
+                    "{} · {} · {}\n{paid_line}",
                     sale.receipt,
                     when(sale.at),
-                    sale.totals.total,
-                    paid.join(" + ")
+                    i18n::money(l, sale.totals.total)
                 );
                 ui.global::<SalesState>().set_selected_title(title.into());
                 let lines = sale
                     .lines
                     .iter()
                     .zip(&sale.active)
-                    .map(|(l, active)| SaleLineRowData {
-                        serial: l.serial.as_str().into(),
-                        title: l.title.clone().into(),
-                        net: l.net.to_string().into(),
+                    .map(|(line, active)| SaleLineRowData {
+                        serial: line.serial.as_str().into(),
+                        title: line.title.clone().into(),
+                        net: fmt_money(l, line.net),
                         returned: !active,
                     })
                     .collect();
@@ -260,19 +298,21 @@ fn refund_slip(svc: &Services) -> Option<impl FnOnce(&SaleRecord, &Refund) -> Op
     })
 }
 
-/// What staff hand back, and whether a slip is on its way; the slip and the cloud are told.
-fn refunded(svc: &Services, refund: &Refund) -> String {
+/// Tells the slip and the cloud about a refund; true when a slip is on its way.
+fn refunded(svc: &Services) -> bool {
     svc.wake_printer();
     svc.sync_now();
-    let slip = if svc.printing.is_some() { " Slip printing." } else { "" };
-    format!("Give back {}.{slip}", refund.split.describe())
+    svc.printing.is_some()
 }
 
 /// "Today: 7 sales · £1,234.00" for the list's heading.
 fn day_line(svc: &Services, now: DateTime<Utc>) -> String {
+    let l = svc.language();
     let Some(day) = Day::containing(now) else { return String::new() };
     match svc.store.z_report("", svc.device(), svc.currency(), day, now) {
-        Ok(z) => format!("Today: {} sale{} · {}", z.sales, if z.sales == 1 { "" } else { "s" }, z.gross),
-        Err(e) => format!("Cannot add up today: {e}"),
+        Ok(z) => {
+            tn!(l, "Today: {n} sale · {total}", "Today: {n} sales · {total}", z.sales, total = i18n::money(l, z.gross))
+        }
+        Err(e) => t!(l, "Cannot add up today: {reason}", reason = e.localized(l)),
     }
 }

@@ -21,9 +21,11 @@ use crate::domain::reservation::{Customer, Source};
 use crate::domain::{
     HoldLength, MoneyError, PieceStatus, Reservation, ReservationCode, ReservationKind, Serial, Totals,
 };
+use crate::i18n::{self, Language, Localized};
 use crate::provenance::{Check, check};
 use crate::store::{DropSummary, NewReservation};
 use crate::ui::{AppWindow, CartLineData, MemberRowData, PieceTileData, SellState};
+use crate::{t, tn};
 use slint::ComponentHandle;
 
 #[derive(Default)]
@@ -59,12 +61,17 @@ impl SellScreen {
     /// A serial, reservation code or member pass typed (or scanned) in.
     pub fn add_typed(&mut self, svc: &Services, sale: &mut SellSession, text: &str) {
         let now = svc.now();
+        let l = svc.language();
         // A reservation code collects; a member pass checks the member in.
         if let Ok(code) = ReservationCode::parse(text) {
             let result = match svc.store.reservation_by_code(&code) {
                 Ok(Some(r)) => self.collect(svc, sale, &r, now),
-                Ok(None) => Err(Notice::error(format!("No reservation with code {code}. Check it with the customer."))),
-                Err(e) => Err(Notice::error(e.to_string())),
+                Ok(None) => Err(Notice::error(t!(
+                    l,
+                    "No reservation with code {code}. Check it with the customer.",
+                    code = code
+                ))),
+                Err(e) => Err(Notice::error(e.localized(l))),
             };
             if let Err(why) = result {
                 self.notice = why;
@@ -78,7 +85,7 @@ impl SellScreen {
         let drop = svc.current_drop(now).map(|d| d.drop.id);
         self.notice = match sale.add_typed(&svc.store, text, drop.as_deref(), now) {
             Ok(_) => Notice::default(),
-            Err(e) => e.notice(),
+            Err(e) => e.notice(l),
         };
     }
 
@@ -90,13 +97,20 @@ impl SellScreen {
         r: &Reservation,
         now: DateTime<Utc>,
     ) -> Result<(), Notice> {
+        let l = svc.language();
         let piece = match svc.store.piece(&r.serial) {
             Ok(Some(p)) => p,
-            Ok(None) => return Err(Notice::error(format!("No piece {} on this stall.", r.serial))),
-            Err(e) => return Err(Notice::error(e.to_string())),
+            Ok(None) => return Err(Notice::error(t!(l, "No piece {serial} on this stall.", serial = r.serial))),
+            Err(e) => return Err(Notice::error(e.localized(l))),
         };
-        sale.cart.add_reserved(&piece, r, now).map_err(|e| Notice::error(e.to_string()))?;
-        self.notice = Notice::ok(format!("Collecting {} for {} (code {}).", r.serial, r.customer.name, r.code));
+        sale.cart.add_reserved(&piece, r, now).map_err(|e| Notice::error(e.localized(l)))?;
+        self.notice = Notice::ok(t!(
+            l,
+            "Collecting {serial} for {name} (code {code}).",
+            serial = r.serial,
+            name = r.customer.name,
+            code = r.code
+        ));
         Ok(())
     }
 
@@ -104,20 +118,21 @@ impl SellScreen {
         let Ok(serial) = Serial::parse(serial) else { return };
         // A second tap on a piece in the cart takes it out again: the grid is a toggle.
         if sale.cart.lines.iter().any(|l| l.serial == serial) {
-            self.remove_line(sale, serial.as_str());
+            self.remove_line(sale, serial.as_str(), svc.language());
             return;
         }
         self.notice = match sale.add(&svc.store, &serial, svc.now()) {
             Ok(()) => Notice::default(),
-            Err(e) => e.notice(),
+            Err(e) => e.notice(svc.language()),
         };
     }
 
-    pub fn remove_line(&mut self, sale: &mut SellSession, serial: &str) {
+    /// Takes a piece out of the cart; why not, in `language`.
+    pub fn remove_line(&mut self, sale: &mut SellSession, serial: &str, language: Language) {
         if let Ok(serial) = Serial::parse(serial)
             && let Err(e) = sale.remove(&serial)
         {
-            self.notice = e.notice();
+            self.notice = e.notice(language);
         }
     }
 
@@ -129,21 +144,30 @@ impl SellScreen {
         self.discount_for = None;
     }
 
-    pub fn apply_discount(&mut self, sale: &mut SellSession, serial: &str, amount: &str, percent: bool, reason: &str) {
+    /// Discounts a cart piece; why not, in `language`.
+    pub fn apply_discount(
+        &mut self,
+        sale: &mut SellSession,
+        serial: &str,
+        amount: &str,
+        percent: bool,
+        reason: &str,
+        language: Language,
+    ) {
         let Ok(serial) = Serial::parse(serial) else { return };
         match sale.discount(&serial, amount, percent, reason) {
             Ok(()) => {
                 self.discount_for = None;
                 self.notice = Notice::default();
             }
-            Err(e) => self.notice = e.notice(),
+            Err(e) => self.notice = e.notice(language),
         }
     }
 
-    /// Whether the cart can go to payment; says why not.
-    pub fn charge(&mut self, sale: &SellSession) -> bool {
+    /// Whether the cart can go to payment; says why not, in `language`.
+    pub fn charge(&mut self, sale: &SellSession, language: Language) -> bool {
         if sale.cart.is_empty() {
-            self.notice = Notice::warning("The cart is empty. Add a piece first.");
+            self.notice = Notice::warning(t!(language, "The cart is empty. Add a piece first."));
             return false;
         }
         true
@@ -152,6 +176,7 @@ impl SellScreen {
     /// A code the camera read here: a piece's tag adds it, a slip collects, a member pass
     /// checks the member in. A tag whose certificate fails is refused, loudly.
     pub fn scanned(&mut self, svc: &Services, sale: &mut SellSession, text: &str) {
+        let l = svc.language();
         match provenance::read(text) {
             Reading::Certificate(_) => match check(&svc.store, text) {
                 Ok(Check { verdict: Verdict::Genuine { certificate, .. }, .. }) => {
@@ -159,12 +184,13 @@ impl SellScreen {
                 }
                 Ok(c) => {
                     // Short enough for the banner's two lines; the Verify screen explains more.
-                    self.notice = Notice::error(format!(
-                        "This tag did not verify ({}): check the piece on Verify before selling it.",
-                        c.verdict.word()
+                    self.notice = Notice::error(t!(
+                        l,
+                        "This tag did not verify ({verdict}): check the piece on Verify before selling it.",
+                        verdict = verdict_word(l, &c.verdict)
                     ))
                 }
-                Err(e) => self.notice = Notice::error(e.to_string()),
+                Err(e) => self.notice = Notice::error(e.localized(l)),
             },
             // Stickers printed before certificates, and reservation slips, carry a path.
             _ => match text.trim().rsplit_once("/p/").or_else(|| text.trim().rsplit_once("/r/")) {
@@ -200,16 +226,17 @@ impl SellScreen {
         pick: i32,
     ) -> bool {
         let now = svc.now();
+        let l = svc.language();
         let Ok(serial) = Serial::parse(serial) else { return false };
         let customer = match Customer::new(name, contact) {
             Ok(c) => c,
             Err(e) => {
-                self.hold_notice = Notice::error(e.to_string());
+                self.hold_notice = Notice::error(e.localized(l));
                 return false;
             }
         };
         let Some(length) = usize::try_from(pick).ok().and_then(|i| HoldLength::ALL.get(i).copied()) else {
-            self.hold_notice = Notice::error("Choose how long to hold it.");
+            self.hold_notice = Notice::error(t!(l, "Choose how long to hold it."));
             return false;
         };
         let new = NewReservation {
@@ -228,12 +255,18 @@ impl SellScreen {
                 self.close_hold();
                 svc.wake_printer();
                 let until = r.expires_at.with_timezone(&Local).format("%H:%M");
-                self.notice =
-                    Notice::ok(format!("{serial} held for {} until {until} · code {}", r.customer.name, r.code));
+                self.notice = Notice::ok(t!(
+                    l,
+                    "{serial} held for {name} until {until} · code {code}",
+                    serial = serial,
+                    name = r.customer.name,
+                    until = until,
+                    code = r.code
+                ));
                 true
             }
             Err(e) => {
-                self.hold_notice = Notice::error(e.to_string());
+                self.hold_notice = Notice::error(e.localized(l));
                 false
             }
         }
@@ -258,23 +291,29 @@ impl SellScreen {
     /// search result tapped).
     pub fn check_in(&mut self, svc: &Services, sale: &mut SellSession, member_id: &str) {
         let now = svc.now();
+        let l = svc.language();
         match svc.store.member(member_id) {
             Ok(Some(m)) => {
                 let drop = svc.current_drop(now).map(|d| d.drop);
                 let bought =
                     drop.as_ref().map(|d| svc.store.member_pieces_bought(&m.id, &d.id).unwrap_or(0)).unwrap_or(0);
                 self.notice = match &drop {
-                    Some(d) if !m.on_waitlist_for(&d.id) => {
-                        Notice::warning(format!("{} is checked in but is not on the waitlist for {}.", m.name, d.name))
-                    }
-                    _ => Notice::ok(format!("{} checked in.", m.name)),
+                    Some(d) if !m.on_waitlist_for(&d.id) => Notice::warning(t!(
+                        l,
+                        "{name} is checked in but is not on the waitlist for {drop}.",
+                        name = m.name,
+                        drop = d.name
+                    )),
+                    _ => Notice::ok(t!(l, "{name} checked in.", name = m.name)),
                 };
                 sale.cart.member = Some(m);
                 sale.cart.member_bought = bought;
                 self.member_panel = false;
             }
-            Ok(None) => self.notice = Notice::error("No member with that pass. Search by name or email instead."),
-            Err(e) => self.notice = Notice::error(e.to_string()),
+            Ok(None) => {
+                self.notice = Notice::error(t!(l, "No member with that pass. Search by name or email instead."))
+            }
+            Err(e) => self.notice = Notice::error(e.localized(l)),
         }
     }
 
@@ -294,9 +333,14 @@ impl SellScreen {
 
     /// The live drop's pieces, each with its state.
     fn present_grid(&self, svc: &Services, sale: &SellSession, ui: &AppWindow, drop: Option<&DropSummary>) {
+        let l = svc.language();
         ui.global::<SellState>().set_empty_text(
-            "No pieces to show. Import the catalog with `marketday catalog import FILE.csv`, or type a serial above."
-                .into(),
+            t!(
+                l,
+                "No pieces to show. Import the catalog with {command}, or type a serial above.",
+                command = "`marketday catalog import FILE.csv`"
+            )
+            .into(),
         );
         let in_cart = |s: &Serial| sale.cart.lines.iter().any(|l| &l.serial == s);
         let tiles = drop
@@ -304,15 +348,16 @@ impl SellScreen {
             .unwrap_or_default()
             .into_iter()
             .map(|t| {
-                let edition = t.edition.to_string();
+                // "07 of 24": the number large, the rest under it.
+                let edition = t.edition.label(l);
                 let (number, rest) = edition.split_once(' ').unwrap_or((&edition, ""));
                 PieceTileData {
                     serial: t.serial.as_str().into(),
                     number: number.into(),
                     edition: rest.into(),
                     title: t.title.into(),
-                    price: fmt_money(t.price),
-                    status: t.status.label().into(),
+                    price: fmt_money(l, t.price),
+                    status: t.status.label(l).into(),
                     state: match t.status {
                         PieceStatus::Available => 0,
                         PieceStatus::Held | PieceStatus::Reserved => 1,
@@ -329,29 +374,29 @@ impl SellScreen {
 
     /// The cart, its totals and the banner.
     fn present_cart(&self, svc: &Services, sale: &SellSession, ui: &AppWindow) {
+        let l = svc.language();
         let lines = sale
             .cart
             .lines
             .iter()
-            .map(|l| CartLineData {
-                serial: l.serial.as_str().into(),
-                title: l.title.clone().into(),
-                edition: l.edition.to_string().into(),
-                price: fmt_money(l.unit_price),
-                discount: match l.discount_amount() {
-                    Ok(d) if !d.is_zero() => fmt_money(d),
+            .map(|line| CartLineData {
+                serial: line.serial.as_str().into(),
+                title: line.title.clone().into(),
+                edition: line.edition.label(l).into(),
+                price: fmt_money(l, line.unit_price),
+                discount: match line.discount_amount() {
+                    Ok(d) if !d.is_zero() => fmt_money(l, d),
                     _ => SharedString::new(),
                 },
-                net: l.net().map(fmt_money).unwrap_or_default(),
-                reserved: l.reservation.is_some(),
+                net: line.net().map(|m| fmt_money(l, m)).unwrap_or_default(),
+                reserved: line.reservation.is_some(),
             })
             .collect();
         ui.global::<SellState>().set_cart(model(lines));
         ui.global::<SellState>().set_cart_count(
             match sale.cart.lines.len() {
-                0 => "Cart is empty".to_owned(),
-                1 => "1 piece".to_owned(),
-                n => format!("{n} pieces"),
+                0 => t!(l, "Cart is empty"),
+                n => tn!(l, "{n} piece", "{n} pieces", n),
             }
             .into(),
         );
@@ -361,10 +406,12 @@ impl SellScreen {
                 ui.global::<SellState>().set_discount_total(if t.discount.is_zero() {
                     SharedString::new()
                 } else {
-                    fmt_money(t.discount)
+                    fmt_money(l, t.discount)
                 });
-                ui.global::<SellState>().set_total(fmt_money(t.total));
-                ui.global::<SellState>().set_vat_line(format!("includes VAT {} at {}", t.vat, svc.vat).into());
+                ui.global::<SellState>().set_total(fmt_money(l, t.total));
+                ui.global::<SellState>().set_vat_line(
+                    t!(l, "includes VAT {amount} at {rate}", amount = i18n::money(l, t.vat), rate = svc.vat).into(),
+                );
             }
             Err(_) => {
                 ui.global::<SellState>().set_discount_total(SharedString::new());
@@ -372,7 +419,7 @@ impl SellScreen {
                 ui.global::<SellState>().set_vat_line(SharedString::new());
             }
         }
-        let banner = banner(&self.notice, &totals);
+        let banner = banner(&self.notice, &totals, l);
         ui.global::<SellState>().set_error(banner.text.into());
         ui.global::<SellState>().set_error_severity(banner.severity);
 
@@ -381,7 +428,9 @@ impl SellScreen {
                 let line = sale.cart.lines.iter().find(|l| &l.serial == serial);
                 ui.global::<SellState>().set_discount_serial(serial.as_str().into());
                 ui.global::<SellState>().set_discount_title(
-                    line.map(|l| format!("{} ({}), {}", l.title, l.serial, l.unit_price)).unwrap_or_default().into(),
+                    line.map(|line| format!("{} ({}), {}", line.title, line.serial, i18n::money(l, line.unit_price)))
+                        .unwrap_or_default()
+                        .into(),
                 );
             }
             None => ui.global::<SellState>().set_discount_serial(SharedString::new()),
@@ -412,6 +461,7 @@ impl SellScreen {
             return;
         }
         let drop = drop.map(|d| d.drop.id.as_str());
+        let l = svc.language();
         let rows = svc
             .store
             .search_members(&self.member_query, 3)
@@ -422,7 +472,8 @@ impl SellScreen {
                 MemberRowData {
                     id: m.id.clone().into(),
                     name: m.name.clone().into(),
-                    detail: format!("{}{}", m.email, if listed { " · on the waitlist" } else { "" }).into(),
+                    detail: if listed { t!(l, "{email} · on the waitlist", email = m.email) } else { m.email.clone() }
+                        .into(),
                 }
             })
             .collect();
@@ -462,13 +513,29 @@ fn slip_maker(svc: &Services) -> impl FnOnce(&Reservation) -> Option<Printout> +
     }
 }
 
+/// The verdict in a word or two, for the Sell banner's short refusal (the Verify screen
+/// explains more). The same words as [`Verdict::word`], in `language`.
+fn verdict_word(language: Language, verdict: &Verdict) -> String {
+    let l = language;
+    match verdict {
+        Verdict::Genuine { .. } => t!(l, "genuine"),
+        Verdict::Forged { .. } => t!(l, "forged"),
+        Verdict::UnknownSigner { .. } => t!(l, "unknown signer"),
+        Verdict::RevokedKey { .. } => t!(l, "revoked key"),
+        Verdict::NotMarketday => t!(l, "not a Marketday code"),
+        Verdict::Damaged { .. } => t!(l, "damaged"),
+    }
+}
+
 /// The banner's message: the worker's own, else why the cart cannot be totalled (a total
-/// that would overflow), so a cart that cannot be charged always says why.
-fn banner(notice: &Notice, totals: &Result<Totals, MoneyError>) -> Notice {
+/// that would overflow), so a cart that cannot be charged always says why, in `language`.
+fn banner(notice: &Notice, totals: &Result<Totals, MoneyError>, language: Language) -> Notice {
     match totals {
-        Err(e) if notice.is_empty() => {
-            Notice::error(format!("This cart cannot be totalled: {e}. Remove the last piece."))
-        }
+        Err(e) if notice.is_empty() => Notice::error(t!(
+            language,
+            "This cart cannot be totalled: {reason}. Remove the last piece.",
+            reason = e.localized(language)
+        )),
         _ => notice.clone(),
     }
 }
@@ -481,14 +548,14 @@ mod tests {
     #[test]
     fn a_cart_that_cannot_be_totalled_says_so_unless_the_worker_has_a_message_up() {
         let overflow = Err(MoneyError::Overflow);
-        let shown = banner(&Notice::default(), &overflow);
+        let shown = banner(&Notice::default(), &overflow, Language::En);
         assert_eq!(
             (shown.text.as_str(), shown.severity),
             ("This cart cannot be totalled: amount is too large. Remove the last piece.", Severity::Error)
         );
         let theirs = Notice::warning("AT-2026-0007 is held for Priya Shah.");
-        assert_eq!(banner(&theirs, &overflow), theirs);
+        assert_eq!(banner(&theirs, &overflow, Language::En), theirs);
         let fine = crate::domain::Cart::new(crate::domain::Currency::GBP).totals(crate::domain::VatRate::UK_STANDARD);
-        assert_eq!(banner(&Notice::default(), &fine), Notice::default());
+        assert_eq!(banner(&Notice::default(), &fine, Language::En), Notice::default());
     }
 }

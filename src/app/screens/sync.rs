@@ -7,7 +7,9 @@ use super::Page;
 use crate::app::present::{local_time as clock, model};
 use crate::app::services::{Notice, Services, Severity};
 use crate::domain::conflict;
+use crate::i18n::{Language, Localized};
 use crate::ui::{AppWindow, ConflictRowData, SyncState};
+use crate::{t, tn};
 use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
@@ -15,95 +17,126 @@ pub struct SyncScreen {
     notice: Notice,
 }
 
-fn changes(n: u64) -> String {
-    match n {
-        1 => "1 change".into(),
-        n => format!("{n} changes"),
+/// Whole sentences, one after the other; the empty ones left out.
+fn sentences(parts: &[String]) -> String {
+    parts.iter().filter(|p| !p.is_empty()).map(String::as_str).collect::<Vec<_>>().join(" ")
+}
+
+/// "Clock 7 min behind the cloud": the headline for a clock off by more than the
+/// tolerance (`sync::clock_off` says when), rounded as the status bar's badge rounds it.
+fn clock_headline(language: Language, skew: i64) -> String {
+    let l = language;
+    let minutes = (skew.abs() + 30) / 60;
+    let amount = if minutes >= 120 {
+        t!(l, "{hours} h", hours = (minutes + 30) / 60)
+    } else {
+        t!(l, "{minutes} min", minutes = minutes)
+    };
+    if skew < 0 {
+        t!(l, "Clock {amount} behind the cloud", amount = amount)
+    } else {
+        t!(l, "Clock {amount} ahead of the cloud", amount = amount)
     }
 }
 
 impl SyncScreen {
     pub fn sync_now(&mut self, svc: &Services) {
+        let l = svc.language();
         self.notice = match &svc.sync {
             Some(_) => {
                 svc.sync_now();
-                Notice::ok("Syncing now.")
+                Notice::ok(t!(l, "Syncing now."))
             }
-            None => Notice::warning("This kiosk is not connected to a cloud."),
+            None => Notice::warning(t!(l, "This kiosk is not connected to a cloud.")),
         };
     }
 
     pub fn resolve_conflict(&mut self, svc: &mut Services, event_id: &str) {
         let now = svc.now();
+        let l = svc.language();
         let result = uuid::Uuid::parse_str(event_id)
             .map_err(|e| e.to_string())
-            .and_then(|id| svc.store.resolve_conflict(id, now).map_err(|e| e.to_string()));
+            .and_then(|id| svc.store.resolve_conflict(id, now).map_err(|e| e.localized(l)));
         self.notice = match result {
             Ok(()) => {
                 svc.sync_now();
-                Notice::ok("Marked as dealt with.")
+                Notice::ok(t!(l, "Marked as dealt with."))
             }
-            Err(e) => Notice::error(format!("Could not mark it dealt with: {e}")),
+            Err(e) => Notice::error(t!(l, "Could not mark it dealt with: {error}", error = e)),
         };
     }
 
     /// (headline, severity, detail) for the top of the screen.
     fn summary(svc: &Services, now: DateTime<Utc>) -> (String, Severity, String) {
+        let l = svc.language();
         let waiting = svc.store.unsynced_count().unwrap_or(0);
         let here = match waiting {
-            0 => "Every change is in the cloud.".to_owned(),
-            n => format!("{} kept on this kiosk until the cloud confirms them.", changes(n)),
+            0 => t!(l, "Every change is in the cloud."),
+            n => tn!(
+                l,
+                "{n} change kept on this kiosk until the cloud confirms them.",
+                "{n} changes kept on this kiosk until the cloud confirms them.",
+                n
+            ),
         };
         let Some(sync) = &svc.sync else {
             if let Some(error) = &svc.sync_error {
                 return (
-                    "Sync is off".into(),
+                    t!(l, "Sync is off"),
                     Severity::Error,
-                    format!(
-                        "It could not start: {error}. {here} Correct the [sync] settings in the config file, \
-                         then restart the kiosk."
+                    t!(
+                        l,
+                        "It could not start: {error}. {changes} Correct the [sync] settings in the config file, then restart the kiosk.",
+                        error = error,
+                        changes = here
                     ),
                 );
             }
+            let changes = if waiting == 0 { t!(l, "Nothing to send.") } else { here };
             return (
-                "Not connected to a cloud".into(),
+                t!(l, "Not connected to a cloud"),
                 Severity::Neutral,
-                format!(
-                    "{} To sync, set [sync] url and token in the config file.",
-                    if waiting == 0 { "Nothing to send.".to_owned() } else { here }
-                ),
+                t!(l, "{changes} To sync, set [sync] url and token in the config file.", changes = changes),
             );
         };
         let status = sync.status();
-        if let Some(off) = crate::sync::clock_off(status.clock_skew) {
+        if let (Some(_), Some(skew)) = (crate::sync::clock_off(status.clock_skew), status.clock_skew) {
             return (
-                format!("{off} the cloud"),
+                clock_headline(l, skew),
                 Severity::Error,
-                "Receipts, holds and drop times use this kiosk's clock. Set the time in the Pi's settings, or \
-                 give it internet so it sets itself; sync goes on meanwhile."
-                    .into(),
+                t!(
+                    l,
+                    "Receipts, holds and drop times use this kiosk's clock. Set the time in the Pi's settings, or give it internet so it sets itself; sync goes on meanwhile."
+                ),
             );
         }
-        let last = status.last_ok.map(|t| format!(" Last sync {}.", clock(t, now))).unwrap_or_default();
+        let last = status.last_ok.map(|at| t!(l, "Last sync {time}.", time = clock(l, at, now))).unwrap_or_default();
         match (status.syncing, status.online, &status.last_error) {
-            (true, ..) => ("Syncing…".into(), Severity::Warning, format!("{here}{last}")),
+            (true, ..) => (t!(l, "Syncing…"), Severity::Warning, sentences(&[here, last])),
             (_, Some(false), _) => (
-                "Offline".into(),
+                t!(l, "Offline"),
                 Severity::Warning,
-                format!("{here} Nothing is lost; the kiosk tries again every few seconds.{last}"),
+                sentences(&[here, t!(l, "Nothing is lost; the kiosk tries again every few seconds."), last]),
             ),
-            (_, Some(true), Some(error)) => ("Sync problem".into(), Severity::Error, format!("{error}. {here}{last}")),
+            // The worker's error is its own words, ended as a sentence.
+            (_, Some(true), Some(error)) => {
+                (t!(l, "Sync problem"), Severity::Error, sentences(&[format!("{error}."), here, last]))
+            }
             (_, Some(true), None) => (
-                status.last_ok.map(|t| format!("Synced at {}", clock(t, now))).unwrap_or_else(|| "Synced".into()),
+                status
+                    .last_ok
+                    .map(|at| t!(l, "Synced at {time}", time = clock(l, at, now)))
+                    .unwrap_or_else(|| t!(l, "Synced")),
                 if waiting == 0 { Severity::Ok } else { Severity::Warning },
                 here,
             ),
-            (_, None, _) => ("Connecting…".into(), Severity::Neutral, here),
+            (_, None, _) => (t!(l, "Connecting…"), Severity::Neutral, here),
         }
     }
 
     /// Sync goes on in the background, so the one-second timer presents this too.
     pub fn present(&self, svc: &Services, ui: &AppWindow, now: DateTime<Utc>) {
+        let l = svc.language();
         let (headline, severity, detail) = Self::summary(svc, now);
         ui.global::<SyncState>().set_headline(headline.into());
         ui.global::<SyncState>().set_severity(severity);
@@ -120,16 +153,15 @@ impl SyncScreen {
                 ConflictRowData {
                     id: c.event_id.to_string().into(),
                     title: words.title.into(),
-                    detail: format!("{} · {}", c.message, clock(c.at, now)).into(),
+                    detail: format!("{} · {}", c.message, clock(l, c.at, now)).into(),
                     advice: words.advice.into(),
                 }
             })
             .collect();
         let title = match rows.len() {
-            0 if svc.sync.is_none() => "Not syncing".to_owned(),
-            0 => "Nothing needs your attention".to_owned(),
-            1 => "1 thing needs your attention".to_owned(),
-            n => format!("{n} things need your attention"),
+            0 if svc.sync.is_none() => t!(l, "Not syncing"),
+            0 => t!(l, "Nothing needs your attention"),
+            n => tn!(l, "{n} thing needs your attention", "{n} things need your attention", n),
         };
         ui.global::<SyncState>().set_conflicts_title(title.into());
         ui.global::<SyncState>().set_conflicts(model(rows));

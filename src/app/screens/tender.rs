@@ -8,8 +8,10 @@ use crate::app::present::{fmt_money, model};
 use crate::app::sale::{Completed, SellFlowError, SellSession};
 use crate::app::services::{Notice, Services};
 use crate::domain::printout::{Printout, ReceiptDoc};
-use crate::domain::{NewSale, ReceiptNumber, Tender};
-use crate::ui::{AppWindow, TenderData, TenderState};
+use crate::domain::{Money, NewSale, ReceiptNumber, Tender};
+use crate::i18n::Localized;
+use crate::t;
+use crate::ui::{AppWindow, QuickCashData, TenderData, TenderState};
 use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
@@ -33,7 +35,7 @@ impl TenderScreen {
         let amount = amount.trim_start_matches(svc.currency().symbol());
         self.notice = match sale.add_cash(amount, svc.vat) {
             Ok(()) => Notice::default(),
-            Err(e) => e.notice(),
+            Err(e) => e.notice(svc.language()),
         };
     }
 
@@ -45,7 +47,7 @@ impl TenderScreen {
                 true
             }
             Err(e) => {
-                self.notice = e.notice();
+                self.notice = e.notice(svc.language());
                 false
             }
         }
@@ -54,6 +56,7 @@ impl TenderScreen {
     /// Commits the sale, with its receipt queued in the same transaction when there is a printer.
     pub fn complete(&mut self, svc: &mut Services, sale: &mut SellSession) -> Outcome {
         let now = svc.now();
+        let l = svc.language();
         let device = svc.device().to_owned();
         let receipt = svc.printing.is_some().then(|| {
             let c = &svc.config;
@@ -72,10 +75,14 @@ impl TenderScreen {
             Err(SellFlowError::Store(crate::store::StoreError::Sell(e))) => {
                 let gone = sale.drop_unavailable(&svc.store).unwrap_or_default();
                 tracing::warn!(error = %e, removed = gone.len(), "sale refused by the store");
-                Outcome::Refused(Notice::error(format!("{e} It was taken out of the cart; nothing was charged.")))
+                Outcome::Refused(Notice::error(t!(
+                    l,
+                    "{reason} It was taken out of the cart; nothing was charged.",
+                    reason = e.localized(l)
+                )))
             }
             Err(e) => {
-                self.notice = SellFlowError::Input(format!("The sale was NOT saved. {e}")).notice();
+                self.notice = Notice::error(t!(l, "The sale was NOT saved. {reason}", reason = e.localized(l)));
                 Outcome::Failed
             }
         }
@@ -83,18 +90,20 @@ impl TenderScreen {
 
     /// Payments taken so far, what is left and the change.
     pub fn present(&self, svc: &Services, sale: &SellSession, ui: &AppWindow) {
+        let l = svc.language();
         let total = sale.total(svc.vat).ok();
-        ui.global::<TenderState>().set_total(total.map(fmt_money).unwrap_or_else(|| "—".into()));
-        ui.global::<TenderState>().set_remaining(sale.remaining(svc.vat).ok().map(fmt_money).unwrap_or_default());
+        ui.global::<TenderState>().set_total(total.map(|m| fmt_money(l, m)).unwrap_or_else(|| "—".into()));
+        ui.global::<TenderState>()
+            .set_remaining(sale.remaining(svc.vat).ok().map(|m| fmt_money(l, m)).unwrap_or_default());
         let tenders = sale
             .tenders
             .iter()
             .map(|t| TenderData {
-                kind: t.label().into(),
-                amount: fmt_money(t.amount()),
+                kind: t.label(l).into(),
+                amount: fmt_money(l, t.amount()),
                 detail: match t {
                     Tender::Cash { .. } => SharedString::new(),
-                    Tender::Card { reference, .. } => format!("ref. {reference}").into(),
+                    Tender::Card { reference, .. } => t!(l, "ref. {reference}", reference = reference).into(),
                 },
             })
             .collect();
@@ -102,10 +111,12 @@ impl TenderScreen {
         let settlement = total.and_then(|t| crate::domain::tender::settle(t, &sale.tenders).ok());
         ui.global::<TenderState>().set_can_complete(settlement.is_some() && !sale.cart.is_empty());
         ui.global::<TenderState>().set_change(match settlement {
-            Some(s) if !s.change.is_zero() => fmt_money(s.change),
+            Some(s) if !s.change.is_zero() => fmt_money(l, s.change),
             _ => SharedString::new(),
         });
-        ui.global::<TenderState>().set_quick_cash(model(sale.quick_cash(svc.vat).into_iter().map(fmt_money).collect()));
+        // The amount goes back as the pad types it; "142,50 €" is for eyes only.
+        let quick = |m: Money| QuickCashData { shown: fmt_money(l, m), amount: m.plain().into() };
+        ui.global::<TenderState>().set_quick_cash(model(sale.quick_cash(svc.vat).into_iter().map(quick).collect()));
         ui.global::<TenderState>().set_error(self.notice.text.clone().into());
     }
 }

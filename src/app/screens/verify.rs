@@ -10,7 +10,7 @@ use marketday_hardware::scanner::ScanEvent;
 use crate::app::services::{Services, Severity};
 use crate::domain::Edition;
 use crate::domain::provenance::Verdict;
-use crate::i18n::{self, Language};
+use crate::i18n::{self, Language, Localized};
 use crate::provenance::{Check, check};
 use crate::t;
 use crate::ui::{AppWindow, VerifyState};
@@ -130,7 +130,7 @@ impl VerifyScreen {
                 explanation: t!(
                     svc.language(),
                     "The kiosk could not read its records ({error}). Ask staff.",
-                    error = e
+                    error = e.localized(svc.language())
                 ),
                 ..VerdictCard::default()
             },
