@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::OnceLock;
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDateTime, Timelike};
+use icu_datetime::DateTimeFormatter;
+use icu_datetime::fieldsets;
+use icu_datetime::options::TimePrecision;
 use icu_decimal::DecimalFormatter;
 use icu_decimal::input::Decimal;
 use icu_locale_core::locale;
@@ -154,6 +157,21 @@ pub fn trn(language: Language, singular: &str, plural: &str, n: u64) -> String {
     fill(&form, &[("n", &n)])
 }
 
+/// Formats `input` with the field set `$set` in `language`, through a formatter made once
+/// per thread and language (ICU's formatters are not `Sync`). `None` only in a build
+/// without ICU's data, which the tests would show.
+macro_rules! format_with {
+    ($set:ty, $options:expr, $language:expr, $input:expr) => {{
+        thread_local! {
+            static FORMATTERS: HashMap<Language, DateTimeFormatter<$set>> = Language::ALL
+                .into_iter()
+                .filter_map(|l| Some((l, DateTimeFormatter::try_new(icu_locale(l).into(), $options).ok()?)))
+                .collect();
+        }
+        FORMATTERS.with(|all| all.get(&$language).map(|f| f.format($input).to_string()))
+    }};
+}
+
 /// An amount as the language writes it: "£1,234.50", "1 234,50 €", "1.234,50 €".
 ///
 /// The digits, separators and grouping come from ICU's data for the language's main
@@ -215,14 +233,9 @@ fn with_number_formatter<R>(language: Language, f: impl FnOnce(&DecimalFormatter
         static FORMATTERS: HashMap<Language, DecimalFormatter> = Language::ALL
             .into_iter()
             .filter_map(|language| {
-                let locale = match language {
-                    Language::En => locale!("en-GB"),
-                    Language::Fr => locale!("fr-FR"),
-                    Language::De => locale!("de-DE"),
-                };
                 // Compiled-in data for locales ICU ships: fails only in a broken build,
                 // which the tests below would show.
-                let formatter = DecimalFormatter::try_new(locale.into(), Default::default()).ok()?;
+                let formatter = DecimalFormatter::try_new(icu_locale(language).into(), Default::default()).ok()?;
                 Some((language, formatter))
             })
             .collect();
@@ -264,25 +277,68 @@ pub fn fill(template: &str, args: &[(&str, &dyn Display)]) -> String {
     out
 }
 
-/// A day as the language writes it: "5 Dec 2026", "5 déc. 2026", "5. Dez. 2026".
+/// A day as the language writes it: "5 Dec 2026", "5 déc. 2026", "05.12.2026".
 pub fn date(language: Language, at: impl Datelike) -> String {
-    use crate::msg;
-    const MONTHS: [&str; 12] = [
-        msg!("Jan"),
-        msg!("Feb"),
-        msg!("Mar"),
-        msg!("Apr"),
-        msg!("May"),
-        msg!("Jun"),
-        msg!("Jul"),
-        msg!("Aug"),
-        msg!("Sep"),
-        msg!("Oct"),
-        msg!("Nov"),
-        msg!("Dec"),
-    ];
-    let month = tr(language, MONTHS[at.month0() as usize]);
-    crate::t!(language, "{day} {month} {year}", day = at.day(), month = month, year = at.year())
+    let fallback = || format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day());
+    let Some(day) = iso_date(&at) else { return fallback() };
+    format_with!(fieldsets::YMD, fieldsets::YMD::medium(), language, &day).unwrap_or_else(fallback)
+}
+
+/// A day as a heading: "Sunday 6 December", "dimanche 6 décembre", "Sonntag, 6. Dezember".
+pub fn day_heading(language: Language, at: impl Datelike) -> String {
+    let Some(day) = iso_date(&at) else { return date(language, at) };
+    format_with!(fieldsets::MDE, fieldsets::MDE::long(), language, &day).unwrap_or_else(|| date(language, at))
+}
+
+/// A time within the week ahead: "Sat 10:00", "sam. 10:00", "Sa., 10:00".
+pub fn weekday_time(language: Language, at: NaiveDateTime) -> String {
+    iso_date_time(at)
+        .and_then(|t| {
+            format_with!(fieldsets::ET, fieldsets::ET::short().with_time_precision(TimePrecision::Minute), language, &t)
+        })
+        .unwrap_or_else(|| at.format("%a %H:%M").to_string())
+}
+
+/// A moment on another day: "5 Dec, 18:11", "5 déc., 18:11", "5. Dez., 18:11".
+pub fn day_time(language: Language, at: NaiveDateTime) -> String {
+    iso_date_time(at)
+        .and_then(|t| {
+            format_with!(
+                fieldsets::MDT,
+                fieldsets::MDT::medium().with_time_precision(TimePrecision::Minute),
+                language,
+                &t
+            )
+        })
+        .unwrap_or_else(|| at.format("%d %b %H:%M").to_string())
+}
+
+/// A time of day: "18:11" on a 24-hour clock in all three languages, as each writes it.
+pub fn time(language: Language, at: impl Timelike) -> String {
+    icu_datetime::input::Time::try_new(at.hour() as u8, at.minute() as u8, 0, 0)
+        .ok()
+        .and_then(|t| {
+            format_with!(fieldsets::T, fieldsets::T::medium().with_time_precision(TimePrecision::Minute), language, &t)
+        })
+        .unwrap_or_else(|| format!("{:02}:{:02}", at.hour(), at.minute()))
+}
+
+fn iso_date(at: &impl Datelike) -> Option<icu_datetime::input::Date<icu_calendar::Iso>> {
+    icu_datetime::input::Date::try_new_iso(at.year(), at.month() as u8, at.day() as u8).ok()
+}
+
+fn iso_date_time(at: NaiveDateTime) -> Option<icu_datetime::input::DateTime<icu_calendar::Iso>> {
+    let time = icu_datetime::input::Time::try_new(at.hour() as u8, at.minute() as u8, at.second() as u8, 0).ok()?;
+    Some(icu_datetime::input::DateTime { date: iso_date(&at)?, time })
+}
+
+/// The ICU locale a language is written in: British English, France's French, Germany's German.
+fn icu_locale(language: Language) -> icu_locale_core::Locale {
+    match language {
+        Language::En => locale!("en-GB"),
+        Language::Fr => locale!("fr-FR"),
+        Language::De => locale!("de-DE"),
+    }
 }
 
 /// A message in the given language, with named placeholders:
@@ -353,7 +409,20 @@ mod tests {
         let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
         assert_eq!(date(Language::En, at), "5 Dec 2026");
         assert_eq!(date(Language::Fr, at), "5 déc. 2026");
-        assert_eq!(date(Language::De, at), "5. Dez. 2026");
+        assert_eq!(date(Language::De, at), "05.12.2026");
+        // 5 December 2026 is a Saturday.
+        assert_eq!(day_heading(Language::En, at), "Saturday 5 December");
+        assert_eq!(day_heading(Language::Fr, at), "samedi 5 décembre");
+        assert_eq!(day_heading(Language::De, at), "Samstag, 5. Dezember");
+        let evening = at.and_hms_opt(18, 7, 30).unwrap();
+        assert_eq!(time(Language::En, evening), "18:07");
+        assert_eq!(time(Language::De, evening), "18:07");
+        assert_eq!(weekday_time(Language::En, evening), "Sat 18:07");
+        assert_eq!(weekday_time(Language::Fr, evening), "sam. 18:07");
+        assert_eq!(weekday_time(Language::De, evening), "Sa., 18:07");
+        assert_eq!(day_time(Language::En, evening), "5 Dec, 18:07");
+        assert_eq!(day_time(Language::Fr, evening), "5 déc., 18:07");
+        assert_eq!(day_time(Language::De, evening), "5. Dez., 18:07");
     }
 
     #[test]

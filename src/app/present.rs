@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use chrono::{DateTime, Datelike, Local, Utc};
+use chrono::{DateTime, Local, Utc};
 use marketday_hardware::{CameraStatus, PrinterStatus};
 use slint::{ModelRc, SharedString, VecModel};
 
@@ -64,14 +64,10 @@ pub fn hm(t: DateTime<Utc>) -> String {
 /// "14:05" today, "4 Dec 14:05" on another day, the month as `language` shortens it.
 pub fn local_time(language: Language, t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&Local);
-    let time = local.format("%H:%M").to_string();
     if local.date_naive() == now.with_timezone(&Local).date_naive() {
-        time
+        crate::i18n::time(language, local)
     } else {
-        // chrono's "%b" is the English short month ("Dec"): the message id `i18n::date`
-        // translates its months by.
-        let month = crate::i18n::tr(language, &local.format("%b").to_string());
-        t!(language, "{day} {month} {time}", day = local.day(), month = month, time = time)
+        crate::i18n::day_time(language, local.naive_local())
     }
 }
 

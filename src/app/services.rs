@@ -133,7 +133,7 @@ impl Services {
             Ok(ids) => {
                 queue.wake();
                 let what = match printouts {
-                    [one] => one.title(),
+                    [one] => one.title_in(l),
                     many => tn!(l, "{n} sticker", "{n} stickers", many.len()),
                 };
                 let status = queue.status().status;

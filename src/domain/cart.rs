@@ -5,7 +5,7 @@
 //! ("one live sale per piece") with a unique index, because two kiosks or a race can
 //! still get past a check made on a stale snapshot.
 
-use chrono::{DateTime, Datelike, Local, Utc};
+use chrono::{DateTime, Local, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::drop::{Drop, DropPhase, Member};
@@ -129,11 +129,7 @@ fn local_time(t: DateTime<Utc>) -> String {
 
 /// "Sat 10:00" on the stall's clock, the weekday in `language`.
 fn local_time_in(language: Language, at: DateTime<Utc>) -> String {
-    const WEEKDAYS: [&str; 7] =
-        [msg!("Mon"), msg!("Tue"), msg!("Wed"), msg!("Thu"), msg!("Fri"), msg!("Sat"), msg!("Sun")];
-    let local = at.with_timezone(&Local);
-    let weekday = i18n::tr(language, WEEKDAYS[local.weekday().num_days_from_monday() as usize]);
-    t!(language, "{weekday} {time}", weekday = weekday, time = local.format("%H:%M"))
+    i18n::weekday_time(language, at.with_timezone(&Local).naive_local())
 }
 
 impl Localized for SellError {

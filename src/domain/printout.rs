@@ -12,6 +12,8 @@ use super::cash::{Drawer, RefundSplit};
 use super::money::{Money, VatRate};
 use super::sale::{NewSale, ReceiptNumber, ReturnsWindow, SaleLine};
 use super::tender::Tender;
+use crate::i18n::Language;
+use crate::t;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptDoc {
@@ -189,6 +191,20 @@ impl Printout {
         }
     }
 
+    /// The same, as the Printer screen shows it in `language`.
+    pub fn title_in(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            Printout::Receipt(r) => t!(l, "Receipt {number}", number = r.number),
+            Printout::Sticker(s) => t!(l, "Sticker {serial}", serial = s.serial),
+            Printout::ZReport(z) => t!(l, "End-of-day report {day}", day = crate::i18n::date(l, z.day)),
+            Printout::Slip(s) => t!(l, "Reservation slip {code}", code = s.code),
+            Printout::DispatchSlip(d) => t!(l, "Dispatch slip {order}", order = d.order),
+            Printout::RefundSlip(r) => t!(l, "Refund slip {receipt}", receipt = r.receipt),
+            Printout::Test { .. } => t!(l, "Test page"),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Printout::Receipt(_) => "receipt",
@@ -248,7 +264,11 @@ mod tests {
         let two =
             ReceiptDoc::new("S", n, &sale(vec![line("AT-2026-0007"), line("AT-2026-0008")]), w, "https://v.example");
         assert_eq!(two.qr, "https://v.example/o/K1-000042");
-        assert_eq!(Printout::Receipt(two).title(), "Receipt K1-000042");
+        let two = Printout::Receipt(two);
+        assert_eq!(two.title(), "Receipt K1-000042");
+        // The Printer screen says it in the stall's language; the record keeps English.
+        assert_eq!(two.title_in(Language::En), two.title());
+        assert_eq!(two.title_in(Language::De), "Bon K1-000042");
     }
 
     #[test]

@@ -182,8 +182,9 @@ impl PrinterScreen {
                         (None, None) => (t!(l, "Printing"), Severity::Warning, String::new()),
                     },
                 };
-                // The title is the job's as queued ("Receipt K1-000042").
-                let title = if job.reprint { t!(l, "{title} (reprint)", title = job.title) } else { job.title.clone() };
+                // The title as the stall reads it ("Receipt K1-000042", "Ticket K1-000042").
+                let title = job.printout.title_in(l);
+                let title = if job.reprint { t!(l, "{title} (reprint)", title = title) } else { title };
                 PrintJobRowData {
                     id: job.id as i32,
                     title: title.into(),

@@ -1,7 +1,7 @@
 //! The Holds tab: today's holds and reservations, searchable by name, serial or code; collect
 //! one (its piece goes to the cart), give it more time, or release it with a reason.
 
-use chrono::{DateTime, Datelike, Local, Utc};
+use chrono::{DateTime, Local, Utc};
 use uuid::Uuid;
 
 use super::Page;
@@ -10,8 +10,8 @@ use crate::app::services::{Notice, Services, Severity};
 use crate::domain::reservation::Source;
 use crate::domain::{HoldLength, RELEASE_REASONS, Reservation, ReservationKind, ReservationState};
 use crate::i18n::{self, Language, Localized};
+use crate::t;
 use crate::ui::{AppWindow, ReservationRowData, ReservationsState};
-use crate::{msg, t};
 use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
@@ -68,10 +68,9 @@ impl ReservationsScreen {
                 let at = until.with_timezone(&Local);
                 self.notice = Notice::ok(t!(
                     l,
-                    "{code} now held until {weekday} {time}.",
+                    "{code} now held until {when}.",
                     code = current.code,
-                    weekday = weekday(l, at),
-                    time = at.format("%H:%M")
+                    when = i18n::weekday_time(l, at.naive_local())
                 ));
                 true
             }
@@ -186,12 +185,6 @@ fn row(r: &Reservation, now: DateTime<Utc>, language: Language) -> ReservationRo
         severity,
         active,
     }
-}
-
-/// The day of the week, short, as `language` writes it: "Sat", "sam.", "Sa.".
-fn weekday(language: Language, at: DateTime<Local>) -> String {
-    const DAYS: [&str; 7] = [msg!("Mon"), msg!("Tue"), msg!("Wed"), msg!("Thu"), msg!("Fri"), msg!("Sat"), msg!("Sun")];
-    i18n::tr(language, DAYS[at.weekday().num_days_from_monday() as usize])
 }
 
 impl Page for ReservationsScreen {

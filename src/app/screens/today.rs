@@ -4,7 +4,7 @@
 //! Its state is its own: which drawer entry is open and its message. It reads the store and
 //! writes only cash movements, so it reaches into no other screen's state.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use slint::SharedString;
 
 use super::Page;
@@ -15,7 +15,7 @@ use crate::domain::cash::{CashKind, describe_difference};
 use crate::i18n::{self, Language, Localized};
 use crate::store::Day;
 use crate::ui::{AppWindow, TodayData, TodayRowData, TodayState};
-use crate::{msg, t, tn};
+use crate::{t, tn};
 use slint::ComponentHandle;
 
 #[derive(Debug, Default)]
@@ -217,35 +217,9 @@ impl TodayScreen {
     }
 }
 
-/// "Friday 5 December": the day's heading, with the weekday and month `language` names.
+/// "Friday 5 December": the day's heading, as `language` writes it.
 fn long_date(language: Language, date: NaiveDate) -> String {
-    const WEEKDAYS: [&str; 7] = [
-        msg!("Monday"),
-        msg!("Tuesday"),
-        msg!("Wednesday"),
-        msg!("Thursday"),
-        msg!("Friday"),
-        msg!("Saturday"),
-        msg!("Sunday"),
-    ];
-    const MONTHS: [&str; 12] = [
-        msg!("January"),
-        msg!("February"),
-        msg!("March"),
-        msg!("April"),
-        msg!("May"),
-        msg!("June"),
-        msg!("July"),
-        msg!("August"),
-        msg!("September"),
-        msg!("October"),
-        msg!("November"),
-        msg!("December"),
-    ];
-    let l = language;
-    let weekday = i18n::tr(l, WEEKDAYS[date.weekday().num_days_from_monday() as usize]);
-    let month = i18n::tr(l, MONTHS[date.month0() as usize]);
-    t!(l, "{weekday} {day} {month}", weekday = weekday, day = date.day(), month = month)
+    i18n::day_heading(language, date)
 }
 
 impl Page for TodayScreen {
