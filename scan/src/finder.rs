@@ -347,26 +347,8 @@ pub fn small_code_regions(b: &Bitmap, max_module: f64) -> Vec<(Pt, Pt)> {
         .collect()
 }
 
-/// What our finder made of a bitmap: the codes it read, and the centres of well-seen finder
-/// patterns that belong to none of them: a code it saw but could not read here, which a
-/// closer look (full resolution, the other detector) may.
-#[derive(Debug, Clone, Default)]
-pub struct Reading {
-    pub found: Vec<Found>,
-    pub loose: Vec<Pt>,
-}
-
-/// Rows a finder pattern must be seen on to count as loose: a single row is as often a
-/// letter of printed text as a finder.
-const LOOSE_HITS: u32 = 2;
-
 /// Every code our own finder can read in the bitmap.
 pub fn read(b: &Bitmap) -> Vec<Found> {
-    read_all(b).found
-}
-
-/// Every code our own finder can read in the bitmap, and the finder patterns left over.
-pub fn read_all(b: &Bitmap) -> Reading {
     let f = finders(b);
     let mut used = vec![false; f.len()];
     let mut out: Vec<Found> = Vec::new();
@@ -385,18 +367,5 @@ pub fn read_all(b: &Bitmap) -> Reading {
             }
         }
     }
-    let loose = f
-        .iter()
-        .zip(&used)
-        .filter(|(finder, used)| !**used && finder.hits >= LOOSE_HITS)
-        .map(|(finder, _)| finder.c)
-        .filter(|&c| !out.iter().any(|o| inside(&o.corners, c)))
-        .collect();
-    Reading { found: out, loose }
-}
-
-/// Whether `p` lies within the quadrilateral `q` (corners in order, either way round).
-pub fn inside(q: &[Pt; 4], p: Pt) -> bool {
-    let sides: Vec<f64> = (0..4).map(|i| q[(i + 1) % 4].minus(q[i]).cross(p.minus(q[i]))).collect();
-    sides.iter().all(|&s| s >= 0.0) || sides.iter().all(|&s| s <= 0.0)
+    out
 }

@@ -93,37 +93,18 @@ fn decoded<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> Vec<Code> {
         .collect()
 }
 
-/// The codes read in one bitmap, and the finder patterns no code read there explains.
-fn read_bitmap(b: &Bitmap, steps: Steps) -> (Vec<Code>, Vec<Pt>) {
-    let (mut codes, mut loose) = (Vec::new(), Vec::new());
+fn read_bitmap(b: &Bitmap, steps: Steps) -> Vec<Code> {
+    let mut codes: Vec<Code> = Vec::new();
     if steps.own_finder {
-        let reading = finder::read_all(b);
-        codes = reading.found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
-        loose = reading.loose;
+        codes = finder::read(b).into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
     }
-    // rqrr's detector as a second opinion: when ours read nothing, or left finders over.
-    if (codes.is_empty() || !loose.is_empty()) && steps.rqrr_detector {
-        merge(&mut codes, rqrr_on(b));
-        loose.retain(|&p| !codes.iter().any(|c| finder::inside(&c.corners, p)));
+    if codes.is_empty() && steps.rqrr_detector {
+        codes = rqrr_on(b);
     }
-    (codes, loose)
-}
-
-/// Adds the codes of `more` not already in `codes`.
-fn merge(codes: &mut Vec<Code>, more: Vec<Code>) {
-    for c in more {
-        if !codes.iter().any(|k| k.text == c.text) {
-            codes.push(c);
-        }
-    }
+    codes
 }
 
 /// Our pipeline. Never panics on any frame, including an empty or short one.
-///
-/// It stops at the first resolution that reads a code and explains every finder pattern it
-/// saw; a finder left over (a second code too small for half resolution) sends it on to
-/// full resolution, so every code in view is reported, and a frame with one code pays for
-/// one pass.
 pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
     let (w, h) = (frame.width as usize, frame.height as usize);
     if frame.luma.len() < w * h || w < 21 || h < 21 {
@@ -136,7 +117,6 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
         levels.push((half.into(), hw, hh, 2.0));
     }
     levels.push((luma.into(), w, h, 1.0));
-    let mut all: Vec<Code> = Vec::new();
     for (i, (pixels, lw, lh, scale)) in levels.iter().enumerate() {
         let (lw, lh, scale) = (*lw, *lh, *scale);
         // A sixteenth of the frame: small enough that a dark background beside a pale,
@@ -145,13 +125,13 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
         let window = (lw.min(lh) / 16) | 1;
         let means = binarize::LocalMean::new(pixels, lw, lh, window);
         let bitmap = means.bitmap(pixels, false);
-        let (mut codes, mut loose) = read_bitmap(&bitmap, steps);
+        let mut codes = read_bitmap(&bitmap, steps);
         let mut inverted = None;
         if codes.is_empty() && steps.inverted {
             // Light-on-dark: threshold the negative, so a module lighter than its
             // surroundings is "dark". (Flipping the bitmap would flip the flat patches too.)
             let b = means.bitmap(pixels, true);
-            (codes, loose) = read_bitmap(&b, steps);
+            codes = read_bitmap(&b, steps);
             inverted = Some(b);
         }
         let full_res = i + 1 == levels.len();
@@ -166,15 +146,16 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
                 }
             }
         }
-        for c in &mut codes {
-            c.corners = c.corners.map(|p| p.scale(scale));
-        }
-        merge(&mut all, codes);
-        if !all.is_empty() && loose.is_empty() {
-            break;
+        if !codes.is_empty() {
+            for c in &mut codes {
+                c.corners = c.corners.map(|p| p.scale(scale));
+            }
+            let mut seen = std::collections::HashSet::new();
+            codes.retain(|c| seen.insert(c.text.clone()));
+            return codes;
         }
     }
-    all
+    Vec::new()
 }
 
 /// Modules smaller than this (in pixels) get a second look at twice the size.
@@ -222,25 +203,11 @@ mod tests {
 
     /// A code drawn axis-aligned with `module` pixels a module, centred in the frame.
     fn drawn(text: &str, module: usize, width: usize, height: usize) -> Frame {
-        let mut frame = Frame { width: width as u32, height: height as u32, luma: vec![120u8; width * height] };
-        let side = side_of(text, module);
-        draw(&mut frame, text, module, ((width - side) / 2, (height - side) / 2));
-        frame
-    }
-
-    /// Pixels a side of `text`'s code with its quiet zone.
-    fn side_of(text: &str, module: usize) -> usize {
-        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
-        (code.width() + 8) * module
-    }
-
-    /// Draws `text`'s code with its quiet zone at `(x0, y0)`.
-    fn draw(frame: &mut Frame, text: &str, module: usize, (x0, y0): (usize, usize)) {
         let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
         let (n, colors) = (code.width(), code.to_colors());
         let side = (n + 8) * module;
-        let width = frame.width as usize;
-        let luma = &mut frame.luma;
+        let (x0, y0) = ((width - side) / 2, (height - side) / 2);
+        let mut luma = vec![120u8; width * height];
         for y in 0..side {
             for x in 0..side {
                 let (mx, my) = ((x / module).wrapping_sub(4), (y / module).wrapping_sub(4));
@@ -248,23 +215,7 @@ mod tests {
                 luma[(y0 + y) * width + x0 + x] = if dark { 25 } else { 225 };
             }
         }
-    }
-
-    #[test]
-    fn every_code_in_view_is_read_even_one_only_full_resolution_can_read() {
-        // A pendant's tag close to the lens and a small sticker beside it: at half
-        // resolution the sticker's modules are a pixel and a half, too blurred to read, but its finder
-        // patterns show, so the search goes on at full resolution instead of stopping.
-        let (big, small) = ("HTTPS://MD.EX/P/BIG-TAG-07", "HTTPS://MD.EX/P/SMALL-STICKER-12");
-        let mut frame = Frame { width: 1280, height: 720, luma: vec![120u8; 1280 * 720] };
-        draw(&mut frame, big, 8, (40, 100));
-        draw(&mut frame, small, 3, (901, 301));
-        let mut texts: Vec<String> = scan(&frame, Steps::default()).into_iter().map(|c| c.text).collect();
-        texts.sort();
-        assert_eq!(texts, [big, small]);
-        // Each alone is read too, the big one at half resolution.
-        let alone = |text, module| scan(&drawn(text, module, 1280, 720), Steps::default()).len();
-        assert_eq!((alone(big, 8), alone(small, 3)), (1, 1));
+        Frame { width: width as u32, height: height as u32, luma }
     }
 
     #[test]
