@@ -38,12 +38,6 @@ pub struct BenchArgs {
     /// Only the proof-of-dispatch figures: capture to committed record, and photo size.
     #[arg(long)]
     pub dispatch_only: bool,
-    /// Only the QR scanning figures: plain rqrr against our pipeline on generated frames.
-    #[arg(long)]
-    pub scan_only: bool,
-    /// Generated frames per category for the scanning figures.
-    #[arg(long, default_value_t = 42)]
-    pub frames: usize,
     /// Only the cost of a tap: SQL statements and time per tap on a Sell tile, through the
     /// window's own event handling (headless), on a store of `--pieces` pieces.
     #[arg(long)]

@@ -6,7 +6,6 @@
 
 pub mod app;
 pub mod bench;
-pub mod bench_scan;
 pub mod catalog_import;
 pub mod config;
 pub mod demo;

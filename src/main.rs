@@ -590,10 +590,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("Drop {id} saved.");
         }
         Some(Command::Bench(args)) => {
-            if args.scan_only {
-                marketday::bench_scan::run(args.frames);
-                return Ok(ExitCode::SUCCESS);
-            }
             if args.taps_only {
                 marketday::bench::taps(args)?;
                 return Ok(ExitCode::SUCCESS);

@@ -349,15 +349,35 @@ pub fn small_code_regions(b: &Bitmap, max_module: f64) -> Vec<(Pt, Pt)> {
 
 /// Every code our own finder can read in the bitmap.
 pub fn read(b: &Bitmap) -> Vec<Found> {
+    read_noting_unexplained(b).0
+}
+
+/// Is `p` inside the quadrilateral `q` (corners in order, either direction)?
+fn inside(q: &[Pt; 4], p: Pt) -> bool {
+    let sides: Vec<f64> = (0..4).map(|i| q[(i + 1) % 4].minus(q[i]).cross(p.minus(q[i]))).collect();
+    sides.iter().all(|&s| s >= 0.0) || sides.iter().all(|&s| s <= 0.0)
+}
+
+/// `read`, and whether three finder patterns that no code read explains (neither one of
+/// its finders nor inside it) are placed as a code's would be: the sign of a code this
+/// bitmap could not resolve.
+pub fn read_noting_unexplained(b: &Bitmap) -> (Vec<Found>, bool) {
     let f = finders(b);
     let mut used = vec![false; f.len()];
     let mut out: Vec<Found> = Vec::new();
     // The best-shaped groups come first; past these, a cluttered frame only costs time.
     const ATTEMPTS: usize = 12;
-    for (tl, tr, bl) in groups(&f).into_iter().take(ATTEMPTS) {
+    let mut attempts = 0;
+    for (tl, tr, bl) in groups(&f) {
+        // Finders of a code already read are spent: with several codes in view, groups
+        // mixing them with another code's finders must not use up the attempts.
         if used[tl] || used[tr] || used[bl] {
             continue;
         }
+        if attempts == ATTEMPTS {
+            break;
+        }
+        attempts += 1;
         if let Some(found) = decode_group(b, &f[tl], &f[tr], &f[bl]) {
             used[tl] = true;
             used[tr] = true;
@@ -367,5 +387,7 @@ pub fn read(b: &Bitmap) -> Vec<Found> {
             }
         }
     }
-    out
+    let loose: Vec<Finder> =
+        (0..f.len()).filter(|&i| !used[i] && !out.iter().any(|o| inside(&o.corners, f[i].c))).map(|i| f[i]).collect();
+    (out, !groups(&loose).is_empty())
 }

@@ -31,6 +31,8 @@ pub mod finder;
 pub mod geometry;
 pub mod synth;
 
+use std::time::{Duration, Instant};
+
 use binarize::Bitmap;
 pub use geometry::Pt;
 
@@ -50,7 +52,7 @@ pub struct Code {
     pub corners: [Pt; 4],
 }
 
-/// Which steps of the pipeline run; all on by default. The benchmark turns them off one
+/// Which steps of the pipeline run; all but `complete` on by default. The benchmark turns them off one
 /// at a time to measure what each is worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Steps {
@@ -59,11 +61,24 @@ pub struct Steps {
     pub rqrr_detector: bool,
     pub inverted: bool,
     pub small_regions: bool,
+    /// When the half-resolution pass read codes but left three finder patterns unexplained
+    /// where a code's would be, look again at full resolution (our finder only) for it.
+    /// Off by default: it reads more of the frames with several codes, but on photographed
+    /// printouts their text makes such groups often enough to double the median time at
+    /// 1280x720 (the README has the figures), and the kiosk reads one tag at a time.
+    pub complete: bool,
 }
 
 impl Default for Steps {
     fn default() -> Steps {
-        Steps { half_first: true, own_finder: true, rqrr_detector: true, inverted: true, small_regions: true }
+        Steps {
+            half_first: true,
+            own_finder: true,
+            rqrr_detector: true,
+            inverted: true,
+            small_regions: true,
+            complete: true,
+        }
     }
 }
 
@@ -93,19 +108,64 @@ fn decoded<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> Vec<Code> {
         .collect()
 }
 
-fn read_bitmap(b: &Bitmap, steps: Steps) -> Vec<Code> {
-    let mut codes: Vec<Code> = Vec::new();
+/// Where a scan spent its time, step by step: the benchmark sums these over a corpus.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Profile {
+    /// Averaging the frame down to half resolution.
+    pub downscale: Duration,
+    /// Summed-area tables and the thresholded bitmaps, both polarities.
+    pub threshold: Duration,
+    /// Our finder patterns, grouping, sampling and decoding.
+    pub own_finder: Duration,
+    /// rqrr's detector as the second opinion.
+    pub rqrr_detector: Duration,
+    /// Small-code regions, enlarged and read again.
+    pub small_regions: Duration,
+}
+
+impl Profile {
+    pub fn total(&self) -> Duration {
+        self.downscale + self.threshold + self.own_finder + self.rqrr_detector + self.small_regions
+    }
+
+    pub fn add(&mut self, o: &Profile) {
+        self.downscale += o.downscale;
+        self.threshold += o.threshold;
+        self.own_finder += o.own_finder;
+        self.rqrr_detector += o.rqrr_detector;
+        self.small_regions += o.small_regions;
+    }
+}
+
+/// Runs `f` and adds its time to `slot`.
+fn timed<T>(slot: &mut Duration, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    *slot += t.elapsed();
+    out
+}
+
+/// The codes in a bitmap, and whether finder patterns none of them explains form a group.
+fn read_bitmap(b: &Bitmap, steps: Steps, profile: &mut Profile) -> (Vec<Code>, bool) {
+    let (mut codes, mut loose) = (Vec::new(), false);
     if steps.own_finder {
-        codes = finder::read(b).into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
+        let found;
+        (found, loose) = timed(&mut profile.own_finder, || finder::read_noting_unexplained(b));
+        codes = found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
     }
     if codes.is_empty() && steps.rqrr_detector {
-        codes = rqrr_on(b);
+        codes = timed(&mut profile.rqrr_detector, || rqrr_on(b));
     }
-    codes
+    (codes, loose)
 }
 
 /// Our pipeline. Never panics on any frame, including an empty or short one.
 pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
+    scan_profiled(frame, steps, &mut Profile::default())
+}
+
+/// `scan`, adding the time each step took to `profile`.
+pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<Code> {
     let (w, h) = (frame.width as usize, frame.height as usize);
     if frame.luma.len() < w * h || w < 21 || h < 21 {
         return Vec::new();
@@ -113,7 +173,7 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
     let luma = &frame.luma[..w * h];
     let mut levels: Vec<(std::borrow::Cow<'_, [u8]>, usize, usize, f64)> = Vec::with_capacity(2);
     if steps.half_first && w.min(h) >= 400 {
-        let (half, hw, hh) = binarize::half(luma, w, h);
+        let (half, hw, hh) = timed(&mut profile.downscale, || binarize::half(luma, w, h));
         levels.push((half.into(), hw, hh, 2.0));
     }
     levels.push((luma.into(), w, h, 1.0));
@@ -123,19 +183,23 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
         // low-contrast tag does not drag the threshold under its dark modules; the inside
         // of a bigger dark area is decided by a wider window (see `LocalMean::bitmap`).
         let window = (lw.min(lh) / 16) | 1;
-        let means = binarize::LocalMean::new(pixels, lw, lh, window);
-        let bitmap = means.bitmap(pixels, false);
-        let mut codes = read_bitmap(&bitmap, steps);
+        let (means, bitmap) = timed(&mut profile.threshold, || {
+            let means = binarize::LocalMean::new(pixels, lw, lh, window);
+            let bitmap = means.bitmap(pixels, false);
+            (means, bitmap)
+        });
+        let (mut codes, loose) = read_bitmap(&bitmap, steps, profile);
         let mut inverted = None;
         if codes.is_empty() && steps.inverted {
             // Light-on-dark: threshold the negative, so a module lighter than its
             // surroundings is "dark". (Flipping the bitmap would flip the flat patches too.)
-            let b = means.bitmap(pixels, true);
-            codes = read_bitmap(&b, steps);
+            let b = timed(&mut profile.threshold, || means.bitmap(pixels, true));
+            codes = read_bitmap(&b, steps, profile).0;
             inverted = Some(b);
         }
         let full_res = i + 1 == levels.len();
         if codes.is_empty() && full_res && steps.small_regions {
+            let started = Instant::now();
             let polarities = [Some(&bitmap), inverted.as_ref()];
             for (negative, b) in polarities.into_iter().enumerate().filter_map(|(n, b)| Some((n == 1, b?))) {
                 for (lo, hi) in finder::small_code_regions(b, SMALL_MODULE) {
@@ -145,6 +209,23 @@ pub fn scan(frame: &Frame, steps: Steps) -> Vec<Code> {
                     break;
                 }
             }
+            profile.small_regions += started.elapsed();
+        }
+        if !codes.is_empty() && !full_res && steps.complete && loose {
+            // Another code may be in view, too small to resolve at half resolution: our
+            // finder alone at full resolution, the codes of both passes together.
+            let (luma, fw, fh, _) = &levels[levels.len() - 1];
+            for c in &mut codes {
+                c.corners = c.corners.map(|p| p.scale(scale));
+            }
+            let bitmap = timed(&mut profile.threshold, || {
+                binarize::LocalMean::new(luma, *fw, *fh, (fw.min(fh) / 16) | 1).bitmap(luma, false)
+            });
+            let more = timed(&mut profile.own_finder, || finder::read(&bitmap));
+            codes.extend(more.into_iter().map(|f| Code { text: f.text, corners: f.corners }));
+            let mut seen = std::collections::HashSet::new();
+            codes.retain(|c| seen.insert(c.text.clone()));
+            return codes;
         }
         if !codes.is_empty() {
             for c in &mut codes {

@@ -63,27 +63,28 @@ pub struct Sample {
     pub expected: Vec<String>,
 }
 
-/// xorshift64*: deterministic frames without a dependency.
-struct Rng(u64);
+/// xorshift64*: deterministic frames without a dependency (the photographed corpus of
+/// `marketday-scan-bench` draws from it too).
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
     /// Roughly normal, mean 0, standard deviation 1.
-    fn gauss(&mut self) -> f64 {
+    pub fn gauss(&mut self) -> f64 {
         (0..4).map(|_| self.unit()).sum::<f64>() * 3f64.sqrt() - 2.0 * 3f64.sqrt()
     }
 }
@@ -95,7 +96,7 @@ fn payload(rng: &mut Rng, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
     let mut s = String::from("https://v.example/p/");
     while s.len() < len {
-        s.push(ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize] as char);
+        s.push(ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize] as char);
     }
     s
 }
@@ -180,7 +181,7 @@ fn scene(rng: &mut Rng, w: usize, h: usize, cluttered: bool) -> Vec<u8> {
         let (x0, y0) = (rng.range(0.0, (w - sw) as f64) as usize, rng.range(0.0, (h - sh) as f64) as usize);
         let (a, b) = (rng.range(10.0, 90.0) as u8, rng.range(160.0, 250.0) as u8);
         let cell = rng.range(2.0, 12.0) as usize;
-        let kind = rng.next() % 3;
+        let kind = rng.next_u64() % 3;
         for y in y0..y0 + sh {
             for x in x0..x0 + sw {
                 let (cx, cy) = ((x - x0) / cell, (y - y0) / cell);
