@@ -190,7 +190,7 @@ fn every_kind_of_frame_reaches_a_genuine_verdict_on_screen() {
     for category in categories {
         // A 1280x720 frame a category (the kiosk camera's resolution): the first of three
         // that the scanner reads on its own. Not every frame of every category reads (tiny
-        // codes still miss about one in four): `marketday bench --scan-only` reports the
+        // codes still miss about one in four): `marketday-scan-bench` reports the
         // rates; this test is the wiring from camera to screen, and a floor of one in three.
         let frame_of = |n: usize, c: &Certs| synth::sample_carrying(category, n, &[&c.genuine, &c.genuine_other]).frame;
         let n = [1, 3, 5]

@@ -3,6 +3,10 @@
 //! the frames the scanner was tuned on (`marketday_scan::synth`), and the two parts of the
 //! photographed corpus (`photos`): the tuning part in full, the held part as totals only.
 //! Single thread, every decoder on the same frame in turn. Figures, not pass/fail.
+//!
+//! For working on the scanner: `quick` (ours alone on the generated frames and the tuning
+//! part), `misses DIR` (the tuning part's frames ours does not read, as PNGs) and `dump DIR`
+//! (some of the tuning part, to look at). None of them shows the held part.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -42,10 +46,12 @@ fn zxing() -> (&'static str, Decode) {
 #[cfg(feature = "rxing")]
 fn rxing() -> (&'static str, Decode) {
     let decode = |f: &Frame| -> Vec<String> {
-        let mut hints = rxing::DecodeHints::default();
-        hints.PossibleFormats = Some(std::collections::HashSet::from([rxing::BarcodeFormat::QR_CODE]));
-        hints.TryHarder = Some(true);
-        hints.AlsoInverted = Some(true);
+        let mut hints = rxing::DecodeHints {
+            PossibleFormats: Some(std::collections::HashSet::from([rxing::BarcodeFormat::QR_CODE])),
+            TryHarder: Some(true),
+            AlsoInverted: Some(true),
+            ..Default::default()
+        };
         rxing::helpers::detect_multiple_in_luma_with_hints(f.luma.clone(), f.width, f.height, &mut hints)
             .unwrap_or_default()
             .into_iter()
@@ -163,6 +169,28 @@ fn measure(title: &str, items: &[Item], decoders: &[(&'static str, Decode)], com
     );
 }
 
+/// The tuning part's frames that ours does not read, listed and written out as PNGs to
+/// study (never the held part's).
+fn misses(dir: &str) {
+    std::fs::create_dir_all(dir).expect("an output folder");
+    for (i, shot) in photos::corpus(Part::Tuning, 24).into_iter().enumerate() {
+        let got = texts(scan::scan(&shot.frame, Steps::default()));
+        if judge(&shot.expected, &got).read {
+            continue;
+        }
+        let name = format!("{dir}/{i:03}-{}.png", shot.kind.name().split(' ').next().unwrap_or("shot"));
+        println!(
+            "{name}: {} of {} read",
+            got.iter().filter(|t| shot.expected.contains(t)).count(),
+            shot.expected.len()
+        );
+        image::GrayImage::from_raw(shot.frame.width, shot.frame.height, shot.frame.luma)
+            .expect("a whole frame")
+            .save(&name)
+            .expect("PNG written");
+    }
+}
+
 fn main() {
     if let [_, cmd, dir, ..] = std::env::args().collect::<Vec<_>>().as_slice()
         && cmd == "dump"
@@ -176,6 +204,28 @@ fn main() {
                 .save(&name)
                 .expect("PNG written");
         }
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("quick") {
+        // Ours alone on the generated corpus and the tuning part: a change's first look.
+        let ours: Vec<(&'static str, Decode)> =
+            vec![("ours", Box::new(|f: &Frame| texts(scan::scan(f, Steps::default()))))];
+        let generated: Vec<Item> = synth::corpus(42)
+            .into_iter()
+            .map(|s| Item { row: s.category.name(), frame: s.frame, expected: s.expected })
+            .collect();
+        measure("generated", &generated, &ours, &["ours"], false);
+        let tuning: Vec<Item> = photos::corpus(Part::Tuning, 24)
+            .into_iter()
+            .map(|s| Item { row: s.kind.name(), frame: s.frame, expected: s.expected })
+            .collect();
+        measure("tuning", &tuning, &ours, &["ours"], true);
+        return;
+    }
+    if let [_, cmd, dir, ..] = std::env::args().collect::<Vec<_>>().as_slice()
+        && cmd == "misses"
+    {
+        misses(dir);
         return;
     }
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());

@@ -132,10 +132,10 @@ pub fn finders(b: &Bitmap) -> Vec<Finder> {
     found
 }
 
-/// Triples of finders that could be the corners of one code, most square first, as
-/// (top-left, top-right, bottom-left) indices.
-fn groups(f: &[Finder]) -> Vec<(usize, usize, usize)> {
-    let n = f.len().min(16);
+/// Triples among the `among` most-seen finders that could be the corners of one code, most
+/// square first, as (top-left, top-right, bottom-left) indices.
+fn groups(f: &[Finder], among: usize) -> Vec<(usize, usize, usize)> {
+    let n = f.len().min(among);
     let mut out: Vec<(f64, (usize, usize, usize))> = Vec::new();
     for i in 0..n {
         for j in i + 1..n {
@@ -189,8 +189,121 @@ impl rqrr::BitGrid for ModuleGrid {
     }
 }
 
+/// Where a code of `size` modules has the centres of its alignment patterns, along either
+/// axis (module index): 6, then evenly to `size - 7` (ISO/IEC 18004, annex E).
+fn alignment_positions(size: usize) -> Vec<usize> {
+    let version = (size - 17) / 4;
+    if version < 2 {
+        return Vec::new();
+    }
+    let count = version / 7 + 2;
+    let step = if version == 32 { 26 } else { (version * 4 + count * 2 + 1) / (count * 2 - 2) * 2 };
+    let last = size - 7;
+    let mut at: Vec<usize> = (0..count - 1).map(|i| last - i * step).collect();
+    at.push(6);
+    at.reverse();
+    at
+}
+
+/// A map from module to frame coordinates made of one homography per cell between
+/// neighbouring alignment patterns, each found near where the whole-code map puts it. A
+/// code bent round a pendant or photographed through a wide lens is not one plane to the
+/// camera, and over 80 modules or more a single map drifts by more than a module.
+struct LocalMap {
+    /// Alignment-grid lines along either axis (module coordinates of pattern centres).
+    lines: Vec<f64>,
+    /// One map per cell, row-major.
+    cells: Vec<Homography>,
+}
+
+impl LocalMap {
+    /// `None` when the code has no grid of alignment patterns (versions 1 to 6) or too few
+    /// of them were found to be worth it.
+    fn fit(b: &Bitmap, h: &Homography, size: usize) -> Option<LocalMap> {
+        let at = alignment_positions(size);
+        if at.len() < 3 {
+            return None;
+        }
+        let n = at.len();
+        let lines: Vec<f64> = at.iter().map(|&p| p as f64 + 0.5).collect();
+        let mut points = vec![Pt::new(0.0, 0.0); n * n];
+        let mut found = 0;
+        for j in 0..n {
+            for i in 0..n {
+                let (u, v) = (lines[i], lines[j]);
+                let predicted = h.map(u, v);
+                // The three corners that are finder patterns have no alignment pattern.
+                let finder_corner = (i == 0 && (j == 0 || j == n - 1)) || (i == n - 1 && j == 0);
+                // Start from where the neighbours found so far say it is.
+                let mut shift = Pt::new(0.0, 0.0);
+                let mut k = 0.0;
+                for (di, dj) in [(1usize, 0usize), (0, 1)] {
+                    if i >= di && j >= dj {
+                        let (pi, pj) = (i - di, j - dj);
+                        shift = shift.plus(points[pj * n + pi].minus(h.map(lines[pi], lines[pj])));
+                        k += 1.0;
+                    }
+                }
+                let guess = if k > 0.0 { predicted.plus(shift.scale(1.0 / k)) } else { predicted };
+                points[j * n + i] = guess;
+                if finder_corner {
+                    continue;
+                }
+                let ex = h.map(u + 1.0, v).minus(predicted);
+                let ey = h.map(u, v + 1.0).minus(predicted);
+                let (mut best, mut sum, mut hits) = (0, Pt::new(0.0, 0.0), 0.0);
+                for dy in -8i32..=8 {
+                    for dx in -8i32..=8 {
+                        let c = guess.plus(ex.scale(f64::from(dx) / 4.0)).plus(ey.scale(f64::from(dy) / 4.0));
+                        let score = alignment_score(b, c, ex, ey);
+                        if score > best {
+                            (best, sum, hits) = (score, c, 1.0);
+                        } else if score == best {
+                            sum = sum.plus(c);
+                            hits += 1.0;
+                        }
+                    }
+                }
+                if best >= 23 {
+                    points[j * n + i] = sum.scale(1.0 / hits);
+                    found += 1;
+                }
+            }
+        }
+        if found * 2 < n * n - 3 {
+            return None;
+        }
+        let mut cells = Vec::with_capacity((n - 1) * (n - 1));
+        for j in 0..n - 1 {
+            for i in 0..n - 1 {
+                let from = [
+                    Pt::new(lines[i], lines[j]),
+                    Pt::new(lines[i + 1], lines[j]),
+                    Pt::new(lines[i], lines[j + 1]),
+                    Pt::new(lines[i + 1], lines[j + 1]),
+                ];
+                let to =
+                    [points[j * n + i], points[j * n + i + 1], points[(j + 1) * n + i], points[(j + 1) * n + i + 1]];
+                cells.push(Homography::from_points(from, to)?);
+            }
+        }
+        Some(LocalMap { lines, cells })
+    }
+
+    fn map(&self, u: f64, v: f64) -> Pt {
+        let n = self.lines.len() - 1;
+        // The cell containing the point; the edges beyond the outer lines use the outer cells.
+        let cell = |t: f64| self.lines[1..n].iter().take_while(|&&l| t >= l).count();
+        self.cells[cell(v) * n + cell(u)].map(u, v)
+    }
+}
+
 /// Majority of five samples around a module's centre: one speck of noise can't flip it.
 fn sample(b: &Bitmap, h: &Homography, size: usize) -> ModuleGrid {
+    sample_with(b, |u, v| h.map(u, v), size)
+}
+
+fn sample_with(b: &Bitmap, map: impl Fn(f64, f64) -> Pt, size: usize) -> ModuleGrid {
     let mut bits = Vec::with_capacity(size * size);
     for y in 0..size {
         for x in 0..size {
@@ -198,7 +311,7 @@ fn sample(b: &Bitmap, h: &Homography, size: usize) -> ModuleGrid {
             let votes = [(0.0, 0.0), (-0.25, 0.0), (0.25, 0.0), (0.0, -0.25), (0.0, 0.25)]
                 .iter()
                 .filter(|(du, dv)| {
-                    let p = h.map(u + du, v + dv);
+                    let p = map(u + du, v + dv);
                     b.at(p.x, p.y)
                 })
                 .count();
@@ -277,9 +390,52 @@ fn find_alignment(b: &Bitmap, affine: &Homography, at: Pt, widen: bool) -> Optio
     })
 }
 
+/// A finder's module size measured along the code's own axis towards `to`: from the centre
+/// outwards both ways through dark, light and dark, seven modules in all. Runs along the
+/// frame's rows and columns cross a finder turned by 45 degrees on its diagonal, 1.4 times
+/// too long, and a code of 117 modules then looks like one of 77.
+fn module_along(b: &Bitmap, f: &Finder, to: Pt) -> Option<f64> {
+    let d = to.minus(f.c);
+    let len = d.dist(Pt::new(0.0, 0.0));
+    if len < 1.0 {
+        return None;
+    }
+    let step = d.scale(0.5 / len);
+    let limit = (f.module * 12.0) as usize;
+    let mut total = 0.0;
+    for sign in [1.0, -1.0] {
+        let (mut i, mut seen) = (0usize, 0);
+        let mut want = true;
+        loop {
+            let p = f.c.plus(step.scale(sign * i as f64));
+            if b.at(p.x, p.y) != want {
+                seen += 1;
+                want = !want;
+                if seen == 3 {
+                    break;
+                }
+            }
+            i += 1;
+            if i > limit {
+                return None;
+            }
+        }
+        total += i as f64 * 0.5;
+    }
+    Some(total / 7.0)
+}
+
+/// The text of a sampled grid, if it decodes to any. A grid sampled from a blank patch of a
+/// cluttered scene can pass error correction as a code holding nothing (seen once in 462
+/// generated frames); no tag carries an empty text, so that is never a read.
+fn text_of(grid: &rqrr::Grid<ModuleGrid>) -> Option<String> {
+    grid.decode().ok().map(|(_, text)| text).filter(|t| !t.is_empty())
+}
+
 fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Found> {
-    let mx = (tl.module + tr.module) / 2.0;
-    let my = (tl.module + bl.module) / 2.0;
+    let along = |f: &Finder, to: &Finder, fallback: f64| module_along(b, f, to.c).unwrap_or(fallback);
+    let mx = (along(tl, tr, tl.module) + along(tr, tl, tr.module)) / 2.0;
+    let my = (along(tl, bl, tl.module) + along(bl, tl, bl.module)) / 2.0;
     let estimate = (tl.c.dist(tr.c) / mx + tl.c.dist(bl.c) / my) / 2.0 + 7.0;
     // Sizes are 21, 25, 29 ... 177 modules.
     let nearest = 21 + 4 * ((estimate - 21.0) / 4.0).round().max(0.0) as i64;
@@ -313,10 +469,18 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
     sizes.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (_, size, maps) in sizes.into_iter().take(2) {
         let d = size as f64;
-        for h in maps {
-            let grid = rqrr::Grid::new(sample(b, &h, size));
-            if let Ok((_, text)) = grid.decode() {
+        for h in &maps {
+            let grid = rqrr::Grid::new(sample(b, h, size));
+            if let Some(text) = text_of(&grid) {
                 let corners = [h.map(0.0, 0.0), h.map(d, 0.0), h.map(d, d), h.map(0.0, d)];
+                return Some(Found { text, corners });
+            }
+        }
+        // Versions 7 and up: a map a cell between alignment patterns, from the best map.
+        if let Some(local) = LocalMap::fit(b, &maps[0], size) {
+            let grid = rqrr::Grid::new(sample_with(b, |u, v| local.map(u, v), size));
+            if let Some(text) = text_of(&grid) {
+                let corners = [local.map(0.0, 0.0), local.map(d, 0.0), local.map(d, d), local.map(0.0, d)];
                 return Some(Found { text, corners });
             }
         }
@@ -324,11 +488,11 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
     None
 }
 
-/// Where small codes may be: the bounding boxes (min, max corner) of the best-shaped
-/// finder groups whose modules are under `max_module` pixels, with a quiet-zone margin.
-pub fn small_code_regions(b: &Bitmap, max_module: f64) -> Vec<(Pt, Pt)> {
-    let f = finders(b);
-    groups(&f)
+/// Where small codes may be, among the finders found in a bitmap: the bounding boxes (min,
+/// max corner) of the best-shaped finder groups whose modules are under `max_module` pixels,
+/// with a quiet-zone margin.
+pub fn small_code_regions_among(f: &[Finder], max_module: f64) -> Vec<(Pt, Pt)> {
+    groups(f, 16)
         .into_iter()
         .filter(|&(a, c, d)| f[a].module.max(f[c].module).max(f[d].module) < max_module)
         .take(3)
@@ -349,7 +513,7 @@ pub fn small_code_regions(b: &Bitmap, max_module: f64) -> Vec<(Pt, Pt)> {
 
 /// Every code our own finder can read in the bitmap.
 pub fn read(b: &Bitmap) -> Vec<Found> {
-    read_noting_unexplained(b).0
+    read_among(b, &finders(b)).0
 }
 
 /// Is `p` inside the quadrilateral `q` (corners in order, either direction)?
@@ -358,17 +522,17 @@ fn inside(q: &[Pt; 4], p: Pt) -> bool {
     sides.iter().all(|&s| s >= 0.0) || sides.iter().all(|&s| s <= 0.0)
 }
 
-/// `read`, and whether three finder patterns that no code read explains (neither one of
-/// its finders nor inside it) are placed as a code's would be: the sign of a code this
-/// bitmap could not resolve.
-pub fn read_noting_unexplained(b: &Bitmap) -> (Vec<Found>, bool) {
-    let f = finders(b);
+/// Every code our own finder can read among the bitmap's finders (`finders`), and whether
+/// three finder patterns that no code read explains (neither one of its finders nor inside
+/// it) are placed as a code's would be: the sign of a code this bitmap could not resolve.
+pub fn read_among(b: &Bitmap, f: &[Finder]) -> (Vec<Found>, bool) {
     let mut used = vec![false; f.len()];
     let mut out: Vec<Found> = Vec::new();
     // The best-shaped groups come first; past these, a cluttered frame only costs time.
     const ATTEMPTS: usize = 12;
     let mut attempts = 0;
-    for (tl, tr, bl) in groups(&f) {
+    // A big code's data holds many look-alikes, seen more often than its own finders.
+    for (tl, tr, bl) in groups(f, 40) {
         // Finders of a code already read are spent: with several codes in view, groups
         // mixing them with another code's finders must not use up the attempts.
         if used[tl] || used[tr] || used[bl] {
@@ -389,5 +553,21 @@ pub fn read_noting_unexplained(b: &Bitmap) -> (Vec<Found>, bool) {
     }
     let loose: Vec<Finder> =
         (0..f.len()).filter(|&i| !used[i] && !out.iter().any(|o| inside(&o.corners, f[i].c))).map(|i| f[i]).collect();
-    (out, !groups(&loose).is_empty())
+    (out, !groups(&loose, 16).is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alignment_patterns_sit_where_the_standard_puts_them() {
+        // ISO/IEC 18004 annex E, versions 1, 2, 7, 15, 32 and 36.
+        assert_eq!(alignment_positions(21), Vec::<usize>::new());
+        assert_eq!(alignment_positions(25), [6, 18]);
+        assert_eq!(alignment_positions(45), [6, 22, 38]);
+        assert_eq!(alignment_positions(77), [6, 26, 48, 70]);
+        assert_eq!(alignment_positions(145), [6, 34, 60, 86, 112, 138]);
+        assert_eq!(alignment_positions(161), [6, 24, 50, 76, 102, 128, 154]);
+    }
 }

@@ -77,7 +77,7 @@ impl Default for Steps {
             rqrr_detector: true,
             inverted: true,
             small_regions: true,
-            complete: true,
+            complete: false,
         }
     }
 }
@@ -102,7 +102,8 @@ fn decoded<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> Vec<Code> {
     grids
         .into_iter()
         .filter_map(|g| {
-            let (_, text) = g.decode().ok()?;
+            // As in `finder`: a code holding nothing is a blank patch, never a tag.
+            let (_, text) = g.decode().ok().filter(|(_, t)| !t.is_empty())?;
             Some(Code { text, corners: g.bounds.map(|p| Pt::new(f64::from(p.x), f64::from(p.y))) })
         })
         .collect()
@@ -145,18 +146,29 @@ fn timed<T>(slot: &mut Duration, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// The codes in a bitmap, and whether finder patterns none of them explains form a group.
-fn read_bitmap(b: &Bitmap, steps: Steps, profile: &mut Profile) -> (Vec<Code>, bool) {
-    let (mut codes, mut loose) = (Vec::new(), false);
+/// What reading one bitmap found.
+struct Reading {
+    codes: Vec<Code>,
+    /// Finder patterns that none of the codes explains form a group.
+    unexplained: bool,
+    /// The bitmap's finder patterns, kept for the small-code regions.
+    finders: Vec<finder::Finder>,
+}
+
+fn read_bitmap(b: &Bitmap, steps: Steps, profile: &mut Profile) -> Reading {
+    let mut r = Reading { codes: Vec::new(), unexplained: false, finders: Vec::new() };
+    if steps.own_finder || steps.small_regions {
+        r.finders = timed(&mut profile.own_finder, || finder::finders(b));
+    }
     if steps.own_finder {
         let found;
-        (found, loose) = timed(&mut profile.own_finder, || finder::read_noting_unexplained(b));
-        codes = found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
+        (found, r.unexplained) = timed(&mut profile.own_finder, || finder::read_among(b, &r.finders));
+        r.codes = found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
     }
-    if codes.is_empty() && steps.rqrr_detector {
-        codes = timed(&mut profile.rqrr_detector, || rqrr_on(b));
+    if r.codes.is_empty() && steps.rqrr_detector {
+        r.codes = timed(&mut profile.rqrr_detector, || rqrr_on(b));
     }
-    (codes, loose)
+    r
 }
 
 /// Our pipeline. Never panics on any frame, including an empty or short one.
@@ -188,21 +200,23 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             let bitmap = means.bitmap(pixels, false);
             (means, bitmap)
         });
-        let (mut codes, loose) = read_bitmap(&bitmap, steps, profile);
+        let normal = read_bitmap(&bitmap, steps, profile);
+        let (mut codes, loose) = (normal.codes, normal.unexplained);
         let mut inverted = None;
         if codes.is_empty() && steps.inverted {
             // Light-on-dark: threshold the negative, so a module lighter than its
             // surroundings is "dark". (Flipping the bitmap would flip the flat patches too.)
             let b = timed(&mut profile.threshold, || means.bitmap(pixels, true));
-            codes = read_bitmap(&b, steps, profile).0;
-            inverted = Some(b);
+            let r = read_bitmap(&b, steps, profile);
+            codes = r.codes;
+            inverted = Some(r.finders);
         }
         let full_res = i + 1 == levels.len();
         if codes.is_empty() && full_res && steps.small_regions {
             let started = Instant::now();
-            let polarities = [Some(&bitmap), inverted.as_ref()];
-            for (negative, b) in polarities.into_iter().enumerate().filter_map(|(n, b)| Some((n == 1, b?))) {
-                for (lo, hi) in finder::small_code_regions(b, SMALL_MODULE) {
+            let polarities = [Some(&normal.finders), inverted.as_ref()];
+            for (negative, f) in polarities.into_iter().enumerate().filter_map(|(n, f)| Some((n == 1, f?))) {
+                for (lo, hi) in finder::small_code_regions_among(f, SMALL_MODULE) {
                     codes.extend(read_enlarged(pixels, lw, lh, lo, hi, negative));
                 }
                 if !codes.is_empty() {
