@@ -436,14 +436,24 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
     let along = |f: &Finder, to: &Finder, fallback: f64| module_along(b, f, to.c).unwrap_or(fallback);
     let mx = (along(tl, tr, tl.module) + along(tr, tl, tr.module)) / 2.0;
     let my = (along(tl, bl, tl.module) + along(bl, tl, bl.module)) / 2.0;
-    let estimate = (tl.c.dist(tr.c) / mx + tl.c.dist(bl.c) / my) / 2.0 + 7.0;
     // Sizes are 21, 25, 29 ... 177 modules.
-    let nearest = 21 + 4 * ((estimate - 21.0) / 4.0).round().max(0.0) as i64;
+    let nearest_for = |mx: f64, my: f64| {
+        let estimate = (tl.c.dist(tr.c) / mx + tl.c.dist(bl.c) / my) / 2.0 + 7.0;
+        21 + 4 * ((estimate - 21.0) / 4.0).round().max(0.0) as i64
+    };
+    let nearest = nearest_for(mx, my);
+    // The module from rows and columns as a second guess: under strong perspective the
+    // finders' own runs can be the better measure.
+    let by_rows = nearest_for((tl.module + tr.module) / 2.0, (tl.module + bl.module) / 2.0);
+    let mut candidates = vec![nearest, nearest - 4, nearest + 4, nearest - 8, nearest + 8];
+    if !candidates.contains(&by_rows) {
+        candidates.push(by_rows);
+    }
     // Each plausible size with its maps: the perspective one (from the bottom-right
     // alignment pattern) first, then the affine guess. Under strong tilt the affine map
     // drifts by half a module along the timing rows, so a size is judged by its best map.
     let mut sizes: Vec<(f64, usize, Vec<Homography>)> = Vec::new();
-    for size in [nearest, nearest - 4, nearest + 4, nearest - 8, nearest + 8] {
+    for size in candidates {
         if !(21..=177).contains(&size) {
             continue;
         }
@@ -454,7 +464,7 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder) -> Option<Fou
         if size >= 25 {
             let at = Pt::new(d - 6.5, d - 6.5);
             let modules = [modules[0], modules[1], modules[2], at];
-            if let Some(found) = find_alignment(b, &affine, at, size == nearest)
+            if let Some(found) = find_alignment(b, &affine, at, size == nearest || size == by_rows)
                 && let Some(h) = Homography::from_points(modules, [tl.c, tr.c, bl.c, found])
             {
                 maps.push(h);

@@ -128,14 +128,6 @@ impl Profile {
     pub fn total(&self) -> Duration {
         self.downscale + self.threshold + self.own_finder + self.rqrr_detector + self.small_regions
     }
-
-    pub fn add(&mut self, o: &Profile) {
-        self.downscale += o.downscale;
-        self.threshold += o.threshold;
-        self.own_finder += o.own_finder;
-        self.rqrr_detector += o.rqrr_detector;
-        self.small_regions += o.small_regions;
-    }
 }
 
 /// Runs `f` and adds its time to `slot`.
