@@ -96,7 +96,7 @@ fn measure(title: &str, items: &[Item], decoders: &[(&'static str, Decode)], com
     let mut per: BTreeMap<(usize, &str), Tally> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
     let [mut all, mut hd, mut sd, mut empty]: [BTreeMap<&str, Tally>; 4] = Default::default();
-    let mut profile = Profile::default();
+    let (mut profile, mut empty_profile) = (Profile::default(), Profile::default());
     for item in items {
         if !order.contains(&item.row) {
             order.push(item.row);
@@ -115,7 +115,8 @@ fn measure(title: &str, items: &[Item], decoders: &[(&'static str, Decode)], com
             };
             bucket.entry(name).or_default().add(&item.expected, &got, took);
         }
-        scan::scan_profiled(&item.frame, Steps::default(), &mut profile);
+        let slot = if item.expected.is_empty() { &mut empty_profile } else { &mut profile };
+        scan::scan_profiled(&item.frame, Steps::default(), slot);
     }
     if rows {
         let (mut head, mut units) = (format!("  {:<20}", "kind"), format!("  {:<20}", ""));
@@ -155,16 +156,27 @@ fn measure(title: &str, items: &[Item], decoders: &[(&'static str, Decode)], com
             false_reads
         );
     }
+    let empties = items.iter().filter(|i| i.expected.is_empty()).count();
+    print_profile("frames with codes", &profile, items.len() - empties);
+    print_profile("empty frames", &empty_profile, empties);
+}
+
+/// Where ours spent its time over `frames` frames, step by step.
+fn print_profile(what: &str, profile: &Profile, frames: usize) {
+    if frames == 0 {
+        return;
+    }
     let total = profile.total().as_secs_f64().max(1e-9);
     let share = |d: Duration| {
-        format!("{:.0} % ({:.2} ms/frame)", 100.0 * d.as_secs_f64() / total, d.as_secs_f64() * 1e3 / items.len() as f64)
+        format!("{:.0} % ({:.2} ms/frame)", 100.0 * d.as_secs_f64() / total, d.as_secs_f64() * 1e3 / frames as f64)
     };
     println!(
-        "  where ours spends its time: threshold {}, own finder {}, rqrr detector {}, small regions {}, downscale {}",
+        "  where ours spends its time on {what}: threshold {}, own finder {}, rqrr detector {}, small regions {}, complete {}, downscale {}",
         share(profile.threshold),
         share(profile.own_finder),
         share(profile.rqrr_detector),
         share(profile.small_regions),
+        share(profile.complete),
         share(profile.downscale)
     );
 }
@@ -214,7 +226,7 @@ fn main() {
             .into_iter()
             .map(|s| Item { row: s.category.name(), frame: s.frame, expected: s.expected })
             .collect();
-        measure("generated", &generated, &ours, &["ours"], false);
+        measure("generated", &generated, &ours, &["ours"], true);
         let tuning: Vec<Item> = photos::corpus(Part::Tuning, 24)
             .into_iter()
             .map(|s| Item { row: s.kind.name(), frame: s.frame, expected: s.expected })
@@ -253,8 +265,8 @@ fn main() {
             Box::new(|f: &Frame| texts(scan::scan(f, Steps { inverted: false, ..Steps::default() }))),
         ),
         (
-            "ours, completing the search",
-            Box::new(|f: &Frame| texts(scan::scan(f, Steps { complete: true, ..Steps::default() }))),
+            "ours, stopping at first read",
+            Box::new(|f: &Frame| texts(scan::scan(f, Steps { complete: false, ..Steps::default() }))),
         ),
         (
             "ours, no small-code regions",

@@ -14,14 +14,17 @@
 //! assert!(codes[0].corners.iter().all(|p| p.x >= 0.0 && p.x < 640.0));
 //! ```
 //!
-//! The pipeline, cheapest first, stopping at the first step that reads anything:
+//! The pipeline, cheapest first, stopping at the first resolution that reads anything:
 //! 1. half resolution (big codes: a quarter of the pixels), then full resolution;
-//! 2. local-mean threshold (shadows, sunlight, dim or low-contrast tags);
+//! 2. local-mean threshold decided a 4x4 block at a time (shadows, sunlight, dim or
+//!    low-contrast tags);
 //! 3. our finder and grouping (tilt, small modules), then rqrr's own detector on the
-//!    same bitmap as a second opinion;
-//! 4. the same bitmap inverted, for light-on-dark tags (etched metal, dark card);
+//!    same bitmap as a second opinion where our finder saw at least two finder patterns;
+//! 4. the same thresholds' negative, for light-on-dark tags (etched metal, dark card);
 //! 5. small codes (under 3.5 px a module): the region around their finders, enlarged
-//!    twice with bilinear interpolation, thresholded and read again.
+//!    twice, thresholded and read again;
+//! 6. when half resolution read a code but left small finder patterns unexplained, placed
+//!    as a code's would be, full resolution among those: every code in view is reported.
 //!
 //! rqrr decodes every candidate: format bits, Reed-Solomon and data. A frame without a
 //! code must never yield one, and error correction is what guarantees that.
@@ -52,7 +55,7 @@ pub struct Code {
     pub corners: [Pt; 4],
 }
 
-/// Which steps of the pipeline run; all but `complete` on by default. The benchmark turns them off one
+/// Which steps of the pipeline run; all on by default. The benchmark turns them off one
 /// at a time to measure what each is worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Steps {
@@ -61,11 +64,10 @@ pub struct Steps {
     pub rqrr_detector: bool,
     pub inverted: bool,
     pub small_regions: bool,
-    /// When the half-resolution pass read codes but left three finder patterns unexplained
-    /// where a code's would be, look again at full resolution (our finder only) for it.
-    /// Off by default: it reads more of the frames with several codes, but on photographed
-    /// printouts their text makes such groups often enough to double the median time at
-    /// 1280x720 (the README has the figures), and the kiosk reads one tag at a time.
+    /// When the half-resolution pass read codes but left three small finder patterns
+    /// unexplained where a code's would be, look again at full resolution (our finder only)
+    /// among them. Costs a single-code frame nothing unless printed text around the tag
+    /// makes such a group (the README has what it costs at 1280x720).
     pub complete: bool,
 }
 
@@ -77,7 +79,7 @@ impl Default for Steps {
             rqrr_detector: true,
             inverted: true,
             small_regions: true,
-            complete: false,
+            complete: true,
         }
     }
 }
@@ -122,11 +124,13 @@ pub struct Profile {
     pub rqrr_detector: Duration,
     /// Small-code regions, enlarged and read again.
     pub small_regions: Duration,
+    /// Unexplained finders looked for again at full resolution (`Steps::complete`).
+    pub complete: Duration,
 }
 
 impl Profile {
     pub fn total(&self) -> Duration {
-        self.downscale + self.threshold + self.own_finder + self.rqrr_detector + self.small_regions
+        self.downscale + self.threshold + self.own_finder + self.rqrr_detector + self.small_regions + self.complete
     }
 }
 
@@ -141,14 +145,14 @@ fn timed<T>(slot: &mut Duration, f: impl FnOnce() -> T) -> T {
 /// What reading one bitmap found.
 struct Reading {
     codes: Vec<Code>,
-    /// Finder patterns that none of the codes explains form a group.
-    unexplained: bool,
+    /// Finder patterns that none of the codes explains.
+    unexplained: Vec<finder::Finder>,
     /// The bitmap's finder patterns, kept for the small-code regions.
     finders: Vec<finder::Finder>,
 }
 
-fn read_bitmap(b: &Bitmap, steps: Steps, profile: &mut Profile) -> Reading {
-    let mut r = Reading { codes: Vec::new(), unexplained: false, finders: Vec::new() };
+fn read_bitmap(b: &Bitmap, steps: Steps, second_opinion: bool, profile: &mut Profile) -> Reading {
+    let mut r = Reading { codes: Vec::new(), unexplained: Vec::new(), finders: Vec::new() };
     if steps.own_finder || steps.small_regions {
         r.finders = timed(&mut profile.own_finder, || finder::finders(b));
     }
@@ -157,7 +161,7 @@ fn read_bitmap(b: &Bitmap, steps: Steps, profile: &mut Profile) -> Reading {
         (found, r.unexplained) = timed(&mut profile.own_finder, || finder::read_among(b, &r.finders));
         r.codes = found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
     }
-    if r.codes.is_empty() && steps.rqrr_detector {
+    if r.codes.is_empty() && second_opinion && steps.rqrr_detector && (!steps.own_finder || r.finders.len() >= 2) {
         r.codes = timed(&mut profile.rqrr_detector, || rqrr_on(b));
     }
     r
@@ -192,14 +196,14 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             let bitmap = means.bitmap(pixels, false);
             (means, bitmap)
         });
-        let normal = read_bitmap(&bitmap, steps, profile);
+        let normal = read_bitmap(&bitmap, steps, true, profile);
         let (mut codes, loose) = (normal.codes, normal.unexplained);
         let mut inverted = None;
         if codes.is_empty() && steps.inverted {
             // Light-on-dark: threshold the negative, so a module lighter than its
             // surroundings is "dark". (Flipping the bitmap would flip the flat patches too.)
             let b = timed(&mut profile.threshold, || means.bitmap(pixels, true));
-            let r = read_bitmap(&b, steps, profile);
+            let r = read_bitmap(&b, steps, false, profile);
             codes = r.codes;
             inverted = Some(r.finders);
         }
@@ -208,8 +212,8 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             let started = Instant::now();
             let polarities = [Some(&normal.finders), inverted.as_ref()];
             for (negative, f) in polarities.into_iter().enumerate().filter_map(|(n, f)| Some((n == 1, f?))) {
-                for (lo, hi) in finder::small_code_regions_among(f, SMALL_MODULE) {
-                    codes.extend(read_enlarged(pixels, lw, lh, lo, hi, negative));
+                for (lo, hi) in finder::regions_among(f, SMALL_MODULE, SMALL_MIN_HITS) {
+                    codes.extend(read_region(pixels, lw, lh, lo, hi, negative, 2));
                 }
                 if !codes.is_empty() {
                     break;
@@ -217,21 +221,27 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             }
             profile.small_regions += started.elapsed();
         }
-        if !codes.is_empty() && !full_res && steps.complete && loose {
-            // Another code may be in view, too small to resolve at half resolution: our
-            // finder alone at full resolution, the codes of both passes together.
+        if !codes.is_empty()
+            && !full_res
+            && steps.complete
+            && !finder::regions_among(&loose, LOOSE_MODULE, finder::MIN_HITS).is_empty()
+        {
+            // Another code may be in view, too small to read at half resolution: finders
+            // that no code explains, small and placed as a code's would be. Our finder
+            // alone at full resolution, among the finders outside the codes already read.
+            let started = Instant::now();
             let (luma, fw, fh, _) = &levels[levels.len() - 1];
-            for c in &mut codes {
-                c.corners = c.corners.map(|p| p.scale(scale));
-            }
-            let bitmap = timed(&mut profile.threshold, || {
-                binarize::LocalMean::new(luma, *fw, *fh, (fw.min(fh) / 16) | 1).bitmap(luma, false)
-            });
-            let more = timed(&mut profile.own_finder, || finder::read(&bitmap));
-            codes.extend(more.into_iter().map(|f| Code { text: f.text, corners: f.corners }));
-            let mut seen = std::collections::HashSet::new();
-            codes.retain(|c| seen.insert(c.text.clone()));
-            return codes;
+            let bitmap = binarize::LocalMean::new(luma, *fw, *fh, (fw.min(fh) / 16) | 1).bitmap(luma, false);
+            let known: Vec<[Pt; 4]> = codes.iter().map(|c| c.corners.map(|p| p.scale(scale))).collect();
+            let f: Vec<finder::Finder> = finder::finders(&bitmap)
+                .into_iter()
+                .filter(|f| !known.iter().any(|q| finder::inside(q, f.c)))
+                .collect();
+            let more = finder::read_among(&bitmap, &f).0;
+            codes.extend(
+                more.into_iter().map(|f| Code { text: f.text, corners: f.corners.map(|p| p.scale(1.0 / scale)) }),
+            );
+            profile.complete += started.elapsed();
         }
         if !codes.is_empty() {
             for c in &mut codes {
@@ -247,10 +257,18 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
 
 /// Modules smaller than this (in pixels) get a second look at twice the size.
 const SMALL_MODULE: f64 = 3.5;
+/// Small codes' finders must be seen on this many rows: at 1.6 pixels a module a finder's
+/// centre still spans four, and text makes many one- and two-row look-alikes.
+const SMALL_MIN_HITS: u32 = 3;
+/// At half resolution, a group of unexplained finders with modules under this many pixels
+/// may be a code too small to read there; bigger ones would have been read.
+const LOOSE_MODULE: f64 = 2.5;
 
-/// Reads a region enlarged twice: small modules become big enough to threshold and
-/// sample, where at their own size a blurred module is only a grey smudge.
-fn read_enlarged(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool) -> Vec<Code> {
+/// Reads a region of the frame enlarged `zoom` times (1 or 2; bilinear) with its own threshold:
+/// small modules become big enough to threshold and sample, where at their own size a
+/// blurred module is only a grey smudge; a region thresholded alone is not dragged by the
+/// rest of the frame.
+fn read_region(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool, zoom: usize) -> Vec<Code> {
     let x0 = lo.x.max(0.0) as usize;
     let y0 = lo.y.max(0.0) as usize;
     let x1 = (hi.x.max(0.0) as usize).min(w - 1);
@@ -258,19 +276,26 @@ fn read_enlarged(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool
     if x1 <= x0 + 10 || y1 <= y0 + 10 {
         return Vec::new();
     }
-    let (rw, rh) = ((x1 - x0) * 2, (y1 - y0) * 2);
+    let (rw, rh) = ((x1 - x0) * zoom, (y1 - y0) * zoom);
+    // Bilinear: each output pixel between two source pixels along either axis, weighed in
+    // quarters (at zoom 1 or 2 every weight is a whole number of quarters).
+    let taps = |n: usize, start: usize, limit: usize| -> Vec<(usize, usize, u32)> {
+        (0..n)
+            .map(|i| {
+                let f = start as f64 + (i as f64 + 0.5) / zoom as f64 - 0.5;
+                let a = f.floor().max(0.0) as usize;
+                (a, (a + 1).min(limit - 1), ((f - f.floor()) * 4.0).round() as u32)
+            })
+            .collect()
+    };
+    let (columns, rows) = (taps(rw, x0, w), taps(rh, y0, h));
     let mut big = Vec::with_capacity(rw * rh);
-    for y in 0..rh {
-        let fy = y0 as f64 + (y as f64 + 0.5) / 2.0 - 0.5;
-        let (ya, t) = (fy.floor().max(0.0) as usize, fy - fy.floor());
-        let yb = (ya + 1).min(h - 1);
-        for x in 0..rw {
-            let fx = x0 as f64 + (x as f64 + 0.5) / 2.0 - 0.5;
-            let (xa, s) = (fx.floor().max(0.0) as usize, fx - fx.floor());
-            let xb = (xa + 1).min(w - 1);
-            let p = |x: usize, y: usize| f64::from(luma[y * w + x]);
-            let v = (p(xa, ya) * (1.0 - s) + p(xb, ya) * s) * (1.0 - t) + (p(xa, yb) * (1.0 - s) + p(xb, yb) * s) * t;
-            big.push(if negative { 255 - v as u8 } else { v as u8 });
+    for &(ya, yb, t) in &rows {
+        let (above, below) = (&luma[ya * w..(ya + 1) * w], &luma[yb * w..(yb + 1) * w]);
+        for &(xa, xb, s) in &columns {
+            let mix = |row: &[u8]| u32::from(row[xa]) * (4 - s) + u32::from(row[xb]) * s;
+            let v = ((mix(above) * (4 - t) + mix(below) * t) / 16) as u8;
+            big.push(if negative { 255 - v } else { v });
         }
     }
     let window = (rw.min(rh) / 4) | 1;
@@ -279,7 +304,7 @@ fn read_enlarged(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool
         .into_iter()
         .map(|f| Code {
             text: f.text,
-            corners: f.corners.map(|p| Pt::new(x0 as f64 + p.x / 2.0, y0 as f64 + p.y / 2.0)),
+            corners: f.corners.map(|p| Pt::new(x0 as f64 + p.x / zoom as f64, y0 as f64 + p.y / zoom as f64)),
         })
         .collect()
 }
