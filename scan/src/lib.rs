@@ -15,7 +15,8 @@
 //! ```
 //!
 //! The pipeline, cheapest first, stopping at the first resolution that reads anything:
-//! 1. half resolution (big codes: a quarter of the pixels), then full resolution;
+//! 1. from 1280x720 up, half resolution (big codes: a quarter of the pixels), then full
+//!    resolution;
 //! 2. local-mean threshold decided a 4x4 block at a time (shadows, sunlight, dim or
 //!    low-contrast tags);
 //! 3. our finder and grouping (tilt, small modules), then rqrr's own detector on the
@@ -180,7 +181,9 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
     }
     let luma = &frame.luma[..w * h];
     let mut levels: Vec<(std::borrow::Cow<'_, [u8]>, usize, usize, f64)> = Vec::with_capacity(2);
-    if steps.half_first && w.min(h) >= 400 {
+    // Only from 1280x720 up: a 640x480 frame's half is 320x240, where a dense code beside
+    // the one read is a grey smudge, and at full resolution it costs little to look.
+    if steps.half_first && w.min(h) >= 700 {
         let (half, hw, hh) = timed(&mut profile.downscale, || binarize::half(luma, w, h));
         levels.push((half.into(), hw, hh, 2.0));
     }
