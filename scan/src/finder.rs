@@ -142,7 +142,7 @@ fn groups(f: &[Finder], among: usize) -> Vec<(usize, usize, usize)> {
             for k in j + 1..n {
                 let ms = [f[i].module, f[j].module, f[k].module];
                 let (lo, hi) = (ms.iter().cloned().fold(f64::MAX, f64::min), ms.iter().cloned().fold(0.0, f64::max));
-                if hi > lo * 1.7 {
+                if hi > lo * MAX_MODULE_RATIO {
                     continue;
                 }
                 // The corner is opposite the longest side.
@@ -161,7 +161,7 @@ fn groups(f: &[Finder], among: usize) -> Vec<(usize, usize, usize)> {
                     continue;
                 }
                 let cos = va.dot(vb) / (la * lb);
-                if cos.abs() > 0.5 {
+                if cos.abs() > MAX_CORNER_COS {
                     continue;
                 }
                 let score = (la - lb).abs() / la.max(lb) + cos.abs();
@@ -454,6 +454,66 @@ fn module_along(b: &Bitmap, f: &Finder, to: Pt) -> Option<f64> {
     Some(total / 7.0)
 }
 
+/// The outer corners of a finder's dark ring, in the order -u-v, +u-v, +u+v, -u+v for the
+/// code's axis directions `u`, `v` (unit vectors): the ring is one connected dark region,
+/// the separator around it being light, and its corners are its extreme pixels along the
+/// diagonals. `None` when the ring is not found or runs into the data (blur, small modules).
+fn ring_corners(b: &Bitmap, f: &Finder, u: Pt, v: Pt) -> Option<[Pt; 4]> {
+    // From the centre along u: the dark centre, the light ring, then the dark one.
+    let mut start = None;
+    let mut light_seen = false;
+    for i in 0..(f.module * 12.0) as usize {
+        let q = f.c.plus(u.scale(i as f64 * 0.5));
+        match (b.at(q.x, q.y), light_seen) {
+            (false, _) => light_seen = true,
+            (true, true) => {
+                start = Some(q);
+                break;
+            }
+            (true, false) => {}
+        }
+    }
+    let start = start?;
+    // Flood fill within a box of 6 modules around the centre: a fill that reaches its edge
+    // has leaked into the data.
+    let reach = (f.module * 6.0).ceil() as isize;
+    let (cx, cy) = (f.c.x as isize, f.c.y as isize);
+    let side = (2 * reach + 1) as usize;
+    let mut seen = vec![false; side * side];
+    let index = |x: isize, y: isize| -> Option<usize> {
+        let (dx, dy) = (x - cx + reach, y - cy + reach);
+        ((0..side as isize).contains(&dx) && (0..side as isize).contains(&dy)).then(|| dy as usize * side + dx as usize)
+    };
+    let mut stack = vec![(start.x as isize, start.y as isize)];
+    let mut best = [(f64::MIN, f.c); 4];
+    while let Some((x, y)) = stack.pop() {
+        let i = index(x, y)?;
+        if seen[i] || x < 0 || y < 0 || !b.get(x as usize, y as usize) {
+            continue;
+        }
+        seen[i] = true;
+        let p = Pt::new(x as f64 + 0.5, y as f64 + 0.5);
+        let d = p.minus(f.c);
+        let (a, c) = (d.dot(u), d.dot(v));
+        for (slot, score) in best.iter_mut().zip([-a - c, a - c, a + c, -a + c]) {
+            if score > slot.0 {
+                *slot = (score, p);
+            }
+        }
+        if (x as usize) + 1 < b.width {
+            stack.push((x + 1, y));
+        }
+        if (y as usize) + 1 < b.height {
+            stack.push((x, y + 1));
+        }
+        stack.push((x - 1, y));
+        stack.push((x, y - 1));
+    }
+    // A ring is about 24 square modules; far less is a speck, not a ring.
+    let area = seen.iter().filter(|s| **s).count() as f64;
+    (area > 12.0 * f.module * f.module).then(|| best.map(|(_, p)| p))
+}
+
 /// The text of a sampled grid, if it decodes to any. A grid sampled from a blank patch of a
 /// cluttered scene can pass error correction as a code holding nothing (seen once in 462
 /// generated frames); no tag carries an empty text, so that is never a read.
@@ -482,6 +542,11 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder, wide: bool) -
     // alignment pattern) first, then the affine guess. Under strong tilt the affine map
     // drifts by half a module along the timing rows, so a size is judged by its best map.
     let mut sizes: Vec<(f64, usize, Vec<Homography>)> = Vec::new();
+    // The finders' own outer corners: twelve points whose spacing carries the perspective
+    // that three centres cannot (a code seen at a slant has bigger modules on its near side).
+    let unit = |d: Pt| d.scale(1.0 / d.dist(Pt::new(0.0, 0.0)).max(1e-9));
+    let (u, v) = (unit(tr.c.minus(tl.c)), unit(bl.c.minus(tl.c)));
+    let rings = [ring_corners(b, tl, u, v), ring_corners(b, tr, u, v), ring_corners(b, bl, u, v)];
     for size in candidates {
         if !(21..=177).contains(&size) {
             continue;
@@ -489,16 +554,28 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder, wide: bool) -
         let d = size as f64;
         let modules = [Pt::new(3.5, 3.5), Pt::new(d - 3.5, 3.5), Pt::new(3.5, d - 3.5)];
         let Some(affine) = Homography::affine(modules, [tl.c, tr.c, bl.c]) else { continue };
-        let mut maps = Vec::with_capacity(2);
+        // Module and frame points for a least-squares map: centres, and ring corners found.
+        let (mut from, mut to) = (modules.to_vec(), vec![tl.c, tr.c, bl.c]);
+        for (ring, (x0, y0)) in rings.iter().zip([(0.0, 0.0), (d - 7.0, 0.0), (0.0, d - 7.0)]) {
+            if let Some(corners) = ring {
+                let square = [(x0, y0), (x0 + 7.0, y0), (x0 + 7.0, y0 + 7.0), (x0, y0 + 7.0)];
+                from.extend(square.map(|(x, y)| Pt::new(x, y)));
+                to.extend(corners);
+            }
+        }
+        let perspective = if from.len() >= 11 { Homography::fit(&from, &to) } else { None };
+        let base = perspective.unwrap_or(affine);
+        let mut maps = Vec::with_capacity(3);
         if size >= 25 {
             let at = Pt::new(d - 6.5, d - 6.5);
             let modules = [modules[0], modules[1], modules[2], at];
-            if let Some(found) = find_alignment(b, &affine, at, wide && (size == nearest || size == by_rows))
+            if let Some(found) = find_alignment(b, &base, at, wide && (size == nearest || size == by_rows))
                 && let Some(h) = Homography::from_points(modules, [tl.c, tr.c, bl.c, found])
             {
                 maps.push(h);
             }
         }
+        maps.extend(perspective);
         maps.push(affine);
         let score = maps.iter().map(|h| timing_score(b, h, size as usize)).fold(0.0, f64::max);
         if score >= 0.7 {
@@ -555,6 +632,8 @@ pub fn regions_among(f: &[Finder], max_module: f64, min_hits: u32) -> Vec<(Pt, P
 /// Finder patterns seen on fewer rows are mostly text and texture: a real one's centre is
 /// three modules tall, and even a 1.6-pixel module gives it four rows.
 pub const MIN_HITS: u32 = 2;
+const MAX_MODULE_RATIO: f64 = 2.0;
+const MAX_CORNER_COS: f64 = 0.7;
 /// Groups past the first few are almost never a code (on the tuning part, 1,375 of 1,391
 /// reads came from the first three groups tried), and widening the alignment search for each
 /// was most of the time an empty, cluttered scene took.
@@ -622,5 +701,34 @@ mod tests {
         assert_eq!(alignment_positions(77), [6, 26, 48, 70]);
         assert_eq!(alignment_positions(145), [6, 34, 60, 86, 112, 138]);
         assert_eq!(alignment_positions(161), [6, 24, 50, 76, 102, 128, 154]);
+    }
+
+    #[test]
+    fn a_turned_finders_ring_gives_its_four_outer_corners_in_the_codes_order() {
+        // A finder of 6 px modules turned 30 degrees, drawn by testing each pixel's centre
+        // against the pattern in module space.
+        let (turn, module, centre) = (30f64.to_radians(), 6.0, Pt::new(60.0, 60.0));
+        let (u, v) = (Pt::new(turn.cos(), turn.sin()), Pt::new(-turn.sin(), turn.cos()));
+        let mut bits = vec![false; 120 * 120];
+        for (i, bit) in bits.iter_mut().enumerate() {
+            let d = Pt::new((i % 120) as f64 + 0.5, (i / 120) as f64 + 0.5).minus(centre);
+            let (mu, mv) = (d.dot(u) / module, d.dot(v) / module);
+            let ring = mu.abs().max(mv.abs());
+            *bit = ring < 1.5 || (2.5..3.5).contains(&ring);
+        }
+        let b = Bitmap { width: 120, height: 120, bits };
+        let f = Finder { c: centre, module, hits: 5 };
+        let corners = ring_corners(&b, &f, u, v).expect("the ring");
+        let want = [(-3.5, -3.5), (3.5, -3.5), (3.5, 3.5), (-3.5, 3.5)]
+            .map(|(a, c)| centre.plus(u.scale(a * module)).plus(v.scale(c * module)));
+        for (got, want) in corners.iter().zip(want) {
+            assert!(got.dist(want) < 1.5, "{got:?} is not near {want:?}");
+        }
+        // With the ring broken into the data around it, there is no ring to trust.
+        let mut leaky = b.clone();
+        for x in 0..120 {
+            leaky.bits[60 * 120 + x] = true;
+        }
+        assert!(ring_corners(&leaky, &f, u, v).is_none());
     }
 }

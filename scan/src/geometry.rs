@@ -43,27 +43,59 @@ impl Homography {
             m[2 * i] = [u, v, 1.0, 0.0, 0.0, 0.0, -u * x, -v * x, x];
             m[2 * i + 1] = [0.0, 0.0, 0.0, u, v, 1.0, -u * y, -v * y, y];
         }
-        // Gaussian elimination with partial pivoting on the 8x8 system.
-        for col in 0..8 {
-            let pivot = (col..8).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
-            if m[pivot][col].abs() < 1e-12 {
-                return None;
-            }
-            m.swap(col, pivot);
-            for row in 0..8 {
-                if row != col {
-                    let k = m[row][col] / m[col][col];
-                    let pivot_row = m[col];
-                    for (cell, p) in m[row].iter_mut().zip(pivot_row).skip(col) {
-                        *cell -= k * p;
+        solve(m).map(Homography)
+    }
+
+    /// The map that best takes each `from[i]` to `to[i]` (least squares, four or more
+    /// points); `None` when they do not pin a map down.
+    pub fn fit(from: &[Pt], to: &[Pt]) -> Option<Homography> {
+        if from.len() < 4 || from.len() != to.len() {
+            return None;
+        }
+        // Centred and scaled to about unit size first, or the normal equations' squares of
+        // pixel coordinates swamp the small terms.
+        let normalise = |p: &[Pt]| {
+            let c = p.iter().fold(Pt::new(0.0, 0.0), |a, q| a.plus(*q)).scale(1.0 / p.len() as f64);
+            let spread = p.iter().map(|q| q.dist(c)).sum::<f64>() / p.len() as f64;
+            (c, if spread > 1e-9 { std::f64::consts::SQRT_2 / spread } else { 1.0 })
+        };
+        let ((cf, sf), (ct, st)) = (normalise(from), normalise(to));
+        let mut m = [[0f64; 9]; 8];
+        for (f, t) in from.iter().zip(to) {
+            let (u, v) = ((f.x - cf.x) * sf, (f.y - cf.y) * sf);
+            let (x, y) = ((t.x - ct.x) * st, (t.y - ct.y) * st);
+            for (row, rhs) in
+                [([u, v, 1.0, 0.0, 0.0, 0.0, -u * x, -v * x], x), ([0.0, 0.0, 0.0, u, v, 1.0, -u * y, -v * y], y)]
+            {
+                for j in 0..8 {
+                    for k in 0..8 {
+                        m[j][k] += row[j] * row[k];
                     }
+                    m[j][8] += row[j] * rhs;
                 }
             }
         }
-        let mut h = [0f64; 8];
-        for i in 0..8 {
-            h[i] = m[i][8] / m[i][i];
+        let h = solve(m)?;
+        // Undo the normalisations: H = T_to^-1 * Hn * T_from, then scale so h33 = 1.
+        let hn = [[h[0], h[1], h[2]], [h[3], h[4], h[5]], [h[6], h[7], 1.0]];
+        let t_from = [[sf, 0.0, -sf * cf.x], [0.0, sf, -sf * cf.y], [0.0, 0.0, 1.0]];
+        let t_to_inv = [[1.0 / st, 0.0, ct.x], [0.0, 1.0 / st, ct.y], [0.0, 0.0, 1.0]];
+        let mul = |a: [[f64; 3]; 3], b: [[f64; 3]; 3]| {
+            let mut c = [[0f64; 3]; 3];
+            for i in 0..3 {
+                for j in 0..3 {
+                    c[i][j] = (0..3).map(|k| a[i][k] * b[k][j]).sum();
+                }
+            }
+            c
+        };
+        let full = mul(mul(t_to_inv, hn), t_from);
+        let w = full[2][2];
+        if w.abs() < 1e-12 {
+            return None;
         }
+        let h = [full[0][0], full[0][1], full[0][2], full[1][0], full[1][1], full[1][2], full[2][0], full[2][1]]
+            .map(|v| v / w);
         h.iter().all(|v| v.is_finite()).then_some(Homography(h))
     }
 
@@ -81,6 +113,31 @@ impl Homography {
     }
 }
 
+/// Gaussian elimination with partial pivoting on an 8x8 system, augmented.
+fn solve(mut m: [[f64; 9]; 8]) -> Option<[f64; 8]> {
+    for col in 0..8 {
+        let pivot = (col..8).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(col, pivot);
+        for row in 0..8 {
+            if row != col {
+                let k = m[row][col] / m[col][col];
+                let pivot_row = m[col];
+                for (cell, p) in m[row].iter_mut().zip(pivot_row).skip(col) {
+                    *cell -= k * p;
+                }
+            }
+        }
+    }
+    let mut h = [0f64; 8];
+    for i in 0..8 {
+        h[i] = m[i][8] / m[i][i];
+    }
+    h.iter().all(|v| v.is_finite()).then_some(h)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +152,24 @@ mod tests {
         }
         let line = [Pt::new(0.0, 0.0), Pt::new(1.0, 1.0), Pt::new(2.0, 2.0), Pt::new(3.0, 3.0)];
         assert!(Homography::from_points(line, to).is_none());
+    }
+
+    #[test]
+    fn a_fit_to_many_points_recovers_the_map_and_smooths_their_noise() {
+        let from = [Pt::new(0.0, 0.0), Pt::new(10.0, 0.0), Pt::new(0.0, 10.0), Pt::new(10.0, 10.0)];
+        let to = [Pt::new(100.0, 100.0), Pt::new(200.0, 110.0), Pt::new(90.0, 210.0), Pt::new(220.0, 230.0)];
+        let truth = Homography::from_points(from, to).unwrap();
+        let grid: Vec<Pt> = (0..25).map(|i| Pt::new(f64::from(i % 5) * 2.5, f64::from(i / 5) * 2.5)).collect();
+        // Half a pixel of alternating error on every point.
+        let seen: Vec<Pt> = grid
+            .iter()
+            .enumerate()
+            .map(|(i, p)| truth.map(p.x, p.y).plus(Pt::new(if i % 2 == 0 { 0.5 } else { -0.5 }, 0.0)))
+            .collect();
+        let fitted = Homography::fit(&grid, &seen).unwrap();
+        for p in &grid {
+            assert!(fitted.map(p.x, p.y).dist(truth.map(p.x, p.y)) < 0.25, "at {p:?}");
+        }
+        assert!(Homography::fit(&grid[..3], &seen[..3]).is_none());
     }
 }

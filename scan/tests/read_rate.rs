@@ -10,7 +10,7 @@ use marketday_scan::synth::{self, Category};
 use marketday_scan::{Steps, scan};
 
 /// README, "QR scanning and provenance": ours, overall on frames with a code.
-const README_READ_RATE_PERCENT: f64 = 94.8;
+const README_READ_RATE_PERCENT: f64 = 96.0;
 
 #[test]
 fn the_generated_corpus_reads_at_the_rate_the_readme_states_with_no_false_read() {
