@@ -632,11 +632,16 @@ pub fn regions_among(f: &[Finder], max_module: f64, min_hits: u32) -> Vec<(Pt, P
 /// Finder patterns seen on fewer rows are mostly text and texture: a real one's centre is
 /// three modules tall, and even a 1.6-pixel module gives it four rows.
 pub const MIN_HITS: u32 = 2;
+/// A code's three finders may differ this much in module size: a tag at a slant has its
+/// near finder's modules up to twice its far ones' (wider groups cost reads to look-alikes).
 const MAX_MODULE_RATIO: f64 = 2.0;
+/// ... and its corner angle may close to about 45 degrees (cosine 0.7) under perspective.
 const MAX_CORNER_COS: f64 = 0.7;
-/// Groups past the first few are almost never a code (on the tuning part, 1,375 of 1,391
-/// reads came from the first three groups tried), and widening the alignment search for each
-/// was most of the time an empty, cluttered scene took.
+
+/// Groups past the first few are almost never a code: of the groups that decoded on the
+/// generated frames and the photographed tuning part, 694 of 704 were among the first three
+/// tried. Widening the alignment search for each was most of the time an empty, cluttered
+/// scene took.
 const WIDE_ATTEMPTS: usize = 3;
 
 /// Every code our own finder can read in the bitmap.
