@@ -24,8 +24,8 @@
 //! 4. the same thresholds' negative, for light-on-dark tags (etched metal, dark card);
 //! 5. small codes (under 3.5 px a module): the region around their finders, enlarged
 //!    twice, thresholded and read again;
-//! 6. when half resolution read a code but left small finder patterns unexplained, placed
-//!    as a code's would be, full resolution among those: every code in view is reported.
+//! 6. when half resolution read a code but left a small finder pattern unexplained, full
+//!    resolution outside the codes read: every code in view is reported.
 //!
 //! rqrr decodes every candidate: format bits, Reed-Solomon and data. A frame without a
 //! code must never yield one, and error correction is what guarantees that.
@@ -65,10 +65,11 @@ pub struct Steps {
     pub rqrr_detector: bool,
     pub inverted: bool,
     pub small_regions: bool,
-    /// When the half-resolution pass read codes but left three small finder patterns
-    /// unexplained where a code's would be, look again at full resolution (our finder only)
-    /// among them. Costs a single-code frame nothing unless printed text around the tag
-    /// makes such a group (the README has what it costs at 1280x720).
+    /// When the half-resolution pass read codes but left a small finder pattern
+    /// unexplained, look again at full resolution (our finder only) outside the codes
+    /// read. A dense code beside a big one is often only one smudged finder at half
+    /// resolution, so one is enough; printed text around a tag sometimes makes one too,
+    /// and then a single-code frame pays for the look (the README has what it costs).
     pub complete: bool,
 }
 
@@ -125,7 +126,7 @@ pub struct Profile {
     pub rqrr_detector: Duration,
     /// Small-code regions, enlarged and read again.
     pub small_regions: Duration,
-    /// Unexplained finders looked for again at full resolution (`Steps::complete`).
+    /// Looking again at full resolution after an unexplained finder (`Steps::complete`).
     pub complete: Duration,
 }
 
@@ -146,7 +147,7 @@ fn timed<T>(slot: &mut Duration, f: impl FnOnce() -> T) -> T {
 /// What reading one bitmap found.
 struct Reading {
     codes: Vec<Code>,
-    /// Finder patterns that none of the codes explains.
+    /// Finder patterns seen on `finder::MIN_HITS` rows that none of the codes explains.
     unexplained: Vec<finder::Finder>,
     /// The bitmap's finder patterns, kept for the small-code regions.
     finders: Vec<finder::Finder>,
@@ -190,12 +191,8 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
     levels.push((luma.into(), w, h, 1.0));
     for (i, (pixels, lw, lh, scale)) in levels.iter().enumerate() {
         let (lw, lh, scale) = (*lw, *lh, *scale);
-        // A sixteenth of the frame: small enough that a dark background beside a pale,
-        // low-contrast tag does not drag the threshold under its dark modules; the inside
-        // of a bigger dark area is decided by a wider window (see `LocalMean::bitmap`).
-        let window = (lw.min(lh) / 16) | 1;
         let (means, bitmap) = timed(&mut profile.threshold, || {
-            let means = binarize::LocalMean::new(pixels, lw, lh, window);
+            let means = binarize::LocalMean::new(pixels, lw, lh, frame_window(lw, lh));
             let bitmap = means.bitmap(pixels, false);
             (means, bitmap)
         });
@@ -216,7 +213,7 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             let polarities = [Some(&normal.finders), inverted.as_ref()];
             for (negative, f) in polarities.into_iter().enumerate().filter_map(|(n, f)| Some((n == 1, f?))) {
                 for (lo, hi) in finder::regions_among(f, SMALL_MODULE, SMALL_MIN_HITS) {
-                    codes.extend(read_region(pixels, lw, lh, lo, hi, negative, 2));
+                    codes.extend(read_region(pixels, lw, lh, lo, hi, negative));
                 }
                 if !codes.is_empty() {
                     break;
@@ -224,17 +221,13 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             }
             profile.small_regions += started.elapsed();
         }
-        if !codes.is_empty()
-            && !full_res
-            && steps.complete
-            && !finder::regions_among(&loose, LOOSE_MODULE, finder::MIN_HITS).is_empty()
-        {
+        if !codes.is_empty() && !full_res && steps.complete && loose.iter().any(|f| f.module < LOOSE_MODULE) {
             // Another code may be in view, too small to read at half resolution: finders
             // that no code explains, small and placed as a code's would be. Our finder
             // alone at full resolution, among the finders outside the codes already read.
             let started = Instant::now();
             let (luma, fw, fh, _) = &levels[levels.len() - 1];
-            let bitmap = binarize::LocalMean::new(luma, *fw, *fh, (fw.min(fh) / 16) | 1).bitmap(luma, false);
+            let bitmap = binarize::LocalMean::new(luma, *fw, *fh, frame_window(*fw, *fh)).bitmap(luma, false);
             let known: Vec<[Pt; 4]> = codes.iter().map(|c| c.corners.map(|p| p.scale(scale))).collect();
             let f: Vec<finder::Finder> = finder::finders(&bitmap)
                 .into_iter()
@@ -263,15 +256,27 @@ const SMALL_MODULE: f64 = 3.5;
 /// Small codes' finders must be seen on this many rows: at 1.6 pixels a module a finder's
 /// centre still spans four, and text makes many one- and two-row look-alikes.
 const SMALL_MIN_HITS: u32 = 3;
-/// At half resolution, a group of unexplained finders with modules under this many pixels
-/// may be a code too small to read there; bigger ones would have been read.
+/// At half resolution, an unexplained finder with modules under this many pixels may be
+/// part of a code too small to read there; a bigger one's code would have been read.
 const LOOSE_MODULE: f64 = 2.5;
 
-/// Reads a region of the frame enlarged `zoom` times (1 or 2; bilinear) with its own threshold:
+/// The local-mean window for a whole frame (or its half): a sixteenth of its shorter side,
+/// small enough that a dark background beside a pale, low-contrast tag does not drag the
+/// threshold under its dark modules; the inside of a bigger dark area is decided by a wider
+/// window (see `LocalMean::bitmap`).
+fn frame_window(w: usize, h: usize) -> usize {
+    (w.min(h) / 16) | 1
+}
+
+/// How many times `read_region` enlarges a small code's region.
+const ZOOM: usize = 2;
+
+/// Reads a region of the frame enlarged `ZOOM` times (bilinear) with its own threshold:
 /// small modules become big enough to threshold and sample, where at their own size a
 /// blurred module is only a grey smudge; a region thresholded alone is not dragged by the
 /// rest of the frame.
-fn read_region(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool, zoom: usize) -> Vec<Code> {
+fn read_region(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool) -> Vec<Code> {
+    let zoom = ZOOM;
     let x0 = lo.x.max(0.0) as usize;
     let y0 = lo.y.max(0.0) as usize;
     let x1 = (hi.x.max(0.0) as usize).min(w - 1);
@@ -281,7 +286,7 @@ fn read_region(luma: &[u8], w: usize, h: usize, lo: Pt, hi: Pt, negative: bool, 
     }
     let (rw, rh) = ((x1 - x0) * zoom, (y1 - y0) * zoom);
     // Bilinear: each output pixel between two source pixels along either axis, weighed in
-    // quarters (at zoom 1 or 2 every weight is a whole number of quarters).
+    // quarters (at a zoom of 1, 2 or 4 every weight is a whole number of quarters).
     let taps = |n: usize, start: usize, limit: usize| -> Vec<(usize, usize, u32)> {
         (0..n)
             .map(|i| {
