@@ -21,3 +21,6 @@ pub mod store;
 pub mod sync;
 pub mod systemd;
 pub mod ui;
+
+// `t!`, `tn!` and `msg!` as `crate::t` and so on, wherever the kiosk says something.
+pub use marketday_i18n::{msg, t, tn};

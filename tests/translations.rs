@@ -70,7 +70,10 @@ fn used_ids() -> Ids {
         extract(&std::fs::read_to_string(path).unwrap(), "@tr(", false, Some("|"), &mut ids);
     }
     let mut rust = Vec::new();
-    files(&root.join("src"), "rs", &mut rust);
+    // The kiosk's own sources and the crates whose words reach a screen or a page.
+    for dir in ["src", "i18n/src", "provenance/src", "cloud/src"] {
+        files(&root.join(dir), "rs", &mut rust);
+    }
     for path in rust {
         let source = std::fs::read_to_string(&path).unwrap();
         extract(&source, "t!(", true, None, &mut ids);

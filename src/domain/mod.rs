@@ -12,7 +12,7 @@ pub mod lockout;
 pub mod money;
 pub mod piece;
 pub mod printout;
-pub mod provenance;
+pub use marketday_provenance as provenance;
 pub mod reservation;
 pub mod sale;
 pub mod tender;

@@ -1,5 +1,35 @@
 //! Provenance certificates: what a piece's QR tag says about it, signed by its atelier,
-//! checked offline against a keyring of trusted atelier keys.
+//! checked against a keyring of trusted atelier keys. Pure: no I/O, no clock. The kiosk
+//! checks tags offline with it; the cloud's public pages answer a phone by the same rules
+//! and in the same words (`marketday-i18n`).
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use ed25519_dalek::SigningKey;
+//! use marketday_i18n::Language;
+//! use marketday_provenance::{Certificate, Edition, KeyId, Serial, TrustedKey, Verdict, read, token_url, verify};
+//!
+//! let key = SigningKey::from_bytes(&[7; 32]);
+//! let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+//! let certificate = Certificate {
+//!     key_id: KeyId::of(&key.verifying_key()),
+//!     serial: Serial::parse("RG-2026-0007")?,
+//!     edition: Edition::new(7, 24)?,
+//!     drop_id: "rose-gold-clasp".into(),
+//!     assay_hash: None,
+//!     issued: day(2),
+//! };
+//! // What the sticker's QR code carries, and what a camera or a phone reads back from it.
+//! let url = token_url("https://verify.example", &certificate.sign(&key)?);
+//! let keyring = [TrustedKey::new("Atelier Rose", key.verifying_key(), day(1))];
+//! let verdict = verify(&read(&url), &keyring);
+//! assert!(verdict.is_genuine());
+//! assert_eq!(verdict.certificate().unwrap().edition.label(Language::En), "07 of 24");
+//! assert_eq!(verdict.explanation(Language::En), "Signed by Atelier Rose. The certificate has not been altered.");
+//! // Any other text gets a verdict too, never a panic.
+//! assert_eq!(verify(&read("https://example.com/menu"), &keyring), Verdict::NotMarketday);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! A certificate travels as a token inside a URL, `HTTPS://VERIFY.HOST/P/<TOKEN>`, so a
 //! phone can open it too. Everything is upper case on purpose: the URL and the base32
@@ -18,13 +48,14 @@ use std::fmt;
 
 use chrono::{Days, NaiveDate};
 
-use crate::i18n::{self, Language, Localized};
-use crate::{msg, t};
 use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use marketday_i18n::{self as i18n, Language, Localized, msg, t};
 use sha2::{Digest, Sha256};
 
-use super::piece::{Edition, Serial};
+mod piece;
+
+pub use piece::{Edition, EditionError, Serial, SerialError};
 
 pub const FORMAT: u8 = 1;
 const CONTEXT: &[u8] = b"marketday provenance certificate\0";
