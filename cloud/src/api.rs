@@ -261,6 +261,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route in protocol v1") })
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(as_error_body))
+        // After the protocol's layers, so its JSON errors stay the protocol's: a public
+        // page's errors are pages.
+        .merge(crate::public::router())
         .with_state(state)
 }
 

@@ -10,6 +10,8 @@ mod api;
 pub mod db;
 #[cfg(feature = "server")]
 mod photos;
+#[cfg(feature = "server")]
+mod public;
 
 #[cfg(feature = "server")]
 pub use api::{AppState, Tls, hold_data_dir, now_ms, router, serve, serve_tls};

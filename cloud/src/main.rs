@@ -72,6 +72,15 @@ enum Command {
         stall: Option<String>,
         file: PathBuf,
     },
+    /// Reports a piece lost or stolen: its public page says so, above everything else.
+    /// `--found` withdraws the report.
+    ReportLost {
+        #[arg(long)]
+        atelier: String,
+        serial: String,
+        #[arg(long)]
+        found: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -133,8 +142,26 @@ fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("{} line {}: not a change", file.display(), n + 1))?;
                 changes.push(change);
             }
+            for (n, change) in changes.iter().enumerate() {
+                if let ChangeBody::Key(key) = change {
+                    anyhow::ensure!(
+                        marketday_cloud::db::key_id_of(&key.public_key).is_some(),
+                        "{}: change {}: {:?} is not an Ed25519 public key (64 hex digits)",
+                        file.display(),
+                        n + 1,
+                        key.public_key
+                    );
+                }
+            }
             state.db().publish(&atelier, stall.as_deref(), &changes, now_ms())?;
             println!("{} changes published", changes.len());
+        }
+        Command::ReportLost { atelier, serial, found } => {
+            state.db().report_lost(&atelier, &serial, !found, now_ms())?;
+            match found {
+                true => println!("{serial}: found again; its page no longer says lost or stolen"),
+                false => println!("{serial}: reported lost or stolen; its page says so"),
+            }
         }
     }
     Ok(())

@@ -384,8 +384,21 @@ impl Verdict {
         }
     }
 
-    /// The plain-words line under the verdict, for a customer.
-    /// What the verdict means and what to do, in `language`.
+    /// The verdict in a word or two, as the kiosk's card and the public page head it.
+    pub fn headline(&self, language: Language) -> String {
+        let l = language;
+        match self {
+            Verdict::Genuine { .. } => t!(l, "Genuine"),
+            Verdict::Forged { .. } => t!(l, "Not genuine"),
+            Verdict::UnknownSigner { .. } => t!(l, "Unknown signer"),
+            Verdict::RevokedKey { .. } => t!(l, "Withdrawn key"),
+            Verdict::NotMarketday => t!(l, "Not a certificate"),
+            Verdict::Damaged { .. } => t!(l, "Tag unreadable"),
+        }
+    }
+
+    /// What the verdict means and what to do, in `language`: the plain-words line under
+    /// the headline, for a customer.
     pub fn explanation(&self, language: Language) -> String {
         let l = language;
         match self {

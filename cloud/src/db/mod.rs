@@ -15,8 +15,8 @@ use self::postgres::PgDb;
 use self::sql::{Row, Sql, vals};
 use self::sqlite::SqliteDb;
 use crate::wire::{
-    Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, MAX_PAGE, Outcome, PieceStateChange, Reason,
-    StallStatus,
+    Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, KeyChange, MAX_PAGE, Outcome, PieceChange,
+    PieceStateChange, Reason, StallStatus,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +66,35 @@ pub enum Db {
 impl Db {
     /// The SQLite file at `path`, created and migrated as needed.
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        Ok(Db::Sqlite(SqliteDb::open(path)?))
+        Db::Sqlite(SqliteDb::open(path)?).with_public_records()
     }
 
     /// The PostgreSQL database at `url`, migrated as needed.
     pub fn open_postgres(url: &str) -> Result<Db, DbError> {
-        Ok(Db::Postgres(PgDb::open(url)?))
+        Db::Postgres(PgDb::open(url)?).with_public_records()
+    }
+
+    /// A store from before the public pages publishes its catalog and keys into their
+    /// tables once, from the changes it already holds, in the order they were published.
+    fn with_public_records(self) -> Result<Db, DbError> {
+        self.tx(|tx| {
+            let built = tx.query_opt("SELECT 1 FROM catalog UNION ALL SELECT 1 FROM atelier_keys LIMIT 1", vals![])?;
+            if built.is_some() {
+                return Ok(());
+            }
+            let rows = tx.query(
+                "SELECT atelier, kind, data FROM changes WHERE kind IN ('piece', 'key') ORDER BY cursor",
+                vals![],
+            )?;
+            for row in rows {
+                let change = Change { cursor: 0, kind: row.text(1)?, data: parse_json(&row.text(2)?)? };
+                if let Ok(Some(body)) = ChangeBody::read(&change) {
+                    record_public(tx, &row.text(0)?, &body)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(self)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -142,7 +165,7 @@ impl Db {
                 if let Some(other) = piece(tx, atelier, serial)?.and_then(|p| p.sold_sale).filter(|s| s != order) {
                     return Err(DbError::Invalid(format!("{serial} was already sold (sale {other})")));
                 }
-                mark_sold(tx, atelier, serial, order, "online", now)?;
+                mark_sold(tx, atelier, serial, order, "online", now, now)?;
             }
             Ok(())
         })
@@ -295,6 +318,64 @@ impl Db {
         })
     }
 
+    /// Every atelier's record of the piece with this serial (a serial is the atelier's own,
+    /// so two ateliers may have used one), for the public page; `atelier` narrows it to one.
+    pub fn public_pieces(&self, serial: &str, atelier: Option<&str>) -> Result<Vec<PublicPiece>, DbError> {
+        let serial = serial.trim().to_ascii_uppercase();
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT c.atelier, c.data, p.stall, p.sold_by, p.sold_at, p.returned_at, p.lost_at
+                 FROM catalog c LEFT JOIN pieces p ON p.atelier = c.atelier AND p.serial = c.serial
+                 WHERE c.serial = $1 AND c.atelier = COALESCE($2, c.atelier) ORDER BY c.atelier",
+                vals![serial, atelier],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(PublicPiece {
+                    atelier: r.text(0)?,
+                    catalog: serde_json::from_str(&r.text(1)?).map_err(|e| DbError::Invalid(e.to_string()))?,
+                    stall: r.opt_text(2)?,
+                    sold_by: r.opt_text(3)?,
+                    sold_at: r.opt_int(4)?,
+                    returned_at: r.opt_int(5)?,
+                    lost_at: r.opt_int(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The atelier keys published under this id (`KeyId`, hex), with their ateliers.
+    pub fn keys_by_id(&self, key_id: &str) -> Result<Vec<(String, KeyChange)>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT atelier, data FROM atelier_keys WHERE key_id = $1 ORDER BY atelier",
+                vals![key_id.to_ascii_lowercase()],
+            )
+        })?;
+        rows.iter()
+            .map(|r| Ok((r.text(0)?, serde_json::from_str(&r.text(1)?).map_err(|e| DbError::Invalid(e.to_string()))?)))
+            .collect()
+    }
+
+    /// Reports a piece lost or stolen (`lost`), or found again: its public page says so.
+    pub fn report_lost(&self, atelier: &str, serial: &str, lost: bool, now: i64) -> Result<(), DbError> {
+        let serial = serial.trim().to_ascii_uppercase();
+        self.write(atelier, |tx| {
+            let known =
+                tx.query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, &serial])?;
+            if known.is_none() {
+                return Err(DbError::Invalid(format!("{atelier} has published no piece {serial}")));
+            }
+            tx.execute(
+                "INSERT INTO pieces(atelier, serial, lost_at) VALUES ($1, $2, $3)
+                 ON CONFLICT(atelier, serial) DO UPDATE SET lost_at = excluded.lost_at",
+                vals![atelier, &serial, lost.then_some(now)],
+            )?;
+            Ok(())
+        })
+    }
+
     pub fn stall_status(&self, device: &Device) -> Result<StallStatus, DbError> {
         let rows = self.tx(|tx| {
             tx.query(
@@ -319,6 +400,23 @@ impl Db {
             .collect::<Result<_, DbError>>()?;
         Ok(StallStatus { atelier: device.atelier.clone(), stall: device.stall.clone(), devices })
     }
+}
+
+/// A piece as the public pages show it: its catalog entry and where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicPiece {
+    pub atelier: String,
+    pub catalog: PieceChange,
+    /// The stall it is allocated to.
+    pub stall: Option<String>,
+    /// The stall that sold it, or `online`.
+    pub sold_by: Option<String>,
+    /// When it was sold (ms since the epoch, UTC), while it is.
+    pub sold_at: Option<i64>,
+    /// When it was last returned.
+    pub returned_at: Option<i64>,
+    /// When it was reported lost or stolen, until it is found.
+    pub lost_at: Option<i64>,
 }
 
 /// Keeps the other version of an event the cloud already holds, once however often it is
@@ -360,11 +458,21 @@ fn piece(tx: &mut dyn Sql, atelier: &str, serial: &str) -> Result<Option<Piece>,
         .transpose()
 }
 
-fn mark_sold(tx: &mut dyn Sql, atelier: &str, serial: &str, sale: &str, by: &str, now: i64) -> Result<(), DbError> {
+/// Marks a piece sold by `sale`, made by `by` (a stall, or `online`) at `at`.
+fn mark_sold(
+    tx: &mut dyn Sql,
+    atelier: &str,
+    serial: &str,
+    sale: &str,
+    by: &str,
+    at: i64,
+    now: i64,
+) -> Result<(), DbError> {
     tx.execute(
-        "INSERT INTO pieces(atelier, serial, sold_sale, sold_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT(atelier, serial) DO UPDATE SET sold_sale = excluded.sold_sale, sold_by = excluded.sold_by",
-        vals![atelier, serial, sale, by],
+        "INSERT INTO pieces(atelier, serial, sold_sale, sold_by, sold_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT(atelier, serial) DO UPDATE
+         SET sold_sale = excluded.sold_sale, sold_by = excluded.sold_by, sold_at = excluded.sold_at",
+        vals![atelier, serial, sale, by, at],
     )?;
     publish_state(tx, atelier, serial, now)
 }
@@ -409,7 +517,7 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
                 }
             }
             for serial in &serials {
-                mark_sold(tx, &device.atelier, serial, sale, &device.stall, now)?;
+                mark_sold(tx, &device.atelier, serial, sale, &device.stall, event.at, now)?;
             }
             Ok(Outcome::Accepted)
         }
@@ -419,10 +527,13 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
                 return Ok(malformed("serials and sale_id"));
             };
             for serial in &serials {
+                // A void undoes a mistake; a return is part of the piece's story.
+                let returned_at = (event.kind == "sale.returned").then_some(event.at);
                 let freed = tx.execute(
-                    "UPDATE pieces SET sold_sale = NULL, sold_by = NULL
+                    "UPDATE pieces SET sold_sale = NULL, sold_by = NULL, sold_at = NULL,
+                                       returned_at = COALESCE($4, returned_at)
                      WHERE atelier = $1 AND serial = $2 AND sold_sale = $3",
-                    vals![&device.atelier, serial, sale],
+                    vals![&device.atelier, serial, sale, returned_at],
                 )?;
                 if freed > 0 {
                     publish_state(tx, &device.atelier, serial, now)?;
@@ -445,7 +556,57 @@ fn append_change(
         "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ($1, $2, $3, $4, $5)",
         vals![atelier, stall, change.kind(), change.data().to_string(), now],
     )?;
+    record_public(tx, atelier, change)
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::Invalid(e.to_string()))
+}
+
+/// Keeps what the public pages read of a published change: a piece's catalog entry, or an
+/// atelier key under the id its certificates name. A key's revocation is never undone,
+/// whatever is published after it.
+fn record_public(tx: &mut dyn Sql, atelier: &str, change: &ChangeBody) -> Result<(), DbError> {
+    match change {
+        ChangeBody::Piece(piece) => {
+            let serial = piece.serial.trim().to_ascii_uppercase();
+            tx.execute(
+                "INSERT INTO catalog(atelier, serial, data) VALUES ($1, $2, $3)
+                 ON CONFLICT(atelier, serial) DO UPDATE SET data = excluded.data",
+                vals![atelier, serial, serde_json::to_string(piece).expect("a piece serialises")],
+            )?;
+        }
+        ChangeBody::Key(key) => {
+            // A key that is not one cannot vouch for anything; `publish` refuses those.
+            let Some(id) = key_id_of(&key.public_key) else { return Ok(()) };
+            let mut key = key.clone();
+            let held =
+                tx.query_opt("SELECT data FROM atelier_keys WHERE atelier = $1 AND key_id = $2", vals![atelier, &id])?;
+            if let Some(held) = held {
+                let held: KeyChange =
+                    serde_json::from_str(&held.text(0)?).map_err(|e| DbError::Invalid(e.to_string()))?;
+                if held.revoked_on.is_some() {
+                    key.revoked_on = held.revoked_on;
+                    key.revoked_reason = held.revoked_reason;
+                }
+            }
+            tx.execute(
+                "INSERT INTO atelier_keys(atelier, key_id, data) VALUES ($1, $2, $3)
+                 ON CONFLICT(atelier, key_id) DO UPDATE SET data = excluded.data",
+                vals![atelier, id, serde_json::to_string(&key).expect("a key serialises")],
+            )?;
+        }
+        _ => {}
+    }
     Ok(())
+}
+
+/// The id a certificate names its key by (`KeyId`, hex), from the key's 64 hex digits.
+pub fn key_id_of(public_key_hex: &str) -> Option<String> {
+    let bytes: [u8; 32] =
+        data_encoding::HEXLOWER_PERMISSIVE.decode(public_key_hex.trim().as_bytes()).ok()?.try_into().ok()?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    Some(marketday_provenance::KeyId::of(&key).to_string())
 }
 
 /// Tells every stall where a piece now stands, in the transaction that changed it.

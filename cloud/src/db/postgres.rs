@@ -90,6 +90,27 @@ CREATE TABLE event_conflicts (
     PRIMARY KEY (device, seq, content_sha256)
 );
 "#,
+    // 4: what the public pages read (see the SQLite store's migration 4).
+    r#"
+CREATE TABLE catalog (
+    atelier TEXT NOT NULL,
+    serial  TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (atelier, serial)
+);
+CREATE INDEX catalog_by_serial ON catalog(serial);
+CREATE TABLE atelier_keys (
+    atelier TEXT NOT NULL,
+    key_id  TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (atelier, key_id)
+);
+CREATE INDEX atelier_keys_by_id ON atelier_keys(key_id);
+ALTER TABLE pieces ADD COLUMN sold_at BIGINT;
+ALTER TABLE pieces ADD COLUMN returned_at BIGINT;
+-- When the atelier reported it lost or stolen; NULL once found again.
+ALTER TABLE pieces ADD COLUMN lost_at BIGINT;
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

@@ -107,6 +107,29 @@ CREATE TABLE event_conflicts (
     PRIMARY KEY (device, seq, content_sha256)
 ) STRICT;
 "#,
+    // 4: what the public pages read: each piece's catalog entry and each atelier key as last
+    // published (keys by their id, as a certificate names them), and when a piece was sold
+    // or last returned.
+    r#"
+CREATE TABLE catalog (
+    atelier TEXT NOT NULL,
+    serial  TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (atelier, serial)
+) STRICT;
+CREATE INDEX catalog_by_serial ON catalog(serial);
+CREATE TABLE atelier_keys (
+    atelier TEXT NOT NULL,
+    key_id  TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (atelier, key_id)
+) STRICT;
+CREATE INDEX atelier_keys_by_id ON atelier_keys(key_id);
+ALTER TABLE pieces ADD COLUMN sold_at INTEGER;
+ALTER TABLE pieces ADD COLUMN returned_at INTEGER;
+-- When the atelier reported it lost or stolen; NULL once found again.
+ALTER TABLE pieces ADD COLUMN lost_at INTEGER;
+"#,
 ];
 
 pub struct SqliteDb {

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use marketday_hardware::scanner::ScanEvent;
 
 use crate::app::services::{Services, Severity};
-use crate::domain::Edition;
 use crate::domain::provenance::Verdict;
 use crate::i18n::{self, Language, Localized};
 use crate::provenance::{Check, check};
@@ -37,14 +36,7 @@ impl VerdictCard {
             Verdict::Forged { .. } => Severity::Error,
             _ => Severity::Warning,
         };
-        let verdict = match &c.verdict {
-            Verdict::Genuine { .. } => t!(l, "Genuine"),
-            Verdict::Forged { .. } => t!(l, "Not genuine"),
-            Verdict::UnknownSigner { .. } => t!(l, "Unknown signer"),
-            Verdict::RevokedKey { .. } => t!(l, "Withdrawn key"),
-            Verdict::NotMarketday => t!(l, "Not a certificate"),
-            Verdict::Damaged { .. } => t!(l, "Tag unreadable"),
-        };
+        let verdict = c.verdict.headline(l);
         let (headline, details) = match c.verdict.certificate() {
             Some(cert) => {
                 let title = c.title().map(|t| format!(", {t}")).unwrap_or_default();
@@ -63,7 +55,7 @@ impl VerdictCard {
                     t!(l, "Serial {serial}.", serial = cert.serial),
                     t!(l, "Issued {day}.", day = i18n::date(l, cert.issued))
                 );
-                let edition = edition(l, cert.edition);
+                let edition = cert.edition.label(l);
                 if c.verdict.is_genuine() {
                     (format!("{edition}{title}"), facts)
                 } else {
@@ -85,12 +77,6 @@ impl VerdictCard {
             status: if c.verdict.is_genuine() { c.status_line(l).unwrap_or_default() } else { String::new() },
         }
     }
-}
-
-/// "07 of 24", "07 sur 24", "07 von 24": the number padded as engraved.
-fn edition(language: Language, e: Edition) -> String {
-    let width = e.size.to_string().len();
-    t!(language, "{number} of {size}", number = format!("{:0width$}", e.number), size = e.size)
 }
 
 /// The Verify screen's state.

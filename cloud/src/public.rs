@@ -1,0 +1,495 @@
+//! The public pages a phone opens from a printed QR code: `/p/<token or serial>`, the
+//! verdict on a piece's certificate by the kiosk's rules and in its words, the piece's
+//! facts and where it stands now.
+//!
+//! Pages for people, not kiosks: HTML that works without JavaScript, in the language the
+//! browser asks for (or `?lang=`), and errors as pages too. Nothing here needs a login, so
+//! nothing here says more than a tag's holder may know: never who bought a piece.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, NaiveDate};
+use marketday_i18n::{self as i18n, Language, t};
+use marketday_provenance::{self as provenance, Reading, Revocation, Serial, TrustedKey, Verdict};
+use sha2::{Digest, Sha256};
+
+use crate::api::AppState;
+use crate::db::{Db, DbError, PublicPiece};
+use crate::wire::KeyChange;
+
+/// The public pages' routes. They sit outside the protocol's JSON error layer: their
+/// errors are pages.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/p/{*rest}", get(piece))
+        .route("/P/{*rest}", get(piece))
+        .route("/p", get(piece))
+        .route("/P", get(piece))
+        .route("/p/", get(piece))
+        .route("/P/", get(piece))
+        .layer(axum::middleware::map_response(as_page))
+}
+
+/// How a page looks at a glance: its colour and its sign (never colour alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Good,
+    Bad,
+    Warn,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Bad => "bad",
+            Tone::Warn => "warn",
+        }
+    }
+
+    fn sign(self) -> &'static str {
+        match self {
+            Tone::Good => "✓",
+            Tone::Bad => "✗",
+            Tone::Warn => "!",
+        }
+    }
+}
+
+/// One fact about the piece: its label and what it is.
+struct Fact {
+    /// Where it goes in the list: what a person reads first comes first.
+    order: Order,
+    label: String,
+    value: String,
+    /// Set in a typewriter face, wrapped anywhere (hashes, serials).
+    code: bool,
+}
+
+struct LanguageLink {
+    code: &'static str,
+    name: &'static str,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "piece.html")]
+struct PiecePage {
+    lang: &'static str,
+    page_title: String,
+    /// "Reported lost or stolen", above everything else, when it is.
+    alarm: Option<(String, String)>,
+    tone: &'static str,
+    sign: &'static str,
+    headline: String,
+    explanation: String,
+    /// What a tag that did not verify claims, said as a claim.
+    claim: Option<(String, String)>,
+    piece_heading: String,
+    facts: Vec<Fact>,
+    assay_note: String,
+    where_heading: String,
+    standing: Vec<String>,
+    languages: Vec<LanguageLink>,
+    footer: String,
+}
+
+/// The language a page is in: `?lang=` (the page's own links), else the browser's.
+fn language_of(uri: &Uri, headers: &HeaderMap) -> Language {
+    let asked =
+        uri.query().unwrap_or("").split('&').find_map(|pair| pair.strip_prefix("lang=")).and_then(Language::from_code);
+    asked
+        .or_else(|| {
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// What the path after `/p/` names.
+enum Asked {
+    /// A certificate token's text (it may still be damaged or forged).
+    Token(String),
+    Serial(Serial),
+    /// Neither: not a Marketday address.
+    Nothing,
+}
+
+/// Reads the path after `/p/`, percent-decoded. Upper or lower case alike: QR alphanumeric
+/// mode upper-cases the whole URL, and some phones lower-case it again.
+fn asked(path: &str) -> Asked {
+    let rest = path.strip_prefix("/p").or_else(|| path.strip_prefix("/P")).unwrap_or("");
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let Ok(text) = percent_encoding::percent_decode_str(rest).decode_utf8() else { return Asked::Nothing };
+    let text = text.trim().trim_end_matches('/');
+    if text.len() > 2048 {
+        return Asked::Nothing;
+    }
+    let upper = text.to_ascii_uppercase();
+    // Certificates are base32 and long; serials are short, with dashes.
+    if upper.len() >= 40 && upper.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+        return Asked::Token(upper);
+    }
+    match Serial::parse(text) {
+        Ok(serial) => Asked::Serial(serial),
+        Err(_) => Asked::Nothing,
+    }
+}
+
+/// An atelier key as published, as the verdict needs it; `None` for one that is not a key.
+fn trusted(atelier: &str, key: &KeyChange) -> Option<TrustedKey> {
+    let bytes: [u8; 32] =
+        data_encoding::HEXLOWER_PERMISSIVE.decode(key.public_key.trim().as_bytes()).ok()?.try_into().ok()?;
+    let public_key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    let day = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+    let mut trusted = TrustedKey::new(atelier, public_key, day(&key.valid_from)?);
+    trusted.valid_until = key.valid_until.as_deref().and_then(day);
+    trusted.revoked = key
+        .revoked_on
+        .as_deref()
+        .and_then(day)
+        .map(|on| Revocation { on, reason: key.revoked_reason.clone().unwrap_or_default() });
+    Some(trusted)
+}
+
+/// A day from ms since the epoch, UTC.
+fn day_of(ms: i64) -> Option<NaiveDate> {
+    DateTime::from_timestamp_millis(ms).map(|t| t.date_naive())
+}
+
+/// What the page needs from the store for one request.
+struct Found {
+    verdict: Option<Verdict>,
+    /// The piece's record, for a genuine certificate or a serial.
+    piece: Option<PublicPiece>,
+    serial: Option<Serial>,
+}
+
+fn look_up(db: &Db, asked: Asked) -> Result<Found, DbError> {
+    match asked {
+        Asked::Token(token) => {
+            let reading = provenance::read(&token);
+            let keyring = match &reading {
+                Reading::Certificate(signed) => db
+                    .keys_by_id(&signed.certificate.key_id.to_string())?
+                    .iter()
+                    .filter_map(|(atelier, key)| trusted(atelier, key))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let verdict = provenance::verify(&reading, &keyring);
+            let piece = match &verdict {
+                Verdict::Genuine { certificate, atelier } => {
+                    db.public_pieces(certificate.serial.as_str(), Some(atelier))?.into_iter().next()
+                }
+                _ => None,
+            };
+            Ok(Found { verdict: Some(verdict), piece, serial: None })
+        }
+        Asked::Serial(serial) => {
+            let piece = db.public_pieces(serial.as_str(), None)?.into_iter().next();
+            Ok(Found { verdict: None, piece, serial: Some(serial) })
+        }
+        Asked::Nothing => Ok(Found { verdict: Some(Verdict::NotMarketday), piece: None, serial: None }),
+    }
+}
+
+async fn piece(State(state): State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
+    let language = language_of(&uri, &headers);
+    let asked = asked(uri.path());
+    let found = tokio::task::spawn_blocking(move || look_up(state.db(), asked)).await;
+    let (status, page) = match found {
+        Ok(Ok(found)) => page_for(language, found),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "public page: the store did not answer");
+            return trouble_page(language, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "public page: the lookup failed");
+            return trouble_page(language, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    respond(status, language, &page, &headers)
+}
+
+/// The page for what was found, and its status: 404 where the address names nothing.
+fn page_for(l: Language, found: Found) -> (StatusCode, PiecePage) {
+    let mut page = PiecePage {
+        lang: l.code(),
+        page_title: t!(l, "Is it genuine?"),
+        alarm: None,
+        tone: Tone::Warn.class(),
+        sign: Tone::Warn.sign(),
+        headline: String::new(),
+        explanation: String::new(),
+        claim: None,
+        piece_heading: t!(l, "The piece"),
+        facts: Vec::new(),
+        assay_note: String::new(),
+        where_heading: t!(l, "Where it is now"),
+        standing: Vec::new(),
+        languages: Language::ALL
+            .into_iter()
+            .map(|x| LanguageLink { code: x.code(), name: x.own_name(), current: x == l })
+            .collect(),
+        footer: t!(l, "Checked by Marketday against the keys the atelier has published."),
+    };
+    let mut status = StatusCode::OK;
+    let tone = match (&found.verdict, &found.serial) {
+        (Some(verdict), _) => {
+            page.headline = verdict.headline(l);
+            page.explanation = verdict.explanation(l);
+            if let Some(cert) = verdict.certificate() {
+                if verdict.is_genuine() {
+                    page.facts.push(fact(Order::Edition, t!(l, "Edition"), cert.edition.label(l), false));
+                    page.facts.push(fact(Order::Serial, t!(l, "Serial"), cert.serial.to_string(), true));
+                    if let Verdict::Genuine { atelier, .. } = verdict {
+                        page.facts.push(fact(Order::Atelier, t!(l, "Atelier"), atelier.clone(), false));
+                    }
+                    page.facts.push(fact(
+                        Order::Issued,
+                        t!(l, "Certificate issued"),
+                        i18n::date(l, cert.issued),
+                        false,
+                    ));
+                    if let Some(hash) = cert.assay_hex() {
+                        page.facts.push(fact(Order::Assay, t!(l, "Assay report SHA-256"), hash, true));
+                        page.assay_note = assay_note(l);
+                    }
+                } else {
+                    // What a tag that did not verify says is only what it says.
+                    let facts = format!(
+                        "{} {}",
+                        t!(l, "Serial {serial}.", serial = cert.serial),
+                        t!(l, "Issued {day}.", day = i18n::date(l, cert.issued))
+                    );
+                    page.claim = Some((
+                        t!(l, "The tag claims: {edition}", edition = cert.edition.label(l)),
+                        t!(l, "Unconfirmed: {facts}", facts = facts),
+                    ));
+                }
+            }
+            if matches!(verdict, Verdict::NotMarketday) {
+                status = StatusCode::NOT_FOUND;
+                page.explanation = t!(
+                    l,
+                    "This address is not a Marketday certificate or serial. Scan the QR code on the piece's own tag, or type the serial engraved on it."
+                );
+            }
+            match verdict {
+                Verdict::Genuine { .. } => Tone::Good,
+                Verdict::Forged { .. } => Tone::Bad,
+                _ => Tone::Warn,
+            }
+        }
+        (None, Some(serial)) => match &found.piece {
+            Some(piece) => {
+                page.headline = t!(l, "No certificate scanned");
+                page.explanation = t!(
+                    l,
+                    "This address names the serial {serial} only. Below is what {atelier} has recorded about it, but no signed certificate was checked: scan the QR code on the piece's tag to know it is genuine.",
+                    serial = serial,
+                    atelier = piece.atelier
+                );
+                page.facts.push(fact(Order::Serial, t!(l, "Serial"), serial.to_string(), true));
+                page.facts.push(fact(Order::Atelier, t!(l, "Atelier"), piece.atelier.clone(), false));
+                Tone::Warn
+            }
+            None => {
+                status = StatusCode::NOT_FOUND;
+                page.headline = t!(l, "Unknown serial");
+                page.explanation = t!(
+                    l,
+                    "No atelier has published a piece {serial} here. Check the serial against the one engraved on the piece, or scan the QR code on its tag; if it still is not found, ask the atelier that sold it.",
+                    serial = serial
+                );
+                Tone::Warn
+            }
+        },
+        (None, None) => Tone::Warn,
+    };
+    page.tone = tone.class();
+    page.sign = tone.sign();
+    if let Some(piece) = &found.piece {
+        let c = &piece.catalog;
+        let mut more = vec![
+            fact(Order::Title, t!(l, "Title"), c.title.clone(), false),
+            fact(Order::Maker, t!(l, "Maker"), c.maker.clone(), false),
+            fact(Order::Materials, t!(l, "Materials"), c.materials.clone(), false),
+            fact(Order::Origin, t!(l, "Origin"), c.origin_notes.clone(), false),
+        ];
+        // A serial alone: the edition comes from the record, as nothing else says it.
+        if let (None, Ok(edition)) =
+            (&found.verdict, marketday_provenance::Edition::new(c.edition_number, c.edition_size))
+        {
+            more.push(fact(Order::Edition, t!(l, "Edition"), edition.label(l), false));
+        }
+        more.retain(|f| !f.value.trim().is_empty());
+        page.facts.extend(more);
+        page.facts.sort_by_key(|f| f.order);
+        page.standing = standing(l, piece);
+        if piece.lost_at.is_some() {
+            page.alarm = Some((
+                t!(l, "Reported lost or stolen"),
+                t!(
+                    l,
+                    "{atelier} has reported this piece lost or stolen. If you are being offered it, do not buy it, and tell {atelier}.",
+                    atelier = piece.atelier
+                ),
+            ));
+        }
+    }
+    (status, page)
+}
+
+/// The facts' order on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Order {
+    Edition,
+    Title,
+    Maker,
+    Materials,
+    Origin,
+    Serial,
+    Atelier,
+    Issued,
+    Assay,
+}
+
+fn fact(order: Order, label: String, value: String, code: bool) -> Fact {
+    Fact { order, label, value, code }
+}
+
+fn assay_note(l: Language) -> String {
+    t!(
+        l,
+        "To check an assay report against this, compute the SHA-256 of the report's file (on a computer: sha256sum report.pdf) and compare: every character must match."
+    )
+}
+
+/// Where the piece stands, from the cloud's records: never who bought it.
+fn standing(l: Language, piece: &PublicPiece) -> Vec<String> {
+    let day = |ms: Option<i64>| ms.and_then(day_of).map(|d| i18n::date(l, d));
+    let mut lines = Vec::new();
+    match (&piece.sold_by, day(piece.sold_at)) {
+        (Some(by), Some(on)) if by == "online" => lines.push(t!(l, "Sold online on {day}.", day = on)),
+        (Some(by), Some(on)) => lines.push(t!(l, "Sold at {stall} on {day}.", stall = by, day = on)),
+        (Some(_), None) => lines.push(t!(l, "Sold.")),
+        (None, _) => {
+            if let Some(on) = day(piece.returned_at) {
+                lines.push(t!(l, "Returned on {day}; for sale again.", day = on));
+            }
+            match &piece.stall {
+                Some(stall) => lines.push(t!(l, "For sale at {stall}.", stall = stall)),
+                None => lines.push(t!(l, "With the atelier; not yet for sale at a stall.")),
+            }
+        }
+    }
+    lines
+}
+
+/// The page's bytes with the headers a public page needs: revalidated on every view (a
+/// piece reported stolen must say so at once) but cheaply, by its `ETag`.
+fn respond(status: StatusCode, language: Language, page: &PiecePage, request: &HeaderMap) -> Response {
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "public page did not render");
+            return trouble_page(language, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let digest = Sha256::digest(html.as_bytes());
+    let etag = format!("\"{}\"", data_encoding::HEXLOWER.encode(&digest[..16]));
+    let matches = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*"));
+    let mut response = if matches && status == StatusCode::OK {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a header value"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    h.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(language.code()));
+    secure(h);
+    response
+}
+
+/// What every public page and error says to the browser: no scripts, no framing, no
+/// sniffing, no referrer to other sites.
+fn secure(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+#[derive(Template)]
+#[template(path = "trouble.html")]
+struct TroublePage {
+    lang: &'static str,
+    headline: String,
+    explanation: String,
+}
+
+/// A page for when the server cannot answer properly.
+fn trouble_page(l: Language, status: StatusCode) -> Response {
+    let page = TroublePage {
+        lang: l.code(),
+        headline: t!(l, "Cannot check now"),
+        explanation: t!(l, "This page could not be made just now. Try again in a minute."),
+    };
+    let html = page.render().unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Try again in a minute.".into());
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    secure(response.headers_mut());
+    response
+}
+
+/// The framework's own refusals on these routes (a method they do not take) come as plain
+/// text or empty: a browser gets a page instead.
+async fn as_page(response: Response) -> Response {
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut page = trouble_page(Language::En, status);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_read_as_a_token_a_serial_or_nothing_in_either_case() {
+        let token = "A".repeat(60);
+        assert!(matches!(asked(&format!("/P/{token}")), Asked::Token(t) if t == token));
+        assert!(matches!(asked(&format!("/p/{}", token.to_lowercase())), Asked::Token(t) if t == token));
+        assert!(matches!(asked("/p/rg-2026-0007"), Asked::Serial(s) if s.as_str() == "RG-2026-0007"));
+        assert!(matches!(asked("/P/RG-2026-0007/"), Asked::Serial(_)));
+        for nothing in ["/p/", "/p", "/p/..%2F..%2Fetc", "/p/%00", "/p/%F0%9F%92%8E", "/p/%ff%fe", "/p/a b"] {
+            assert!(matches!(asked(nothing), Asked::Nothing), "{nothing}");
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The public pages a phone opens from a tag, `/p/<token or serial>`, served by the real
+//! cloud on a loopback port, on both stores, read as raw HTTP (so any path can be sent as
+//! a hostile client would send it).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use chrono::NaiveDate;
+use ed25519_dalek::SigningKey;
+use marketday_cloud::wire::{ChangeBody, Event, KeyChange, PieceChange};
+use marketday_provenance::{Certificate, Edition, KeyId, Serial, token_url};
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+
+#[path = "common/browser.rs"]
+mod browser;
+#[path = "common/cloud.rs"]
+mod cloud;
+use cloud::{ATELIER, Backend, Server};
+
+/// A response as the phone gets it.
+struct Page {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The page's text without its markup, for asserting what a reader sees.
+    fn text(&self) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        let body = self.body.split("</style>").last().unwrap_or("");
+        for c in body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ").replace("&#39;", "'").replace("&quot;", "\"")
+    }
+}
+
+/// One GET, exactly as written, with extra header lines.
+fn get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> Page {
+    request(addr, "GET", path, extra)
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)]) -> Page {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: verify.example\r\nConnection: close\r\n");
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8(raw).expect("the response is UTF-8");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a response head");
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines.filter_map(|l| l.split_once(": ")).map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+    Page { status, headers, body: body.to_owned() }
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn key_change(k: &SigningKey, revoked: Option<&str>) -> ChangeBody {
+    ChangeBody::Key(KeyChange {
+        atelier: ATELIER.into(),
+        public_key: data_encoding::HEXLOWER.encode(k.verifying_key().as_bytes()),
+        valid_from: "2026-01-01".into(),
+        valid_until: None,
+        revoked_on: revoked.map(|_| "2026-11-20".into()),
+        revoked_reason: revoked.map(str::to_owned),
+    })
+}
+
+const ASSAY: &[u8] = b"assay report of the rose gold clasp";
+
+fn certificate(k: &SigningKey, serial: &str, n: u32) -> Certificate {
+    Certificate {
+        key_id: KeyId::of(&k.verifying_key()),
+        serial: Serial::parse(serial).unwrap(),
+        edition: Edition::new(n, 24).unwrap(),
+        drop_id: "rose-gold-clasp".into(),
+        assay_hash: Some(Sha256::digest(ASSAY).into()),
+        issued: day(2026, 11, 2),
+    }
+}
+
+fn piece(serial: &str, n: u32, title: &str) -> ChangeBody {
+    ChangeBody::Piece(PieceChange {
+        serial: serial.into(),
+        drop_id: Some("rose-gold-clasp".into()),
+        edition_number: n,
+        edition_size: 24,
+        title: title.into(),
+        maker: "Mara Thorne".into(),
+        materials: "18k rose gold, 0.2 ct diamond".into(),
+        origin_notes: "Recycled gold, cast in Brighton".into(),
+        price_minor: 42_000,
+        currency: "GBP".into(),
+        assay_hash: None,
+        certificate: None,
+    })
+}
+
+/// The path a phone opens for a token, from the URL printed in the QR code.
+fn path_of(token: &str) -> String {
+    let url = token_url("https://verify.example", token);
+    url["HTTPS://VERIFY.EXAMPLE".len()..].to_owned()
+}
+
+/// A cloud with the atelier's key, three pieces and a stall: 07 on sale at Brighton, 08
+/// sold online, 09 sold at the stall.
+fn cloud_with_pieces(backend: &Backend) -> (Server, SigningKey) {
+    let server = Server::start_on(backend);
+    let k = key(1);
+    let db = server.state.db();
+    let now = 1_796_000_000_000;
+    db.publish(
+        ATELIER,
+        None,
+        &[
+            key_change(&k, None),
+            piece("RG-2026-0007", 7, "Rose gold clasp pendant"),
+            piece("RG-2026-0008", 8, "Rose gold clasp pendant"),
+            piece("RG-2026-0009", 9, "Rose gold clasp pendant"),
+        ],
+        now,
+    )
+    .unwrap();
+    db.allocate(ATELIER, "Brighton Open Market", &["RG-2026-0007".into(), "RG-2026-0009".into()], now).unwrap();
+    db.sell_online(ATELIER, "WEB-1042", &["RG-2026-0008".into()], now).unwrap();
+    server.device("kiosk-1", "Brighton Open Market");
+    let device = db.device_by_token(&server.device("kiosk-2", "Brighton Open Market")).unwrap().unwrap();
+    let sale = Event {
+        seq: 1,
+        id: uuid::Uuid::now_v7(),
+        kind: "sale.completed".into(),
+        // 5 December 2026, 14:00 UTC.
+        at: 1_796_479_200_000,
+        payload: serde_json::json!({"id": "S-1", "lines": [{"serial": "RG-2026-0009"}],
+            "buyer_email": "never-shown@example.com"}),
+    };
+    db.ingest(&device, &[sale], 0, now).unwrap();
+    (server, k)
+}
+
+fn a_genuine_certificate_shows_the_piece_and_where_it_is(backend: Backend) {
+    let (server, k) = cloud_with_pieces(&backend);
+    let token = certificate(&k, "RG-2026-0007", 7).sign(&k).unwrap();
+    for path in [path_of(&token), path_of(&token).to_lowercase(), format!("/p/{token}")] {
+        let page = get(server.addr, &path, &[]);
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+        let text = page.text();
+        for said in [
+            "Genuine",
+            "Signed by Atelier Thorne. The certificate has not been altered.",
+            "Edition 07 of 24",
+            "Title Rose gold clasp pendant",
+            "Maker Mara Thorne",
+            "Materials 18k rose gold, 0.2 ct diamond",
+            "Origin Recycled gold, cast in Brighton",
+            "Serial RG-2026-0007",
+            "Atelier Atelier Thorne",
+            "Certificate issued 2 Nov 2026",
+            &data_encoding::HEXLOWER.encode(&Sha256::digest(ASSAY)),
+            "sha256sum",
+            "For sale at Brighton Open Market.",
+        ] {
+            assert!(text.contains(said), "{said:?} is not on the page: {text}");
+        }
+        assert!(!text.contains("stolen"), "{text}");
+    }
+}
+
+fn each_bad_certificate_gets_the_kiosk_s_verdict_and_no_facts(backend: Backend) {
+    let (server, k) = cloud_with_pieces(&backend);
+    let genuine = certificate(&k, "RG-2026-0007", 7).sign(&k).unwrap();
+    // One byte changed: the edition's number, 7 → 3.
+    let mut bytes = data_encoding::BASE32_NOPAD.decode(genuine.as_bytes()).unwrap();
+    bytes[9] = 3;
+    let altered = data_encoding::BASE32_NOPAD.encode(&bytes);
+    let stranger = key(2);
+    let unknown = certificate(&stranger, "RG-2026-0007", 7).sign(&stranger).unwrap();
+    let truncated = genuine[..genuine.len() - 12].to_owned();
+    for (token, headline, explanation) in [
+        (&altered, "Not genuine", "its signature does not match"),
+        (&unknown, "Unknown signer", "which this stall does not know"),
+        (&truncated, "Tag unreadable", "The tag could not be read"),
+    ] {
+        let page = get(server.addr, &path_of(token), &[]);
+        let text = page.text();
+        assert_eq!(page.status, 200, "{text}");
+        assert!(text.contains(headline) && text.contains(explanation), "{headline}: {text}");
+        // A certificate that did not verify: its claims are said as claims, never as facts,
+        // and nothing of the cloud's records is shown beside them.
+        assert!(!text.contains("Title") && !text.contains("Where it is now"), "{headline}: {text}");
+    }
+    let text = get(server.addr, &path_of(&altered), &[]).text();
+    assert!(text.contains("The tag claims: 03 of 24") && text.contains("Unconfirmed:"), "{text}");
+
+    // Not a certificate at all: a page that says what to do, as a 404.
+    for path in ["/p/hello%20world", "/P/..%2F..%2Fetc%2Fpasswd", "/p/%F0%9F%92%8E", "/p/"] {
+        let page = get(server.addr, path, &[]);
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.text().contains("Not a certificate"), "{path}: {}", page.text());
+        assert!(page.text().contains("Scan the QR code"), "{path}");
+    }
+}
+
+fn a_withdrawn_key_stays_withdrawn(backend: Backend) {
+    let (server, k) = cloud_with_pieces(&backend);
+    let token = certificate(&k, "RG-2026-0007", 7).sign(&k).unwrap();
+    let db = server.state.db();
+    db.publish(ATELIER, None, &[key_change(&k, Some("key stolen"))], 1_796_000_000_001).unwrap();
+    // Published again without its revocation, as an older file would: it stays withdrawn.
+    db.publish(ATELIER, None, &[key_change(&k, None)], 1_796_000_000_002).unwrap();
+    let text = get(server.addr, &path_of(&token), &[]).text();
+    assert!(text.contains("Withdrawn key") && text.contains("key stolen"), "{text}");
+    assert!(!text.contains("Title"), "{text}");
+}
+
+fn a_serial_says_what_the_cloud_knows_and_that_nothing_was_checked(backend: Backend) {
+    let (server, _) = cloud_with_pieces(&backend);
+    let page = get(server.addr, "/p/rg-2026-0008", &[]);
+    let text = page.text();
+    assert_eq!(page.status, 200);
+    assert!(text.contains("No certificate scanned") && text.contains("no signed certificate was checked"), "{text}");
+    assert!(text.contains("Edition 08 of 24") && text.contains("Sold online on"), "{text}");
+    // Sold at the stall: the day and the stall, never the buyer.
+    let text = get(server.addr, "/P/RG-2026-0009", &[]).text();
+    assert!(text.contains("Sold at Brighton Open Market on 5 Dec 2026."), "{text}");
+    assert!(!page.body.contains("never-shown") && !text.contains("never-shown"), "{text}");
+    // A serial nobody published.
+    let page = get(server.addr, "/p/RG-2026-9999", &[]);
+    assert_eq!(page.status, 404);
+    assert!(page.text().contains("Unknown serial") && page.text().contains("ask the atelier"), "{}", page.text());
+}
+
+fn a_piece_reported_stolen_says_so_first_until_it_is_found(backend: Backend) {
+    let (server, k) = cloud_with_pieces(&backend);
+    let token = certificate(&k, "RG-2026-0007", 7).sign(&k).unwrap();
+    let db = server.state.db();
+    let before = get(server.addr, &path_of(&token), &[]);
+    db.report_lost(ATELIER, "rg-2026-0007", true, 1_796_000_000_003).unwrap();
+    let page = get(server.addr, &path_of(&token), &[]);
+    let text = page.text();
+    let alarm = text.find("Reported lost or stolen").unwrap_or_else(|| panic!("no alarm: {text}"));
+    assert!(alarm < text.find("Genuine").unwrap(), "the alarm comes first: {text}");
+    assert!(text.contains("do not buy it"), "{text}");
+    assert!(page.body.contains("role=\"alert\""));
+    // The page changed, so its ETag did: a phone that revalidates sees the report at once.
+    assert_ne!(before.header("etag"), page.header("etag"));
+    db.report_lost(ATELIER, "RG-2026-0007", false, 1_796_000_000_004).unwrap();
+    assert!(!get(server.addr, &path_of(&token), &[]).text().contains("stolen"));
+    assert!(db.report_lost(ATELIER, "RG-2026-4242", true, 1).is_err(), "an unknown piece cannot be reported");
+}
+
+fn pages_revalidate_by_etag_and_speak_the_browser_s_language(backend: Backend) {
+    let (server, k) = cloud_with_pieces(&backend);
+    let path = path_of(&certificate(&k, "RG-2026-0007", 7).sign(&k).unwrap());
+    let page = get(server.addr, &path, &[]);
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    assert_eq!(page.header("vary"), Some("Accept-Language"));
+    let etag = page.header("etag").unwrap().to_owned();
+    let again = get(server.addr, &path, &[("If-None-Match", &etag)]);
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let french = get(server.addr, &path, &[("Accept-Language", "fr-CH, fr;q=0.9, en;q=0.8"), ("If-None-Match", &etag)]);
+    assert_eq!(french.status, 200, "another language is another page");
+    assert_eq!(french.header("content-language"), Some("fr"));
+    let text = french.text();
+    assert!(
+        text.contains("Authentique")
+            && text.contains("07 sur 24")
+            && text.contains("En vente au stand Brighton Open Market."),
+        "{text}"
+    );
+    assert!(get(server.addr, &format!("{path}?lang=de"), &[]).text().contains("Echt"));
+    // A method the page does not take: a page, not the protocol's JSON.
+    let post = request(server.addr, "POST", &path, &[("Content-Length", "0")]);
+    assert_eq!(post.status, 405);
+    assert!(post.header("content-type").unwrap().starts_with("text/html"), "{:?}", post.headers);
+}
+
+on_both_stores!(
+    a_genuine_certificate_shows_the_piece_and_where_it_is,
+    each_bad_certificate_gets_the_kiosk_s_verdict_and_no_facts,
+    a_withdrawn_key_stays_withdrawn,
+    a_serial_says_what_the_cloud_knows_and_that_nothing_was_checked,
+    a_piece_reported_stolen_says_so_first_until_it_is_found,
+    pages_revalidate_by_etag_and_speak_the_browser_s_language,
+);
+
+/// Every verdict and standing as a phone shows it (headless Chromium, 360x800): the words
+/// are there, nothing is wider than the screen, and a PNG of each is kept
+/// (`MARKETDAY_PAGE_SCREENSHOTS=docs/screenshots` writes the README's).
+#[test]
+fn in_a_phone_browser_every_page_reads_and_fits() {
+    let Some(driver) = browser::available() else { return };
+    let (server, k) = cloud_with_pieces(&Backend::Sqlite);
+    let db = server.state.db();
+    let (withdrawn, stranger) = (key(3), key(2));
+    db.publish(
+        ATELIER,
+        None,
+        &[key_change(&withdrawn, Some("key stolen")), piece("RG-2026-0010", 10, "Rose gold clasp pendant")],
+        1_796_000_000_001,
+    )
+    .unwrap();
+    db.report_lost(ATELIER, "RG-2026-0010", true, 1_796_000_000_002).unwrap();
+    let token = |k: &SigningKey, serial: &str, n: u32| certificate(k, serial, n).sign(k).unwrap();
+    let genuine = token(&k, "RG-2026-0007", 7);
+    let mut bytes = data_encoding::BASE32_NOPAD.decode(genuine.as_bytes()).unwrap();
+    bytes[9] = 3;
+    let altered = data_encoding::BASE32_NOPAD.encode(&bytes);
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        ("01-genuine", path_of(&genuine), &["Genuine", "07 of 24", "Rose gold clasp pendant", "For sale at"]),
+        ("02-not-genuine", path_of(&altered), &["Not genuine", "The tag claims: 03 of 24"]),
+        ("03-unknown-signer", path_of(&token(&stranger, "RG-2026-0007", 7)), &["Unknown signer"]),
+        ("04-withdrawn-key", path_of(&token(&withdrawn, "RG-2026-0007", 7)), &["Withdrawn key", "key stolen"]),
+        ("05-not-a-certificate", "/p/hello%20world".into(), &["Not a certificate", "Scan the QR code"]),
+        ("06-unreadable", path_of(&genuine[..genuine.len() - 12]), &["Tag unreadable"]),
+        ("07-serial-only", "/p/RG-2026-0008".into(), &["No certificate scanned", "Sold online on"]),
+        (
+            "08-sold",
+            path_of(&token(&k, "RG-2026-0009", 9)),
+            &["Genuine", "Sold at Brighton Open Market on 5 Dec 2026."],
+        ),
+        ("09-stolen", path_of(&token(&k, "RG-2026-0010", 10)), &["REPORTED LOST OR STOLEN", "do not buy it"]),
+        ("10-unknown-serial", "/p/RG-2026-9999".into(), &["Unknown serial"]),
+        ("11-genuine-fr", format!("{}?lang=fr", path_of(&genuine)), &["Authentique", "07 sur 24"]),
+    ];
+    let keep = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = keep.clone().unwrap_or_else(|| scratch.path().to_owned());
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let phone = browser::Browser::phone(&driver, 360, 800).await;
+        for (name, path, says) in &cases {
+            phone.client.goto(&format!("{}{path}", server.url())).await.unwrap();
+            let text = phone.text().await;
+            for said in *says {
+                assert!(text.contains(said), "{name}: {said:?} is not on the page: {text}");
+            }
+            let wide = phone.client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+            assert!(wide.as_u64().is_some_and(|w| w <= 360), "{name} is wider than the phone: {wide}");
+            let png = phone.screenshot().await;
+            let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+            let info = decoder.read_info().unwrap().info().clone();
+            assert_eq!((info.width, info.height), (360, 800), "{name}");
+            std::fs::write(dir.join(format!("public-{name}.png")), &png).unwrap();
+        }
+        phone.client.clone().close().await.unwrap();
+    });
+}
+
+/// Path text a phone, a crawler or an attacker might send.
+fn hostile_path() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "[A-Za-z2-7]{0,120}",
+        "[ -~&&[^ #?]]{0,80}",
+        proptest::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|bytes| bytes.iter().map(|b| format!("%{b:02X}")).collect::<String>()),
+        Just("..%2F..%2F".repeat(20)),
+        Just("A".repeat(5000)),
+        Just("%00".into()),
+        Just("%F0%9F%92%8E".into()),
+    ];
+    (prop_oneof![Just("/p/"), Just("/P/"), Just("/p//")], piece).prop_map(|(prefix, piece)| format!("{prefix}{piece}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Any path gets a page (a verdict, or a 404 that says what to do), never a 500, never
+    /// the protocol's JSON, and the server stays up for the next.
+    #[test]
+    fn any_path_gets_a_page_never_an_error(paths in proptest::collection::vec(hostile_path(), 8)) {
+        let server = Server::start();
+        for path in &paths {
+            let page = get(server.addr, path, &[]);
+            prop_assert!(page.status == 200 || page.status == 404 || page.status == 400, "{path}: {}", page.status);
+            if page.status != 400 {
+                prop_assert!(page.header("content-type").is_some_and(|v| v.starts_with("text/html")), "{path}");
+            }
+        }
+    }
+}
