@@ -56,21 +56,39 @@ fn get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> Page {
 }
 
 fn request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)]) -> Page {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: verify.example\r\nConnection: close\r\n");
-    for (name, value) in extra {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
+    let raw = exchange(addr, method, path, extra, &[]);
     let raw = String::from_utf8(raw).expect("the response is UTF-8");
     let (head, body) = raw.split_once("\r\n\r\n").expect("a response head");
     let mut lines = head.lines();
     let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     let headers = lines.filter_map(|l| l.split_once(": ")).map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
     Page { status, headers, body: body.to_owned() }
+}
+
+/// One request and the whole raw response.
+fn exchange(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: verify.example\r\nConnection: close\r\n");
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    raw
+}
+
+/// The body of a GET, as bytes (a photo).
+fn get_bytes(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    let raw = exchange(addr, "GET", path, &[], &[]);
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let status = String::from_utf8_lossy(&raw[9..12]).parse().unwrap();
+    (status, raw[at + 4..].to_vec())
 }
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -310,6 +328,8 @@ on_both_stores!(
     a_serial_says_what_the_cloud_knows_and_that_nothing_was_checked,
     a_piece_reported_stolen_says_so_first_until_it_is_found,
     pages_revalidate_by_etag_and_speak_the_browser_s_language,
+    the_buyer_sees_the_hand_over_its_photo_and_the_kiosk_s_signature,
+    a_changed_photo_is_never_served,
 );
 
 /// Every verdict and standing as a phone shows it (headless Chromium, 360x800): the words
@@ -334,6 +354,12 @@ fn in_a_phone_browser_every_page_reads_and_fits() {
     let mut bytes = data_encoding::BASE32_NOPAD.decode(genuine.as_bytes()).unwrap();
     bytes[9] = 3;
     let altered = data_encoding::BASE32_NOPAD.encode(&bytes);
+    let kiosk = server.device("kiosk-9", "Brighton Open Market");
+    let (dispatched, _) = hand_over(&server, &kiosk, &key(9), 1, true);
+    let (tampered, mut jpeg) = hand_over(&server, &kiosk, &key(9), 2, true);
+    let middle = jpeg.len() / 2;
+    jpeg[middle] ^= 0x40;
+    std::fs::write(stored_photo(&server, tampered.rsplit('/').next().unwrap()), &jpeg).unwrap();
     let cases: Vec<(&str, String, &[&str])> = vec![
         ("01-genuine", path_of(&genuine), &["Genuine", "07 of 24", "Rose gold clasp pendant", "For sale at"]),
         ("02-not-genuine", path_of(&altered), &["Not genuine", "The tag claims: 03 of 24"]),
@@ -350,6 +376,8 @@ fn in_a_phone_browser_every_page_reads_and_fits() {
         ("09-stolen", path_of(&token(&k, "RG-2026-0010", 10)), &["REPORTED LOST OR STOLEN", "do not buy it"]),
         ("10-unknown-serial", "/p/RG-2026-9999".into(), &["Unknown serial"]),
         ("11-genuine-fr", format!("{}?lang=fr", path_of(&genuine)), &["Authentique", "07 sur 24"]),
+        ("12-dispatch", dispatched, &["Handed to the courier", "Tracking number", "JD0002 2345 6789"]),
+        ("13-dispatch-photo-changed", tampered, &["Photo changed", "Ask the atelier"]),
     ];
     let keep = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
     let scratch = tempfile::tempdir().unwrap();
@@ -364,6 +392,14 @@ fn in_a_phone_browser_every_page_reads_and_fits() {
             for said in *says {
                 assert!(text.contains(said), "{name}: {said:?} is not on the page: {text}");
             }
+            if *name == "12-dispatch" {
+                let shown = phone
+                    .client
+                    .execute("return document.querySelector('img.photo').naturalWidth", vec![])
+                    .await
+                    .unwrap();
+                assert_eq!(shown.as_u64(), Some(480), "the photo loads and shows");
+            }
             let wide = phone.client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
             assert!(wide.as_u64().is_some_and(|w| w <= 360), "{name} is wider than the phone: {wide}");
             let png = phone.screenshot().await;
@@ -374,6 +410,145 @@ fn in_a_phone_browser_every_page_reads_and_fits() {
         }
         phone.client.clone().close().await.unwrap();
     });
+}
+
+/// A parcel as a kiosk photographs it: a real JPEG.
+fn parcel_jpeg() -> Vec<u8> {
+    let mut img = image::RgbImage::from_pixel(480, 360, image::Rgb([92, 96, 104]));
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        if (120..360).contains(&x) && (90..280).contains(&y) {
+            *px = if (235..245).contains(&x) { image::Rgb([205, 190, 150]) } else { image::Rgb([176, 132, 84]) };
+        }
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
+    out
+}
+
+/// A hand-over of order WEB-1042 signed by `signer`, pushed by kiosk-1 at Brighton as its
+/// event `seq`; its photo uploaded when `upload`. The page's path and the photo.
+fn hand_over(server: &Server, token: &str, signer: &SigningKey, seq: i64, upload: bool) -> (String, Vec<u8>) {
+    use marketday_provenance::dispatch::{Handover, sign};
+    let db = server.state.db();
+    let device = db.device_by_token(token).unwrap().unwrap();
+    let mut jpeg = parcel_jpeg();
+    // Each hand-over its own photo.
+    jpeg.extend_from_slice(&[0, seq as u8]);
+    let handover = Handover {
+        order: "WEB-1042".into(),
+        pieces: vec!["RG-2026-0008".into()],
+        tracking_number: "JD0002 2345 6789".into(),
+        courier: "Royal Mail Special Delivery".into(),
+        courier_name: "Sam Okafor".into(),
+    };
+    let at = chrono::DateTime::from_timestamp_millis(1_796_486_400_000).unwrap();
+    let record = sign(&handover.checked().unwrap(), &jpeg, at, "kiosk-1", signer);
+    let event = Event {
+        seq,
+        id: uuid::Uuid::now_v7(),
+        kind: "dispatch.recorded".into(),
+        at: at.timestamp_millis(),
+        payload: serde_json::json!({ "record": record }),
+    };
+    db.ingest(&device, &[event], 0, 1_796_486_400_100).unwrap();
+    if upload {
+        let length = jpeg.len().to_string();
+        let raw = exchange(
+            server.addr,
+            "PATCH",
+            &format!("{}/{}", marketday_cloud::wire::PHOTOS, record.photo_sha256),
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                (marketday_cloud::wire::UPLOAD_OFFSET, "0"),
+                (marketday_cloud::wire::UPLOAD_LENGTH, &length),
+            ],
+            &jpeg,
+        );
+        assert!(raw.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&raw));
+    }
+    (format!("/d/WEB-1042/{}", record.photo_sha256), jpeg)
+}
+
+/// The photo's file in the cloud's store, to change behind its back.
+fn stored_photo(server: &Server, sha256: &str) -> std::path::PathBuf {
+    let name = format!("{sha256}.jpg");
+    let mut dirs = vec![server.dir.path().join("photos")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name().is_some_and(|n| n.to_string_lossy() == name) {
+                return path;
+            }
+        }
+    }
+    panic!("{name} is not in the photo store");
+}
+
+fn the_buyer_sees_the_hand_over_its_photo_and_the_kiosk_s_signature(backend: Backend) {
+    let server = Server::start_on(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let kiosk = key(9);
+    let (path, jpeg) = hand_over(&server, &token, &kiosk, 1, false);
+    let page = get(server.addr, &path, &[]);
+    let text = page.text();
+    assert_eq!(page.status, 200, "{text}");
+    for said in [
+        "Handed to the courier",
+        "Signed by the kiosk at Brighton Open Market",
+        "Order WEB-1042",
+        "Handed over 5 Dec, 16:00 UTC",
+        "Courier Royal Mail Special Delivery",
+        "Tracking number JD0002 2345 6789",
+        "Pieces RG-2026-0008",
+        "The photo is still on its way",
+    ] {
+        assert!(text.contains(said), "{said:?} is not on the page: {text}");
+    }
+    // No one's name, address, phone or email; not for search engines.
+    assert!(!text.contains("Sam Okafor") && !text.contains('@'), "{text}");
+    assert_eq!(page.header("x-robots-tag"), Some("noindex"));
+    assert!(page.body.contains(r#"<meta name="robots" content="noindex">"#));
+
+    let (path, jpeg2) = hand_over(&server, &token, &kiosk, 2, true);
+    assert_ne!(jpeg, jpeg2);
+    let page = get(server.addr, &path, &[]);
+    assert!(page.body.contains("/photo.jpg\""), "{}", page.body);
+    assert!(!page.text().contains("on its way"));
+    assert_eq!(get_bytes(server.addr, &format!("{path}/photo.jpg")), (200, jpeg2.clone()));
+    // Upper case, as a QR code's alphanumeric mode sends it.
+    assert_eq!(get(server.addr, &path.to_uppercase(), &[]).status, 200);
+    // A link that names nothing we hold: one page whatever is wrong with it.
+    let sha = path.rsplit('/').next().unwrap();
+    let other: String = sha.chars().rev().collect();
+    for wrong in [format!("/d/WEB-1043/{sha}"), format!("/d/WEB-1042/{other}"), "/d/WEB-1042/abc".into(), "/d/".into()]
+    {
+        let page = get(server.addr, &wrong, &[]);
+        assert_eq!(page.status, 404, "{wrong}");
+        assert!(page.text().contains("No such dispatch"), "{wrong}: {}", page.text());
+        assert_eq!(get_bytes(server.addr, &format!("{wrong}/photo.jpg")).0, 404);
+    }
+
+    // A record signed with another key than the one this kiosk signs with.
+    let (path, _) = hand_over(&server, &token, &key(10), 3, true);
+    let text = get(server.addr, &path, &[]).text();
+    assert!(text.contains("Cannot confirm this hand-over") && text.contains("not the expected"), "{text}");
+    assert!(!get(server.addr, &path, &[]).body.contains("<img"), "no photo beside a signature that fails");
+}
+
+fn a_changed_photo_is_never_served(backend: Backend) {
+    let server = Server::start_on(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let (path, mut jpeg) = hand_over(&server, &token, &key(9), 1, true);
+    let sha = path.rsplit('/').next().unwrap();
+    let file = stored_photo(&server, sha);
+    let middle = jpeg.len() / 2;
+    jpeg[middle] ^= 0x40;
+    std::fs::write(&file, &jpeg).unwrap();
+    let page = get(server.addr, &path, &[]);
+    assert!(page.text().contains("Photo changed") && !page.body.contains("<img"), "{}", page.text());
+    assert_eq!(get_bytes(server.addr, &format!("{path}/photo.jpg")).0, 404);
 }
 
 /// Path text a phone, a crawler or an attacker might send.
@@ -388,7 +563,8 @@ fn hostile_path() -> impl Strategy<Value = String> {
         Just("%00".into()),
         Just("%F0%9F%92%8E".into()),
     ];
-    (prop_oneof![Just("/p/"), Just("/P/"), Just("/p//")], piece).prop_map(|(prefix, piece)| format!("{prefix}{piece}"))
+    let prefix = prop_oneof![Just("/p/"), Just("/P/"), Just("/p//"), Just("/d/"), Just("/D/WEB-1042/"), Just("/d/a/")];
+    (prefix, piece).prop_map(|(prefix, piece)| format!("{prefix}{piece}"))
 }
 
 proptest! {

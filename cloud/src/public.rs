@@ -11,16 +11,16 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate};
-use marketday_i18n::{self as i18n, Language, t};
+use marketday_i18n::{self as i18n, Language, Localized, t};
 use marketday_provenance::{self as provenance, Reading, Revocation, Serial, TrustedKey, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::api::AppState;
-use crate::db::{Db, DbError, PublicPiece};
+use crate::db::{Db, DbError, PublicDispatch, PublicPiece};
 use crate::wire::KeyChange;
 
 /// The public pages' routes. They sit outside the protocol's JSON error layer: their
@@ -33,8 +33,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/P", get(piece))
         .route("/p/", get(piece))
         .route("/P/", get(piece))
+        .route("/d/{*rest}", get(dispatch))
+        .route("/D/{*rest}", get(dispatch))
+        .route("/d/", get(dispatch))
+        .route("/D/", get(dispatch))
         .layer(axum::middleware::map_response(as_page))
 }
+
+/// Keeps a page out of search engines (the dispatch page's link is meant for its buyer).
+const X_ROBOTS_TAG: HeaderName = HeaderName::from_static("x-robots-tag");
 
 /// How a page looks at a glance: its colour and its sign (never colour alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,6 +366,8 @@ enum Order {
     Atelier,
     Issued,
     Assay,
+    /// A page whose facts stay in the order given (the dispatch page).
+    Given,
 }
 
 fn fact(order: Order, label: String, value: String, code: bool) -> Fact {
@@ -395,7 +404,7 @@ fn standing(l: Language, piece: &PublicPiece) -> Vec<String> {
 
 /// The page's bytes with the headers a public page needs: revalidated on every view (a
 /// piece reported stolen must say so at once) but cheaply, by its `ETag`.
-fn respond(status: StatusCode, language: Language, page: &PiecePage, request: &HeaderMap) -> Response {
+fn respond(status: StatusCode, language: Language, page: &impl Template, request: &HeaderMap) -> Response {
     let html = match page.render() {
         Ok(html) => html,
         Err(e) => {
@@ -434,6 +443,188 @@ fn secure(h: &mut HeaderMap) {
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+/// What `/d/<order>/<sha256>[/photo.jpg]` names.
+struct DispatchPath {
+    order: String,
+    sha256: String,
+    photo: bool,
+}
+
+fn dispatch_path(path: &str) -> Option<DispatchPath> {
+    let rest = path.get(3..)?;
+    let text = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
+    let mut parts = text.split('/');
+    let order = parts.next()?.trim().to_ascii_uppercase();
+    let sha256 = parts.next()?.trim().to_ascii_lowercase();
+    let photo = match parts.next() {
+        None | Some("") => false,
+        Some("photo.jpg") => true,
+        Some(_) => return None,
+    };
+    let order_ok = !order.is_empty()
+        && order.len() <= 64
+        && order.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'/');
+    let sha_ok = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    (order_ok && sha_ok && parts.next().is_none()).then_some(DispatchPath { order, sha256, photo })
+}
+
+#[derive(Template)]
+#[template(path = "dispatch.html")]
+struct DispatchPage {
+    lang: &'static str,
+    tone: &'static str,
+    sign: &'static str,
+    headline: String,
+    explanation: String,
+    facts: Vec<Fact>,
+    photo: Option<String>,
+    photo_alt: String,
+    photo_note: String,
+    languages: Vec<LanguageLink>,
+    footer: String,
+}
+
+/// The buyer's proof of dispatch: when and to which courier the parcel went, the photo the
+/// kiosk took, and whether the kiosk's signature holds. Only someone with the link (the
+/// photo's SHA-256 is in it) can open it, and it shows no address, phone or email.
+async fn dispatch(State(state): State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
+    let language = language_of(&uri, &headers);
+    let Some(asked) = dispatch_path(uri.path()) else { return unknown_dispatch(language) };
+    let lookup = {
+        let state = state.clone();
+        let (order, sha256) = (asked.order.clone(), asked.sha256.clone());
+        tokio::task::spawn_blocking(move || state.db().public_dispatch(&order, &sha256)).await
+    };
+    let found = match lookup {
+        Ok(Ok(Some(found))) => found,
+        Ok(Ok(None)) => return unknown_dispatch(language),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "dispatch page: the store did not answer");
+            return trouble_page(language, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "dispatch page: the lookup failed");
+            return trouble_page(language, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    // Served only when its bytes still hash to the name in the link.
+    let jpeg = state.photo(&found.atelier, &asked.sha256).await;
+    let intact = jpeg.as_deref().map(|bytes| data_encoding::HEXLOWER.encode(&Sha256::digest(bytes)) == asked.sha256);
+    if asked.photo {
+        return match (jpeg, intact) {
+            (Some(bytes), Some(true)) => {
+                let mut response = ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response();
+                let h = response.headers_mut();
+                // Named by its hash: it never changes.
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+                h.insert(X_ROBOTS_TAG, HeaderValue::from_static("noindex"));
+                secure(h);
+                response
+            }
+            _ => unknown_dispatch(language),
+        };
+    }
+    let page = dispatch_page(language, &found, intact);
+    let mut response = respond(StatusCode::OK, language, &page, &headers);
+    response.headers_mut().insert(X_ROBOTS_TAG, HeaderValue::from_static("noindex"));
+    response
+}
+
+fn dispatch_page(l: Language, found: &PublicDispatch, photo_intact: Option<bool>) -> DispatchPage {
+    use marketday_provenance::dispatch::{self as proof, ProofProblem};
+    let record = &found.record;
+    let registered = found
+        .registered_key
+        .as_deref()
+        .and_then(|k| data_encoding::HEXLOWER_PERMISSIVE.decode(k.as_bytes()).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok());
+    // The record's signature and signer; the photo's bytes are checked against its name.
+    let checked = match registered {
+        Some(key) => proof::verify_record(record, Some(&key)),
+        None => Err(ProofProblem::BadKey),
+    };
+    let (tone, headline, explanation) = match (&checked, photo_intact) {
+        (Ok(()), Some(false)) => (
+            Tone::Bad,
+            t!(l, "Photo changed"),
+            t!(
+                l,
+                "The photo kept here no longer matches the one the kiosk signed, so it is not shown. Ask the atelier."
+            ),
+        ),
+        (Ok(()), _) => (
+            Tone::Good,
+            t!(l, "Handed to the courier"),
+            t!(
+                l,
+                "Signed by the kiosk at {stall} when the photo was taken: these details and the photo are as it recorded them.",
+                stall = found.stall
+            ),
+        ),
+        (Err(problem), _) => (
+            Tone::Bad,
+            t!(l, "Cannot confirm this hand-over"),
+            t!(l, "The kiosk's signature does not hold: {problem}. Ask the atelier.", problem = problem.localized(l)),
+        ),
+    };
+    let captured = record.captured_at.naive_utc();
+    let pieces = record.pieces.join(", ");
+    let mut facts = vec![
+        fact(Order::Given, t!(l, "Order"), record.order.clone(), true),
+        fact(Order::Given, t!(l, "Handed over"), format!("{} UTC", i18n::day_time(l, captured)), false),
+        fact(Order::Given, t!(l, "Courier"), record.courier.clone(), false),
+        fact(Order::Given, t!(l, "Tracking number"), record.tracking_number.clone(), true),
+        fact(Order::Given, t!(l, "Pieces"), pieces, true),
+        fact(Order::Given, t!(l, "Stall"), found.stall.clone(), false),
+        fact(Order::Given, t!(l, "Atelier"), found.atelier.clone(), false),
+        fact(Order::Given, t!(l, "Photo SHA-256"), record.photo_sha256.clone(), true),
+    ];
+    facts.retain(|f| !f.value.trim().is_empty());
+    let (photo, photo_note) = match (&checked, photo_intact) {
+        (Ok(()), Some(true)) => (Some(format!("{}/photo.jpg", record.photo_sha256)), String::new()),
+        (_, None) => (None, t!(l, "The photo is still on its way from the stall; look again later.")),
+        _ => (None, String::new()),
+    };
+    DispatchPage {
+        lang: l.code(),
+        tone: tone.class(),
+        sign: tone.sign(),
+        headline,
+        explanation,
+        facts,
+        photo,
+        photo_alt: t!(l, "The parcel as the courier took it, photographed by the kiosk"),
+        photo_note,
+        languages: Language::ALL
+            .into_iter()
+            .map(|x| LanguageLink { code: x.code(), name: x.own_name(), current: x == l })
+            .collect(),
+        footer: t!(l, "Checked by Marketday against the key of the kiosk that sent it."),
+    }
+}
+
+/// A link that names no dispatch we hold: the same page whatever the reason, so the link
+/// space cannot be probed.
+fn unknown_dispatch(l: Language) -> Response {
+    let page = TroublePage {
+        lang: l.code(),
+        headline: t!(l, "No such dispatch"),
+        explanation: t!(
+            l,
+            "This link names no parcel we hold. Check it against the dispatch slip, or ask the atelier you ordered from."
+        ),
+    };
+    let html = page.render().unwrap_or_default();
+    let mut response =
+        (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(X_ROBOTS_TAG, HeaderValue::from_static("noindex"));
+    secure(h);
+    response
 }
 
 #[derive(Template)]

@@ -1,5 +1,6 @@
-//! Provenance certificates: what a piece's QR tag says about it, signed by its atelier,
-//! checked against a keyring of trusted atelier keys. Pure: no I/O, no clock. The kiosk
+//! Provenance: certificates, what a piece's QR tag says about it, signed by its atelier and
+//! checked against a keyring of trusted atelier keys; and proofs of dispatch ([`dispatch`]),
+//! a courier's hand-over photo signed by the kiosk that took it. Pure: no I/O, no clock. The kiosk
 //! checks tags offline with it; the cloud's public pages answer a phone by the same rules
 //! and in the same words (`marketday-i18n`).
 //!
@@ -53,6 +54,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use marketday_i18n::{self as i18n, Language, Localized, msg, t};
 use sha2::{Digest, Sha256};
 
+pub mod dispatch;
 mod piece;
 
 pub use piece::{Edition, EditionError, Serial, SerialError};

@@ -6,7 +6,7 @@
 pub mod cart;
 pub mod cash;
 pub mod conflict;
-pub mod dispatch;
+pub use marketday_provenance::dispatch;
 pub mod drop;
 pub mod lockout;
 pub mod money;

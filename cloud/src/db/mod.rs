@@ -18,6 +18,7 @@ use crate::wire::{
     Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, KeyChange, MAX_PAGE, Outcome, PieceChange,
     PieceStateChange, Reason, StallStatus,
 };
+use marketday_provenance::dispatch::ProofRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -90,6 +91,21 @@ impl Db {
                 let change = Change { cursor: 0, kind: row.text(1)?, data: parse_json(&row.text(2)?)? };
                 if let Ok(Some(body)) = ChangeBody::read(&change) {
                     record_public(tx, &row.text(0)?, &body)?;
+                }
+            }
+            let dispatched = tx.query_opt("SELECT 1 FROM dispatches LIMIT 1", vals![])?;
+            if dispatched.is_none() {
+                let rows = tx.query(
+                    "SELECT e.payload, e.at, d.id, d.atelier, d.stall FROM events e JOIN devices d ON d.id = e.device
+                     WHERE e.kind = 'dispatch.recorded' ORDER BY e.received_at, e.device, e.seq",
+                    vals![],
+                )?;
+                for row in rows {
+                    let device = Device { id: row.text(2)?, atelier: row.text(3)?, stall: row.text(4)? };
+                    let payload = parse_json(&row.text(0)?)?;
+                    if let Some(Ok(record)) = payload.get("record").map(|r| serde_json::from_value(r.clone())) {
+                        record_dispatch(tx, &device, &record, row.int(1)?)?;
+                    }
                 }
             }
             Ok(())
@@ -358,6 +374,27 @@ impl Db {
             .collect()
     }
 
+    /// The proof of dispatch of `order` whose photo has this SHA-256, for the buyer's page.
+    pub fn public_dispatch(&self, order: &str, sha256: &str) -> Result<Option<PublicDispatch>, DbError> {
+        let row = self.tx(|tx| {
+            tx.query_opt(
+                "SELECT x.atelier, x.stall, x.record, d.signing_key FROM dispatches x
+                 LEFT JOIN devices d ON d.id = x.device
+                 WHERE x.photo_sha256 = $1 AND x.order_id = $2 ORDER BY x.received_at LIMIT 1",
+                vals![sha256.to_ascii_lowercase(), order.trim().to_ascii_uppercase()],
+            )
+        })?;
+        row.map(|r| {
+            Ok(PublicDispatch {
+                atelier: r.text(0)?,
+                stall: r.text(1)?,
+                record: serde_json::from_str(&r.text(2)?).map_err(|e| DbError::Invalid(e.to_string()))?,
+                registered_key: r.opt_text(3)?,
+            })
+        })
+        .transpose()
+    }
+
     /// Reports a piece lost or stolen (`lost`), or found again: its public page says so.
     pub fn report_lost(&self, atelier: &str, serial: &str, lost: bool, now: i64) -> Result<(), DbError> {
         let serial = serial.trim().to_ascii_uppercase();
@@ -400,6 +437,16 @@ impl Db {
             .collect::<Result<_, DbError>>()?;
         Ok(StallStatus { atelier: device.atelier.clone(), stall: device.stall.clone(), devices })
     }
+}
+
+/// A proof of dispatch as the buyer's page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicDispatch {
+    pub atelier: String,
+    pub stall: String,
+    pub record: ProofRecord,
+    /// The signing key of the kiosk that pushed it, as first seen (hex).
+    pub registered_key: Option<String>,
 }
 
 /// A piece as the public pages show it: its catalog entry and where it stands.
@@ -521,6 +568,15 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
             }
             Ok(Outcome::Accepted)
         }
+        "dispatch.recorded" => {
+            // A record this version cannot read is still the kiosk's event, held as sent;
+            // only the buyer's page goes without it.
+            match p.get("record").map(|r| serde_json::from_value::<ProofRecord>(r.clone())) {
+                Some(Ok(record)) => record_dispatch(tx, device, &record, event.at)?,
+                _ => tracing::warn!(device = %device.id, seq = event.seq, "a dispatch record the page cannot read"),
+            }
+            Ok(Outcome::Accepted)
+        }
         "sale.voided" | "sale.returned" => {
             let (Some(serials), Some(sale)) = (serials("serials", None), p.get("sale_id").and_then(|v| v.as_str()))
             else {
@@ -598,6 +654,30 @@ fn record_public(tx: &mut dyn Sql, atelier: &str, change: &ChangeBody) -> Result
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// Keeps a proof of dispatch for the buyer's page, and the kiosk's signing key as first
+/// seen: the record came under the device's own token, so the key is the one that kiosk
+/// signs with, and a later record under another key is told apart.
+fn record_dispatch(tx: &mut dyn Sql, device: &Device, record: &ProofRecord, at: i64) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE devices SET signing_key = $2 WHERE id = $1 AND signing_key IS NULL",
+        vals![&device.id, record.device_key.to_ascii_lowercase()],
+    )?;
+    tx.execute(
+        "INSERT INTO dispatches(atelier, photo_sha256, order_id, device, stall, record, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        vals![
+            &device.atelier,
+            record.photo_sha256.to_ascii_lowercase(),
+            record.order.trim().to_ascii_uppercase(),
+            &device.id,
+            &device.stall,
+            serde_json::to_string(record).expect("a record serialises"),
+            at
+        ],
+    )?;
     Ok(())
 }
 

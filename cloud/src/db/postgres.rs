@@ -111,6 +111,22 @@ ALTER TABLE pieces ADD COLUMN returned_at BIGINT;
 -- When the atelier reported it lost or stolen; NULL once found again.
 ALTER TABLE pieces ADD COLUMN lost_at BIGINT;
 "#,
+    // 5: proofs of dispatch as the buyer's page reads them, and each kiosk's signing key as
+    // first seen in a record it pushed under its own token.
+    r#"
+CREATE TABLE dispatches (
+    atelier      TEXT NOT NULL,
+    photo_sha256 TEXT NOT NULL,
+    order_id     TEXT NOT NULL,
+    device       TEXT NOT NULL,
+    stall        TEXT NOT NULL,
+    record       TEXT NOT NULL,
+    received_at  BIGINT NOT NULL,
+    PRIMARY KEY (atelier, photo_sha256)
+);
+CREATE INDEX dispatches_by_photo ON dispatches(photo_sha256);
+ALTER TABLE devices ADD COLUMN signing_key TEXT;
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

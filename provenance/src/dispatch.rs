@@ -17,9 +17,9 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::provenance::{hex, hex_decode};
-use crate::i18n::{Language, Localized};
-use crate::t;
+use marketday_i18n::{Language, Localized, t};
+
+use crate::{hex, hex_decode};
 
 pub const FORMAT: u32 = 1;
 const CONTEXT: &[u8] = b"marketday dispatch proof\0";
@@ -207,6 +207,15 @@ pub fn verify(record: &ProofRecord, jpeg: &[u8], expected_key: Option<&Verifying
     let actual = photo_hash(jpeg);
     if actual != record.photo_sha256 || jpeg.len() as u64 != record.photo_bytes {
         return Err(ProofProblem::PhotoChanged { recorded: record.photo_sha256.clone(), actual });
+    }
+    verify_record(record, expected_key)
+}
+
+/// Checks the record against its signature (and, with `expected_key`, its signer) without
+/// the photo: for a record whose photo is still on its way.
+pub fn verify_record(record: &ProofRecord, expected_key: Option<&VerifyingKey>) -> Result<(), ProofProblem> {
+    if record.format != FORMAT {
+        return Err(ProofProblem::UnknownFormat(record.format));
     }
     let key_bytes: [u8; 32] =
         hex_decode(&record.device_key).and_then(|b| b.try_into().ok()).ok_or(ProofProblem::BadKey)?;
