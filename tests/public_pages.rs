@@ -551,6 +551,151 @@ fn a_changed_photo_is_never_served(backend: Backend) {
     assert_eq!(get_bytes(server.addr, &format!("{path}/photo.jpg")).0, 404);
 }
 
+/// Waits for the static verifier's verdict; its headline and the page's text.
+async fn verdict_of(phone: &browser::Browser) -> (String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let shown = phone
+            .client
+            .execute("const v = document.getElementById('verdict'); return v.hidden ? null : v.querySelector('h1').innerText", vec![])
+            .await
+            .unwrap();
+        if let Some(headline) = shown.as_str() {
+            return (headline.trim().trim_start_matches(['✓', '✗', '!']).trim().to_owned(), phone.text().await);
+        }
+        assert!(std::time::Instant::now() < deadline, "no verdict: {}", phone.text().await);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The exported verifier, opened from disk with the cloud gone, gives the kiosk's verdict
+/// (the very headline `marketday_provenance` gives) for every kind of tag, after the atelier
+/// rotated its key and withdrew the old one; the cloud serves the same at `/verify`.
+#[test]
+fn the_static_verifier_answers_from_disk_as_the_kiosk_does() {
+    let Some(driver) = browser::available() else { return };
+    let server = Server::start();
+    let (old, new, stranger) = (key(4), key(5), key(6));
+    let keyed = |k: &SigningKey, from: &str, until: Option<&str>, revoked: Option<&str>| {
+        ChangeBody::Key(KeyChange {
+            atelier: ATELIER.into(),
+            public_key: data_encoding::HEXLOWER.encode(k.verifying_key().as_bytes()),
+            valid_from: from.into(),
+            valid_until: until.map(str::to_owned),
+            revoked_on: revoked.map(|_| "2026-11-20".into()),
+            revoked_reason: revoked.map(str::to_owned),
+        })
+    };
+    let db = server.state.db();
+    db.publish(ATELIER, None, &[keyed(&old, "2026-01-01", Some("2026-06-30"), None)], 1).unwrap();
+    // Rotation, then the old key withdrawn.
+    db.publish(ATELIER, None, &[keyed(&new, "2026-07-01", None, None)], 2).unwrap();
+    db.publish(ATELIER, None, &[keyed(&old, "2026-01-01", Some("2026-06-30"), Some("laptop stolen"))], 3).unwrap();
+    let keys = db.keys_of(Some(ATELIER)).unwrap();
+    let site = tempfile::tempdir().unwrap();
+    marketday_cloud::verifier::export(&keys, site.path()).unwrap();
+    let keyring: Vec<marketday_provenance::TrustedKey> = keys
+        .iter()
+        .map(|(atelier, k)| {
+            let bytes: [u8; 32] = data_encoding::HEXLOWER.decode(k.public_key.as_bytes()).unwrap().try_into().unwrap();
+            let mut t = marketday_provenance::TrustedKey::new(
+                atelier,
+                ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap(),
+                NaiveDate::parse_from_str(&k.valid_from, "%Y-%m-%d").unwrap(),
+            );
+            t.valid_until = k.valid_until.as_deref().map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap());
+            t.revoked = k.revoked_on.as_deref().map(|d| marketday_provenance::Revocation {
+                on: NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap(),
+                reason: k.revoked_reason.clone().unwrap_or_default(),
+            });
+            t
+        })
+        .collect();
+    let dated = |k: &SigningKey, issued: NaiveDate| {
+        let mut c = certificate(k, "RG-2026-0007", 7);
+        c.key_id = KeyId::of(&k.verifying_key());
+        c.issued = issued;
+        c.sign(k).unwrap()
+    };
+    let genuine = dated(&new, day(2026, 11, 2));
+    let mut cases: Vec<(String, String)> = vec![
+        ("genuine".into(), token_url("https://verify.example", &genuine)),
+        ("lower-case link".into(), token_url("https://verify.example", &genuine).to_lowercase()),
+        ("withdrawn".into(), dated(&old, day(2026, 3, 1))),
+        ("before the new key".into(), dated(&new, day(2026, 3, 1))),
+        ("unknown".into(), dated(&stranger, day(2026, 11, 2))),
+        ("not ours".into(), "https://example.com/menu".into()),
+        ("truncated".into(), genuine[..genuine.len() - 12].to_owned()),
+        ("garbled".into(), format!("{}A", &genuine[..genuine.len() - 1]).replace('A', "1")),
+    ];
+    // Every byte position changed once, so the script's parsing is held to the crate's.
+    let bytes = data_encoding::BASE32_NOPAD.decode(genuine.as_bytes()).unwrap();
+    for i in (0..bytes.len()).step_by(3) {
+        let mut altered = bytes.clone();
+        altered[i] ^= 0x21;
+        cases.push((format!("byte {i} changed"), data_encoding::BASE32_NOPAD.encode(&altered)));
+    }
+    let index = site.path().join("index.html");
+    let shots = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
+    let served = format!("{}/verify?t={genuine}", server.url());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let phone = runtime.block_on(async {
+        let phone = browser::Browser::phone(&driver, 360, 800).await;
+        // Served by the cloud, for a pasted token.
+        phone.client.goto(&served).await.unwrap();
+        let (headline, text) = verdict_of(&phone).await;
+        assert_eq!(headline, "Genuine", "{text}");
+        phone
+    });
+    // From here on there is no cloud: the copy on disk answers alone.
+    drop(server);
+    runtime.block_on(async {
+        let mut timings = Vec::new();
+        for (name, text) in &cases {
+            let expected = marketday_provenance::verify(&marketday_provenance::read(text), &keyring);
+            let url = format!("file://{}#{}", index.display(), percent_encode(text));
+            // A new document each time: a changed #fragment alone would not reload it.
+            phone.client.goto("about:blank").await.unwrap();
+            let started = std::time::Instant::now();
+            phone.client.goto(&url).await.unwrap();
+            let (headline, page) = verdict_of(&phone).await;
+            timings.push(started.elapsed());
+            assert_eq!(headline, expected.headline(marketday_i18n::Language::En), "{name}: {page}");
+            assert!(page.contains(&expected.explanation(marketday_i18n::Language::En)), "{name}: {page}");
+            if expected.is_genuine() {
+                assert!(page.contains("07 of 24") && page.contains("RG-2026-0007"), "{name}: {page}");
+            }
+            if let (Some(dir), "genuine") = (&shots, name.as_str()) {
+                std::fs::write(dir.join("public-14-verifier.png"), phone.screenshot().await).unwrap();
+            }
+        }
+        timings.sort();
+        eprintln!(
+            "static verifier from disk, opening to verdict: median {:?}, max {:?} ({} tags)",
+            timings[timings.len() / 2],
+            timings[timings.len() - 1],
+            timings.len()
+        );
+        phone.client.goto(&format!("file://{}?lang=fr&t={genuine}", index.display())).await.unwrap();
+        let (headline, text) = verdict_of(&phone).await;
+        assert_eq!(headline, "Authentique", "{text}");
+        assert!(text.contains("07 sur 24"), "{text}");
+        phone.client.clone().close().await.unwrap();
+    });
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Path text a phone, a crawler or an attacker might send.
 fn hostile_path() -> impl Strategy<Value = String> {
     let piece = prop_oneof![

@@ -12,6 +12,8 @@ pub mod db;
 mod photos;
 #[cfg(feature = "server")]
 mod public;
+#[cfg(feature = "server")]
+pub mod verifier;
 
 #[cfg(feature = "server")]
 pub use api::{AppState, Tls, hold_data_dir, now_ms, router, serve, serve_tls};

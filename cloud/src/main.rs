@@ -72,6 +72,13 @@ enum Command {
         stall: Option<String>,
         file: PathBuf,
     },
+    /// Writes the static certificate verifier for the atelier's keys into DIR: a folder for
+    /// any static host, or to open from disk, that checks tags when this server is gone.
+    ExportVerifier {
+        #[arg(long)]
+        atelier: String,
+        dir: PathBuf,
+    },
     /// Reports a piece lost or stolen: its public page says so, above everything else.
     /// `--found` withdraws the report.
     ReportLost {
@@ -155,6 +162,18 @@ fn main() -> anyhow::Result<()> {
             }
             state.db().publish(&atelier, stall.as_deref(), &changes, now_ms())?;
             println!("{} changes published", changes.len());
+        }
+        Command::ExportVerifier { atelier, dir } => {
+            let keys = state.db().keys_of(Some(&atelier))?;
+            anyhow::ensure!(!keys.is_empty(), "{atelier} has published no keys: publish its key first");
+            marketday_cloud::verifier::export(&keys, &dir)
+                .with_context(|| format!("cannot write the verifier into {}", dir.display()))?;
+            println!(
+                "verifier for {atelier} ({} keys) written to {}; open {}",
+                keys.len(),
+                dir.display(),
+                dir.join("index.html").display()
+            );
         }
         Command::ReportLost { atelier, serial, found } => {
             state.db().report_lost(&atelier, &serial, !found, now_ms())?;

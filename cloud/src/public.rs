@@ -37,6 +37,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/D/{*rest}", get(dispatch))
         .route("/d/", get(dispatch))
         .route("/D/", get(dispatch))
+        .route("/verify", get(verifier_page))
+        .route("/verify/", get(verifier_page))
+        .route("/verify/verify.js", get(verifier_script))
+        .route("/verify/keyring.js", get(verifier_keyring))
         .layer(axum::middleware::map_response(as_page))
 }
 
@@ -633,6 +637,47 @@ struct TroublePage {
     lang: &'static str,
     headline: String,
     explanation: String,
+}
+
+/// The static verifier, served: for a token pasted from anywhere, or a photo's text.
+async fn verifier_page() -> Response {
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::verifier::page("/verify/")).into_response();
+    verifier_headers(response.headers_mut(), "no-cache");
+    response
+}
+
+async fn verifier_script() -> Response {
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], crate::verifier::SCRIPT).into_response();
+    verifier_headers(response.headers_mut(), "no-cache");
+    response
+}
+
+/// Every atelier's keys, as of now.
+async fn verifier_keyring(State(state): State<Arc<AppState>>) -> Response {
+    let keys = tokio::task::spawn_blocking(move || state.db().keys_of(None)).await;
+    let keys = match keys {
+        Ok(Ok(keys)) => keys,
+        _ => return trouble_page(Language::En, StatusCode::SERVICE_UNAVAILABLE),
+    };
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], crate::verifier::keyring_script(&keys))
+            .into_response();
+    verifier_headers(response.headers_mut(), "no-cache");
+    response
+}
+
+/// The public pages' headers, with our own scripts allowed (and nothing else's).
+fn verifier_headers(h: &mut HeaderMap, cache: &'static str) {
+    secure(h);
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
 }
 
 /// A page for when the server cannot answer properly.

@@ -395,6 +395,20 @@ impl Db {
         .transpose()
     }
 
+    /// Every key published (of `atelier`, or of every atelier), with its atelier: what the
+    /// static verifier carries.
+    pub fn keys_of(&self, atelier: Option<&str>) -> Result<Vec<(String, KeyChange)>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT atelier, data FROM atelier_keys WHERE atelier = COALESCE($1, atelier) ORDER BY atelier, key_id",
+                vals![atelier],
+            )
+        })?;
+        rows.iter()
+            .map(|r| Ok((r.text(0)?, serde_json::from_str(&r.text(1)?).map_err(|e| DbError::Invalid(e.to_string()))?)))
+            .collect()
+    }
+
     /// Reports a piece lost or stolen (`lost`), or found again: its public page says so.
     pub fn report_lost(&self, atelier: &str, serial: &str, lost: bool, now: i64) -> Result<(), DbError> {
         let serial = serial.trim().to_ascii_uppercase();
