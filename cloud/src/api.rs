@@ -306,6 +306,14 @@ async fn as_error_body(response: Response) -> Response {
 
 /// Serves until the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Without it, an answer written in two parts could wait for the client's delayed ACK of
+    // the first (up to 40 ms on Linux).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, router(state)).await
 }
 
@@ -351,7 +359,9 @@ impl Tls {
 /// Serves HTTPS until the listener fails.
 pub async fn serve_tls(listener: std::net::TcpListener, state: Arc<AppState>, tls: Tls) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
-    axum_server::from_tcp_rustls(listener, tls.0).serve(router(state).into_make_service()).await
+    // TCP_NODELAY as for plain HTTP (see `serve`).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls.0).acceptor(axum_server::accept::NoDelayAcceptor);
+    axum_server::from_tcp(listener).acceptor(acceptor).serve(router(state).into_make_service()).await
 }
 
 #[cfg(test)]
