@@ -265,6 +265,12 @@ fn a_serial_says_what_the_cloud_knows_and_that_nothing_was_checked(backend: Back
     assert_eq!(page.status, 200);
     assert!(text.contains("No certificate scanned") && text.contains("no signed certificate was checked"), "{text}");
     assert!(text.contains("Edition 08 of 24") && text.contains("Sold online on"), "{text}");
+    assert!(!text.contains("Handed to the courier"), "{text}");
+    // Once a kiosk hands it to a courier, the page says so: in transit.
+    let kiosk = server.device("kiosk-5", "Brighton Open Market");
+    hand_over(&server, &kiosk, &key(9), 1, false);
+    let text = get(server.addr, "/p/rg-2026-0008", &[]).text();
+    assert!(text.contains("Handed to the courier on 5 Dec 2026."), "{text}");
     // Sold at the stall: the day and the stall, never the buyer.
     let text = get(server.addr, "/P/RG-2026-0009", &[]).text();
     assert!(text.contains("Sold at Brighton Open Market on 5 Dec 2026."), "{text}");

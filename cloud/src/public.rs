@@ -389,6 +389,7 @@ fn assay_note(l: Language) -> String {
 fn standing(l: Language, piece: &PublicPiece) -> Vec<String> {
     let day = |ms: Option<i64>| ms.and_then(day_of).map(|d| i18n::date(l, d));
     let mut lines = Vec::new();
+    let sold = piece.sold_by.is_some();
     match (&piece.sold_by, day(piece.sold_at)) {
         (Some(by), Some(on)) if by == "online" => lines.push(t!(l, "Sold online on {day}.", day = on)),
         (Some(by), Some(on)) => lines.push(t!(l, "Sold at {stall} on {day}.", stall = by, day = on)),
@@ -402,6 +403,9 @@ fn standing(l: Language, piece: &PublicPiece) -> Vec<String> {
                 None => lines.push(t!(l, "With the atelier; not yet for sale at a stall.")),
             }
         }
+    }
+    if let (true, Some(on)) = (sold, day(piece.dispatched_at)) {
+        lines.push(t!(l, "Handed to the courier on {day}.", day = on));
     }
     lines
 }

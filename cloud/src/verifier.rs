@@ -107,6 +107,8 @@ pub fn keyring_script(keys: &[(String, KeyChange)]) -> String {
 #[derive(Template)]
 #[template(path = "verifier.html")]
 struct Page<'a> {
+    /// English until the script has read the browser's languages.
+    lang: &'a str,
     /// Where the scripts are, relative to the page ("" beside it, "/" at the site's root).
     base: &'a str,
     assay_note: &'a str,
@@ -116,6 +118,7 @@ struct Page<'a> {
 /// The verifier's page, its scripts under `base`.
 pub fn page(base: &str) -> String {
     Page {
+        lang: "en",
         base,
         assay_note: WORDS[9],
         footer: "Checked in this browser with the keys the atelier published; nothing is sent anywhere.",

@@ -75,12 +75,12 @@ impl Db {
         Db::Postgres(PgDb::open(url)?).with_public_records()
     }
 
-    /// A store from before the public pages publishes its catalog and keys into their
-    /// tables once, from the changes it already holds, in the order they were published.
+    /// A store from before the public pages fills their tables once, from the changes and
+    /// events it already holds, in the order it took them (migration 6 asks for it).
     fn with_public_records(self) -> Result<Db, DbError> {
         self.tx(|tx| {
-            let built = tx.query_opt("SELECT 1 FROM catalog UNION ALL SELECT 1 FROM atelier_keys LIMIT 1", vals![])?;
-            if built.is_some() {
+            let asked = tx.query_opt("SELECT name FROM backfills WHERE name = 'public_records'", vals![])?;
+            if asked.is_none() {
                 return Ok(());
             }
             let rows = tx.query(
@@ -93,21 +93,19 @@ impl Db {
                     record_public(tx, &row.text(0)?, &body)?;
                 }
             }
-            let dispatched = tx.query_opt("SELECT 1 FROM dispatches LIMIT 1", vals![])?;
-            if dispatched.is_none() {
-                let rows = tx.query(
-                    "SELECT e.payload, e.at, d.id, d.atelier, d.stall FROM events e JOIN devices d ON d.id = e.device
-                     WHERE e.kind = 'dispatch.recorded' ORDER BY e.received_at, e.device, e.seq",
-                    vals![],
-                )?;
-                for row in rows {
-                    let device = Device { id: row.text(2)?, atelier: row.text(3)?, stall: row.text(4)? };
-                    let payload = parse_json(&row.text(0)?)?;
-                    if let Some(Ok(record)) = payload.get("record").map(|r| serde_json::from_value(r.clone())) {
-                        record_dispatch(tx, &device, &record, row.int(1)?)?;
-                    }
+            let rows = tx.query(
+                "SELECT e.payload, e.at, d.id, d.atelier, d.stall FROM events e JOIN devices d ON d.id = e.device
+                 WHERE e.kind = 'dispatch.recorded' ORDER BY e.received_at, e.device, e.seq",
+                vals![],
+            )?;
+            for row in rows {
+                let device = Device { id: row.text(2)?, atelier: row.text(3)?, stall: row.text(4)? };
+                let payload = parse_json(&row.text(0)?)?;
+                if let Some(Ok(record)) = payload.get("record").map(|r| serde_json::from_value(r.clone())) {
+                    record_dispatch(tx, &device, &record, row.int(1)?)?;
                 }
             }
+            tx.execute("DELETE FROM backfills WHERE name = 'public_records'", vals![])?;
             Ok(())
         })?;
         Ok(self)
@@ -340,7 +338,7 @@ impl Db {
         let serial = serial.trim().to_ascii_uppercase();
         let rows = self.tx(|tx| {
             tx.query(
-                "SELECT c.atelier, c.data, p.stall, p.sold_by, p.sold_at, p.returned_at, p.lost_at
+                "SELECT c.atelier, c.data, p.stall, p.sold_by, p.sold_at, p.returned_at, p.lost_at, p.dispatched_at
                  FROM catalog c LEFT JOIN pieces p ON p.atelier = c.atelier AND p.serial = c.serial
                  WHERE c.serial = $1 AND c.atelier = COALESCE($2, c.atelier) ORDER BY c.atelier",
                 vals![serial, atelier],
@@ -356,6 +354,7 @@ impl Db {
                     sold_at: r.opt_int(4)?,
                     returned_at: r.opt_int(5)?,
                     lost_at: r.opt_int(6)?,
+                    dispatched_at: r.opt_int(7)?,
                 })
             })
             .collect()
@@ -478,6 +477,8 @@ pub struct PublicPiece {
     pub returned_at: Option<i64>,
     /// When it was reported lost or stolen, until it is found.
     pub lost_at: Option<i64>,
+    /// When it was handed to a courier, while it stays sold.
+    pub dispatched_at: Option<i64>,
 }
 
 /// Keeps the other version of an event the cloud already holds, once however often it is
@@ -532,7 +533,8 @@ fn mark_sold(
     tx.execute(
         "INSERT INTO pieces(atelier, serial, sold_sale, sold_by, sold_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT(atelier, serial) DO UPDATE
-         SET sold_sale = excluded.sold_sale, sold_by = excluded.sold_by, sold_at = excluded.sold_at",
+         SET sold_sale = excluded.sold_sale, sold_by = excluded.sold_by, sold_at = excluded.sold_at,
+             dispatched_at = NULL",
         vals![atelier, serial, sale, by, at],
     )?;
     publish_state(tx, atelier, serial, now)
@@ -600,7 +602,7 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
                 // A void undoes a mistake; a return is part of the piece's story.
                 let returned_at = (event.kind == "sale.returned").then_some(event.at);
                 let freed = tx.execute(
-                    "UPDATE pieces SET sold_sale = NULL, sold_by = NULL, sold_at = NULL,
+                    "UPDATE pieces SET sold_sale = NULL, sold_by = NULL, sold_at = NULL, dispatched_at = NULL,
                                        returned_at = COALESCE($4, returned_at)
                      WHERE atelier = $1 AND serial = $2 AND sold_sale = $3",
                     vals![&device.atelier, serial, sale, returned_at],
@@ -675,6 +677,12 @@ fn record_public(tx: &mut dyn Sql, atelier: &str, change: &ChangeBody) -> Result
 /// seen: the record came under the device's own token, so the key is the one that kiosk
 /// signs with, and a later record under another key is told apart.
 fn record_dispatch(tx: &mut dyn Sql, device: &Device, record: &ProofRecord, at: i64) -> Result<(), DbError> {
+    for serial in &record.pieces {
+        tx.execute(
+            "UPDATE pieces SET dispatched_at = $3 WHERE atelier = $1 AND serial = $2 AND sold_sale IS NOT NULL",
+            vals![&device.atelier, serial.trim().to_ascii_uppercase(), at],
+        )?;
+    }
     tx.execute(
         "UPDATE devices SET signing_key = $2 WHERE id = $1 AND signing_key IS NULL",
         vals![&device.id, record.device_key.to_ascii_lowercase()],

@@ -127,6 +127,15 @@ CREATE TABLE dispatches (
 CREATE INDEX dispatches_by_photo ON dispatches(photo_sha256);
 ALTER TABLE devices ADD COLUMN signing_key TEXT;
 "#,
+    // 6: work the server does once, in Rust, after migrating: the public pages' tables
+    // filled from the changes and events an older store already holds; and when a sold
+    // piece went to a courier.
+    r#"
+CREATE TABLE backfills (name TEXT PRIMARY KEY);
+INSERT INTO backfills(name) VALUES ('public_records');
+-- When a sold piece was handed to a courier, while it stays sold.
+ALTER TABLE pieces ADD COLUMN dispatched_at BIGINT;
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

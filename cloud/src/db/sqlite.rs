@@ -146,6 +146,15 @@ CREATE TABLE dispatches (
 CREATE INDEX dispatches_by_photo ON dispatches(photo_sha256);
 ALTER TABLE devices ADD COLUMN signing_key TEXT;
 "#,
+    // 6: work the server does once, in Rust, after migrating: the public pages' tables
+    // filled from the changes and events an older store already holds; and when a sold
+    // piece went to a courier.
+    r#"
+CREATE TABLE backfills (name TEXT PRIMARY KEY) STRICT;
+INSERT INTO backfills(name) VALUES ('public_records');
+-- When a sold piece was handed to a courier, while it stays sold.
+ALTER TABLE pieces ADD COLUMN dispatched_at INTEGER;
+"#,
 ];
 
 pub struct SqliteDb {
@@ -275,5 +284,63 @@ mod tests {
             .collect();
         assert_eq!(ateliers, ["Thorne", "Thorne"]);
         assert_eq!(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    /// A store from before the public pages shows, once opened by this server, the pieces,
+    /// keys and hand-overs it held: its tables are filled once from its changes and events.
+    #[test]
+    fn a_store_from_before_the_public_pages_fills_their_tables_once() {
+        use marketday_provenance::dispatch::{Handover, sign};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cloud.sqlite");
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let public_key = data_encoding::HEXLOWER.encode(key.verifying_key().as_bytes());
+        let handover = Handover {
+            order: "web-7".into(),
+            pieces: vec!["AT-1".into()],
+            tracking_number: "JD1".into(),
+            courier: "Royal Mail".into(),
+            courier_name: "Sam".into(),
+        };
+        let at = chrono::DateTime::from_timestamp_millis(1_796_000_000_000).unwrap();
+        let record = sign(&handover.checked().unwrap(), b"jpeg", at, "K1", &key);
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..3] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            let piece = r#"{"serial":"at-1","edition_number":1,"edition_size":2,"title":"Old title","price_minor":1,"currency":"GBP"}"#;
+            let retitled = piece.replace("Old title", "New title");
+            let key_change = format!(r#"{{"atelier":"Thorne","public_key":"{public_key}","valid_from":"2026-01-01"}}"#);
+            let payload = serde_json::json!({ "record": record }).to_string();
+            let mut insert = conn
+                .prepare("INSERT INTO changes(atelier, stall, kind, data, at) VALUES ('Thorne', NULL, ?1, ?2, 1)")
+                .unwrap();
+            for (kind, data) in [("piece", piece), ("key", &key_change), ("piece", &retitled)] {
+                insert.execute([kind, data]).unwrap();
+            }
+            conn.execute(
+                "INSERT INTO devices(id, atelier, stall, token_sha256, next_seq) VALUES ('K1', 'Thorne', 'S', 'h1', 2)",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO events VALUES ('K1', 'Thorne', 1, 'id-1', 'dispatch.recorded', 5, ?1, 6, '{\"status\":\"accepted\"}')",
+                [payload],
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let pieces = db.public_pieces("AT-1", None).unwrap();
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(pieces[0].catalog.title, "New title", "the last published entry stands");
+        let id = marketday_provenance::KeyId::of(&key.verifying_key()).to_string();
+        assert_eq!(db.keys_by_id(&id).unwrap().len(), 1);
+        let dispatch = db.public_dispatch("WEB-7", &record.photo_sha256).unwrap().expect("the hand-over");
+        assert_eq!((dispatch.record, dispatch.registered_key), (record, Some(public_key)));
+        let conn = Connection::open(&path).unwrap();
+        let left: i64 = conn.query_row("SELECT count(*) FROM backfills", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0, "done once, not at every start");
     }
 }
