@@ -252,8 +252,58 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resul
     Ok(axum::Json(state.with_db(move |db| db.stall_status(&device)).await?).into_response())
 }
 
+async fn start_pairing(
+    State(state): State<Arc<AppState>>,
+    crate::office::ClientAddress(address): crate::office::ClientAddress,
+) -> Result<Response, ApiError> {
+    let now = now_ms();
+    let window = wire::PAIRING_MINUTES * 60_000;
+    let from = address.clone();
+    let asked = state.with_db(move |db| db.pairings_from(&from, now - window)).await?;
+    if asked >= wire::PAIRING_STARTS {
+        let message = format!(
+            "{asked} pairing codes asked from this address in {} minutes: wait, then start again",
+            wire::PAIRING_MINUTES
+        );
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", message));
+    }
+    // 8 characters of 31: 39 bits, and a code lives 10 minutes; typing is throttled.
+    for _ in 0..8 {
+        let letters = wire::PAIRING_ALPHABET.as_bytes();
+        let code: String = (0..8).map(|_| letters[rand::random_range(0..letters.len())] as char).collect();
+        let mut secret = [0u8; 32];
+        rand::fill(&mut secret);
+        let secret = data_encoding::HEXLOWER.encode(&secret);
+        let (c, s, a) = (code.clone(), secret.clone(), address.clone());
+        let expires_at = now + window;
+        if state.with_db(move |db| db.start_pairing(&c, &s, &a, now, expires_at)).await? {
+            return Ok(axum::Json(wire::PairingStarted { code, secret, expires_at }).into_response());
+        }
+    }
+    Err(ApiError::internal("no free pairing code".into()))
+}
+
+async fn poll_pairing(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    let poll: wire::PairingPoll = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("not a pairing poll: {e}")))?;
+    let answer = match state.with_db(move |db| db.collect_pairing(&poll.secret, now_ms())).await? {
+        crate::db::Collected::Waiting { code, expires_at } => wire::PairingState::Waiting { code, expires_at },
+        crate::db::Collected::Paired { token, device, atelier, stall } => {
+            tracing::info!(%device, %atelier, %stall, "kiosk paired");
+            wire::PairingState::Paired { token, device, atelier, stall }
+        }
+        crate::db::Collected::Gone => {
+            let message = "this pairing expired or was already used: start pairing again for a new code";
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "pairing_gone", message));
+        }
+    };
+    Ok(axum::Json(answer).into_response())
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route(wire::PAIRING, post(start_pairing))
+        .route(wire::PAIRING_POLL, post(poll_pairing))
         .route(wire::EVENTS, post(push))
         .route(&format!("{}/{{sha256}}", wire::PHOTOS), axum::routing::head(photo_head).patch(photo_patch))
         .route(wire::STATUS, get(status))
@@ -264,6 +314,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         // After the protocol's layers, so its JSON errors stay the protocol's: a public
         // page's errors are pages.
         .merge(crate::public::router())
+        .merge(crate::office::router())
         .with_state(state)
 }
 
@@ -314,7 +365,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, router(state)).await
+    // The peer's address reaches the back office, which throttles sign-ins by it.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
 impl AppState {
@@ -361,7 +413,12 @@ pub async fn serve_tls(listener: std::net::TcpListener, state: Arc<AppState>, tl
     listener.set_nonblocking(true)?;
     // TCP_NODELAY as for plain HTTP (see `serve`).
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls.0).acceptor(axum_server::accept::NoDelayAcceptor);
-    axum_server::from_tcp(listener).acceptor(acceptor).serve(router(state).into_make_service()).await
+    // Marked as HTTPS for the back office's cookies, which then travel only encrypted.
+    let app = router(state).layer(axum::Extension(crate::office::ServedOverHttps));
+    axum_server::from_tcp(listener)
+        .acceptor(acceptor)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ mod api;
 #[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
+pub mod office;
+#[cfg(feature = "server")]
 mod photos;
 #[cfg(feature = "server")]
 mod public;

@@ -79,6 +79,19 @@ enum Command {
         atelier: String,
         dir: PathBuf,
     },
+    /// Adds a back-office account (`--owner` for the atelier's first owner; owners add the
+    /// rest on the People page). The password is read from the standard input's first line.
+    AddUser {
+        #[arg(long)]
+        atelier: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// An owner: manages people, keys and kiosks as well as the catalog and the day.
+        #[arg(long)]
+        owner: bool,
+    },
     /// Reports a piece lost or stolen: its public page says so, above everything else.
     /// `--found` withdraws the report.
     ReportLost {
@@ -149,19 +162,36 @@ fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("{} line {}: not a change", file.display(), n + 1))?;
                 changes.push(change);
             }
-            for (n, change) in changes.iter().enumerate() {
-                if let ChangeBody::Key(key) = change {
-                    anyhow::ensure!(
-                        marketday_cloud::db::key_id_of(&key.public_key).is_some(),
-                        "{}: change {}: {:?} is not an Ed25519 public key (64 hex digits)",
-                        file.display(),
-                        n + 1,
-                        key.public_key
-                    );
-                }
-            }
-            state.db().publish(&atelier, stall.as_deref(), &changes, now_ms())?;
+            state
+                .db()
+                .publish(&atelier, stall.as_deref(), &changes, now_ms())
+                .with_context(|| format!("{}: nothing published", file.display()))?;
             println!("{} changes published", changes.len());
+        }
+        Command::AddUser { atelier, email, name, owner } => {
+            use std::io::{BufRead, IsTerminal};
+            if std::io::stdin().is_terminal() {
+                eprint!(
+                    "Password for {email} (at least {} characters; it shows as you type): ",
+                    marketday_cloud::office::password::MIN_CHARS
+                );
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("cannot read the password from the standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let hashed = marketday_cloud::office::password::hash(password)?;
+            let role = if owner { marketday_cloud::db::Role::Owner } else { marketday_cloud::db::Role::Staff };
+            let user = {
+                let new = marketday_cloud::db::NewUser {
+                    atelier: &atelier,
+                    email: &email,
+                    name: &name,
+                    role,
+                    password_hash: &hashed,
+                };
+                state.db().add_user(&new, "command line", now_ms())?
+            };
+            println!("{} ({}) can sign in to {atelier}'s back office at /office", user.email, role.as_str());
         }
         Command::ExportVerifier { atelier, dir } => {
             let keys = state.db().keys_of(Some(&atelier))?;

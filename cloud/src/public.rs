@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate};
 use marketday_i18n::{self as i18n, Language, Localized, t};
-use marketday_provenance::{self as provenance, Reading, Revocation, Serial, TrustedKey, Verdict};
+use marketday_provenance::{self as provenance, Reading, Serial, TrustedKey, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::api::AppState;
@@ -152,19 +152,11 @@ fn asked(path: &str) -> Asked {
     }
 }
 
-/// An atelier key as published, as the verdict needs it; `None` for one that is not a key.
+/// An atelier key as published, as the verdict needs it, under the atelier's account name;
+/// `None` for one that is not a key (`Db::publish` refuses those, so none is held).
 fn trusted(atelier: &str, key: &KeyChange) -> Option<TrustedKey> {
-    let bytes: [u8; 32] =
-        data_encoding::HEXLOWER_PERMISSIVE.decode(key.public_key.trim().as_bytes()).ok()?.try_into().ok()?;
-    let public_key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
-    let day = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
-    let mut trusted = TrustedKey::new(atelier, public_key, day(&key.valid_from)?);
-    trusted.valid_until = key.valid_until.as_deref().and_then(day);
-    trusted.revoked = key
-        .revoked_on
-        .as_deref()
-        .and_then(day)
-        .map(|on| Revocation { on, reason: key.revoked_reason.clone().unwrap_or_default() });
+    let mut trusted = key.trusted().ok()?;
+    atelier.clone_into(&mut trusted.atelier);
     Some(trusted)
 }
 
@@ -543,12 +535,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, uri: Uri, headers: HeaderM
 fn dispatch_page(l: Language, found: &PublicDispatch, photo_intact: Option<bool>) -> DispatchPage {
     use marketday_provenance::dispatch::{self as proof, ProofProblem};
     let record = &found.record;
-    let registered = found
-        .registered_key
-        .as_deref()
-        .and_then(|k| data_encoding::HEXLOWER_PERMISSIVE.decode(k.as_bytes()).ok())
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok());
+    let registered = found.registered_key.as_deref().and_then(|k| provenance::public_key(k).ok());
     // The record's signature and signer; the photo's bytes are checked against its name.
     let checked = match registered {
         Some(key) => proof::verify_record(record, Some(&key)),
@@ -617,19 +604,25 @@ fn dispatch_page(l: Language, found: &PublicDispatch, photo_intact: Option<bool>
 /// A link that names no dispatch we hold: the same page whatever the reason, so the link
 /// space cannot be probed.
 fn unknown_dispatch(l: Language) -> Response {
-    let page = TroublePage {
-        lang: l.code(),
-        headline: t!(l, "No such dispatch"),
-        explanation: t!(
+    notice(
+        l,
+        StatusCode::NOT_FOUND,
+        t!(l, "No such dispatch"),
+        t!(
             l,
             "This link names no parcel we hold. Check it against the dispatch slip, or ask the atelier you ordered from."
         ),
-    };
-    let html = page.render().unwrap_or_default();
-    let mut response =
-        (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+        "no-cache",
+    )
+}
+
+/// A refusal as a person reads it: a headline and what to do, in the layout of every page.
+fn notice(l: Language, status: StatusCode, headline: String, explanation: String, cache: &'static str) -> Response {
+    let page = TroublePage { lang: l.code(), headline, explanation };
+    let html = page.render().unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Try again in a minute.".into());
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(X_ROBOTS_TAG, HeaderValue::from_static("noindex"));
     secure(h);
     response
@@ -686,21 +679,18 @@ fn verifier_headers(h: &mut HeaderMap, cache: &'static str) {
 
 /// A page for when the server cannot answer properly.
 fn trouble_page(l: Language, status: StatusCode) -> Response {
-    let page = TroublePage {
-        lang: l.code(),
-        headline: t!(l, "Cannot check now"),
-        explanation: t!(l, "This page could not be made just now. Try again in a minute."),
-    };
-    let html = page.render().unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Try again in a minute.".into());
-    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    secure(response.headers_mut());
-    response
+    notice(
+        l,
+        status,
+        t!(l, "Cannot check now"),
+        t!(l, "This page could not be made just now. Try again in a minute."),
+        "no-store",
+    )
 }
 
 /// The framework's own refusals on these routes (a method they do not take) come as plain
-/// text or empty: a browser gets a page instead.
-async fn as_page(response: Response) -> Response {
+/// text or empty: a browser gets a page instead, in its language.
+async fn as_page(uri: Uri, headers: HeaderMap, response: Response) -> Response {
     let status = response.status();
     let is_html = response
         .headers()
@@ -710,7 +700,18 @@ async fn as_page(response: Response) -> Response {
     if is_html || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let mut page = trouble_page(Language::En, status);
+    let l = language_of(&uri, &headers);
+    let mut page = if status.is_server_error() {
+        trouble_page(l, status)
+    } else {
+        notice(
+            l,
+            status,
+            t!(l, "This link cannot be opened this way"),
+            t!(l, "Open it as it is, from the piece's QR code or from the dispatch slip."),
+            "no-store",
+        )
+    };
     if let Some(allow) = response.headers().get(header::ALLOW) {
         page.headers_mut().insert(header::ALLOW, allow.clone());
     }

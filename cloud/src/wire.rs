@@ -17,6 +17,14 @@
 //!   for the caller's stall (catalog, pieces' allocation and sale state, drops, members,
 //!   online reservations, orders to ship, keys) after `since`, oldest first. The kiosk keeps
 //!   `next` with what it applied, in one transaction, and asks again while `more`.
+//!
+//! Pairing, before a kiosk has a token (no `Authorization`):
+//! - `POST /v1/pairing` — no body → [`PairingStarted`]: an 8-character code for the screen
+//!   and a secret to poll with, valid [`PAIRING_MINUTES`]. At most [`PAIRING_STARTS`] per
+//!   address in that time (`too_many`, 429).
+//! - `POST /v1/pairing/poll` — [`PairingPoll`] → [`PairingState`]: `waiting` until an owner
+//!   types the code in the back office, then `paired` with the device's token, once; after
+//!   that, or past its time, `pairing_gone` (404): start again.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -25,6 +33,14 @@ pub const EVENTS: &str = "/v1/events";
 pub const PHOTOS: &str = "/v1/photos";
 pub const STATUS: &str = "/v1/status";
 pub const CHANGES: &str = "/v1/changes";
+pub const PAIRING: &str = "/v1/pairing";
+pub const PAIRING_POLL: &str = "/v1/pairing/poll";
+/// How long a pairing code stays valid.
+pub const PAIRING_MINUTES: i64 = 10;
+/// The characters of a pairing code: none that reads as another (no 0/O, 1/I/L).
+pub const PAIRING_ALPHABET: &str = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// How many codes one address may ask for in [`PAIRING_MINUTES`].
+pub const PAIRING_STARTS: i64 = 10;
 /// The most changes one page carries, whatever `limit` asks.
 pub const MAX_PAGE: u32 = 1000;
 /// The largest photo the server keeps: a kiosk's dispatch photo is a few hundred kB (1080p,
@@ -107,12 +123,44 @@ impl Reason {
     }
 }
 
+/// A pairing code for the kiosk's screen, and the secret it polls with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairingStarted {
+    /// Eight characters of [`PAIRING_ALPHABET`], shown as `ABCD-EFGH`; typed in any case,
+    /// with or without the dash.
+    pub code: String,
+    pub secret: String,
+    /// ms since the epoch.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairingPoll {
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PairingState {
+    Waiting {
+        code: String,
+        expires_at: i64,
+    },
+    /// The device's bearer token, given this once.
+    Paired {
+        token: String,
+        device: String,
+        atelier: String,
+        stall: String,
+    },
+}
+
 /// The body of every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// `unauthorized`, `sequence_gap`, `sequence_reused`, `event_id_reused`, `bad_request`,
     /// `offset_mismatch`, `length_mismatch`, `photo_hash_mismatch`, `too_large`, `not_found`,
-    /// `method_not_allowed`, `internal`. Every non-2xx answer carries one, the framework's
+    /// `method_not_allowed`, `too_many`, `pairing_gone`, `internal`. Every non-2xx answer carries one, the framework's
     /// own refusals included.
     pub error: String,
     pub message: String,
@@ -302,6 +350,21 @@ pub struct KeyChange {
     pub revoked_on: Option<String>,
     #[serde(default)]
     pub revoked_reason: Option<String>,
+}
+
+impl KeyChange {
+    /// The key to trust, under the atelier name it was published with; refused with the
+    /// reason when any field is not what it must be.
+    pub fn trusted(&self) -> Result<marketday_provenance::TrustedKey, marketday_provenance::KeyError> {
+        marketday_provenance::TrustedKey::published(&marketday_provenance::PublishedKey {
+            atelier: &self.atelier,
+            public_key: &self.public_key,
+            valid_from: &self.valid_from,
+            valid_until: self.valid_until.as_deref(),
+            revoked_on: self.revoked_on.as_deref(),
+            revoked_reason: self.revoked_reason.as_deref(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -322,6 +322,64 @@ impl TrustedKey {
             revoked: None,
         }
     }
+
+    /// A key as an atelier publishes it, in a keyring file or through the cloud: every field
+    /// as text. The one place such text becomes a key, so the kiosk, the cloud's pages and
+    /// its store accept and refuse the same keys.
+    pub fn published(key: &PublishedKey<'_>) -> Result<TrustedKey, KeyError> {
+        if key.atelier.trim().is_empty() {
+            return Err(KeyError::NoAtelier);
+        }
+        let day = |field: &'static str, text: &str| {
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .map_err(|_| KeyError::NotADate { field, text: text.to_owned() })
+        };
+        let mut trusted = TrustedKey::new(key.atelier, public_key(key.public_key)?, day("valid_from", key.valid_from)?);
+        trusted.valid_until = key.valid_until.map(|d| day("valid_until", d)).transpose()?;
+        trusted.revoked = match (key.revoked_on, key.revoked_reason) {
+            (Some(on), reason) => Some(Revocation {
+                on: day("revoked_on", on)?,
+                reason: reason.filter(|r| !r.trim().is_empty()).unwrap_or("revoked").to_owned(),
+            }),
+            (None, Some(_)) => return Err(KeyError::ReasonWithoutRevocation),
+            (None, None) => None,
+        };
+        Ok(trusted)
+    }
+}
+
+/// The fields of a published key, as text (see [`TrustedKey::published`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedKey<'a> {
+    pub atelier: &'a str,
+    /// 64 hex digits.
+    pub public_key: &'a str,
+    /// `YYYY-MM-DD`, as are the other dates.
+    pub valid_from: &'a str,
+    pub valid_until: Option<&'a str>,
+    pub revoked_on: Option<&'a str>,
+    pub revoked_reason: Option<&'a str>,
+}
+
+/// Why published text is not a key one can trust.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the key names no atelier")]
+    NoAtelier,
+    #[error("the public key is not 64 hex digits")]
+    NotHex,
+    #[error("the public key is not an Ed25519 key")]
+    NotEd25519,
+    #[error("{field} {text:?} is not a date (YYYY-MM-DD)")]
+    NotADate { field: &'static str, text: String },
+    #[error("a reason for revoking is given but no revoked_on date")]
+    ReasonWithoutRevocation,
+}
+
+/// An Ed25519 public key from its 64 hex digits (either case; spaces around are ignored).
+pub fn public_key(hex: &str) -> Result<VerifyingKey, KeyError> {
+    let bytes: [u8; 32] = hex_decode(hex.trim()).and_then(|b| b.try_into().ok()).ok_or(KeyError::NotHex)?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotEd25519)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -624,5 +682,44 @@ mod tests {
             let mutated: String = chars.into_iter().collect();
             prop_assert!(!verify(&read(&mutated), &keyring(&k)).is_genuine());
         }
+    }
+
+    #[test]
+    fn a_published_key_is_read_or_refused_with_the_reason() {
+        let hex_key = hex(key(7).verifying_key().as_bytes());
+        let published = PublishedKey {
+            atelier: "Atelier Rose",
+            public_key: &hex_key,
+            valid_from: "2026-01-01",
+            valid_until: Some("2026-06-30"),
+            revoked_on: Some("2026-05-02"),
+            revoked_reason: None,
+        };
+        let trusted = TrustedKey::published(&published).unwrap();
+        assert_eq!(trusted.id, KeyId::of(&key(7).verifying_key()));
+        assert_eq!((trusted.valid_from, trusted.valid_until), (date(2026, 1, 1), Some(date(2026, 6, 30))));
+        assert_eq!(trusted.revoked, Some(Revocation { on: date(2026, 5, 2), reason: "revoked".into() }));
+        let upper = hex_key.to_ascii_uppercase();
+        assert!(TrustedKey::published(&PublishedKey { public_key: &upper, ..published }).is_ok());
+
+        let refused = |k: PublishedKey<'_>| TrustedKey::published(&k).unwrap_err();
+        assert_eq!(refused(PublishedKey { atelier: " ", ..published }), KeyError::NoAtelier);
+        assert_eq!(refused(PublishedKey { public_key: &hex_key[2..], ..published }), KeyError::NotHex);
+        assert_eq!(refused(PublishedKey { public_key: "zz", ..published }), KeyError::NotHex);
+        // Not every 32 bytes are a point on the curve.
+        let off_curve = (0..=u8::MAX)
+            .map(|b| [b; 32])
+            .find(|bytes| VerifyingKey::from_bytes(bytes).is_err())
+            .map(|bytes| hex(&bytes))
+            .unwrap();
+        assert_eq!(refused(PublishedKey { public_key: &off_curve, ..published }), KeyError::NotEd25519);
+        assert_eq!(
+            refused(PublishedKey { valid_until: Some("30/06/2026"), ..published }),
+            KeyError::NotADate { field: "valid_until", text: "30/06/2026".into() }
+        );
+        assert_eq!(
+            refused(PublishedKey { revoked_on: None, revoked_reason: Some("stolen"), ..published }),
+            KeyError::ReasonWithoutRevocation
+        );
     }
 }

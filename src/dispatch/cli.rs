@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
-use ed25519_dalek::VerifyingKey;
 
 use super::{device_key, export, photo_dir};
 use crate::domain::dispatch::{self, ProofRecord, short_hash};
-use crate::domain::provenance::{KeyId, hex, hex_decode};
+use crate::domain::provenance::{self, KeyId, hex};
 use crate::photos::PhotoStore;
 use crate::store::{Shipment, Store};
 
@@ -51,12 +50,7 @@ pub fn run(command: &DispatchCommand, store: &mut Store, data_dir: &std::path::P
             let jpeg = std::fs::read(photo).with_context(|| format!("cannot read {}", photo.display()))?;
             let expected = device_key
                 .as_deref()
-                .map(|k| {
-                    hex_decode(k.trim())
-                        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-                        .context("--device-key is not a 64-digit hex Ed25519 public key")
-                })
+                .map(|k| provenance::public_key(k).with_context(|| format!("--device-key {k:?}")))
                 .transpose()?;
             print_record(&parsed);
             match dispatch::verify(&parsed, &jpeg, expected.as_ref()) {

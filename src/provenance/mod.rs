@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::provenance::{self, Certificate, KeyId, Revocation, TrustedKey, Verdict};
+use crate::domain::provenance::{self, Certificate, KeyId, PublishedKey, TrustedKey, Verdict};
 use crate::domain::{Piece, Serial};
 use crate::store::{PieceRecord, Store, StoreError};
 
@@ -71,27 +70,25 @@ impl KeyEntry {
         }
     }
 
-    pub(crate) fn to_key(&self, n: usize) -> Result<TrustedKey, String> {
-        let at = |why: &str| format!("key {} ({}): {why}", n + 1, self.atelier);
-        let bytes: [u8; 32] = provenance::hex_decode(&self.public_key)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| at("public_key must be 64 hex digits"))?;
-        let public = VerifyingKey::from_bytes(&bytes).map_err(|_| at("public_key is not an Ed25519 key"))?;
-        let mut key = TrustedKey::new(&self.atelier, public, self.valid_from);
+    fn to_key(&self, n: usize) -> Result<TrustedKey, String> {
+        let at = |why: &dyn std::fmt::Display| format!("key {} ({}): {why}", n + 1, self.atelier);
+        // The file's dates arrive parsed; the one constructor takes them as published text.
+        let [from, until, revoked_on] =
+            [Some(self.valid_from), self.valid_until, self.revoked_on].map(|d| d.map(|d| d.to_string()));
+        let key = TrustedKey::published(&PublishedKey {
+            atelier: &self.atelier,
+            public_key: &self.public_key,
+            valid_from: from.as_deref().unwrap_or_default(),
+            valid_until: until.as_deref(),
+            revoked_on: revoked_on.as_deref(),
+            revoked_reason: self.revoked_reason.as_deref(),
+        })
+        .map_err(|e| at(&e))?;
         if let Some(id) = &self.id
             && KeyId::parse(id) != Some(key.id)
         {
-            return Err(at(&format!("id {id} does not match the public key (its id is {})", key.id)));
+            return Err(at(&format_args!("id {id} does not match the public key (its id is {})", key.id)));
         }
-        if self.atelier.trim().is_empty() {
-            return Err(at("atelier is empty"));
-        }
-        key.valid_until = self.valid_until;
-        key.revoked = match (self.revoked_on, &self.revoked_reason) {
-            (Some(on), reason) => Some(Revocation { on, reason: reason.clone().unwrap_or_else(|| "revoked".into()) }),
-            (None, Some(_)) => return Err(at("revoked_reason without revoked_on")),
-            (None, None) => None,
-        };
         Ok(key)
     }
 }

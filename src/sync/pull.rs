@@ -2,14 +2,13 @@
 //! read and checked here (the cloud is trusted to be the cloud, not to be right), then the
 //! store applies the page and its cursor in one transaction.
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use marketday_cloud::wire::{Change, ChangeBody, DropChange, KeyChange, PieceChange, ReservationChange};
 
 use super::{Client, SyncError};
 use crate::domain::piece::valid_assay_hash;
 use crate::domain::reservation::{Customer, Source};
 use crate::domain::{Currency, Drop, Edition, Member, Money, ReservationCode, ReservationKind, Serial};
-use crate::provenance::KeyEntry;
 use crate::store::{NewPiece, NewReservation, PullReport, Pulled, Shipment, Store, from_ms};
 
 /// Changes per request.
@@ -139,17 +138,5 @@ fn reservation_of(r: ReservationChange) -> Result<Pulled, String> {
 }
 
 fn key_of(k: KeyChange) -> Result<crate::domain::provenance::TrustedKey, String> {
-    let date = |what: &str, text: &str| {
-        text.parse::<NaiveDate>().map_err(|_| format!("key of {}: {what} {text:?} is not a date", k.atelier))
-    };
-    let entry = KeyEntry {
-        id: None,
-        atelier: k.atelier.clone(),
-        public_key: k.public_key.clone(),
-        valid_from: date("valid_from", &k.valid_from)?,
-        valid_until: k.valid_until.as_deref().map(|d| date("valid_until", d)).transpose()?,
-        revoked_on: k.revoked_on.as_deref().map(|d| date("revoked_on", d)).transpose()?,
-        revoked_reason: k.revoked_reason.clone(),
-    };
-    entry.to_key(0)
+    k.trusted().map_err(|e| format!("key of {}: {e}", k.atelier))
 }

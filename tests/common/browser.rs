@@ -82,10 +82,33 @@ impl Browser {
         Browser { client, driver: child }
     }
 
-    /// The page's visible text, as a reader sees it.
+    /// The page's visible text, as a reader sees it. Right after a click the next page
+    /// may still be loading (no body yet, or the old one gone stale): wait for it.
     pub async fn text(&self) -> String {
-        let body = self.client.find(fantoccini::Locator::Css("body")).await.unwrap();
-        body.text().await.unwrap()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let read = async {
+                let body = self.client.find(fantoccini::Locator::Css("body")).await?;
+                body.text().await
+            };
+            match read.await {
+                Ok(text) => return text,
+                Err(e) if Instant::now() > deadline => panic!("no page to read: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// The page's text once it contains `needle`: after a click, the page that follows.
+    pub async fn text_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text().await;
+            if text.contains(needle) || Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A PNG of the viewport.

@@ -3,9 +3,16 @@
 //! kiosks pull. On SQLite (one file, the default) or PostgreSQL (many stalls); the rules
 //! and their SQL are written once, over [`sql::Sql`].
 
+mod accounts;
+mod office;
+mod pairing;
 mod postgres;
 pub(crate) mod sql;
 mod sqlite;
+
+pub use accounts::{AuditEntry, NewUser, Role, Session, Throttle, User, normal_email};
+pub use office::{PieceLine, PiecePage, PieceQuery, Standing, Summary};
+pub use pairing::{ClaimError, Collected, Kiosk, normal_code};
 
 use std::path::Path;
 
@@ -53,6 +60,13 @@ impl Device {
     fn read(row: &Row) -> Result<Device, DbError> {
         Ok(Device { id: row.text(0)?, atelier: row.text(1)?, stall: row.text(2)? })
     }
+}
+
+/// A new device's bearer token: 192 random bits.
+fn new_device_token() -> String {
+    let mut secret = [0u8; 24];
+    rand::fill(&mut secret);
+    format!("mdk_{}", data_encoding::BASE32_NOPAD.encode(&secret).to_lowercase())
 }
 
 pub fn token_hash(token: &str) -> String {
@@ -108,6 +122,25 @@ impl Db {
             tx.execute("DELETE FROM backfills WHERE name = 'public_records'", vals![])?;
             Ok(())
         })?;
+        self.with_catalog_columns()
+    }
+
+    /// The catalog's title and drop as columns, from what it holds (migration 7 asks).
+    fn with_catalog_columns(self) -> Result<Db, DbError> {
+        self.tx(|tx| {
+            if tx.query_opt("SELECT name FROM backfills WHERE name = 'catalog_columns'", vals![])?.is_none() {
+                return Ok(());
+            }
+            for row in tx.query("SELECT atelier, serial, data FROM catalog", vals![])? {
+                let Ok(piece) = serde_json::from_str::<PieceChange>(&row.text(2)?) else { continue };
+                tx.execute(
+                    "UPDATE catalog SET title = $3, drop_id = $4 WHERE atelier = $1 AND serial = $2",
+                    vals![row.text(0)?, row.text(1)?, piece.title, piece.drop_id],
+                )?;
+            }
+            tx.execute("DELETE FROM backfills WHERE name = 'catalog_columns'", vals![])?;
+            Ok(())
+        })?;
         Ok(self)
     }
 
@@ -137,9 +170,7 @@ impl Db {
 
     /// Registers a device and returns its bearer token; only the token's hash is kept.
     pub fn add_device(&self, id: &str, atelier: &str, stall: &str) -> Result<String, DbError> {
-        let mut secret = [0u8; 24];
-        rand::fill(&mut secret);
-        let token = format!("mdk_{}", data_encoding::BASE32_NOPAD.encode(&secret).to_lowercase());
+        let token = new_device_token();
         self.tx(|tx| {
             tx.execute(
                 "INSERT INTO devices(id, atelier, stall, token_sha256) VALUES ($1, $2, $3, $4)",
@@ -187,6 +218,14 @@ impl Db {
 
     /// Publishes changes for the atelier's kiosks (`stall`: only that stall's), all or none.
     pub fn publish(&self, atelier: &str, stall: Option<&str>, changes: &[ChangeBody], now: i64) -> Result<(), DbError> {
+        // A key that is not one would reach every kiosk and vouch for nothing: refuse the
+        // whole batch, naming the change.
+        for (n, change) in changes.iter().enumerate() {
+            if let ChangeBody::Key(key) = change {
+                key.trusted()
+                    .map_err(|e| DbError::Invalid(format!("change {}: the key of {}: {e}", n + 1, key.atelier)))?;
+            }
+        }
         self.write(atelier, |tx| changes.iter().try_for_each(|change| append_change(tx, atelier, stall, change, now)))
     }
 
@@ -643,13 +682,21 @@ fn record_public(tx: &mut dyn Sql, atelier: &str, change: &ChangeBody) -> Result
         ChangeBody::Piece(piece) => {
             let serial = piece.serial.trim().to_ascii_uppercase();
             tx.execute(
-                "INSERT INTO catalog(atelier, serial, data) VALUES ($1, $2, $3)
-                 ON CONFLICT(atelier, serial) DO UPDATE SET data = excluded.data",
-                vals![atelier, serial, serde_json::to_string(piece).expect("a piece serialises")],
+                "INSERT INTO catalog(atelier, serial, data, title, drop_id) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(atelier, serial) DO UPDATE
+                 SET data = excluded.data, title = excluded.title, drop_id = excluded.drop_id",
+                vals![
+                    atelier,
+                    serial,
+                    serde_json::to_string(piece).expect("a piece serialises"),
+                    piece.title.trim(),
+                    piece.drop_id.as_deref()
+                ],
             )?;
         }
         ChangeBody::Key(key) => {
-            // A key that is not one cannot vouch for anything; `publish` refuses those.
+            // `publish` refuses a key that is not one; a store from before it did may still
+            // hold one in its changes, which the backfill passes over.
             let Some(id) = key_id_of(&key.public_key) else { return Ok(()) };
             let mut key = key.clone();
             let held =
@@ -705,10 +752,7 @@ fn record_dispatch(tx: &mut dyn Sql, device: &Device, record: &ProofRecord, at: 
 
 /// The id a certificate names its key by (`KeyId`, hex), from the key's 64 hex digits.
 pub fn key_id_of(public_key_hex: &str) -> Option<String> {
-    let bytes: [u8; 32] =
-        data_encoding::HEXLOWER_PERMISSIVE.decode(public_key_hex.trim().as_bytes()).ok()?.try_into().ok()?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
-    Some(marketday_provenance::KeyId::of(&key).to_string())
+    marketday_provenance::public_key(public_key_hex).ok().map(|key| marketday_provenance::KeyId::of(&key).to_string())
 }
 
 /// Tells every stall where a piece now stands, in the transaction that changed it.

@@ -136,6 +136,72 @@ INSERT INTO backfills(name) VALUES ('public_records');
 -- When a sold piece was handed to a courier, while it stays sold.
 ALTER TABLE pieces ADD COLUMN dispatched_at BIGINT;
 "#,
+    // 7: the back office's people: owners and staff of an atelier (Argon2id hashes), their
+    // sessions (only a hash of the cookie's token), failed sign-ins for throttling, and the
+    // audit of who changed what; the catalog's title and drop as columns, for its list; kiosks
+    // revoked, and kiosks pairing by a code.
+    r#"
+CREATE TABLE users (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    atelier       TEXT NOT NULL,
+    -- Lower case: one address, one account.
+    email         TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('owner', 'staff')),
+    password_hash TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    -- Set when an owner removes the account: it can no longer sign in; its audit stays.
+    removed_at    BIGINT
+);
+CREATE INDEX users_by_atelier ON users(atelier);
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_id      BIGINT NOT NULL REFERENCES users(id),
+    csrf         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+CREATE TABLE login_failures (
+    -- 'account' (an email) or 'address' (an IP address).
+    scope TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    at    BIGINT NOT NULL
+);
+CREATE INDEX login_failures_by_key ON login_failures(scope, key, at);
+CREATE TABLE audit (
+    id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    atelier TEXT NOT NULL,
+    -- Who: a user's email, or 'command line'.
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    detail  TEXT NOT NULL,
+    at      BIGINT NOT NULL
+);
+CREATE INDEX audit_by_atelier ON audit(atelier, id);
+-- The pieces list searches and filters by these; filled from `data` once, then as published.
+ALTER TABLE catalog ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog ADD COLUMN drop_id TEXT;
+CREATE INDEX catalog_by_atelier ON catalog(atelier, serial);
+INSERT INTO backfills(name) VALUES ('catalog_columns');
+-- A revoked kiosk's token hash is replaced, so it opens nothing; the row and its events stay.
+ALTER TABLE devices ADD COLUMN revoked_at BIGINT;
+-- A kiosk asking to be paired: the code an owner types, the hash of the secret the kiosk
+-- polls with, and, once claimed, where it goes. The token is made when the kiosk collects it.
+CREATE TABLE pairings (
+    code         TEXT PRIMARY KEY,
+    poll_sha256  TEXT NOT NULL UNIQUE,
+    address      TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    atelier      TEXT,
+    stall        TEXT,
+    device       TEXT,
+    claimed_by   TEXT,
+    delivered_at BIGINT
+);
+CREATE INDEX pairings_by_address ON pairings(address, created_at);
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

@@ -1,0 +1,586 @@
+//! The back office (`/office` on the real cloud, on both stores): accounts, sessions, CSRF,
+//! throttled sign-ins, owners and staff, the audit, and ateliers kept apart. Read as raw
+//! HTTP, so every cookie attribute and header is seen as a browser gets it; then in
+//! headless Chromium, which signs in by typing and is photographed.
+
+use std::net::SocketAddr;
+
+use marketday_cloud::db::{NewUser, Role};
+use marketday_cloud::office::password;
+use marketday_cloud::wire::{self, ChangeBody, PieceChange};
+
+#[path = "common/browser.rs"]
+mod browser;
+#[path = "common/cloud.rs"]
+mod cloud;
+#[path = "common/http.rs"]
+mod http;
+use cloud::{ATELIER, Backend, Server};
+use http::{Page, get, percent_encode, send};
+
+const OWNER: &str = "rose@atelier-rose.example";
+const STAFF: &str = "sam@atelier-rose.example";
+const PASSWORD: &str = "pendant-07-of-24";
+
+fn with_people(backend: &Backend) -> Server {
+    let server = Server::start_on(backend);
+    let db = server.state.db();
+    let hashed = password::hash(PASSWORD).unwrap();
+    db.add_user(
+        &NewUser { atelier: ATELIER, email: OWNER, name: "Rose Thorne", role: Role::Owner, password_hash: &hashed },
+        "command line",
+        1,
+    )
+    .unwrap();
+    db.add_user(
+        &NewUser { atelier: ATELIER, email: STAFF, name: "Sam Reed", role: Role::Staff, password_hash: &hashed },
+        "command line",
+        2,
+    )
+    .unwrap();
+    server
+}
+
+/// The value a `Set-Cookie` header gives `name`, with the header's whole text.
+fn set_cookie<'a>(page: &'a Page, name: &str) -> Option<(&'a str, &'a str)> {
+    page.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).find_map(|(_, v)| {
+        v.strip_prefix(&format!("{name}=")).map(|rest| (rest.split(';').next().unwrap(), v.as_str()))
+    })
+}
+
+/// The value of the first hidden `csrf` field on the page.
+fn csrf_of(page: &Page) -> String {
+    let at = page.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    page.body[at..].split('"').next().unwrap().to_owned()
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    fields.iter().map(|(n, v)| format!("{n}={}", percent_encode(v))).collect::<Vec<_>>().join("&").into_bytes()
+}
+
+/// Posts a form with the given cookies.
+fn post(addr: SocketAddr, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Page {
+    let headers = [("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")];
+    send(addr, "POST", path, &headers, &form(fields))
+}
+
+/// Signs in as a browser does: the form (and its cookie), then the post. Answers the
+/// response to the post.
+fn try_sign_in(addr: SocketAddr, email: &str, password: &str, extra: &[(&str, &str)]) -> Page {
+    let page = get(addr, "/office/sign-in", extra);
+    assert_eq!(page.status, 200);
+    let (token, _) = set_cookie(&page, "marketday_office_sign_in").expect("the sign-in form's cookie");
+    let cookie = format!("marketday_office_sign_in={token}");
+    let mut headers = vec![("Cookie", cookie.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    headers.extend_from_slice(extra);
+    let body = form(&[("email", email), ("password", password), ("csrf", &csrf_of(&page))]);
+    send(addr, "POST", "/office/sign-in", &headers, &body)
+}
+
+/// A signed-in browser's session cookie (`name=value`).
+fn sign_in(addr: SocketAddr, email: &str) -> String {
+    let answer = try_sign_in(addr, email, PASSWORD, &[]);
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let (token, _) = set_cookie(&answer, "marketday_office").expect("a session cookie");
+    format!("marketday_office={token}")
+}
+
+fn signing_in_opens_the_office_with_a_strict_http_only_cookie(backend: Backend) {
+    let server = with_people(&backend);
+    let addr = server.addr;
+    let away = get(addr, "/office", &[]);
+    assert_eq!((away.status, away.header("location")), (303, Some("/office/sign-in")));
+    let answer = try_sign_in(addr, "  Rose@Atelier-Rose.example ", PASSWORD, &[]);
+    assert_eq!((answer.status, answer.header("location")), (303, Some("/office")), "{}", answer.text());
+    let (token, header) = set_cookie(&answer, "marketday_office").unwrap();
+    assert_eq!(token.len(), 64);
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/office"] {
+        assert!(header.contains(attribute), "{header}");
+    }
+    assert!(!header.contains("Secure"), "plain HTTP on loopback cannot keep a Secure cookie: {header}");
+    let home = get(addr, "/office", &[("Cookie", &format!("marketday_office={token}"))]);
+    assert_eq!(home.status, 200);
+    let text = home.text();
+    assert!(text.contains(&format!("{ATELIER} today")) && text.contains("Rose Thorne"), "{text}");
+    assert_eq!(home.header("cache-control"), Some("no-store"));
+    assert_eq!(home.header("x-frame-options"), Some("DENY"));
+    // Behind a TLS proxy that says so, the cookie travels only encrypted.
+    let proxied = try_sign_in(addr, OWNER, PASSWORD, &[("X-Forwarded-Proto", "https")]);
+    assert!(set_cookie(&proxied, "marketday_office").unwrap().1.contains("; Secure"));
+    // A wrong password: the form again, saying so, and no session.
+    let wrong = try_sign_in(addr, OWNER, "pendant-08-of-24", &[]);
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.text().contains("do not match an account"), "{}", wrong.text());
+    assert!(set_cookie(&wrong, "marketday_office").is_none());
+}
+
+fn a_form_without_its_token_changes_nothing(backend: Backend) {
+    let server = with_people(&backend);
+    let cookie = sign_in(server.addr, OWNER);
+    let fields = |csrf| {
+        [
+            ("csrf", csrf),
+            ("name", "Mallory"),
+            ("email", "mallory@example.com"),
+            ("role", "owner"),
+            ("password", PASSWORD),
+        ]
+    };
+    let long = "a".repeat(64);
+    for csrf in ["", "0000", long.as_str()] {
+        let refused = post(server.addr, "/office/people", &cookie, &fields(csrf));
+        assert_eq!(refused.status, 403, "{csrf:?}");
+        assert!(refused.text().contains("This form has expired"), "{}", refused.text());
+    }
+    assert!(server.state.db().user_by_email("mallory@example.com").unwrap().is_none());
+    // The same form with the session's own token goes through.
+    let csrf = csrf_of(&get(server.addr, "/office/people", &[("Cookie", &cookie)]));
+    assert_eq!(post(server.addr, "/office/people", &cookie, &fields(&csrf)).status, 200);
+    assert!(server.state.db().user_by_email("mallory@example.com").unwrap().is_some());
+    // Signing in needs the token from the sign-in form's own cookie.
+    let body = form(&[("email", OWNER), ("password", PASSWORD), ("csrf", "forged")]);
+    let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", "marketday_office_sign_in=other")];
+    let forged = send(server.addr, "POST", "/office/sign-in", &headers, &body);
+    assert_eq!(forged.status, 403);
+    assert!(set_cookie(&forged, "marketday_office").is_none());
+}
+
+fn wrong_passwords_lock_the_account_for_a_while_and_nobody_else(backend: Backend) {
+    let server = with_people(&backend);
+    for n in 0..5 {
+        assert_eq!(try_sign_in(server.addr, OWNER, &format!("guess number {n}"), &[]).status, 401);
+    }
+    let locked = try_sign_in(server.addr, OWNER, PASSWORD, &[]);
+    assert_eq!(locked.status, 429, "even the right password waits");
+    assert!(locked.text().contains("Too many failed sign-ins for this account"), "{}", locked.text());
+    assert!(set_cookie(&locked, "marketday_office").is_none());
+    assert_eq!(try_sign_in(server.addr, STAFF, PASSWORD, &[]).status, 303, "another account is not locked");
+    // An address making many tries over many accounts is stopped too.
+    for n in 0..30 {
+        try_sign_in(server.addr, &format!("nobody{n}@example.com"), "no such password", &[]);
+    }
+    let from_here = try_sign_in(server.addr, STAFF, PASSWORD, &[]);
+    assert_eq!(from_here.status, 429);
+    assert!(from_here.text().contains("from this network"), "{}", from_here.text());
+}
+
+fn staff_cannot_manage_people_or_read_the_audit(backend: Backend) {
+    let server = with_people(&backend);
+    let cookie = sign_in(server.addr, STAFF);
+    let home = get(server.addr, "/office", &[("Cookie", &cookie)]);
+    assert_eq!(home.status, 200);
+    assert!(!home.body.contains("/office/people"), "staff are not shown what they cannot open");
+    for path in ["/office/people", "/office/audit", "/office/kiosks"] {
+        let page = get(server.addr, path, &[("Cookie", &cookie)]);
+        assert_eq!(page.status, 403, "{path}");
+        assert!(page.text().contains("Owners only"), "{path}: {}", page.text());
+    }
+    let csrf = csrf_of(&home);
+    let owner_id = server.state.db().user_by_email(OWNER).unwrap().unwrap().0.id;
+    let removed = post(server.addr, &format!("/office/people/{owner_id}/remove"), &cookie, &[("csrf", &csrf)]);
+    assert_eq!(removed.status, 403);
+    assert!(server.state.db().user_by_email(OWNER).unwrap().is_some());
+}
+
+fn an_owner_adds_and_removes_people_and_the_audit_says_who(backend: Backend) {
+    let server = with_people(&backend);
+    let cookie = sign_in(server.addr, OWNER);
+    let people = get(server.addr, "/office/people", &[("Cookie", &cookie)]);
+    let csrf = csrf_of(&people);
+    // Every bad field is named; nobody is added.
+    let bad = post(
+        server.addr,
+        "/office/people",
+        &cookie,
+        &[("csrf", &csrf), ("name", " "), ("email", "not an address"), ("role", "boss"), ("password", "short")],
+    );
+    assert_eq!(bad.status, 422);
+    let text = bad.text();
+    for said in ["Give the person's name", "looks like name@example.com", "Choose staff or owner", "at least 10"] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    let taken = post(
+        server.addr,
+        "/office/people",
+        &cookie,
+        &[("csrf", &csrf), ("name", "Sam again"), ("email", STAFF), ("role", "staff"), ("password", PASSWORD)],
+    );
+    assert_eq!(taken.status, 422);
+    assert!(taken.text().contains("already has an account"));
+    let added = post(
+        server.addr,
+        "/office/people",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("name", "Ada Lin"),
+            ("email", "ada@atelier-rose.example"),
+            ("role", "staff"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(added.status, 200);
+    assert!(added.text().contains("Ada Lin can now sign in as ada@atelier-rose.example"), "{}", added.text());
+    let ada = sign_in(server.addr, "ada@atelier-rose.example");
+    let ada_id = server.state.db().user_by_email("ada@atelier-rose.example").unwrap().unwrap().0.id;
+    let removed = post(server.addr, &format!("/office/people/{ada_id}/remove"), &cookie, &[("csrf", &csrf)]);
+    assert_eq!((removed.status, removed.header("location")), (303, Some("/office/people")));
+    assert_eq!(get(server.addr, "/office", &[("Cookie", &ada)]).status, 303, "her session ended with her account");
+    assert_eq!(try_sign_in(server.addr, "ada@atelier-rose.example", PASSWORD, &[]).status, 401);
+    let me = server.state.db().user_by_email(OWNER).unwrap().unwrap().0.id;
+    let myself = post(server.addr, &format!("/office/people/{me}/remove"), &cookie, &[("csrf", &csrf)]);
+    assert_eq!(myself.status, 422);
+    let audit = get(server.addr, "/office/audit", &[("Cookie", &cookie)]).text();
+    for said in [
+        "rose@atelier-rose.example removed an account: ada@atelier-rose.example",
+        "rose@atelier-rose.example added an account: ada@atelier-rose.example (staff)",
+        "command line added an account: rose@atelier-rose.example (owner)",
+    ] {
+        assert!(audit.contains(said), "{said}: {audit}");
+    }
+}
+
+fn signing_out_everywhere_ends_every_session(backend: Backend) {
+    let server = with_people(&backend);
+    let (laptop, phone) = (sign_in(server.addr, OWNER), sign_in(server.addr, OWNER));
+    let staff = sign_in(server.addr, STAFF);
+    let csrf = csrf_of(&get(server.addr, "/office", &[("Cookie", &phone)]));
+    let out = post(server.addr, "/office/sign-out-everywhere", &phone, &[("csrf", &csrf)]);
+    assert_eq!((out.status, out.header("location")), (303, Some("/office/sign-in")));
+    assert!(set_cookie(&out, "marketday_office").unwrap().1.contains("Max-Age=0"));
+    for cookie in [&laptop, &phone] {
+        assert_eq!(get(server.addr, "/office", &[("Cookie", cookie)]).status, 303);
+    }
+    assert_eq!(get(server.addr, "/office", &[("Cookie", &staff)]).status, 200, "other people stay signed in");
+    // Signing out on one browser ends that session only.
+    let again = sign_in(server.addr, OWNER);
+    let csrf = csrf_of(&get(server.addr, "/office", &[("Cookie", &staff)]));
+    assert_eq!(post(server.addr, "/office/sign-out", &staff, &[("csrf", &csrf)]).status, 303);
+    assert_eq!(get(server.addr, "/office", &[("Cookie", &staff)]).status, 303);
+    assert_eq!(get(server.addr, "/office", &[("Cookie", &again)]).status, 200);
+}
+
+fn ateliers_and_kiosks_are_kept_apart(backend: Backend) {
+    let server = with_people(&backend);
+    let db = server.state.db();
+    let hashed = password::hash(PASSWORD).unwrap();
+    db.add_user(
+        &NewUser {
+            atelier: "Atelier Other",
+            email: "owner@other.example",
+            name: "Olga",
+            role: Role::Owner,
+            password_hash: &hashed,
+        },
+        "command line",
+        3,
+    )
+    .unwrap();
+    let other = sign_in(server.addr, "owner@other.example");
+    let people = get(server.addr, "/office/people", &[("Cookie", &other)]).text();
+    assert!(people.contains("owner@other.example") && !people.contains(OWNER), "{people}");
+    assert!(!get(server.addr, "/office/audit", &[("Cookie", &other)]).text().contains("rose@"));
+    let csrf = csrf_of(&get(server.addr, "/office/people", &[("Cookie", &other)]));
+    let staff_id = db.user_by_email(STAFF).unwrap().unwrap().0.id;
+    let reach = post(server.addr, &format!("/office/people/{staff_id}/remove"), &other, &[("csrf", &csrf)]);
+    assert_eq!(reach.status, 400);
+    assert!(reach.text().contains("no such account"), "{}", reach.text());
+    assert!(db.user_by_email(STAFF).unwrap().is_some(), "another atelier's account is untouched");
+    server.device("rose-kiosk", "Brighton Open Market");
+    let reach = post(server.addr, "/office/kiosks/rose-kiosk/revoke", &other, &[("csrf", &csrf)]);
+    assert_eq!(reach.status, 400);
+    assert!(!get(server.addr, "/office/kiosks", &[("Cookie", &other)]).text().contains("rose-kiosk"));
+    // A kiosk's token is no session, and a session is no kiosk.
+    let kiosk = server.device("kiosk-1", "Brighton Open Market");
+    let bearer = format!("Bearer {kiosk}");
+    assert_eq!(get(server.addr, "/office", &[("Authorization", &bearer)]).status, 303);
+    assert_eq!(get(server.addr, "/office", &[("Cookie", &format!("marketday_office={kiosk}"))]).status, 303);
+    let rose = sign_in(server.addr, OWNER);
+    let status = get(server.addr, marketday_cloud::wire::STATUS, &[("Cookie", &rose)]);
+    assert_eq!(status.status, 401);
+    assert!(status.header("content-type").unwrap().starts_with("application/json"));
+}
+
+fn whatever_is_sent_gets_a_page(backend: Backend) {
+    let server = with_people(&backend);
+    let cookie = sign_in(server.addr, OWNER);
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a [u8], u16);
+    let cases: [Case; 4] = [
+        ("GET", "/office/no-such-page", vec![("Cookie", &cookie)], b"", 404),
+        ("DELETE", "/office/people", vec![("Cookie", &cookie)], b"", 405),
+        ("POST", "/office/people", vec![("Cookie", &cookie), ("Content-Type", "text/plain")], b"name=x", 415),
+        (
+            "POST",
+            "/office/sign-in",
+            vec![("Content-Type", "application/x-www-form-urlencoded")],
+            b"email=a&email=b",
+            422,
+        ),
+    ];
+    for (method, path, headers, body, status) in cases {
+        let page = send(server.addr, method, path, &headers, body);
+        assert_eq!(page.status, status, "{method} {path}: {}", page.body);
+        assert!(page.header("content-type").unwrap().starts_with("text/html"), "{method} {path}");
+        assert!(page.body.contains("</html>"), "{method} {path}");
+    }
+}
+
+fn piece(serial: &str, drop_id: &str, title: &str, n: u32) -> ChangeBody {
+    ChangeBody::Piece(PieceChange {
+        serial: serial.into(),
+        drop_id: Some(drop_id.into()),
+        edition_number: n,
+        edition_size: 24,
+        title: title.into(),
+        maker: "Mara Thorne".into(),
+        materials: "18k rose gold".into(),
+        origin_notes: String::new(),
+        price_minor: 123_450,
+        currency: "GBP".into(),
+        assay_hash: None,
+        certificate: None,
+    })
+}
+
+/// A catalog of 60 pieces in two drops: 0001-0050 "Rose gold clasp", 0051-0060 "Moonstone 100% drop".
+fn with_catalog(backend: &Backend) -> Server {
+    let server = with_people(backend);
+    let db = server.state.db();
+    let mut changes: Vec<ChangeBody> = (1..=50)
+        .map(|n| piece(&format!("RG-2026-{n:04}"), "rose-gold-clasp", "Rose gold clasp pendant", n % 24 + 1))
+        .collect();
+    changes.extend((51..=60).map(|n| piece(&format!("MS-2026-{n:04}"), "moonstone", "Moonstone 100% drop", n - 50)));
+    db.publish(ATELIER, None, &changes, 1).unwrap();
+    db.allocate(ATELIER, "Brighton Open Market", &["RG-2026-0007".into(), "RG-2026-0008".into()], 2).unwrap();
+    db.sell_online(ATELIER, "WEB-1042", &["RG-2026-0009".into()], 3).unwrap();
+    db.report_lost(ATELIER, "RG-2026-0008", true, 4).unwrap();
+    db.publish("Atelier Other", None, &[piece("RG-2026-0001", "other", "Not ours", 1)], 5).unwrap();
+    server
+}
+
+/// The serials a pieces page lists, in order.
+fn serials(page: &Page) -> Vec<String> {
+    page.body.split("<td class=\"code\" data-label=\"Serial\">").skip(1).map(|rest| rest.split('<').next().unwrap().to_owned()).collect()
+}
+
+fn the_pieces_list_finds_filters_and_pages(backend: Backend) {
+    let server = with_catalog(&backend);
+    let cookie = sign_in(server.addr, STAFF);
+    let list = |query: &str| {
+        let page = get(server.addr, &format!("/office/pieces{query}"), &[("Cookie", &cookie)]);
+        assert_eq!(page.status, 200, "{query}");
+        page
+    };
+    let all = list("");
+    assert!(all.text().contains("Showing 1–50 of 60"), "{}", all.text());
+    assert_eq!(serials(&all).len(), 50);
+    assert_eq!(serials(&all)[0], "MS-2026-0051", "by serial");
+    assert!(!all.body.contains("Not ours"), "another atelier's piece is never listed");
+    let next = list("?page=2");
+    assert_eq!(serials(&next), (41..=50).map(|n| format!("RG-2026-{n:04}")).collect::<Vec<_>>());
+    assert!(next.body.contains("href=\"/office/pieces?page=1\""), "a link back");
+    // Part of a serial in any case, or of a title.
+    assert_eq!(serials(&list("?q=rg-2026-000")), (1..=9).map(|n| format!("RG-2026-{n:04}")).collect::<Vec<_>>());
+    assert_eq!(serials(&list("?q=MOONSTONE")).len(), 10);
+    // '%' and '_' are looked for as themselves, not as patterns.
+    assert_eq!(serials(&list("?q=100%25")).len(), 10);
+    assert!(serials(&list("?q=%25%25%25")).is_empty());
+    assert!(serials(&list("?q=RG_2026")).is_empty());
+    assert_eq!(serials(&list("?drop=moonstone")).len(), 10);
+    assert_eq!(serials(&list("?stall=Brighton+Open+Market")), ["RG-2026-0007", "RG-2026-0008"]);
+    let at_stall = list("?standing=at-stall");
+    assert_eq!(serials(&at_stall), ["RG-2026-0007", "RG-2026-0008"]);
+    assert!(at_stall.text().contains("At Brighton Open Market"));
+    let sold = list("?standing=sold");
+    assert_eq!(serials(&sold), ["RG-2026-0009"]);
+    assert!(sold.text().contains("Sold online on"), "{}", sold.text());
+    let lost = list("?standing=lost");
+    assert_eq!(serials(&lost), ["RG-2026-0008"]);
+    assert!(lost.text().contains("Reported lost"));
+    let in_stock = list("?standing=in-stock");
+    assert!(in_stock.text().contains("Showing 1–50 of 57"), "{}", in_stock.text());
+    let combined = list("?q=clasp&drop=rose-gold-clasp&standing=at-stall&stall=Brighton+Open+Market");
+    assert_eq!(serials(&combined).len(), 2);
+    assert!(list("?q=RG-2026-0007").text().contains("£1,234.50"));
+    // Nonsense filters are no error: nothing matches, or they are ignored.
+    assert!(list("?q=nothing-like-it").text().contains("No piece matches"));
+    assert_eq!(serials(&list("?standing=stolen-goods&page=-4")).len(), 50);
+}
+
+fn start_pairing(addr: SocketAddr) -> (u16, serde_json::Value) {
+    let answer = send(addr, "POST", wire::PAIRING, &[("Content-Length", "0")], b"");
+    assert!(answer.header("content-type").unwrap().starts_with("application/json"), "{}", answer.body);
+    (answer.status, serde_json::from_str(&answer.body).unwrap())
+}
+
+fn poll(addr: SocketAddr, secret: &str) -> (u16, serde_json::Value) {
+    let body = serde_json::to_vec(&wire::PairingPoll { secret: secret.into() }).unwrap();
+    let answer = send(addr, "POST", wire::PAIRING_POLL, &[("Content-Type", "application/json")], &body);
+    (answer.status, serde_json::from_str(&answer.body).unwrap())
+}
+
+fn a_kiosk_pairs_by_code_once_and_a_revoked_one_is_refused(backend: Backend) {
+    let server = with_people(&backend);
+    let addr = server.addr;
+    let (status, started) = start_pairing(addr);
+    assert_eq!(status, 200);
+    let started: wire::PairingStarted = serde_json::from_value(started).unwrap();
+    assert!(started.code.len() == 8 && started.code.chars().all(|c| wire::PAIRING_ALPHABET.contains(c)));
+    let (status, waiting) = poll(addr, &started.secret);
+    assert_eq!((status, waiting["status"].as_str()), (200, Some("waiting")));
+    assert_eq!(poll(addr, "not the secret").0, 404);
+    let cookie = sign_in(addr, OWNER);
+    let csrf = csrf_of(&get(addr, "/office/kiosks", &[("Cookie", &cookie)]));
+    // Typed as a person types it off a screen: lower case, with the dash.
+    let typed = format!("{}-{}", &started.code[..4], &started.code[4..]).to_lowercase();
+    let pair = |code: &str, device: &str| {
+        let fields = [("csrf", csrf.as_str()), ("code", code), ("stall", "Brighton Open Market"), ("device", device)];
+        post(addr, "/office/kiosks/pair", &cookie, &fields)
+    };
+    let paired = pair(&typed, "brighton-2");
+    assert_eq!(paired.status, 200, "{}", paired.text());
+    assert!(paired.text().contains("Paired: brighton-2 at Brighton Open Market"), "{}", paired.text());
+    let (status, collected) = poll(addr, &started.secret);
+    assert_eq!(status, 200);
+    let wire::PairingState::Paired { token, device, atelier, stall } = serde_json::from_value(collected).unwrap()
+    else {
+        panic!("not paired")
+    };
+    assert_eq!((device.as_str(), atelier.as_str(), stall.as_str()), ("brighton-2", ATELIER, "Brighton Open Market"));
+    let (status, gone) = poll(addr, &started.secret);
+    assert_eq!((status, gone["error"].as_str()), (404, Some("pairing_gone")), "the token is given once");
+    let bearer = format!("Bearer {token}");
+    assert_eq!(get(addr, wire::STATUS, &[("Authorization", &bearer)]).status, 200);
+    assert!(pair(&started.code, "brighton-3").text().contains("already paired a kiosk"));
+    // Revoked: its next sync is refused, and the page says when.
+    let revoked = post(addr, "/office/kiosks/brighton-2/revoke", &cookie, &[("csrf", &csrf)]);
+    assert_eq!((revoked.status, revoked.header("location")), (303, Some("/office/kiosks")));
+    assert_eq!(get(addr, wire::STATUS, &[("Authorization", &bearer)]).status, 401);
+    let listed = get(addr, "/office/kiosks", &[("Cookie", &cookie)]).text();
+    assert!(listed.contains("brighton-2") && listed.contains("Revoked"), "{listed}");
+    assert!(get(addr, "/office/audit", &[("Cookie", &cookie)]).text().contains("revoked a kiosk: brighton-2"));
+    // A code past its ten minutes pairs nothing.
+    let (_, late) = start_pairing(addr);
+    server.execute_sql("UPDATE pairings SET expires_at = 0 WHERE delivered_at IS NULL");
+    let late_code = late["code"].as_str().unwrap();
+    assert!(pair(late_code, "brighton-4").text().contains("No kiosk is waiting with this code"));
+    assert_eq!(poll(addr, late["secret"].as_str().unwrap()).0, 404);
+    // Wrong codes: after five, even a right one waits.
+    for wrong in ["AAAA-AAA2", "AAAA-AAA3", "AAAA-AAA4", "AAAA-AAA5"] {
+        assert_eq!(pair(wrong, "brighton-5").status, 422);
+    }
+    let (_, fresh) = start_pairing(addr);
+    let fresh_code = fresh["code"].as_str().unwrap();
+    let refused = pair(fresh_code, "brighton-5");
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    assert!(refused.text().contains("Too many wrong codes"));
+    assert_eq!(poll(addr, fresh["secret"].as_str().unwrap()).1["status"].as_str(), Some("waiting"));
+    // One address asking for code after code is stopped.
+    let asked: Vec<u16> = (0..wire::PAIRING_STARTS).map(|_| start_pairing(addr).0).collect();
+    assert_eq!(asked.last(), Some(&429), "{asked:?}");
+    let (_, flood) = start_pairing(addr);
+    assert_eq!(flood["error"].as_str(), Some("too_many"));
+}
+
+on_both_stores!(
+    a_kiosk_pairs_by_code_once_and_a_revoked_one_is_refused,
+    the_pieces_list_finds_filters_and_pages,
+    signing_in_opens_the_office_with_a_strict_http_only_cookie,
+    a_form_without_its_token_changes_nothing,
+    wrong_passwords_lock_the_account_for_a_while_and_nobody_else,
+    staff_cannot_manage_people_or_read_the_audit,
+    an_owner_adds_and_removes_people_and_the_audit_says_who,
+    signing_out_everywhere_ends_every_session,
+    ateliers_and_kiosks_are_kept_apart,
+    whatever_is_sent_gets_a_page,
+);
+
+/// Signing in by typing, in headless Chromium, on a laptop's screen and a phone's; a PNG of
+/// every page (`MARKETDAY_PAGE_SCREENSHOTS=docs/screenshots` writes the README's).
+#[test]
+fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
+    use fantoccini::Locator;
+    let Some(driver) = browser::available() else { return };
+    let server = with_catalog(&Backend::Sqlite);
+    server.device("kiosk-1", "Brighton Open Market");
+    let keep = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = keep.unwrap_or_else(|| scratch.path().to_owned());
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        for (screen, width, height) in [("laptop", 1280, 800), ("phone", 390, 844)] {
+            let b = browser::Browser::phone(&driver, width, height).await;
+            let shoot = |name: &str, png: Vec<u8>| {
+                let info = png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap().info().clone();
+                assert_eq!((info.width, info.height), (width, height), "{name}");
+                std::fs::write(dir.join(format!("office-{screen}-{name}.png")), png).unwrap();
+            };
+            let fits = async |name: &str| {
+                let wide = b.client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+                assert!(wide.as_u64().is_some_and(|w| w <= u64::from(width)), "{screen} {name}: {wide}");
+            };
+            b.client.goto(&format!("{}/office", server.url())).await.unwrap();
+            assert!(b.client.current_url().await.unwrap().path().ends_with("/office/sign-in"));
+            b.client.find(Locator::Id("email")).await.unwrap().send_keys(OWNER).await.unwrap();
+            b.client.find(Locator::Id("password")).await.unwrap().send_keys("not the password").await.unwrap();
+            b.client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("do not match an account").await.contains("do not match an account"));
+            fits("sign-in-refused").await;
+            shoot("01-sign-in-refused", b.screenshot().await);
+            b.client.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+            b.client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("today").await;
+            assert!(text.contains(&format!("{ATELIER} today")) && text.contains("kiosks"), "{text}");
+            fits("home").await;
+            shoot("02-home", b.screenshot().await);
+            b.client.find(Locator::LinkText("People")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("name")).await.unwrap().send_keys("Ada Lin").await.unwrap();
+            b.client.find(Locator::Id("email")).await.unwrap().send_keys("ada at the atelier").await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            // The browser's own check stops an address without '@' before it is sent.
+            let invalid = b.client.execute("return document.querySelector('#email:invalid') !== null", vec![]).await;
+            assert_eq!(invalid.unwrap().as_bool(), Some(true));
+            let email = b.client.find(Locator::Id("email")).await.unwrap();
+            email.clear().await.unwrap();
+            email.send_keys(&format!("ada{width}@atelier-rose.example")).await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("Nobody was added").await;
+            assert!(text.contains("needs at least 10 characters") && text.contains("Nobody was added"), "{text}");
+            fits("people-refused").await;
+            shoot("03-people-refused", b.screenshot().await);
+            b.client.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("can now sign in").await.contains("Ada Lin can now sign in"));
+            fits("people").await;
+            shoot("04-people", b.screenshot().await);
+            b.client.find(Locator::LinkText("Pieces")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("q")).await.unwrap().send_keys("rg-2026-000").await.unwrap();
+            b.client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("of 9").await;
+            assert!(text.contains("Showing 1–9 of 9") && text.contains("Reported lost"), "{text}");
+            fits("pieces").await;
+            shoot("05-pieces", b.screenshot().await);
+            // A kiosk shows its code; the owner types it as read off the screen.
+            let (_, started) = start_pairing(server.addr);
+            let code = started["code"].as_str().unwrap().to_lowercase();
+            b.client.find(Locator::LinkText("Kiosks")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
+            b.client.find(Locator::Id("stall")).await.unwrap().send_keys("Brighton Open Market").await.unwrap();
+            b.client.find(Locator::Id("device")).await.unwrap().send_keys(&format!("brighton-{width}")).await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("Paired:").await;
+            assert!(text.contains(&format!("Paired: brighton-{width} at Brighton Open Market")), "{text}");
+            fits("kiosks").await;
+            shoot("06-kiosks", b.screenshot().await);
+            b.client.find(Locator::LinkText("Audit")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("added an account").await.contains("added an account"));
+            fits("audit").await;
+            shoot("07-audit", b.screenshot().await);
+            b.client.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("Sign in to your atelier").await.contains("Sign in to your atelier"));
+            assert!(b.client.current_url().await.unwrap().path().ends_with("/office/sign-in"));
+            b.client.clone().close().await.unwrap();
+        }
+    });
+}
