@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use marketday_cloud::db::{NewUser, Role};
 use marketday_cloud::office::password;
-use marketday_cloud::wire::{self, ChangeBody, PieceChange};
+use marketday_cloud::wire::{self, ChangeBody, DropChange, PieceChange};
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -346,9 +346,20 @@ fn piece(serial: &str, drop_id: &str, title: &str, n: u32) -> ChangeBody {
 fn with_catalog(backend: &Backend) -> Server {
     let server = with_people(backend);
     let db = server.state.db();
-    let mut changes: Vec<ChangeBody> = (1..=50)
-        .map(|n| piece(&format!("RG-2026-{n:04}"), "rose-gold-clasp", "Rose gold clasp pendant", n % 24 + 1))
-        .collect();
+    let drop = |id: &str, name: &str| {
+        ChangeBody::Drop(DropChange {
+            id: id.into(),
+            name: name.into(),
+            opens_at: 0,
+            general_sale_at: 0,
+            closes_at: i64::MAX / 2,
+            member_limit: 1,
+        })
+    };
+    let mut changes = vec![drop("rose-gold-clasp", "Rose gold clasp"), drop("moonstone", "Moonstone")];
+    changes.extend(
+        (1..=50).map(|n| piece(&format!("RG-2026-{n:04}"), "rose-gold-clasp", "Rose gold clasp pendant", n % 24 + 1)),
+    );
     changes.extend((51..=60).map(|n| piece(&format!("MS-2026-{n:04}"), "moonstone", "Moonstone 100% drop", n - 50)));
     db.publish(ATELIER, None, &changes, 1).unwrap();
     db.allocate(ATELIER, "Brighton Open Market", &["RG-2026-0007".into(), "RG-2026-0008".into()], 2).unwrap();
@@ -360,7 +371,9 @@ fn with_catalog(backend: &Backend) -> Server {
 
 /// The serials a pieces page lists, in order.
 fn serials(page: &Page) -> Vec<String> {
-    page.body.split("<td class=\"code\" data-label=\"Serial\">").skip(1).map(|rest| rest.split('<').next().unwrap().to_owned()).collect()
+    // Each serial links to its piece: the text of that link.
+    let cells = page.body.split("<td class=\"code\" data-label=\"Serial\"><a href=").skip(1);
+    cells.map(|rest| rest.split('>').nth(1).unwrap().split('<').next().unwrap().to_owned()).collect()
 }
 
 fn the_pieces_list_finds_filters_and_pages(backend: Backend) {
@@ -482,7 +495,228 @@ fn a_kiosk_pairs_by_code_once_and_a_revoked_one_is_refused(backend: Backend) {
     assert_eq!(flood["error"].as_str(), Some("too_many"));
 }
 
+/// What a kiosk of the atelier pulls: every piece change it is sent, by serial.
+fn pulled_pieces(addr: SocketAddr, token: &str) -> Vec<PieceChange> {
+    let auth = format!("Bearer {token}");
+    let page = get(addr, &format!("{}?since=0&limit=500", wire::CHANGES), &[("Authorization", &auth)]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let changes: wire::ChangesPage = serde_json::from_str(&page.body).unwrap();
+    changes.changes.into_iter().filter(|c| c.kind == "piece").map(|c| serde_json::from_value(c.data).unwrap()).collect()
+}
+
+fn a_piece_is_added_and_corrected_and_kiosks_pull_it(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let addr = server.addr;
+    // Staff run the catalog.
+    let cookie = sign_in(addr, STAFF);
+    let new = get(addr, "/office/pieces/new", &[("Cookie", &cookie)]);
+    assert_eq!(new.status, 200);
+    assert!(new.body.contains("value=\"GBP\""), "the atelier's usual currency is filled in");
+    let csrf = csrf_of(&new);
+    let typed = |serial: &str, number: &str, price: &str, drop: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("serial", serial.to_owned()),
+            ("title", "Moonstone ear studs".to_owned()),
+            ("edition_number", number.to_owned()),
+            ("edition_size", "12".to_owned()),
+            ("price", price.to_owned()),
+            ("currency", "GBP".to_owned()),
+            ("drop_id", drop.to_owned()),
+            ("maker", "Mara Thorne".to_owned()),
+            ("materials", "Silver, moonstone".to_owned()),
+            ("origin_notes", String::new()),
+            ("assay_hash", String::new()),
+        ]
+    };
+    let post_piece = |path: &str, fields: &[(&str, String)]| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        post(addr, path, &cookie, &fields)
+    };
+    let before = pulled_pieces(addr, &token).len();
+    // Every field's trouble is said at once, and nothing is published.
+    let refused = post_piece("/office/pieces/new", &typed("MS 2026/0099!", "13", "12,50", "no-such-drop"));
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let text = refused.text();
+    // "12,50" is a decimal comma, not twelve hundred and fifty.
+    for said in ["Nothing was saved", "'12,50' is not an amount", "no-such-drop' is not one of the atelier's drops"] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    assert!(refused.body.contains("id=\"serial\" name=\"serial\" value=\"MS 2026/0099!\""), "what was typed stays");
+    assert!(refused.body.contains("aria-invalid=\"true\""));
+    // A serial already in the catalog is refused, as the form says.
+    let taken = post_piece("/office/pieces/new", &typed("rg-2026-0001", "3", "45.00", ""));
+    assert_eq!(taken.status, 422);
+    assert!(taken.text().contains("RG-2026-0001 is already in the catalog"), "{}", taken.text());
+    assert_eq!(pulled_pieces(addr, &token).len(), before, "nothing refused reaches a kiosk");
+    // A good one: published, and the page after it says so.
+    let added = post_piece("/office/pieces/new", &typed(" ms-2026-0099 ", "3", "1,045.5", "moonstone"));
+    assert_eq!((added.status, added.header("location")), (303, Some("/office/pieces/MS-2026-0099?saved=added")));
+    let shown = get(addr, "/office/pieces/MS-2026-0099?saved=added", &[("Cookie", &cookie)]);
+    assert!(shown.text().contains("Saved. Kiosks pick it up at their next pull."), "{}", shown.text());
+    assert!(shown.body.contains("value=\"1045.50\""), "the price as typed back");
+    let pulled = pulled_pieces(addr, &token);
+    let piece = pulled.iter().rfind(|p| p.serial == "MS-2026-0099").expect("the kiosk pulls the new piece");
+    assert_eq!((piece.price_minor, piece.edition_number, piece.drop_id.as_deref()), (104_550, 3, Some("moonstone")));
+    // A correction: a new price and title reach the kiosk; the serial in the form is ignored.
+    let mut fields = typed("RG-2026-0001", "3", "999", "moonstone");
+    fields[2].1 = "Moonstone ear studs, pair".into();
+    let saved = post_piece("/office/pieces/MS-2026-0099", &fields);
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let last = pulled_pieces(addr, &token).into_iter().rfind(|p| p.serial == "MS-2026-0099").unwrap();
+    assert_eq!((last.title.as_str(), last.price_minor), ("Moonstone ear studs, pair", 99_900));
+    assert_eq!(
+        server.state.db().catalog_entry(ATELIER, "RG-2026-0001").unwrap().unwrap().title,
+        "Rose gold clasp pendant"
+    );
+    assert_eq!(get(addr, "/office/pieces/NO-SUCH-1", &[("Cookie", &cookie)]).status, 404);
+    // The audit says who did it.
+    let owner = sign_in(addr, OWNER);
+    let audit = get(addr, "/office/audit", &[("Cookie", &owner)]).text();
+    assert!(audit.contains("added a piece: MS-2026-0099") && audit.contains("edited a piece: MS-2026-0099"), "{audit}");
+}
+
+fn a_certified_piece_keeps_what_its_certificate_signs(backend: Backend) {
+    let server = with_catalog(&backend);
+    let mut certified = match piece("RG-2026-0100", "rose-gold-clasp", "Rose gold clasp pendant", 5) {
+        ChangeBody::Piece(p) => p,
+        _ => unreachable!(),
+    };
+    certified.certificate = Some("HTTPS://VERIFY.EXAMPLE/P/SIGNED".into());
+    server.state.db().publish(ATELIER, None, &[ChangeBody::Piece(certified)], 9).unwrap();
+    let cookie = sign_in(server.addr, STAFF);
+    let page = get(server.addr, "/office/pieces/RG-2026-0100", &[("Cookie", &cookie)]);
+    assert!(page.text().contains("Its tag carries a signed certificate"), "{}", page.text());
+    assert!(page.body.contains(
+        "id=\"edition_number\" name=\"edition_number\" value=\"5\" autocomplete=\"off\" inputmode=\"numeric\" readonly"
+    ));
+    let csrf = csrf_of(&page);
+    let send_with = |number: &str, title: &str| {
+        post(
+            server.addr,
+            "/office/pieces/RG-2026-0100",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("title", title),
+                ("edition_number", number),
+                ("edition_size", "24"),
+                ("price", "1500"),
+                ("currency", "GBP"),
+                ("drop_id", "rose-gold-clasp"),
+            ],
+        )
+    };
+    // A readonly field is still a field a hand-made request can change: the server holds.
+    let refused = send_with("6", "Rose gold clasp pendant");
+    assert_eq!(refused.status, 422);
+    assert!(refused.text().contains("The certificate on its tag signs the edition"), "{}", refused.text());
+    assert_eq!(send_with("5", "Rose gold clasp pendant, polished").status, 303);
+    let now = server.state.db().catalog_entry(ATELIER, "RG-2026-0100").unwrap().unwrap();
+    assert_eq!(now.title, "Rose gold clasp pendant, polished");
+    assert_eq!(
+        now.certificate.as_deref(),
+        Some("HTTPS://VERIFY.EXAMPLE/P/SIGNED"),
+        "a correction keeps the certificate"
+    );
+}
+
+/// Sends the import form as a browser does: multipart, with the file.
+fn upload(addr: SocketAddr, cookie: &str, csrf: &str, file: &[u8]) -> Page {
+    let boundary = "marketday-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", csrf), ("currency", "GBP")] {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pieces.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    send(addr, "POST", "/office/pieces/import", &[("Cookie", cookie), ("Content-Type", &kind)], &body)
+}
+
+fn a_spreadsheet_is_imported_whole_or_not_at_all(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let addr = server.addr;
+    let cookie = sign_in(addr, STAFF);
+    let csrf = csrf_of(&get(addr, "/office/pieces/import", &[("Cookie", &cookie)]));
+    let before = pulled_pieces(addr, &token).len();
+    // Four bad rows among good ones: each named, by the spreadsheet's row number.
+    let bad = "serial,title,edition_number,edition_size,price,drop_id\n\
+               SP-2026-0001,Spinel ring,1,8,450.00,\n\
+               SP-2026-0002,Spinel ring,9,8,450.00,\n\
+               SP-2026-0003,,3,8,4x0,\n\
+               SP-2026-0001,Spinel ring,4,8,450.00,\n\
+               RG-2026-0005,Spinel ring,5,8,450.00,\n\
+               SP-2026-0006,Spinel ring,6,8,450.00,spinel\n";
+    let refused = upload(addr, &cookie, &csrf, bad.as_bytes());
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let text = refused.text();
+    for said in [
+        "Nothing was imported: 4 rows need fixing",
+        "Row 3 (SP-2026-0002): edition_number:",
+        "Row 4 (SP-2026-0003): title: Give the piece a title",
+        "Give the piece a title, as its tag and receipt show it. price: '4x0' is not an amount",
+        "Row 5 (SP-2026-0001): serial: SP-2026-0001 is in the file twice.",
+        "Row 7 (SP-2026-0006): drop_id: 'spinel' is not one of the atelier's drops",
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    assert!(!text.contains("Row 2 "), "a good row is not listed: {text}");
+    assert!(server.state.db().catalog_entry(ATELIER, "SP-2026-0001").unwrap().is_none(), "all or nothing");
+    // A serial already in the catalog is found by the store and named with its row.
+    let taken = upload(
+        addr,
+        &cookie,
+        &csrf,
+        b"serial,title,edition_number,edition_size,price\nSP-2026-0001,Ring,1,8,4\nRG-2026-0005,Ring,2,8,4\n",
+    );
+    assert_eq!(taken.status, 422);
+    assert!(taken.text().contains("Row 3 (RG-2026-0005): already in the catalog"), "{}", taken.text());
+    // The file's own trouble is said plainly.
+    for (file, said) in [
+        (&b"title,price\nRing,4\n"[..], "it has no serial, edition_number, edition_size"),
+        (&b"serial,title,edition_number,edition_size,price\n"[..], "a header row and no pieces"),
+        (&b"serial,title,edition_number,edition_size,price\nSP-1,Bague \xe9t\xe9,1,2,3\n"[..], "save it as CSV UTF-8"),
+        (&b""[..], "Choose a CSV file"),
+    ] {
+        let page = upload(addr, &cookie, &csrf, file);
+        assert_eq!(page.status, 422, "{said}");
+        assert!(page.text().contains(said), "{said}: {}", page.text());
+    }
+    assert_eq!(pulled_pieces(addr, &token).len(), before, "nothing refused reaches a kiosk");
+    // As a European spreadsheet saves it: a byte-order mark, semicolons, columns in any
+    // order and case, a decimal comma's thousands left out.
+    let good = "\u{feff}Title;SERIAL;price;edition_size;edition_number;maker\r\n\
+                Spinel ring;sp-2026-0001;450.00;8;1;Mara Thorne\r\n\
+                Spinel ring;SP-2026-0002;1250;8;2;\r\n";
+    let imported = upload(addr, &cookie, &csrf, good.as_bytes());
+    assert_eq!(imported.status, 200, "{}", imported.text());
+    assert!(imported.text().contains("Imported 2 pieces"), "{}", imported.text());
+    let pulled = pulled_pieces(addr, &token);
+    assert_eq!(pulled.len(), before + 2);
+    let ring = pulled.iter().find(|p| p.serial == "SP-2026-0002").unwrap();
+    assert_eq!((ring.price_minor, ring.currency.as_str(), ring.edition_number), (125_000, "GBP", 2));
+    // Without the session's token, nothing.
+    let forged =
+        upload(addr, &cookie, "forged", b"serial,title,edition_number,edition_size,price\nSP-2026-0009,Ring,1,8,4\n");
+    assert_eq!(forged.status, 403);
+    assert!(server.state.db().catalog_entry(ATELIER, "SP-2026-0009").unwrap().is_none());
+}
+
 on_both_stores!(
+    a_piece_is_added_and_corrected_and_kiosks_pull_it,
+    a_certified_piece_keeps_what_its_certificate_signs,
+    a_spreadsheet_is_imported_whole_or_not_at_all,
     a_kiosk_pairs_by_code_once_and_a_revoked_one_is_refused,
     the_pieces_list_finds_filters_and_pages,
     signing_in_opens_the_office_with_a_strict_http_only_cookie,
@@ -561,6 +795,37 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("Showing 1–9 of 9") && text.contains("Reported lost"), "{text}");
             fits("pieces").await;
             shoot("05-pieces", b.screenshot().await);
+            // A piece typed in with mistakes, then a spreadsheet with some.
+            b.client.find(Locator::LinkText("Add a piece")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("serial")).await.unwrap().send_keys("MS-2026-0100").await.unwrap();
+            b.client.find(Locator::Id("edition_number")).await.unwrap().send_keys("13").await.unwrap();
+            b.client.find(Locator::Id("edition_size")).await.unwrap().send_keys("12").await.unwrap();
+            b.client.find(Locator::Id("price")).await.unwrap().send_keys("12,50").await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("Nothing was saved").await;
+            assert!(text.contains("Give the piece a title"), "{text}");
+            fits("piece-refused").await;
+            shoot("06-piece-refused", b.screenshot().await);
+            b.client.find(Locator::LinkText("← Pieces")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::LinkText("Import from a spreadsheet")).await.unwrap().click().await.unwrap();
+            let csv = dir.join(format!("import-{width}.csv"));
+            std::fs::write(
+                &csv,
+                "serial,title,edition_number,edition_size,price,drop_id\n\
+                 SP-2026-0001,Spinel ring,1,8,450.00,\n\
+                 SP-2026-0002,Spinel ring,9,8,450.00,\n\
+                 SP-2026-0003,,3,8,4x0,moonstone\n\
+                 SP-2026-0004,Spinel ring,4,8,450.00,spinel\n",
+            )
+            .unwrap();
+            let chooser = b.client.find(Locator::Id("file")).await.unwrap();
+            chooser.send_keys(csv.to_str().unwrap()).await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("rows need fixing").await;
+            assert!(text.contains("Row 5 (SP-2026-0004)"), "{text}");
+            std::fs::remove_file(&csv).unwrap();
+            fits("import-refused").await;
+            shoot("07-import-refused", b.screenshot().await);
             // A kiosk shows its code; the owner types it as read off the screen.
             let (_, started) = start_pairing(server.addr);
             let code = started["code"].as_str().unwrap().to_lowercase();
@@ -572,11 +837,11 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             let text = b.text_with("Paired:").await;
             assert!(text.contains(&format!("Paired: brighton-{width} at Brighton Open Market")), "{text}");
             fits("kiosks").await;
-            shoot("06-kiosks", b.screenshot().await);
+            shoot("08-kiosks", b.screenshot().await);
             b.client.find(Locator::LinkText("Audit")).await.unwrap().click().await.unwrap();
             assert!(b.text_with("added an account").await.contains("added an account"));
             fits("audit").await;
-            shoot("07-audit", b.screenshot().await);
+            shoot("09-audit", b.screenshot().await);
             b.client.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
             assert!(b.text_with("Sign in to your atelier").await.contains("Sign in to your atelier"));
             assert!(b.client.current_url().await.unwrap().path().ends_with("/office/sign-in"));

@@ -71,7 +71,7 @@ fn used_ids() -> Ids {
     }
     let mut rust = Vec::new();
     // The kiosk's own sources and the crates whose words reach a screen or a page.
-    for dir in ["src", "i18n/src", "provenance/src", "cloud/src"] {
+    for dir in ["src", "i18n/src", "money/src", "provenance/src", "cloud/src"] {
         files(&root.join(dir), "rs", &mut rust);
     }
     for path in rust {

@@ -4,6 +4,7 @@
 //! and their SQL are written once, over [`sql::Sql`].
 
 mod accounts;
+mod catalog;
 mod office;
 mod pairing;
 mod postgres;
@@ -11,6 +12,7 @@ pub(crate) mod sql;
 mod sqlite;
 
 pub use accounts::{AuditEntry, NewUser, Role, Session, Throttle, User, normal_email};
+pub use catalog::CatalogEdit;
 pub use office::{PieceLine, PiecePage, PieceQuery, Standing, Summary};
 pub use pairing::{ClaimError, Collected, Kiosk, normal_code};
 

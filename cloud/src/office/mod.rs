@@ -8,6 +8,7 @@
 //! tokens open nothing here, and a session opens no kiosk route: the two are read by
 //! different extractors from different headers.
 
+mod catalog;
 mod pages;
 pub mod password;
 
@@ -48,6 +49,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/people/{id}/remove", post(pages::remove_person))
         .route("/office/audit", get(pages::audit))
         .route("/office/pieces", get(pages::pieces))
+        .route("/office/pieces/new", get(catalog::new_piece).post(catalog::add_piece))
+        .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
+        .route("/office/pieces/{serial}", get(catalog::edit_piece).post(catalog::save_piece))
         .route("/office/kiosks", get(pages::kiosks))
         .route("/office/kiosks/pair", post(pages::pair_kiosk))
         .route("/office/kiosks/{id}/revoke", post(pages::revoke_kiosk))

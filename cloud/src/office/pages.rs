@@ -30,7 +30,7 @@ const ACCOUNT_LIMIT: i64 = 5;
 const ADDRESS_LIMIT: i64 = 30;
 
 /// What every signed-in page shows around its own part: who, where, and the menu.
-pub struct Frame {
+pub(super) struct Frame {
     pub atelier: String,
     pub name: String,
     pub email: String,
@@ -41,7 +41,7 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn of(signed: &SignedIn, here: &'static str) -> Frame {
+    pub(super) fn of(signed: &SignedIn, here: &'static str) -> Frame {
         let user = &signed.session.user;
         Frame {
             atelier: user.atelier.clone(),
@@ -234,20 +234,33 @@ struct PeoplePage {
 
 /// What is wrong with a form, by field name.
 #[derive(Default)]
-struct Problems(Vec<(&'static str, String)>);
+pub(super) struct Problems(Vec<(&'static str, String)>);
 
 impl Problems {
-    fn add(&mut self, field: &'static str, why: impl Into<String>) {
-        self.0.push((field, why.into()));
+    /// Notes what is wrong with `field`, as a sentence (the shared crates' errors start in
+    /// lower case, to be put after a field's name).
+    pub(super) fn add(&mut self, field: &'static str, why: impl Into<String>) {
+        let why = why.into();
+        let mut chars = why.chars();
+        let mut sentence: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        if !sentence.ends_with(['.', '?', '!']) {
+            sentence.push('.');
+        }
+        self.0.push((field, sentence));
     }
 
     /// The problem with `field`, for the template (empty when none).
-    fn of(&self, field: &str) -> &str {
+    pub(super) fn of(&self, field: &str) -> &str {
         self.0.iter().find(|(f, _)| *f == field).map_or("", |(_, why)| why.as_str())
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every problem as "field: why", one after the other (a spreadsheet row's line).
+    pub(super) fn said(&self) -> String {
+        self.0.iter().map(|(field, why)| format!("{field}: {why}")).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -415,31 +428,12 @@ pub async fn audit(State(state): State<Arc<AppState>>, signed: SignedIn) -> Resp
     }
 }
 
-/// An amount as the office shows it: the currency's sign where it has a common one, two
-/// decimals except for currencies without minor units.
+/// An amount as the office shows it, as the kiosk writes it in English ("£1,234.50").
 fn money(minor: i64, currency: &str) -> String {
-    let decimals = if ["JPY", "KRW", "ISK", "CLP", "VND"].contains(&currency) { 0 } else { 2 };
-    let scale = 10i64.pow(decimals);
-    let (sign, abs) = if minor < 0 { ("-", minor.unsigned_abs()) } else { ("", minor.unsigned_abs()) };
-    let major = (abs / scale as u64).to_string();
-    // Thousands grouped, as a price list reads.
-    let mut grouped = String::new();
-    for (i, c) in major.chars().enumerate() {
-        if i > 0 && (major.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let amount = if decimals == 0 {
-        grouped
-    } else {
-        format!("{grouped}.{:0width$}", abs % scale as u64, width = decimals as usize)
-    };
-    match currency {
-        "GBP" => format!("{sign}£{amount}"),
-        "EUR" => format!("{sign}€{amount}"),
-        "USD" => format!("{sign}${amount}"),
-        other => format!("{sign}{amount} {other}"),
+    match marketday_money::Currency::parse(currency) {
+        Ok(currency) => marketday_money::Money::new(minor, currency).to_string(),
+        // Not a currency code: the store took what a kiosk sent; show it as it is.
+        Err(_) => format!("{minor} {currency}"),
     }
 }
 

@@ -1,0 +1,114 @@
+//! The catalog as the back office edits it. An added or edited piece is published like
+//! any other catalog change (`changes` for kiosks to pull, `catalog` for the public pages),
+//! so a kiosk learns of it on its next pull.
+
+use super::accounts::record;
+use super::sql::vals;
+use super::{Db, DbError, append_change};
+use crate::wire::{ChangeBody, DropChange, PieceChange};
+
+/// What the back office is publishing, for the audit and for the rule on serials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogEdit {
+    /// New pieces: a serial already in the catalog refuses the whole batch.
+    Add,
+    /// A correction to one piece already in the catalog.
+    Edit,
+}
+
+impl Db {
+    /// A piece's published catalog entry.
+    pub fn catalog_entry(&self, atelier: &str, serial: &str) -> Result<Option<PieceChange>, DbError> {
+        let serial = serial.trim().to_ascii_uppercase();
+        let row = self.tx(|tx| {
+            tx.query_opt("SELECT data FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, &serial])
+        })?;
+        row.map(|row| serde_json::from_str(&row.text(0)?).map_err(|e| DbError::Invalid(e.to_string()))).transpose()
+    }
+
+    /// Which of `serials` the catalog already has.
+    pub fn serials_in_catalog(&self, atelier: &str, serials: &[String]) -> Result<Vec<String>, DbError> {
+        self.tx(|tx| {
+            let mut found = Vec::new();
+            for serial in serials {
+                if tx
+                    .query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
+                    .is_some()
+                {
+                    found.push(serial.clone());
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// The drops the atelier has published, by id: a piece may only name one of these, or
+    /// a kiosk could not file it.
+    pub fn published_drops(&self, atelier: &str) -> Result<Vec<DropChange>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query("SELECT data FROM changes WHERE atelier = $1 AND kind = 'drop' ORDER BY cursor", vals![atelier])
+        })?;
+        let mut drops: Vec<DropChange> = Vec::new();
+        for row in &rows {
+            let drop: DropChange = serde_json::from_str(&row.text(0)?).map_err(|e| DbError::Invalid(e.to_string()))?;
+            // A drop published again replaces what was said of it before.
+            drops.retain(|d| d.id != drop.id);
+            drops.push(drop);
+        }
+        drops.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(drops)
+    }
+
+    /// The currency most of the atelier's pieces are priced in, if it has any.
+    pub fn usual_currency(&self, atelier: &str) -> Result<Option<String>, DbError> {
+        let rows = self.tx(|tx| tx.query("SELECT data FROM catalog WHERE atelier = $1", vals![atelier]))?;
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for row in &rows {
+            let Ok(piece) = serde_json::from_str::<PieceChange>(&row.text(0)?) else { continue };
+            match counts.iter_mut().find(|(c, _)| *c == piece.currency) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((piece.currency, 1)),
+            }
+        }
+        Ok(counts.into_iter().max_by_key(|(_, n)| *n).map(|(c, _)| c))
+    }
+
+    /// Publishes pieces from the back office in one transaction, in the audit as `actor`'s
+    /// doing: all of them, or none. Adding refuses a serial the catalog already has;
+    /// editing refuses one it does not.
+    pub fn publish_pieces(
+        &self,
+        atelier: &str,
+        pieces: &[PieceChange],
+        edit: CatalogEdit,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        self.write(atelier, |tx| {
+            for piece in pieces {
+                let known = tx
+                    .query_opt(
+                        "SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2",
+                        vals![atelier, &piece.serial],
+                    )?
+                    .is_some();
+                match (edit, known) {
+                    (CatalogEdit::Add, true) => {
+                        return Err(DbError::Invalid(format!("{} is already in the catalog", piece.serial)));
+                    }
+                    (CatalogEdit::Edit, false) => {
+                        return Err(DbError::Invalid(format!("{} is not in the catalog", piece.serial)));
+                    }
+                    _ => {}
+                }
+                append_change(tx, atelier, None, &ChangeBody::Piece(piece.clone()), now)?;
+            }
+            let (action, detail) = match (edit, pieces) {
+                (CatalogEdit::Edit, [one]) => ("edited a piece", format!("{} ({})", one.serial, one.title)),
+                (CatalogEdit::Add, [one]) => ("added a piece", format!("{} ({})", one.serial, one.title)),
+                (_, many) => ("imported pieces", format!("{} pieces", many.len())),
+            };
+            record(tx, atelier, actor, action, &detail, now)
+        })
+    }
+}
