@@ -553,6 +553,9 @@ fn a_piece_is_added_and_corrected_and_kiosks_pull_it(backend: Backend) {
     // A good one: published, and the page after it says so.
     let added = post_piece("/office/pieces/new", &typed(" ms-2026-0099 ", "3", "1,045.5", "moonstone"));
     assert_eq!((added.status, added.header("location")), (303, Some("/office/pieces/MS-2026-0099?saved=added")));
+    // A double click posts the same form again: the same piece, taken as done.
+    let twice = post_piece("/office/pieces/new", &typed(" ms-2026-0099 ", "3", "1,045.5", "moonstone"));
+    assert_eq!((twice.status, twice.header("location")), (303, Some("/office/pieces/MS-2026-0099?saved=added")));
     let shown = get(addr, "/office/pieces/MS-2026-0099?saved=added", &[("Cookie", &cookie)]);
     assert!(shown.text().contains("Saved. Kiosks pick it up at their next pull."), "{}", shown.text());
     assert!(shown.body.contains("value=\"1045.50\""), "the price as typed back");
@@ -643,6 +646,41 @@ fn upload(addr: SocketAddr, cookie: &str, csrf: &str, file: &[u8]) -> Page {
     send(addr, "POST", "/office/pieces/import", &[("Cookie", cookie), ("Content-Type", &kind)], &body)
 }
 
+/// Like [`upload`], for a body the server refuses before reading it: written from another
+/// thread while this one reads the answer, which comes before the server stops listening.
+fn upload_while_reading(addr: SocketAddr, cookie: &str, csrf: &str, file: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let boundary = "marketday-test-boundary-7f3a";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /office/pieces/import HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    // The server may stop reading at any point: a failed write is the expected end.
+    let sending = std::thread::spawn(move || writer.write_all(&body).is_ok());
+    let mut answer = Vec::new();
+    let mut buffer = [0; 16 * 1024];
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 fn a_spreadsheet_is_imported_whole_or_not_at_all(backend: Backend) {
     let server = with_catalog(&backend);
     let token = server.device("kiosk-1", "Brighton Open Market");
@@ -702,10 +740,22 @@ fn a_spreadsheet_is_imported_whole_or_not_at_all(backend: Backend) {
     let imported = upload(addr, &cookie, &csrf, good.as_bytes());
     assert_eq!(imported.status, 200, "{}", imported.text());
     assert!(imported.text().contains("Imported 2 pieces"), "{}", imported.text());
+    // Sent again (a double click): done once, as the page said.
+    let again = upload(addr, &cookie, &csrf, good.as_bytes());
+    assert_eq!(again.status, 200, "{}", again.text());
     let pulled = pulled_pieces(addr, &token);
     assert_eq!(pulled.len(), before + 2);
     let ring = pulled.iter().find(|p| p.serial == "SP-2026-0002").unwrap();
     assert_eq!((ring.price_minor, ring.currency.as_str(), ring.edition_number), (125_000, "GBP", 2));
+    // A 50 MB upload is refused in words, and nothing is imported.
+    let mut huge = b"serial,title,edition_number,edition_size,price\n".to_vec();
+    while huge.len() < 50 << 20 {
+        huge.extend_from_slice(b"SP-2026-9999,A very long spreadsheet,1,8,4.00\n");
+    }
+    let refused = upload_while_reading(addr, &cookie, &csrf, huge);
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    assert!(refused.contains("larger than 2 MB"), "{refused}");
+    assert!(server.state.db().catalog_entry(ATELIER, "SP-2026-9999").unwrap().is_none());
     // Without the session's token, nothing.
     let forged =
         upload(addr, &cookie, "forged", b"serial,title,edition_number,edition_size,price\nSP-2026-0009,Ring,1,8,4\n");

@@ -219,13 +219,18 @@ pub async fn add_piece(State(state): State<Arc<AppState>>, signed: SignedIn, For
     };
     let serial = piece.serial.clone();
     let (atelier, actor) = (signed.atelier().to_owned(), signed.email().to_owned());
-    let published =
-        with_db(&state, move |db| match db.publish_pieces(&atelier, &[piece], CatalogEdit::Add, &actor, now_ms()) {
-            // The one refusal the store makes here: the serial is taken.
-            Err(DbError::Invalid(why)) => Ok(Some(why)),
+    let published = with_db(&state, move |db| {
+        match db.publish_pieces(&atelier, std::slice::from_ref(&piece), CatalogEdit::Add, &actor, now_ms()) {
+            // The one refusal the store makes here: the serial is taken. By this very
+            // piece, when a double click sent the form twice: that is what was asked.
+            Err(DbError::Invalid(why)) => {
+                let same = db.catalog_entry(&atelier, &piece.serial)?.is_some_and(|known| known == piece);
+                Ok((!same).then_some(why))
+            }
             other => other.map(|()| None),
-        })
-        .await;
+        }
+    })
+    .await;
     match published {
         Ok(None) => Redirect::to(&format!("/office/pieces/{serial}?saved=added")).into_response(),
         Ok(Some(_)) => {
@@ -415,7 +420,13 @@ pub async fn import(State(state): State<Arc<AppState>>, signed: SignedIn, multip
     let published = with_db(&state, move |db| {
         let taken = db.serials_in_catalog(&atelier, &serials)?;
         if !taken.is_empty() {
-            return Ok(taken);
+            // The same file sent twice (a double click, a reload): every piece is already
+            // there as the file says, so the import is done, once.
+            let mut same = true;
+            for piece in &pieces {
+                same &= db.catalog_entry(&atelier, &piece.serial)?.is_some_and(|known| known == *piece);
+            }
+            return Ok(if same { Vec::new() } else { taken });
         }
         match db.publish_pieces(&atelier, &pieces, CatalogEdit::Add, &actor, now_ms()) {
             // Added by someone else between the look and the write: say which, as above.
