@@ -77,12 +77,16 @@ pub fn render_all_checked(
     };
     let kiosk = Rc::new(RefCell::new(Kiosk::new(store, config, devices, options)));
     let ui = AppWindow::new()?;
-    let _timers = app::attach(&ui, kiosk.clone());
+    let timers = app::attach(&ui, kiosk.clone());
     ui.show()?;
 
     let mut written = Vec::new();
     let mut shoot = |name: &str, kiosk: &Rc<RefCell<Kiosk>>| -> anyhow::Result<()> {
         kiosk.borrow_mut().present(&ui);
+        // Rendering runs due timers: a code the camera read meanwhile would change the screen
+        // between one size and the next. Every size shows the same moment.
+        timers.0.stop();
+        timers.1.stop();
         for (w, h, orientation) in SIZES {
             headless.resize(w, h);
             check(name, (w, h), &ui).with_context(|| format!("screen {name} at {w}x{h}"))?;
@@ -90,6 +94,8 @@ pub fn render_all_checked(
             headless.render().write_png(&path).with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }
+        timers.0.restart();
+        timers.1.restart();
         Ok(())
     };
 

@@ -763,7 +763,274 @@ fn a_spreadsheet_is_imported_whole_or_not_at_all(backend: Backend) {
     assert!(server.state.db().catalog_entry(ATELIER, "SP-2026-0009").unwrap().is_none());
 }
 
+/// What a kiosk of the atelier trusts after a pull: every key change it is sent, the last
+/// word on each key kept (as the kiosk's store does).
+fn pulled_keyring(addr: SocketAddr, token: &str) -> Vec<marketday_provenance::TrustedKey> {
+    let auth = format!("Bearer {token}");
+    let page = get(addr, &format!("{}?since=0&limit=500", wire::CHANGES), &[("Authorization", &auth)]);
+    let changes: wire::ChangesPage = serde_json::from_str(&page.body).unwrap();
+    let mut ring: Vec<marketday_provenance::TrustedKey> = Vec::new();
+    for change in changes.changes.into_iter().filter(|c| c.kind == "key") {
+        let key: wire::KeyChange = serde_json::from_value(change.data).unwrap();
+        let trusted = key.trusted().unwrap();
+        ring.retain(|k| k.id != trusted.id);
+        ring.push(trusted);
+    }
+    ring
+}
+
+/// The kiosk's verdict on each pulled piece's certificate, by serial ("none" without one).
+fn verdicts(addr: SocketAddr, token: &str) -> Vec<(String, &'static str)> {
+    let ring = pulled_keyring(addr, token);
+    let mut latest: Vec<PieceChange> = Vec::new();
+    for piece in pulled_pieces(addr, token) {
+        latest.retain(|p| p.serial != piece.serial);
+        latest.push(piece);
+    }
+    latest.sort_by(|a, b| a.serial.cmp(&b.serial));
+    latest
+        .into_iter()
+        .map(|p| {
+            let word = p
+                .certificate
+                .as_deref()
+                .map_or("none", |t| marketday_provenance::verify(&marketday_provenance::read(t), &ring).word());
+            (p.serial, word)
+        })
+        .collect()
+}
+
+fn certificates_page(addr: SocketAddr, cookie: &str) -> (Page, String) {
+    let page = get(addr, "/office/certificates", &[("Cookie", cookie)]);
+    assert_eq!(page.status, 200, "{}", page.text());
+    let csrf = csrf_of(&page);
+    (page, csrf)
+}
+
+/// Every file under `dir`, with its path.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+fn an_owner_makes_a_key_here_signs_pieces_and_kiosks_pull_both(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let addr = server.addr;
+    // Staff run the catalog, not the keys.
+    let staff = sign_in(addr, STAFF);
+    assert_eq!(get(addr, "/office/certificates", &[("Cookie", &staff)]).status, 403);
+    let staff_piece = get(addr, "/office/pieces/RG-2026-0001", &[("Cookie", &staff)]);
+    assert!(!staff_piece.text().contains("Sign its certificate"));
+    let staff_csrf = csrf_of(&staff_piece);
+    let refused = post(addr, "/office/certificates/key", &staff, &[("csrf", &staff_csrf), ("replacing", "")]);
+    assert_eq!(refused.status, 403);
+    assert!(server.state.db().keys_of(Some(ATELIER)).unwrap().is_empty());
+
+    let cookie = sign_in(addr, OWNER);
+    let (page, csrf) = certificates_page(addr, &cookie);
+    let text = page.text();
+    assert!(text.contains("No key signs the atelier's certificates yet") && text.contains("60 of 60 pieces"), "{text}");
+    let early = post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("drop", "")]);
+    assert_eq!(early.status, 409);
+    assert!(early.text().contains("no key kept here to sign with"), "{}", early.text());
+
+    let made = post(addr, "/office/certificates/key", &cookie, &[("csrf", &csrf), ("replacing", "")]);
+    assert_eq!(made.status, 200);
+    assert!(made.text().contains("is made and kept on this server"), "{}", made.text());
+    // The same form sent again (a double click) makes no second key.
+    let again = post(addr, "/office/certificates/key", &cookie, &[("csrf", &csrf), ("replacing", "")]);
+    assert!(again.text().contains("already made"), "{}", again.text());
+    let keys = server.state.db().keys_of(Some(ATELIER)).unwrap();
+    assert_eq!(keys.len(), 1);
+    let public = marketday_provenance::public_key(&keys[0].1.public_key).unwrap();
+    let id = marketday_provenance::KeyId::of(&public);
+    let secret = server.state.custody().key(ATELIER, id).unwrap().expect("the server keeps it").to_bytes();
+    // Kept in one file only the server's user reads, and nowhere else: not in the store's
+    // files, not in what kiosks pull.
+    let kept: Vec<_> =
+        files_under(server.dir.path()).into_iter().filter(|p| p.to_string_lossy().contains("/keys/")).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&kept[0]).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let secret_hex = data_encoding::HEXLOWER.encode(&secret);
+    for file in files_under(server.dir.path()).into_iter().filter(|p| !p.to_string_lossy().contains("/keys/")) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!bytes.windows(32).any(|w| w == secret), "the secret key is in {}", file.display());
+        assert!(!String::from_utf8_lossy(&bytes).contains(&secret_hex), "{}", file.display());
+    }
+    let auth = format!("Bearer {token}");
+    let pulled = get(addr, &format!("{}?since=0&limit=500", wire::CHANGES), &[("Authorization", &auth)]);
+    assert!(pulled.body.contains(&keys[0].1.public_key) && !pulled.body.contains(&secret_hex));
+
+    // One piece from its own page, then a drop, then the rest.
+    let piece_page = get(addr, "/office/pieces/RG-2026-0001", &[("Cookie", &cookie)]);
+    assert!(piece_page.text().contains("Sign its certificate"), "{}", piece_page.text());
+    let one = post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("serial", "rg-2026-0001")]);
+    assert_eq!((one.status, one.header("location")), (303, Some("/office/pieces/RG-2026-0001")), "{}", one.text());
+    let piece_page = get(addr, "/office/pieces/RG-2026-0001", &[("Cookie", &cookie)]);
+    assert!(piece_page.text().contains("Its tag carries a signed certificate"), "{}", piece_page.text());
+    let drop = post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("drop", "moonstone")]);
+    assert!(drop.text().contains("Signed 10 certificates"), "{}", drop.text());
+    let seen = verdicts(addr, &token);
+    let genuine: Vec<&str> = seen.iter().filter(|(_, v)| *v == "genuine").map(|(s, _)| s.as_str()).collect();
+    assert_eq!(genuine.len(), 11, "{seen:?}");
+    assert!(genuine.contains(&"RG-2026-0001") && genuine.iter().filter(|s| s.starts_with("MS-")).count() == 10);
+    let rest = post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("drop", "")]);
+    assert!(rest.text().contains("Signed 49 certificates"), "{}", rest.text());
+    assert!(verdicts(addr, &token).iter().all(|(_, v)| *v == "genuine"));
+    let twice = post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("drop", "")]);
+    assert!(twice.text().contains("Nothing to sign"), "{}", twice.text());
+    // The customer's phone says what the kiosk says.
+    let certificate = server.state.db().catalog_entry(ATELIER, "MS-2026-0051").unwrap().unwrap().certificate.unwrap();
+    let public_page = get(addr, &format!("/P/{certificate}"), &[]);
+    assert!(public_page.text().contains("Genuine"), "{}", public_page.text());
+    let audit = get(addr, "/office/audit", &[("Cookie", &cookie)]).text();
+    assert!(audit.contains("made a signing key") && audit.contains("signed certificates"), "{audit}");
+}
+
+fn a_rotated_key_s_certificates_stay_genuine_and_a_withdrawn_key_s_are_signed_again(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let addr = server.addr;
+    let cookie = sign_in(addr, OWNER);
+    let (_, csrf) = certificates_page(addr, &cookie);
+    post(addr, "/office/certificates/key", &cookie, &[("csrf", &csrf), ("replacing", "")]);
+    post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("drop", "")]);
+    let first = server.state.db().catalog_entry(ATELIER, "RG-2026-0007").unwrap().unwrap().certificate.unwrap();
+    let old = server.state.db().keys_of(Some(ATELIER)).unwrap()[0].1.clone();
+    let old_id =
+        marketday_provenance::KeyId::of(&marketday_provenance::public_key(&old.public_key).unwrap()).to_string();
+
+    let rotated = post(addr, "/office/certificates/key", &cookie, &[("csrf", &csrf), ("replacing", &old_id)]);
+    assert!(rotated.text().contains(&format!("Key {old_id} signs nothing after today")), "{}", rotated.text());
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let keys = server.state.db().keys_of(Some(ATELIER)).unwrap();
+    assert_eq!(keys.len(), 2);
+    let retired = keys.iter().find(|(_, k)| k.public_key == old.public_key).unwrap();
+    assert_eq!(retired.1.valid_until.as_deref(), Some(today.as_str()));
+    // A stale form (opened before the rotation) makes no third key.
+    let stale = post(addr, "/office/certificates/key", &cookie, &[("csrf", &csrf), ("replacing", &old_id)]);
+    assert!(stale.text().contains("already made"));
+    assert_eq!(server.state.db().keys_of(Some(ATELIER)).unwrap().len(), 2);
+    let (page, _) = certificates_page(addr, &cookie);
+    assert!(page.text().contains("Every one of the 60 pieces has a genuine certificate"), "{}", page.text());
+    assert!(verdicts(addr, &token).iter().all(|(_, v)| *v == "genuine"));
+
+    // Withdrawing needs a reason and the box ticked.
+    let path = format!("/office/certificates/{old_id}/withdraw");
+    let unticked = post(addr, &path, &cookie, &[("csrf", &csrf), ("reason", "laptop stolen")]);
+    assert_eq!(unticked.status, 422);
+    assert!(unticked.text().contains("Nothing was withdrawn") && unticked.text().contains("Tick the box"));
+    assert!(server.state.db().keys_of(Some(ATELIER)).unwrap().iter().all(|(_, k)| k.revoked_on.is_none()));
+    let withdrawn = post(addr, &path, &cookie, &[("csrf", &csrf), ("reason", "laptop stolen"), ("confirm", "yes")]);
+    assert_eq!(withdrawn.status, 200);
+    let text = withdrawn.text();
+    assert!(
+        text.contains(&format!("Key {old_id} is withdrawn")) && text.contains("60 signed by a withdrawn key"),
+        "{text}"
+    );
+    assert!(verdicts(addr, &token).iter().all(|(_, v)| *v == "revoked key"));
+    let public_page = get(addr, &format!("/P/{first}"), &[]).text();
+    assert!(public_page.contains("Withdrawn key") && public_page.contains("laptop stolen"), "{public_page}");
+
+    let again = post(addr, "/office/certificates/sign", &cookie, &[("csrf", &csrf), ("drop", "")]);
+    assert!(again.text().contains("Signed 60 certificates"), "{}", again.text());
+    assert!(verdicts(addr, &token).iter().all(|(_, v)| *v == "genuine"));
+    let second = server.state.db().catalog_entry(ATELIER, "RG-2026-0007").unwrap().unwrap().certificate.unwrap();
+    assert_ne!(first, second);
+    assert!(get(addr, &format!("/P/{second}"), &[]).text().contains("Genuine"));
+    // Withdrawn is for good: the page offers no way back, and sending the form again changes nothing.
+    let twice = post(addr, &path, &cookie, &[("csrf", &csrf), ("reason", "found it"), ("confirm", "yes")]);
+    assert!(twice.text().contains("already withdrawn"), "{}", twice.text());
+    let keys = server.state.db().keys_of(Some(ATELIER)).unwrap();
+    let held = keys.iter().find(|(_, k)| k.public_key == old.public_key).unwrap();
+    assert_eq!(held.1.revoked_reason.as_deref(), Some("laptop stolen"));
+}
+
+/// Where a kiosk is told each piece stands: the last allocation pulled, by serial.
+fn pulled_allocations(addr: SocketAddr, token: &str) -> Vec<(String, Option<String>)> {
+    let auth = format!("Bearer {token}");
+    let page = get(addr, &format!("{}?since=0&limit=500", wire::CHANGES), &[("Authorization", &auth)]);
+    let changes: wire::ChangesPage = serde_json::from_str(&page.body).unwrap();
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for change in changes.changes.into_iter().filter(|c| c.kind == "piece_state") {
+        let state: wire::PieceStateChange = serde_json::from_value(change.data).unwrap();
+        out.retain(|(s, _)| *s != state.serial);
+        out.push((state.serial, state.allocated_to));
+    }
+    out
+}
+
+fn pieces_go_to_a_stall_all_of_them_or_none(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-2", "Lewes Market");
+    let addr = server.addr;
+    // Sending pieces out is the day's work: staff do it.
+    let cookie = sign_in(addr, STAFF);
+    let page = get(addr, "/office/stalls", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains("Brighton Open Market") && text.contains("Lewes Market"), "{text}");
+    let csrf = csrf_of(&page);
+    let send = |serials: &str, drop: &str| {
+        post(
+            addr,
+            "/office/stalls/send",
+            &cookie,
+            &[("csrf", &csrf), ("stall", "Lewes Market"), ("serials", serials), ("drop", drop)],
+        )
+    };
+    let refused = send("rg-2026-0001..0003 RG-2026-0009\nRG-2026-0008, RG-2026-9999", "");
+    assert_eq!(refused.status, 422);
+    let text = refused.text();
+    for why in ["RG-2026-0009 is sold", "RG-2026-0008 is reported lost or stolen", "RG-2026-9999 is not in the catalog"]
+    {
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    assert!(text.contains("No piece was sent"), "{text}");
+    assert!(!pulled_allocations(addr, &token).iter().any(|(s, _)| s == "RG-2026-0001"), "nothing went");
+    let backwards = send("RG-2026-0003..0001", "");
+    assert_eq!(backwards.status, 422);
+    assert!(backwards.text().contains("runs backwards"), "{}", backwards.text());
+
+    let sent = send("rg-2026-0001..0003, RG-2026-0007", "moonstone");
+    assert_eq!(sent.status, 200, "{}", sent.text());
+    let text = sent.text();
+    assert!(text.contains("Sent 14 pieces to Lewes Market (1 of them from another stall)"), "{text}");
+    let pulled = pulled_allocations(addr, &token);
+    for serial in ["RG-2026-0001", "RG-2026-0003", "RG-2026-0007", "MS-2026-0051", "MS-2026-0060"] {
+        let at = pulled.iter().find(|(s, _)| s == serial).map(|(_, at)| at.as_deref());
+        assert_eq!(at, Some(Some("Lewes Market")), "{serial}");
+    }
+    // The list now says where they are; the drop has nothing left to send.
+    let stalls = server.state.db().stalls(ATELIER).unwrap();
+    let on_sale = |name: &str| stalls.iter().find(|s| s.name == name).map(|s| (s.on_sale, s.kiosks));
+    assert_eq!(on_sale("Lewes Market"), Some((14, 1)));
+    assert_eq!(on_sale("Brighton Open Market"), Some((0, 0)), "0007 left it and 0008 is reported lost");
+    let page = get(addr, "/office/stalls", &[("Cookie", &cookie)]).body;
+    assert!(page.contains("<td data-label=\"On sale\">14</td>"), "{page}");
+    let empty = send("", "moonstone");
+    assert_eq!(empty.status, 422);
+    assert!(empty.text().contains("No piece of moonstone is left in the workshop"), "{}", empty.text());
+    let nothing = send("  ", "");
+    assert!(nothing.text().contains("Type or scan the pieces' serials"), "{}", nothing.text());
+    let owner = sign_in(addr, OWNER);
+    let audit = get(addr, "/office/audit", &[("Cookie", &owner)]).text();
+    assert!(audit.contains("sent pieces to a stall") && audit.contains("14 pieces to Lewes Market"), "{audit}");
+}
+
 on_both_stores!(
+    pieces_go_to_a_stall_all_of_them_or_none,
+    an_owner_makes_a_key_here_signs_pieces_and_kiosks_pull_both,
+    a_rotated_key_s_certificates_stay_genuine_and_a_withdrawn_key_s_are_signed_again,
     a_piece_is_added_and_corrected_and_kiosks_pull_it,
     a_certified_piece_keeps_what_its_certificate_signs,
     a_spreadsheet_is_imported_whole_or_not_at_all,
@@ -892,6 +1159,36 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(b.text_with("added an account").await.contains("added an account"));
             fits("audit").await;
             shoot("09-audit", b.screenshot().await);
+            // A key made (on the phone: a rotation), a drop signed, the withdraw form opened.
+            let (made, drop, signed) = if width == 1280 {
+                ("is made and kept", "moonstone", "Signed 10 certificates")
+            } else {
+                ("now signs", "rose-gold-clasp", "Signed 50 certificates")
+            };
+            b.client.find(Locator::LinkText("Certificates")).await.unwrap().click().await.unwrap();
+            let key_button = "form[action='/office/certificates/key'] button";
+            b.client.find(Locator::Css(key_button)).await.unwrap().click().await.unwrap();
+            assert!(b.text_with(made).await.contains(made));
+            let choice = b.client.find(Locator::Id("drop")).await.unwrap();
+            choice.select_by_value(drop).await.unwrap();
+            let sign_button = "form[action='/office/certificates/sign'] button";
+            b.client.find(Locator::Css(sign_button)).await.unwrap().click().await.unwrap();
+            assert!(b.text_with(signed).await.contains(signed));
+            fits("certificates").await;
+            shoot("10-certificates", b.screenshot().await);
+            b.client.find(Locator::Css("td.act summary")).await.unwrap().click().await.unwrap();
+            let open = "document.querySelector('td.act details').scrollIntoView({block: 'center'})";
+            b.client.execute(open, vec![]).await.unwrap();
+            fits("withdraw").await;
+            shoot("11-withdraw", b.screenshot().await);
+            b.client.find(Locator::LinkText("Stalls")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("stall")).await.unwrap().send_keys("Lewes Market").await.unwrap();
+            b.client.find(Locator::Id("serials")).await.unwrap().send_keys("rg-2026-0010..0012").await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("Sent 3 pieces").await;
+            assert!(text.contains("Sent 3 pieces to Lewes Market"), "{text}");
+            fits("stalls").await;
+            shoot("12-stalls", b.screenshot().await);
             b.client.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
             assert!(b.text_with("Sign in to your atelier").await.contains("Sign in to your atelier"));
             assert!(b.client.current_url().await.unwrap().path().ends_with("/office/sign-in"));

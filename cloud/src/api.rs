@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::custody::Custody;
 use crate::db::{Db, DbError, Device};
 use crate::photos::{Held, Photos, UploadError};
 use crate::wire::{self, ErrorBody, PushRequest, PushResponse};
@@ -17,11 +18,13 @@ use crate::wire::{self, ErrorBody, PushRequest, PushResponse};
 pub struct AppState {
     db: Db,
     photos: Photos,
+    custody: Custody,
 }
 
 impl AppState {
-    /// The server's data directory holds `photos/` and, unless `postgres` names a
-    /// PostgreSQL database to use instead, the SQLite store `cloud.sqlite`.
+    /// The server's data directory holds `photos/`, the signing keys it keeps (`keys/`, see
+    /// [`Custody`]) and, unless `postgres` names a PostgreSQL database to use instead, the
+    /// SQLite store `cloud.sqlite`.
     pub fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Result<Arc<AppState>> {
         std::fs::create_dir_all(data_dir)?;
         let db = match postgres {
@@ -33,7 +36,8 @@ impl AppState {
         if adopted > 0 {
             tracing::info!(adopted, "photos from an older server moved to their ateliers' folders");
         }
-        Ok(Arc::new(AppState { db, photos }))
+        let custody = Custody::open(&data_dir.join("keys"))?;
+        Ok(Arc::new(AppState { db, photos, custody }))
     }
 
     /// Runs `f` on the database off the async threads.
@@ -370,6 +374,11 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
 }
 
 impl AppState {
+    /// The signing keys this server keeps.
+    pub fn custody(&self) -> &Custody {
+        &self.custody
+    }
+
     /// The database, for the command line and tests.
     pub fn db(&self) -> &Db {
         &self.db

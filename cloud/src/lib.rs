@@ -7,6 +7,8 @@ pub mod wire;
 #[cfg(feature = "server")]
 mod api;
 #[cfg(feature = "server")]
+pub mod custody;
+#[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
 pub mod office;
@@ -14,6 +16,8 @@ pub mod office;
 mod photos;
 #[cfg(feature = "server")]
 mod public;
+#[cfg(feature = "server")]
+pub mod signing;
 #[cfg(feature = "server")]
 pub mod verifier;
 

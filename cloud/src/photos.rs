@@ -79,7 +79,7 @@ impl Photos {
 
 /// A folder name for an atelier: its own name where that is a plain word, otherwise (slashes,
 /// dots, spaces, anything a path could be tricked with) a name made from its hash.
-fn folder_name(atelier: &str) -> String {
+pub(crate) fn folder_name(atelier: &str) -> String {
     let plain = !atelier.is_empty()
         && atelier.len() <= 64
         && !atelier.starts_with(['.', '-', '_'])

@@ -5,7 +5,7 @@
 use super::accounts::record;
 use super::sql::vals;
 use super::{Db, DbError, append_change};
-use crate::wire::{ChangeBody, DropChange, PieceChange};
+use crate::wire::{ChangeBody, DropChange, KeyChange, PieceChange};
 
 /// What the back office is publishing, for the audit and for the rule on serials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum CatalogEdit {
     Add,
     /// A correction to one piece already in the catalog.
     Edit,
+    /// New certificates for pieces already in the catalog.
+    Sign,
 }
 
 impl Db {
@@ -96,7 +98,7 @@ impl Db {
                     (CatalogEdit::Add, true) => {
                         return Err(DbError::Invalid(format!("{} is already in the catalog", piece.serial)));
                     }
-                    (CatalogEdit::Edit, false) => {
+                    (CatalogEdit::Edit | CatalogEdit::Sign, false) => {
                         return Err(DbError::Invalid(format!("{} is not in the catalog", piece.serial)));
                     }
                     _ => {}
@@ -104,11 +106,47 @@ impl Db {
                 append_change(tx, atelier, None, &ChangeBody::Piece(piece.clone()), now)?;
             }
             let (action, detail) = match (edit, pieces) {
+                (CatalogEdit::Sign, [one]) => ("signed a certificate", format!("{} ({})", one.serial, one.title)),
+                (CatalogEdit::Sign, many) => ("signed certificates", format!("{} pieces", many.len())),
                 (CatalogEdit::Edit, [one]) => ("edited a piece", format!("{} ({})", one.serial, one.title)),
                 (CatalogEdit::Add, [one]) => ("added a piece", format!("{} ({})", one.serial, one.title)),
                 (_, many) => ("imported pieces", format!("{} pieces", many.len())),
             };
             record(tx, atelier, actor, action, &detail, now)
+        })
+    }
+
+    /// Every piece in the atelier's catalog, or in one of its drops, by serial.
+    pub fn catalog_pieces(&self, atelier: &str, drop_id: Option<&str>) -> Result<Vec<PieceChange>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT data FROM catalog WHERE atelier = $1 AND ($2 = '' OR drop_id = $2) ORDER BY serial",
+                vals![atelier, drop_id.unwrap_or("")],
+            )
+        })?;
+        rows.iter()
+            .map(|row| serde_json::from_str(&row.text(0)?).map_err(|e| DbError::Invalid(e.to_string())))
+            .collect()
+    }
+
+    /// Publishes keys made, retired or withdrawn in the back office, with the audit's line,
+    /// in one transaction. A key that is not one refuses the batch, as in [`Db::publish`].
+    pub fn publish_keys(
+        &self,
+        atelier: &str,
+        keys: &[KeyChange],
+        (action, detail): (&str, &str),
+        actor: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        for key in keys {
+            key.trusted().map_err(|e| DbError::Invalid(format!("the key {}: {e}", key.public_key)))?;
+        }
+        self.write(atelier, |tx| {
+            for key in keys {
+                append_change(tx, atelier, None, &ChangeBody::Key(key.clone()), now)?;
+            }
+            record(tx, atelier, actor, action, detail, now)
         })
     }
 }

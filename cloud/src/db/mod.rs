@@ -10,11 +10,13 @@ mod pairing;
 mod postgres;
 pub(crate) mod sql;
 mod sqlite;
+mod stalls;
 
 pub use accounts::{AuditEntry, NewUser, Role, Session, Throttle, User, normal_email};
 pub use catalog::CatalogEdit;
 pub use office::{PieceLine, PiecePage, PieceQuery, Standing, Summary};
 pub use pairing::{ClaimError, Collected, Kiosk, normal_code};
+pub use stalls::{NotSent, Sent, StallLine};
 
 use std::path::Path;
 

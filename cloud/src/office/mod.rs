@@ -9,8 +9,10 @@
 //! different extractors from different headers.
 
 mod catalog;
+mod certificates;
 mod pages;
 pub mod password;
+mod stalls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -52,6 +54,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/pieces/new", get(catalog::new_piece).post(catalog::add_piece))
         .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
         .route("/office/pieces/{serial}", get(catalog::edit_piece).post(catalog::save_piece))
+        .route("/office/stalls", get(stalls::stalls))
+        .route("/office/stalls/send", post(stalls::send))
+        .route("/office/certificates", get(certificates::certificates))
+        .route("/office/certificates/key", post(certificates::make_key))
+        .route("/office/certificates/sign", post(certificates::sign))
+        .route("/office/certificates/{id}/withdraw", post(certificates::withdraw_key))
         .route("/office/kiosks", get(pages::kiosks))
         .route("/office/kiosks/pair", post(pages::pair_kiosk))
         .route("/office/kiosks/{id}/revoke", post(pages::revoke_kiosk))

@@ -55,7 +55,7 @@ impl Frame {
 }
 
 /// A time as the office shows it (UTC until ateliers have a time zone of their own).
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 

@@ -1,0 +1,162 @@
+//! Stalls as the back office sees them, and pieces sent to one. A stall is a name: kiosks
+//! are paired to it and pieces allocated to it; once allocated, another stall's sale of the
+//! piece is refused.
+
+use super::accounts::record;
+use super::sql::vals;
+use super::{Db, DbError, publish_state};
+
+/// One stall at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StallLine {
+    pub name: String,
+    /// Kiosks paired to it and not revoked.
+    pub kiosks: i64,
+    /// The latest contact from any of them.
+    pub last_seen: Option<i64>,
+    /// Pieces allocated to it, neither sold nor reported lost.
+    pub on_sale: i64,
+    /// Pieces it sold.
+    pub sold: i64,
+}
+
+/// Why a piece cannot be sent to a stall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotSent {
+    Unknown(String),
+    Sold(String),
+    ReportedLost(String),
+}
+
+impl std::fmt::Display for NotSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotSent::Unknown(s) => write!(f, "{s} is not in the catalog"),
+            NotSent::Sold(s) => write!(f, "{s} is sold"),
+            NotSent::ReportedLost(s) => write!(f, "{s} is reported lost or stolen"),
+        }
+    }
+}
+
+/// What sending pieces to a stall did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// All of them went: how many, and how many of those came from another stall.
+    Done { sent: usize, moved: usize },
+    /// None went, because of these.
+    Refused(Vec<NotSent>),
+}
+
+impl Db {
+    /// Every stall the atelier has: those kiosks are paired to and those pieces are at.
+    pub fn stalls(&self, atelier: &str) -> Result<Vec<StallLine>, DbError> {
+        self.tx(|tx| {
+            let names = tx.query(
+                "SELECT stall FROM devices WHERE atelier = $1
+                 UNION SELECT stall FROM pieces WHERE atelier = $1 AND stall IS NOT NULL
+                 UNION SELECT sold_by FROM pieces WHERE atelier = $1 AND sold_by IS NOT NULL AND sold_by <> 'online'
+                 ORDER BY 1",
+                vals![atelier],
+            )?;
+            let mut out = Vec::with_capacity(names.len());
+            for name in names {
+                let name = name.text(0)?;
+                let kiosks = tx
+                    .query_opt(
+                        "SELECT COUNT(*), MAX(last_seen) FROM devices
+                         WHERE atelier = $1 AND stall = $2 AND revoked_at IS NULL",
+                        vals![atelier, &name],
+                    )?
+                    .ok_or_else(|| DbError::Invalid("a count gave no row".into()))?;
+                let pieces = tx
+                    .query_opt(
+                        "SELECT COUNT(CASE WHEN stall = $2 AND sold_sale IS NULL AND lost_at IS NULL THEN 1 END),
+                                COUNT(CASE WHEN sold_by = $2 THEN 1 END)
+                         FROM pieces WHERE atelier = $1",
+                        vals![atelier, &name],
+                    )?
+                    .ok_or_else(|| DbError::Invalid("a count gave no row".into()))?;
+                out.push(StallLine {
+                    kiosks: kiosks.int(0)?,
+                    last_seen: kiosks.opt_int(1)?,
+                    on_sale: pieces.int(0)?,
+                    sold: pieces.int(1)?,
+                    name,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The pieces of a drop still in the workshop: at no stall, not sold, not reported lost.
+    pub fn in_workshop(&self, atelier: &str, drop_id: &str) -> Result<Vec<String>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT c.serial FROM catalog c
+                 LEFT JOIN pieces p ON p.atelier = c.atelier AND p.serial = c.serial
+                 WHERE c.atelier = $1 AND c.drop_id = $2
+                   AND p.stall IS NULL AND p.sold_sale IS NULL AND p.lost_at IS NULL
+                 ORDER BY c.serial",
+                vals![atelier, drop_id],
+            )
+        })?;
+        rows.iter().map(|r| r.text(0)).collect()
+    }
+
+    /// Sends pieces to `stall` for its kiosks to sell, as `actor`: all of them or, when any
+    /// is not in the catalog, sold or reported lost, none. Each goes out as a `piece_state`
+    /// change in the same transaction, with the audit's line.
+    pub fn send_to_stall(
+        &self,
+        atelier: &str,
+        stall: &str,
+        serials: &[String],
+        actor: &str,
+        now: i64,
+    ) -> Result<Sent, DbError> {
+        self.write(atelier, |tx| {
+            let mut refused = Vec::new();
+            let mut moved = 0;
+            for serial in serials {
+                if tx
+                    .query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
+                    .is_none()
+                {
+                    refused.push(NotSent::Unknown(serial.clone()));
+                    continue;
+                }
+                let row = tx.query_opt(
+                    "SELECT stall, sold_sale, lost_at FROM pieces WHERE atelier = $1 AND serial = $2",
+                    vals![atelier, serial],
+                )?;
+                if let Some(row) = row {
+                    if row.opt_text(1)?.is_some() {
+                        refused.push(NotSent::Sold(serial.clone()));
+                    } else if row.opt_int(2)?.is_some() {
+                        refused.push(NotSent::ReportedLost(serial.clone()));
+                    } else if row.opt_text(0)?.is_some_and(|at| at != stall) {
+                        moved += 1;
+                    }
+                }
+            }
+            if !refused.is_empty() {
+                return Ok(Sent::Refused(refused));
+            }
+            for serial in serials {
+                tx.execute(
+                    "INSERT INTO pieces(atelier, serial, stall) VALUES ($1, $2, $3)
+                     ON CONFLICT(atelier, serial) DO UPDATE SET stall = excluded.stall",
+                    vals![atelier, serial, stall],
+                )?;
+                publish_state(tx, atelier, serial, now)?;
+            }
+            let detail = format!("{} to {stall}", plural(serials.len()));
+            record(tx, atelier, actor, "sent pieces to a stall", &detail, now)?;
+            Ok(Sent::Done { sent: serials.len(), moved })
+        })
+    }
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 { "1 piece".to_owned() } else { format!("{n} pieces") }
+}
