@@ -1027,7 +1027,105 @@ fn pieces_go_to_a_stall_all_of_them_or_none(backend: Backend) {
     assert!(audit.contains("sent pieces to a stall") && audit.contains("14 pieces to Lewes Market"), "{audit}");
 }
 
+/// Every drop change a kiosk of the atelier pulls, in order.
+fn pulled_drops(addr: SocketAddr, token: &str) -> Vec<DropChange> {
+    let auth = format!("Bearer {token}");
+    let page = get(addr, &format!("{}?since=0&limit=500", wire::CHANGES), &[("Authorization", &auth)]);
+    let changes: wire::ChangesPage = serde_json::from_str(&page.body).unwrap();
+    changes.changes.into_iter().filter(|c| c.kind == "drop").map(|c| serde_json::from_value(c.data).unwrap()).collect()
+}
+
+fn a_drop_is_added_with_its_phases_and_kiosks_pull_it(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let addr = server.addr;
+    let cookie = sign_in(addr, STAFF);
+    let list = get(addr, "/office/drops", &[("Cookie", &cookie)]);
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("href=\"/office/pieces?drop=rose-gold-clasp\">50</a>"), "{}", list.body);
+    let new = get(addr, "/office/drops/new", &[("Cookie", &cookie)]);
+    let csrf = csrf_of(&new);
+    let send = |path: &str, id: &str, name: &str, times: [&str; 3], limit: &str| {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("id", id),
+            ("name", name),
+            ("opens", times[0]),
+            ("members_until", times[1]),
+            ("closes", times[2]),
+            ("member_limit", limit),
+        ];
+        post(addr, path, &cookie, &fields)
+    };
+    let refused = send(
+        "/office/drops/new",
+        "Spinel Ring!",
+        " ",
+        ["2026-12-12T10:00", "2026-12-12T09:00", "2026-12-12T08:00"],
+        "x",
+    );
+    assert_eq!(refused.status, 422);
+    let text = refused.text();
+    for why in [
+        "lower-case letters, digits or '-'",
+        "Give the drop a name",
+        "The members' hours end after the drop opens",
+        "The drop closes after it opens",
+        "from 0 (no limit) to 1000",
+    ] {
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    let week = ["2026-12-12T10:00", "2026-12-12T12:00", "2026-12-20T18:00"];
+    let added = send("/office/drops/new", "spinel", "Spinel ring", week, "2");
+    assert_eq!((added.status, added.header("location")), (303, Some("/office/drops/spinel?saved=added")));
+    // Sent twice (a double click): taken once.
+    assert_eq!(send("/office/drops/new", "spinel", "Spinel ring", week, "2").status, 303);
+    let at = |text: &str| {
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").unwrap().and_utc().timestamp_millis()
+    };
+    let pulled: Vec<DropChange> = pulled_drops(addr, &token).into_iter().filter(|d| d.id == "spinel").collect();
+    assert_eq!(pulled.len(), 1, "{pulled:?}");
+    assert_eq!(
+        (pulled[0].opens_at, pulled[0].general_sale_at, pulled[0].closes_at, pulled[0].member_limit),
+        (at(week[0]), at(week[1]), at(week[2]), 2)
+    );
+    let taken = send("/office/drops/new", "moonstone", "Moonstone again", week, "1");
+    assert_eq!(taken.status, 422);
+    assert!(taken.text().contains("already has a drop moonstone"), "{}", taken.text());
+    // Changed: no members' hours, a day longer; the id stays what the address says.
+    let longer = ["2026-12-12T10:00", "", "2026-12-21T18:00"];
+    let changed = send("/office/drops/spinel", "other", "Spinel ring", longer, "0");
+    assert_eq!((changed.status, changed.header("location")), (303, Some("/office/drops/spinel?saved=changed")));
+    let last = pulled_drops(addr, &token).into_iter().rfind(|d| d.id == "spinel").unwrap();
+    assert_eq!((last.general_sale_at, last.closes_at, last.member_limit), (at(longer[0]), at(longer[2]), 0));
+    assert!(!pulled_drops(addr, &token).iter().any(|d| d.id == "other"));
+    let page = get(addr, "/office/drops/spinel?saved=changed", &[("Cookie", &cookie)]);
+    assert!(page.body.contains("value=\"2026-12-21T18:00\"") && page.text().contains("Saved"), "{}", page.body);
+    assert_eq!(get(addr, "/office/drops/nope", &[("Cookie", &cookie)]).status, 404);
+    // The command line's publish holds drops to the same order.
+    let backwards = DropChange { closes_at: last.opens_at - 1, ..last.clone() };
+    let refused = server.state.db().publish(ATELIER, None, &[ChangeBody::Drop(backwards)], 9).unwrap_err();
+    assert!(refused.to_string().contains("opens ≤ general sale ≤ closes"), "{refused}");
+    // Its pieces can name it now.
+    let csrf_piece = csrf_of(&get(addr, "/office/pieces/new", &[("Cookie", &cookie)]));
+    let piece = [
+        ("csrf", csrf_piece.as_str()),
+        ("serial", "SP-2026-0001"),
+        ("title", "Spinel ring"),
+        ("edition_number", "1"),
+        ("edition_size", "8"),
+        ("price", "450.00"),
+        ("currency", "GBP"),
+        ("drop_id", "spinel"),
+    ];
+    assert_eq!(post(addr, "/office/pieces/new", &cookie, &piece).status, 303);
+    let owner = sign_in(addr, OWNER);
+    let audit = get(addr, "/office/audit", &[("Cookie", &owner)]).text();
+    assert!(audit.contains("added a drop") && audit.contains("changed a drop"), "{audit}");
+}
+
 on_both_stores!(
+    a_drop_is_added_with_its_phases_and_kiosks_pull_it,
     pieces_go_to_a_stall_all_of_them_or_none,
     an_owner_makes_a_key_here_signs_pieces_and_kiosks_pull_both,
     a_rotated_key_s_certificates_stay_genuine_and_a_withdrawn_key_s_are_signed_again,
@@ -1189,6 +1287,17 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("Sent 3 pieces to Lewes Market"), "{text}");
             fits("stalls").await;
             shoot("12-stalls", b.screenshot().await);
+            b.client.find(Locator::LinkText("Drops")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("Moonstone").await.contains("Rose gold clasp"));
+            fits("drops").await;
+            shoot("13-drops", b.screenshot().await);
+            b.client.find(Locator::LinkText("Add a drop")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("id")).await.unwrap().send_keys("Spinel Ring").await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("Nothing was saved").await;
+            assert!(text.contains("Give a date and time"), "{text}");
+            fits("drop-refused").await;
+            shoot("14-drop-refused", b.screenshot().await);
             b.client.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
             assert!(b.text_with("Sign in to your atelier").await.contains("Sign in to your atelier"));
             assert!(b.client.current_url().await.unwrap().path().ends_with("/office/sign-in"));

@@ -63,7 +63,8 @@ pub const FORMAT: u8 = 1;
 const CONTEXT: &[u8] = b"marketday provenance certificate\0";
 const FLAG_ASSAY: u8 = 1;
 const SIGNATURE_LEN: usize = 64;
-const MAX_DROP_ID: usize = 40;
+/// The longest drop id a certificate carries.
+pub const MAX_DROP_ID: usize = 40;
 /// Far longer than any real token; stops a hostile QR from costing more than a glance.
 const MAX_TOKEN_CHARS: usize = 1024;
 

@@ -149,4 +149,49 @@ impl Db {
             record(tx, atelier, actor, action, detail, now)
         })
     }
+
+    /// How many catalog pieces each drop has, by drop id.
+    pub fn drop_piece_counts(&self, atelier: &str) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT drop_id, COUNT(*) FROM catalog WHERE atelier = $1 AND drop_id IS NOT NULL GROUP BY drop_id",
+                vals![atelier],
+            )
+        })?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
+    }
+
+    /// Publishes a drop from the back office, with its audit line: adding refuses an id the
+    /// atelier has published, changing one refuses an id it has not.
+    pub fn publish_drop(
+        &self,
+        atelier: &str,
+        drop: &DropChange,
+        edit: CatalogEdit,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        self.write(atelier, |tx| {
+            let published =
+                tx.query("SELECT data FROM changes WHERE atelier = $1 AND kind = 'drop'", vals![atelier])?;
+            let mut known = false;
+            for row in &published {
+                let was: DropChange =
+                    serde_json::from_str(&row.text(0)?).map_err(|e| DbError::Invalid(e.to_string()))?;
+                known |= was.id == drop.id;
+            }
+            match (edit, known) {
+                (CatalogEdit::Add, true) => {
+                    return Err(DbError::Invalid(format!("the atelier already has a drop {}", drop.id)));
+                }
+                (CatalogEdit::Edit | CatalogEdit::Sign, false) => {
+                    return Err(DbError::Invalid(format!("the atelier has no drop {}", drop.id)));
+                }
+                _ => {}
+            }
+            append_change(tx, atelier, None, &ChangeBody::Drop(drop.clone()), now)?;
+            let action = if edit == CatalogEdit::Add { "added a drop" } else { "changed a drop" };
+            record(tx, atelier, actor, action, &format!("{} ({})", drop.id, drop.name), now)
+        })
+    }
 }

@@ -229,6 +229,16 @@ impl Db {
                 key.trusted()
                     .map_err(|e| DbError::Invalid(format!("change {}: the key of {}: {e}", n + 1, key.atelier)))?;
             }
+            // Nor a drop a kiosk would skip as unreadable.
+            if let ChangeBody::Drop(d) = change
+                && (d.id.trim().is_empty() || !(d.opens_at <= d.general_sale_at && d.general_sale_at <= d.closes_at))
+            {
+                return Err(DbError::Invalid(format!(
+                    "change {}: drop '{}' needs an id and opens ≤ general sale ≤ closes",
+                    n + 1,
+                    d.id
+                )));
+            }
         }
         self.write(atelier, |tx| changes.iter().try_for_each(|change| append_change(tx, atelier, stall, change, now)))
     }

@@ -10,6 +10,7 @@
 
 mod catalog;
 mod certificates;
+mod drops;
 mod pages;
 pub mod password;
 mod stalls;
@@ -54,6 +55,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/pieces/new", get(catalog::new_piece).post(catalog::add_piece))
         .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
         .route("/office/pieces/{serial}", get(catalog::edit_piece).post(catalog::save_piece))
+        .route("/office/drops", get(drops::drops))
+        .route("/office/drops/new", get(drops::new_drop).post(drops::add_drop))
+        .route("/office/drops/{id}", get(drops::edit_drop).post(drops::save_drop))
         .route("/office/stalls", get(stalls::stalls))
         .route("/office/stalls/send", post(stalls::send))
         .route("/office/certificates", get(certificates::certificates))
