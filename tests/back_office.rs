@@ -1124,7 +1124,113 @@ fn a_drop_is_added_with_its_phases_and_kiosks_pull_it(backend: Backend) {
     assert!(audit.contains("added a drop") && audit.contains("changed a drop"), "{audit}");
 }
 
+/// A spreadsheet's amount ("1234.50") in minor units.
+fn minor(text: &str) -> i64 {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, "00"));
+    let sign = if whole.starts_with('-') { -1 } else { 1 };
+    sign * (whole.trim_start_matches('-').parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap())
+}
+
+/// A stall's day on a real kiosk store, synced to `server` as kiosk `device` at `stall`: the
+/// demo's two card sales from the morning, then every way money moves at a stall (cash with
+/// change, a split tender, a card sale voided, a return paid in cash). Answers the store (in
+/// `dir`) and the day's noon, UTC.
+fn a_stall_s_day(
+    server: &Server,
+    device: &str,
+    stall: &str,
+    dir: &std::path::Path,
+) -> (marketday::store::Store, chrono::DateTime<chrono::Utc>) {
+    use marketday::domain::cash::RefundMethod;
+    use marketday::domain::{Cart, Currency, Money, ReturnsWindow, Tender, VatRate};
+    use marketday::store::Store;
+
+    let token = server.device(device, stall);
+    let mut store = Store::open(&dir.join(format!("{device}.sqlite"))).unwrap();
+    let noon = chrono::Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc();
+    marketday::demo::seed(&mut store, stall, noon).unwrap();
+    let gbp = |m| Money::new(m, Currency::GBP);
+    let at = |minutes: i64| noon + chrono::Duration::minutes(minutes);
+    let sell = |store: &mut Store, ns: &[u32], tenders: &dyn Fn(i64) -> Vec<Tender>, when| {
+        let mut cart = Cart::new(Currency::GBP);
+        for n in ns {
+            cart.add(&store.piece(&marketday::demo::serial(*n)).unwrap().unwrap(), None, when).unwrap();
+        }
+        let total = cart.totals(VatRate(2000)).unwrap().total.minor;
+        let (sale, _) = cart.checkout(tenders(total), VatRate(2000), when, uuid::Uuid::now_v7()).unwrap();
+        store.commit_sale(&sale, "K1").unwrap();
+        sale.id
+    };
+    // Pieces the demo left on sale (it sold, held and reserved some).
+    let free: Vec<u32> = (1..=24)
+        .filter(|n| {
+            let piece = store.piece(&marketday::demo::serial(*n)).unwrap();
+            piece.is_some_and(|p| p.status == marketday::domain::PieceStatus::Available)
+        })
+        .collect();
+    assert!(free.len() >= 6, "{free:?}");
+    let card = |t: i64| vec![Tender::Card { amount: gbp(t), reference: "4242".into() }];
+    let split = |t: i64| {
+        vec![Tender::Cash { tendered: gbp(5_000) }, Tender::Card { amount: gbp(t - 5_000), reference: "77".into() }]
+    };
+    sell(&mut store, &free[0..1], &|t| vec![Tender::Cash { tendered: gbp(t + 1_000) }], at(5));
+    sell(&mut store, &free[1..3], &split, at(10));
+    let voided = sell(&mut store, &free[3..4], &card, at(20));
+    let returned = sell(&mut store, &free[4..6], &|t| vec![Tender::Cash { tendered: gbp(t) }], at(30));
+    let window = ReturnsWindow::default();
+    store.void_sale(voided, "Keyed in error", at(40), window).unwrap();
+    let back = [marketday::demo::serial(free[5])];
+    store.return_pieces(returned, &back, "Changed mind", RefundMethod::Cash, at(50), window).unwrap();
+
+    let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(marketday::sync::round(&mut store, &client, None)).unwrap();
+    assert_eq!(store.unsynced_count().unwrap(), 0);
+    (store, noon)
+}
+
+fn a_day_s_takings_are_each_kiosk_s_z_report(backend: Backend) {
+    use marketday::domain::Currency;
+    use marketday::store::Day;
+
+    let server = with_people(&backend);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, noon) = a_stall_s_day(&server, "K1", "Spitalfields", dir.path());
+    let at = |minutes: i64| noon + chrono::Duration::minutes(minutes);
+
+    let date = noon.date_naive();
+    let from = date.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let day = Day { date, from, to: from + chrono::Duration::days(1) };
+    let z = store.z_report("Spitalfields", "K1", Currency::GBP, day, at(60)).unwrap();
+    let tender = |label: &str| z.by_tender.iter().find(|(l, _, _)| l == label).map_or(0, |(_, _, m)| m.minor);
+    assert_eq!((z.sales, z.voids, z.returns), (5, 1, 1), "the morning's two, three of ours; one voided, one returned");
+
+    let cookie = sign_in(server.addr, OWNER);
+    let csv = get(server.addr, &format!("/office/takings.csv?day={date}"), &[("Cookie", &cookie)]);
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "{}", csv.body);
+    let row = &rows[0];
+    assert_eq!((&row[1], &row[2], &row[3]), ("Spitalfields", "K1", "GBP"));
+    let count = |i: usize| row[i].parse::<u32>().unwrap();
+    assert_eq!((count(4), count(5)), (z.sales, z.pieces), "sales and pieces");
+    assert_eq!((minor(&row[6]), minor(&row[7])), (z.gross.minor, z.vat.minor), "takings and VAT");
+    assert_eq!((minor(&row[8]), minor(&row[9])), (tender("Cash"), tender("Card")), "cash kept and card");
+    assert_eq!((count(10), count(11), minor(&row[12])), (z.voids, z.returns, z.refunded.minor), "voids and returns");
+    // The page says the same, in money.
+    let page = get(server.addr, &format!("/office/takings?day={date}"), &[("Cookie", &cookie)]).text();
+    assert!(page.contains(&z.gross.to_string()) && page.contains("Spitalfields"), "{page}");
+    // The day before had nothing; a day that is not one is refused in words.
+    let before = get(server.addr, &format!("/office/takings?day={}", date.pred_opt().unwrap()), &[("Cookie", &cookie)]);
+    assert!(before.text().contains("No sale reached the back office for this day"), "{}", before.text());
+    let nonsense = get(server.addr, "/office/takings?day=31-31-2026", &[("Cookie", &cookie)]);
+    assert_eq!(nonsense.status, 400);
+}
+
 on_both_stores!(
+    a_day_s_takings_are_each_kiosk_s_z_report,
     a_drop_is_added_with_its_phases_and_kiosks_pull_it,
     pieces_go_to_a_stall_all_of_them_or_none,
     an_owner_makes_a_key_here_signs_pieces_and_kiosks_pull_both,
@@ -1152,6 +1258,9 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
     let Some(driver) = browser::available() else { return };
     let server = with_catalog(&Backend::Sqlite);
     server.device("kiosk-1", "Brighton Open Market");
+    let kiosks = tempfile::tempdir().unwrap();
+    a_stall_s_day(&server, "brighton-2", "Brighton Open Market", kiosks.path());
+    a_stall_s_day(&server, "lewes-1", "Lewes Market", kiosks.path());
     let keep = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
     let scratch = tempfile::tempdir().unwrap();
     let dir = keep.unwrap_or_else(|| scratch.path().to_owned());
@@ -1183,6 +1292,11 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains(&format!("{ATELIER} today")) && text.contains("kiosks"), "{text}");
             fits("home").await;
             shoot("02-home", b.screenshot().await);
+            b.client.find(Locator::LinkText("Takings")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("All stalls").await;
+            assert!(text.contains("Lewes Market") && text.contains("Takings: Today"), "{text}");
+            fits("takings").await;
+            shoot("15-takings", b.screenshot().await);
             b.client.find(Locator::LinkText("People")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::Id("name")).await.unwrap().send_keys("Ada Lin").await.unwrap();
             b.client.find(Locator::Id("email")).await.unwrap().send_keys("ada at the atelier").await.unwrap();

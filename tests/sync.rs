@@ -723,10 +723,13 @@ fn what_the_atelier_publishes_reaches_the_kiosk_once_page_by_page_through_a_brea
         "email": "ada@example.com", "waitlist": ["winter"]}}));
     everything.push(json!({"kind": "key", "data": {"atelier": "Atelier Thorne", "public_key": public_key,
         "valid_from": "2026-01-01"}}));
-    // A malformed change: skipped, never fatal.
-    everything.push(json!({"kind": "drop", "data": {"id": "", "name": "broken", "opens_at": 5,
-        "general_sale_at": 1, "closes_at": 0}}));
     publish(&server, None, &everything);
+    // A malformed change, as a server from before `publish` refused them may hold: skipped on
+    // the kiosk, never fatal.
+    server.execute_sql(
+        r#"INSERT INTO changes(atelier, stall, kind, data, at) VALUES ('Atelier Thorne', NULL, 'drop',
+           '{"id": "", "name": "broken", "opens_at": 5, "general_sale_at": 1, "closes_at": 0}', 0)"#,
+    );
     // A kind a newer cloud might send, written as such a cloud would: skipped too.
     server.execute_sql(
         "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ('Atelier Thorne', NULL, 'gift_card', '{}', 0)",

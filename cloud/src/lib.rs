@@ -19,6 +19,8 @@ mod public;
 #[cfg(feature = "server")]
 pub mod signing;
 #[cfg(feature = "server")]
+pub mod takings;
+#[cfg(feature = "server")]
 pub mod verifier;
 
 #[cfg(feature = "server")]

@@ -8,6 +8,7 @@ mod catalog;
 mod office;
 mod pairing;
 mod postgres;
+mod sales;
 pub(crate) mod sql;
 mod sqlite;
 mod stalls;

@@ -202,6 +202,10 @@ CREATE TABLE pairings (
 );
 CREATE INDEX pairings_by_address ON pairings(address, created_at);
 "#,
+    // 8: the takings page reads a day of one atelier's sales, and voids since.
+    r#"
+CREATE INDEX events_by_atelier_kind_time ON events(atelier, kind, at);
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

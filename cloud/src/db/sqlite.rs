@@ -221,6 +221,10 @@ CREATE TABLE pairings (
 ) STRICT;
 CREATE INDEX pairings_by_address ON pairings(address, created_at);
 "#,
+    // 8: the takings page reads a day of one atelier's sales, and voids since.
+    r#"
+CREATE INDEX events_by_atelier_kind_time ON events(atelier, kind, at);
+"#,
 ];
 
 pub struct SqliteDb {

@@ -14,6 +14,7 @@ mod drops;
 mod pages;
 pub mod password;
 mod stalls;
+mod takings;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/pieces/new", get(catalog::new_piece).post(catalog::add_piece))
         .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
         .route("/office/pieces/{serial}", get(catalog::edit_piece).post(catalog::save_piece))
+        .route("/office/takings", get(takings::takings))
+        .route("/office/takings.csv", get(takings::takings_csv))
         .route("/office/drops", get(drops::drops))
         .route("/office/drops/new", get(drops::new_drop).post(drops::add_drop))
         .route("/office/drops/{id}", get(drops::edit_drop).post(drops::save_drop))

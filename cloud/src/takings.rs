@@ -1,0 +1,159 @@
+//! A day's takings per kiosk, from the events kiosks pushed, by the rules of the kiosk's own
+//! Z report (`store::reports` in the kiosk): a sale counts on the day it was made unless it
+//! was voided (whenever that was); its pieces, total and VAT as sold; cash net of the change
+//! given; voids and returns counted, and returns' money, on the day they were made.
+//! Pure: the store reads the events, the page shows the sums.
+
+use marketday_money::{Currency, Money};
+use serde::Deserialize;
+
+/// One event as the store keeps it, with the stall its kiosk belongs to.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub device: String,
+    pub stall: String,
+    pub kind: String,
+    /// When it happened on the kiosk, ms since the epoch.
+    pub at: i64,
+    pub payload: String,
+}
+
+/// What the sums need of a `sale.completed` payload.
+#[derive(Debug, Deserialize)]
+struct Sale {
+    id: String,
+    lines: Vec<serde_json::Value>,
+    tenders: Vec<Tender>,
+    totals: Totals,
+    change: Money,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Tender {
+    Cash { tendered: Money },
+    Card { amount: Money },
+}
+
+#[derive(Debug, Deserialize)]
+struct Totals {
+    total: Money,
+    vat: Money,
+}
+
+/// What the sums need of a `sale.voided` or `sale.returned` payload.
+#[derive(Debug, Deserialize)]
+struct Reversal {
+    sale_id: String,
+    amount: Money,
+}
+
+/// One kiosk's day, as its Z report sums it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Takings {
+    pub stall: String,
+    pub device: String,
+    pub currency: Currency,
+    pub sales: u32,
+    pub pieces: u32,
+    pub gross: i64,
+    pub vat: i64,
+    /// Sales paid (partly) in cash, and the cash kept: tendered less change.
+    pub cash_sales: u32,
+    pub cash: i64,
+    pub card_sales: u32,
+    pub card: i64,
+    pub voids: u32,
+    pub returns: u32,
+    /// Money paid back for returns.
+    pub refunded: i64,
+}
+
+/// Sums `events` (sales made in `[from, to)`, and every void and return made since `from`)
+/// per kiosk, by stall then kiosk. An event this version cannot read is left out and counted
+/// in the second value, so a page can say that its sums may be short.
+pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
+    let mut unreadable = 0;
+    let mut voided: Vec<&str> = Vec::new();
+    let mut reversals: Vec<(&Pushed, Reversal)> = Vec::new();
+    for event in events.iter().filter(|e| e.kind == "sale.voided" || e.kind == "sale.returned") {
+        match serde_json::from_str::<Reversal>(&event.payload) {
+            Ok(r) => reversals.push((event, r)),
+            Err(_) => unreadable += 1,
+        }
+    }
+    for (event, r) in &reversals {
+        if event.kind == "sale.voided" {
+            voided.push(r.sale_id.as_str());
+        }
+    }
+    let mut out: Vec<Takings> = Vec::new();
+    let row = |out: &mut Vec<Takings>, e: &Pushed, currency: Currency| -> usize {
+        match out.iter().position(|t| t.device == e.device && t.currency == currency) {
+            Some(i) => i,
+            None => {
+                out.push(Takings {
+                    stall: e.stall.clone(),
+                    device: e.device.clone(),
+                    currency,
+                    sales: 0,
+                    pieces: 0,
+                    gross: 0,
+                    vat: 0,
+                    cash_sales: 0,
+                    cash: 0,
+                    card_sales: 0,
+                    card: 0,
+                    voids: 0,
+                    returns: 0,
+                    refunded: 0,
+                });
+                out.len() - 1
+            }
+        }
+    };
+    for event in events.iter().filter(|e| e.kind == "sale.completed" && e.at >= from && e.at < to) {
+        let Ok(sale) = serde_json::from_str::<Sale>(&event.payload) else {
+            unreadable += 1;
+            continue;
+        };
+        if voided.contains(&sale.id.as_str()) {
+            continue;
+        }
+        let i = row(&mut out, event, sale.totals.total.currency);
+        let t = &mut out[i];
+        t.sales += 1;
+        t.pieces += sale.lines.len() as u32;
+        t.gross += sale.totals.total.minor;
+        t.vat += sale.totals.vat.minor;
+        let (mut cash, mut card) = (false, false);
+        for tender in &sale.tenders {
+            match tender {
+                Tender::Cash { tendered } => {
+                    cash = true;
+                    t.cash += tendered.minor;
+                }
+                Tender::Card { amount } => {
+                    card = true;
+                    t.card += amount.minor;
+                }
+            }
+        }
+        // Change comes out of the drawer: cash kept is what was handed over less it.
+        t.cash -= sale.change.minor;
+        t.cash_sales += u32::from(cash);
+        t.card_sales += u32::from(card);
+    }
+    for (event, r) in reversals.iter().filter(|(e, _)| e.at >= from && e.at < to) {
+        let i = row(&mut out, event, r.amount.currency);
+        let t = &mut out[i];
+        if event.kind == "sale.voided" {
+            t.voids += 1;
+        } else {
+            t.returns += 1;
+            t.refunded += r.amount.minor;
+        }
+    }
+    out.sort_by(|a, b| (&a.stall, &a.device).cmp(&(&b.stall, &b.device)));
+    (out, unreadable)
+}
