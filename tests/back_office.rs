@@ -1158,7 +1158,7 @@ fn a_stall_s_day(
         }
         let total = cart.totals(VatRate(2000)).unwrap().total.minor;
         let (sale, _) = cart.checkout(tenders(total), VatRate(2000), when, uuid::Uuid::now_v7()).unwrap();
-        store.commit_sale(&sale, "K1").unwrap();
+        store.commit_sale(&sale, device).unwrap();
         sale.id
     };
     // Pieces the demo left on sale (it sold, held and reserved some).
@@ -1229,7 +1229,94 @@ fn a_day_s_takings_are_each_kiosk_s_z_report(backend: Backend) {
     assert_eq!(nonsense.status, 400);
 }
 
+fn an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold(backend: Backend) {
+    let server = with_catalog(&backend);
+    let token = server.device("kiosk-1", "Brighton Open Market");
+    let addr = server.addr;
+    let cookie = sign_in(addr, STAFF);
+    let csrf = csrf_of(&get(addr, "/office/stalls", &[("Cookie", &cookie)]));
+    let sell = |order: &str, serials: &str| {
+        post(addr, "/office/stalls/online", &cookie, &[("csrf", &csrf), ("order", order), ("serials", serials)])
+    };
+    let refused = sell("WEB-2001", "RG-2026-0009 RG-2026-0020\nRG-2026-0008 RG-2026-9999");
+    assert_eq!(refused.status, 422);
+    let text = refused.text();
+    for why in ["RG-2026-0009 is sold", "RG-2026-0008 is reported lost or stolen", "RG-2026-9999 is not in the catalog"]
+    {
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    assert!(text.contains("Nothing was recorded"), "{text}");
+    let unnamed = sell("WEB 2001", "RG-2026-0020");
+    assert_eq!(unnamed.status, 422);
+    assert!(unnamed.text().contains("The shop's order number"), "{}", unnamed.text());
+    let db = server.state.db();
+    let sold_by = |serial: &str| {
+        let page = db
+            .pieces(ATELIER, &marketday_cloud::db::PieceQuery { text: serial.into(), limit: 5, ..Default::default() });
+        page.unwrap().lines.into_iter().find(|l| l.serial == serial).and_then(|l| l.sold_by)
+    };
+    assert_eq!(sold_by("RG-2026-0020"), None, "nothing of the refused order was recorded");
+
+    let done = sell("WEB-2001", "rg-2026-0020, RG-2026-0021");
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("Order WEB-2001: 2 pieces sold online"), "{}", done.text());
+    assert!(sell("WEB-2001", "RG-2026-0020 RG-2026-0021").text().contains("sold online"), "a double click is done");
+    assert_eq!(sold_by("RG-2026-0021").as_deref(), Some("online"));
+    // Kiosks learn it; a stall cannot take the piece now.
+    let auth = format!("Bearer {token}");
+    let page = get(addr, &format!("{}?since=0&limit=500", wire::CHANGES), &[("Authorization", &auth)]);
+    let changes: wire::ChangesPage = serde_json::from_str(&page.body).unwrap();
+    let last = changes
+        .changes
+        .into_iter()
+        .filter(|c| c.kind == "piece_state")
+        .map(|c| serde_json::from_value::<wire::PieceStateChange>(c.data).unwrap())
+        .rfind(|s| s.serial == "RG-2026-0020")
+        .unwrap();
+    assert_eq!(last.sold_by.as_deref(), Some("online"));
+    let moved = post(
+        addr,
+        "/office/stalls/send",
+        &cookie,
+        &[("csrf", &csrf), ("stall", "Lewes Market"), ("serials", "RG-2026-0020"), ("drop", "")],
+    );
+    assert!(moved.text().contains("RG-2026-0020 is sold"), "{}", moved.text());
+    let owner = sign_in(addr, OWNER);
+    let audit = get(addr, "/office/audit", &[("Cookie", &owner)]).text();
+    assert_eq!(audit.matches("recorded an online sale").count(), 1, "{audit}");
+}
+
+fn the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back(backend: Backend) {
+    let server = with_people(&backend);
+    let dir = tempfile::tempdir().unwrap();
+    a_stall_s_day(&server, "K1", "Spitalfields", dir.path());
+    let cookie = sign_in(server.addr, STAFF);
+    let list = |q: &str| get(server.addr, &format!("/office/sales?q={}", percent_encode(q)), &[("Cookie", &cookie)]);
+    let all = list("");
+    assert_eq!(all.status, 200);
+    let text = all.text();
+    assert!(text.contains("Showing 1–6 of 6"), "the demo's two and the day's four: {text}");
+    assert_eq!(text.matches("Voided").count(), 1, "{text}");
+    assert_eq!(text.matches("Returned: ").count(), 1, "{text}");
+    // What the list is made from, to search for.
+    let db = server.state.db();
+    let (sales, _) = db.sales(ATELIER, "", 0, 50).unwrap();
+    let reversals = db.reversals_since(ATELIER, 0).unwrap();
+    let listed: Vec<_> = sales.iter().map(|s| marketday_cloud::takings::listed(s, &reversals).unwrap()).collect();
+    let returned = listed.iter().find(|s| !s.returned.is_empty()).unwrap();
+    let by_receipt = list(&returned.receipt).text();
+    assert!(by_receipt.contains("Showing 1–1 of 1") && by_receipt.contains(&returned.receipt), "{by_receipt}");
+    assert!(by_receipt.contains(&format!("Returned: {}", returned.returned[0])), "{by_receipt}");
+    let by_serial = list(&returned.returned[0].to_lowercase()).text();
+    assert!(by_serial.contains("Showing 1–1 of 1") && by_serial.contains(&returned.receipt), "{by_serial}");
+    let voided = listed.iter().find(|s| s.voided).unwrap();
+    assert!(list(&voided.receipt).text().contains("Voided"));
+    assert!(list("100%_none").text().contains("No sale matches"), "% and _ are taken literally");
+}
+
 on_both_stores!(
+    the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back,
+    an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold,
     a_day_s_takings_are_each_kiosk_s_z_report,
     a_drop_is_added_with_its_phases_and_kiosks_pull_it,
     pieces_go_to_a_stall_all_of_them_or_none,
@@ -1297,6 +1384,11 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("Lewes Market") && text.contains("Takings: Today"), "{text}");
             fits("takings").await;
             shoot("15-takings", b.screenshot().await);
+            b.client.find(Locator::LinkText("Sales")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("newest first").await;
+            assert!(text.contains("Showing 1–12 of 12") && text.contains("Voided"), "{text}");
+            fits("sales").await;
+            shoot("16-sales", b.screenshot().await);
             b.client.find(Locator::LinkText("People")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::Id("name")).await.unwrap().send_keys("Ada Lin").await.unwrap();
             b.client.find(Locator::Id("email")).await.unwrap().send_keys("ada at the atelier").await.unwrap();

@@ -157,3 +157,89 @@ pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
     out.sort_by(|a, b| (&a.stall, &a.device).cmp(&(&b.stall, &b.device)));
     (out, unreadable)
 }
+
+/// A sale as the sales list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// "K1-000042", as the receipt prints it.
+    pub receipt: String,
+    pub at: i64,
+    pub stall: String,
+    pub serials: Vec<String>,
+    pub total: Money,
+    /// Each tender's kind ("cash", "card") and amount; cash as handed over.
+    pub tenders: Vec<(&'static str, Money)>,
+    pub change: Money,
+    pub voided: bool,
+    /// Pieces returned, and the money paid back for them.
+    pub returned: Vec<String>,
+    pub refunded: Option<Money>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Receipt {
+    device: String,
+    seq: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedSale {
+    id: String,
+    receipt: Receipt,
+    lines: Vec<Line>,
+    tenders: Vec<Tender>,
+    totals: Totals,
+    change: Money,
+}
+
+#[derive(Debug, Deserialize)]
+struct Line {
+    serial: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Taken {
+    sale_id: String,
+    #[serde(default)]
+    serials: Vec<String>,
+    amount: Money,
+}
+
+/// `sale` as the list shows it, with what `reversals` took back of it; `None` for a payload
+/// this version cannot read.
+pub fn listed(sale: &Pushed, reversals: &[Pushed]) -> Option<Listed> {
+    let s: ListedSale = serde_json::from_str(&sale.payload).ok()?;
+    let mut listed = Listed {
+        receipt: format!("{}-{:06}", s.receipt.device, s.receipt.seq),
+        at: sale.at,
+        stall: sale.stall.clone(),
+        serials: s.lines.into_iter().map(|l| l.serial).collect(),
+        total: s.totals.total,
+        tenders: s
+            .tenders
+            .iter()
+            .map(|t| match t {
+                Tender::Cash { tendered } => ("cash", *tendered),
+                Tender::Card { amount } => ("card", *amount),
+            })
+            .collect(),
+        change: s.change,
+        voided: false,
+        returned: Vec::new(),
+        refunded: None,
+    };
+    for r in reversals.iter().filter(|r| r.device == sale.device) {
+        let Ok(taken) = serde_json::from_str::<Taken>(&r.payload) else { continue };
+        if taken.sale_id != s.id {
+            continue;
+        }
+        if r.kind == "sale.voided" {
+            listed.voided = true;
+        } else {
+            listed.returned.extend(taken.serials);
+            let before = listed.refunded.map_or(0, |m| m.minor);
+            listed.refunded = Some(Money::new(before + taken.amount.minor, taken.amount.currency));
+        }
+    }
+    Some(listed)
+}

@@ -127,7 +127,7 @@ pub struct PiecePage {
 }
 
 /// `text` for a `LIKE ... ESCAPE '\'` pattern: its own `%` and `_` taken literally.
-fn like_pattern(text: &str) -> String {
+pub(super) fn like_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }

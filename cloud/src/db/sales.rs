@@ -30,4 +30,74 @@ impl Db {
             })
             .collect()
     }
+
+    /// One page of the atelier's sales, newest first, with how many match in all. `text`
+    /// finds a receipt ("K1-000042") or any text of the sale: a serial, a title, a card
+    /// reference.
+    pub fn sales(&self, atelier: &str, text: &str, offset: i64, limit: i64) -> Result<(Vec<Pushed>, i64), DbError> {
+        let text = text.trim();
+        // A receipt is kept as its device and number: `{"device":"K1","seq":42}`.
+        let receipt = text
+            .rsplit_once('-')
+            .and_then(|(device, seq)| Some((device, seq.parse::<u64>().ok()?)))
+            .map(|(device, seq)| {
+                super::office::like_pattern(&format!("\"receipt\":{{\"device\":\"{device}\",\"seq\":{seq}}}"))
+            })
+            .unwrap_or_default();
+        let anything = if text.is_empty() { String::new() } else { super::office::like_pattern(text) };
+        let filter = "FROM events e JOIN devices d ON d.id = e.device
+             WHERE e.atelier = $1 AND e.kind = 'sale.completed'
+               AND ($2 = '' OR UPPER(e.payload) LIKE UPPER($3) ESCAPE '\\' OR e.payload LIKE $4 ESCAPE '\\')";
+        self.tx(|tx| {
+            let total = tx
+                .query_opt(&format!("SELECT COUNT(*) {filter}"), vals![atelier, text, &anything, &receipt])?
+                .map(|r| r.int(0))
+                .transpose()?
+                .unwrap_or(0);
+            let rows = tx.query(
+                &format!(
+                    "SELECT e.device, d.stall, e.kind, e.at, e.payload {filter}
+                     ORDER BY e.at DESC, e.device, e.seq DESC LIMIT $5 OFFSET $6"
+                ),
+                vals![atelier, text, &anything, &receipt, limit, offset],
+            )?;
+            let sales = rows
+                .iter()
+                .map(|r| {
+                    Ok(Pushed {
+                        device: r.text(0)?,
+                        stall: r.text(1)?,
+                        kind: r.text(2)?,
+                        at: r.int(3)?,
+                        payload: r.text(4)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            Ok((sales, total))
+        })
+    }
+
+    /// Voids and returns made since `since`, for the sales list to say which of its sales
+    /// were taken back.
+    pub fn reversals_since(&self, atelier: &str, since: i64) -> Result<Vec<Pushed>, DbError> {
+        let rows = self.tx(|tx| {
+            tx.query(
+                "SELECT e.device, d.stall, e.kind, e.at, e.payload FROM events e JOIN devices d ON d.id = e.device
+                 WHERE e.atelier = $1 AND e.kind IN ('sale.voided', 'sale.returned') AND e.at >= $2
+                 ORDER BY e.at",
+                vals![atelier, since],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(Pushed {
+                    device: r.text(0)?,
+                    stall: r.text(1)?,
+                    kind: r.text(2)?,
+                    at: r.int(3)?,
+                    payload: r.text(4)?,
+                })
+            })
+            .collect()
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::accounts::record;
 use super::sql::vals;
-use super::{Db, DbError, publish_state};
+use super::{Db, DbError, mark_sold, publish_state};
 
 /// One stall at a glance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +153,56 @@ impl Db {
             let detail = format!("{} to {stall}", plural(serials.len()));
             record(tx, atelier, actor, "sent pieces to a stall", &detail, now)?;
             Ok(Sent::Done { sent: serials.len(), moved })
+        })
+    }
+
+    /// Records a sale in the online shop from the back office, as `actor`: kiosks learn the
+    /// pieces are sold, and a stall's later sale of them is refused. All or none: a serial
+    /// not in the catalog, sold by another sale or reported lost refuses the lot. The same
+    /// order sent again (a double click) changes nothing.
+    pub fn record_online_sale(
+        &self,
+        atelier: &str,
+        order: &str,
+        serials: &[String],
+        actor: &str,
+        now: i64,
+    ) -> Result<Sent, DbError> {
+        self.write(atelier, |tx| {
+            let mut refused = Vec::new();
+            let mut already = 0;
+            for serial in serials {
+                if tx
+                    .query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
+                    .is_none()
+                {
+                    refused.push(NotSent::Unknown(serial.clone()));
+                    continue;
+                }
+                let row = tx.query_opt(
+                    "SELECT sold_sale, lost_at FROM pieces WHERE atelier = $1 AND serial = $2",
+                    vals![atelier, serial],
+                )?;
+                let Some(row) = row else { continue };
+                match row.opt_text(0)? {
+                    Some(sale) if sale == order => already += 1,
+                    Some(_) => refused.push(NotSent::Sold(serial.clone())),
+                    None if row.opt_int(1)?.is_some() => refused.push(NotSent::ReportedLost(serial.clone())),
+                    None => {}
+                }
+            }
+            if !refused.is_empty() {
+                return Ok(Sent::Refused(refused));
+            }
+            if already == serials.len() {
+                return Ok(Sent::Done { sent: serials.len(), moved: 0 });
+            }
+            for serial in serials {
+                mark_sold(tx, atelier, serial, order, "online", now, now)?;
+            }
+            let detail = format!("{order}: {}", plural(serials.len()));
+            record(tx, atelier, actor, "recorded an online sale", &detail, now)?;
+            Ok(Sent::Done { sent: serials.len(), moved: 0 })
         })
     }
 }

@@ -13,6 +13,7 @@ mod certificates;
 mod drops;
 mod pages;
 pub mod password;
+mod sales;
 mod stalls;
 mod takings;
 
@@ -57,12 +58,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
         .route("/office/pieces/{serial}", get(catalog::edit_piece).post(catalog::save_piece))
         .route("/office/takings", get(takings::takings))
+        .route("/office/sales", get(sales::sales))
         .route("/office/takings.csv", get(takings::takings_csv))
         .route("/office/drops", get(drops::drops))
         .route("/office/drops/new", get(drops::new_drop).post(drops::add_drop))
         .route("/office/drops/{id}", get(drops::edit_drop).post(drops::save_drop))
         .route("/office/stalls", get(stalls::stalls))
         .route("/office/stalls/send", post(stalls::send))
+        .route("/office/stalls/online", post(stalls::sell_online))
         .route("/office/certificates", get(certificates::certificates))
         .route("/office/certificates/key", post(certificates::make_key))
         .route("/office/certificates/sign", post(certificates::sign))

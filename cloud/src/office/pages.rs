@@ -210,14 +210,36 @@ pub async fn sign_out_everywhere(
 struct HomePage {
     frame: Frame,
     summary: Summary,
+    /// Today's takings in each currency sold in, with the number of sales.
+    takings: Vec<(String, u32)>,
 }
 
 pub async fn home(State(state): State<Arc<AppState>>, signed: SignedIn) -> Response {
     let atelier = signed.atelier().to_owned();
-    match with_db(&state, move |db| db.summary(&atelier)).await {
-        Ok(summary) => html(StatusCode::OK, &HomePage { frame: Frame::of(&signed, "home"), summary }),
-        Err(page) => page,
+    let now = now_ms();
+    let from = now - now.rem_euclid(86_400_000);
+    let found =
+        with_db(&state, move |db| Ok((db.summary(&atelier)?, db.sales_events(&atelier, from, from + 86_400_000)?)))
+            .await;
+    let (summary, events) = match found {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let mut takings: Vec<(marketday_money::Currency, i64, u32)> = Vec::new();
+    for t in crate::takings::sum(&events, from, from + 86_400_000).0 {
+        match takings.iter_mut().find(|(c, _, _)| *c == t.currency) {
+            Some((_, gross, sales)) => {
+                *gross += t.gross;
+                *sales += t.sales;
+            }
+            None => takings.push((t.currency, t.gross, t.sales)),
+        }
     }
+    let takings = takings
+        .into_iter()
+        .map(|(currency, gross, sales)| (marketday_money::Money::new(gross, currency).to_string(), sales))
+        .collect();
+    html(StatusCode::OK, &HomePage { frame: Frame::of(&signed, "home"), summary, takings })
 }
 
 #[derive(Template)]

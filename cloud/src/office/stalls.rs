@@ -72,10 +72,29 @@ struct StallsPage {
     frame: Frame,
     stalls: Vec<StallRow>,
     drops: Vec<String>,
+    shown: Shown,
+}
+
+/// The page's forms as sent, and what came of them.
+#[derive(Default)]
+struct Shown {
     form: SendForm,
     problems: Problems,
     refused: Vec<String>,
+    online: OnlineForm,
+    online_problems: Problems,
+    online_refused: Vec<String>,
     said: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct OnlineForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    serials: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -90,13 +109,7 @@ pub struct SendForm {
     drop: String,
 }
 
-async fn page(
-    state: &Arc<AppState>,
-    signed: &SignedIn,
-    status: StatusCode,
-    form: SendForm,
-    (problems, refused, said): (Problems, Vec<String>, Option<String>),
-) -> Response {
+async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, shown: Shown) -> Response {
     let atelier = signed.atelier().to_owned();
     let found = with_db(state, move |db| Ok((db.stalls(&atelier)?, db.drops_and_stalls(&atelier)?.0))).await;
     let (stalls, drops) = match found {
@@ -111,7 +124,7 @@ async fn page(
             line,
         })
         .collect();
-    html(status, &StallsPage { frame: Frame::of(signed, "stalls"), stalls, drops, form, problems, refused, said })
+    html(status, &StallsPage { frame: Frame::of(signed, "stalls"), stalls, drops, shown })
 }
 
 /// What a query value must escape.
@@ -119,7 +132,7 @@ const QUERY: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 pub async fn stalls(State(state): State<Arc<AppState>>, signed: SignedIn) -> Response {
-    page(&state, &signed, StatusCode::OK, SendForm::default(), Default::default()).await
+    page(&state, &signed, StatusCode::OK, Shown::default()).await
 }
 
 pub async fn send(State(state): State<Arc<AppState>>, signed: SignedIn, Form(form): Form<SendForm>) -> Response {
@@ -156,7 +169,8 @@ pub async fn send(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
         problems.add("serials", "Type or scan the pieces' serials, or choose a drop.");
     }
     if !problems.is_empty() {
-        return page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, form, (problems, Vec::new(), None)).await;
+        return page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, Shown { form, problems, ..Shown::default() })
+            .await;
     }
     let (atelier, actor, to) = (signed.atelier().to_owned(), signed.email().to_owned(), stall.clone());
     let sent = with_db(&state, move |db| db.send_to_stall(&atelier, &to, &chosen, &actor, now_ms())).await;
@@ -169,12 +183,59 @@ pub async fn send(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
                 n => format!(" ({n} of them from other stalls)"),
             };
             let said = format!("Sent {pieces} to {stall}{from}. Its kiosks pick them up at their next pull.");
-            page(&state, &signed, StatusCode::OK, SendForm::default(), (Problems::default(), Vec::new(), Some(said)))
-                .await
+            page(&state, &signed, StatusCode::OK, Shown { said: Some(said), ..Shown::default() }).await
         }
         Ok(Sent::Refused(why)) => {
             let refused = why.iter().map(ToString::to_string).collect();
-            page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, form, (Problems::default(), refused, None)).await
+            page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, Shown { form, refused, ..Shown::default() }).await
+        }
+        Err(page) => page,
+    }
+}
+
+/// Records a sale in the online shop: its pieces are sold, kiosks learn it at their next
+/// pull, and a stall's later sale of them is refused.
+pub async fn sell_online(
+    State(state): State<Arc<AppState>>,
+    signed: SignedIn,
+    Form(form): Form<OnlineForm>,
+) -> Response {
+    if let Err(refused) = signed.check_form(&form.csrf) {
+        return axum::response::IntoResponse::into_response(refused);
+    }
+    let mut problems = Problems::default();
+    let order = form.order.trim().to_owned();
+    let fair = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '#';
+    if order.is_empty() || order.len() > 40 || !order.chars().all(fair) {
+        problems.add("order", "The shop's order number: 1 to 40 letters, digits, '-', '_' or '#', such as WEB-1042.");
+    }
+    let chosen = match serials(&form.serials) {
+        Ok(chosen) if chosen.is_empty() => {
+            problems.add("online_serials", "Type or scan the serials of the pieces the order bought.");
+            chosen
+        }
+        Ok(chosen) => chosen,
+        Err(why) => {
+            problems.add("online_serials", why);
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        let shown = Shown { online: form, online_problems: problems, ..Shown::default() };
+        return page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, shown).await;
+    }
+    let (atelier, actor, sold) = (signed.atelier().to_owned(), signed.email().to_owned(), order.clone());
+    let recorded = with_db(&state, move |db| db.record_online_sale(&atelier, &sold, &chosen, &actor, now_ms())).await;
+    match recorded {
+        Ok(Sent::Done { sent, .. }) => {
+            let pieces = if sent == 1 { "1 piece".to_owned() } else { format!("{sent} pieces") };
+            let said = format!("Order {order}: {pieces} sold online. Kiosks learn it at their next pull.");
+            page(&state, &signed, StatusCode::OK, Shown { said: Some(said), ..Shown::default() }).await
+        }
+        Ok(Sent::Refused(why)) => {
+            let online_refused = why.iter().map(ToString::to_string).collect();
+            let shown = Shown { online: form, online_refused, ..Shown::default() };
+            page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, shown).await
         }
         Err(page) => page,
     }
