@@ -85,6 +85,11 @@ impl Custody {
         Ok(Some(key))
     }
 
+    /// Removes a key made but never published (another request published one first).
+    pub fn discard(&self, atelier: &str, id: KeyId) -> std::io::Result<()> {
+        fs::remove_file(self.file(atelier, id))
+    }
+
     /// Does this server keep the secret of `id`?
     pub fn keeps(&self, atelier: &str, id: KeyId) -> bool {
         self.file(atelier, id).is_file()

@@ -79,7 +79,10 @@ pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
     for event in events.iter().filter(|e| e.kind == "sale.voided" || e.kind == "sale.returned") {
         match serde_json::from_str::<Reversal>(&event.payload) {
             Ok(r) => reversals.push((event, r)),
-            Err(_) => unreadable += 1,
+            Err(e) => {
+                tracing::warn!(device = %event.device, kind = %event.kind, at = event.at, error = %e, "takings: an event that cannot be read");
+                unreadable += 1
+            }
         }
     }
     for (event, r) in &reversals {
@@ -113,9 +116,13 @@ pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
         }
     };
     for event in events.iter().filter(|e| e.kind == "sale.completed" && e.at >= from && e.at < to) {
-        let Ok(sale) = serde_json::from_str::<Sale>(&event.payload) else {
-            unreadable += 1;
-            continue;
+        let sale = match serde_json::from_str::<Sale>(&event.payload) {
+            Ok(sale) => sale,
+            Err(e) => {
+                tracing::warn!(device = %event.device, at = event.at, error = %e, "takings: a sale that cannot be read");
+                unreadable += 1;
+                continue;
+            }
         };
         if voided.contains(&sale.id.as_str()) {
             continue;
@@ -124,23 +131,23 @@ pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
         let t = &mut out[i];
         t.sales += 1;
         t.pieces += sale.lines.len() as u32;
-        t.gross += sale.totals.total.minor;
-        t.vat += sale.totals.vat.minor;
+        t.gross = t.gross.saturating_add(sale.totals.total.minor);
+        t.vat = t.vat.saturating_add(sale.totals.vat.minor);
         let (mut cash, mut card) = (false, false);
         for tender in &sale.tenders {
             match tender {
                 Tender::Cash { tendered } => {
                     cash = true;
-                    t.cash += tendered.minor;
+                    t.cash = t.cash.saturating_add(tendered.minor);
                 }
                 Tender::Card { amount } => {
                     card = true;
-                    t.card += amount.minor;
+                    t.card = t.card.saturating_add(amount.minor);
                 }
             }
         }
         // Change comes out of the drawer: cash kept is what was handed over less it.
-        t.cash -= sale.change.minor;
+        t.cash = t.cash.saturating_sub(sale.change.minor);
         t.cash_sales += u32::from(cash);
         t.card_sales += u32::from(card);
     }
@@ -151,7 +158,7 @@ pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
             t.voids += 1;
         } else {
             t.returns += 1;
-            t.refunded += r.amount.minor;
+            t.refunded = t.refunded.saturating_add(r.amount.minor);
         }
     }
     out.sort_by(|a, b| (&a.stall, &a.device).cmp(&(&b.stall, &b.device)));
@@ -238,7 +245,7 @@ pub fn listed(sale: &Pushed, reversals: &[Pushed]) -> Option<Listed> {
         } else {
             listed.returned.extend(taken.serials);
             let before = listed.refunded.map_or(0, |m| m.minor);
-            listed.refunded = Some(Money::new(before + taken.amount.minor, taken.amount.currency));
+            listed.refunded = Some(Money::new(before.saturating_add(taken.amount.minor), taken.amount.currency));
         }
     }
     Some(listed)

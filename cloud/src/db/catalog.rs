@@ -131,22 +131,40 @@ impl Db {
 
     /// Publishes keys made, retired or withdrawn in the back office, with the audit's line,
     /// in one transaction. A key that is not one refuses the batch, as in [`Db::publish`].
+    /// With `in_use`, only while the key signing on that day is still the one given by id
+    /// ("" for none): two requests that both read the same key in use (a double click) make
+    /// one new key, not two. Answers whether it published.
     pub fn publish_keys(
         &self,
         atelier: &str,
         keys: &[KeyChange],
+        in_use: Option<(&str, chrono::NaiveDate)>,
         (action, detail): (&str, &str),
         actor: &str,
         now: i64,
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
         for key in keys {
             key.trusted().map_err(|e| DbError::Invalid(format!("the key {}: {e}", key.public_key)))?;
         }
         self.write(atelier, |tx| {
+            if let Some((expected, day)) = in_use {
+                let held = tx.query("SELECT data FROM atelier_keys WHERE atelier = $1", vals![atelier])?;
+                let held = held
+                    .iter()
+                    .map(|r| {
+                        serde_json::from_str::<KeyChange>(&r.text(0)?).map_err(|e| DbError::Invalid(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let now_in_use = crate::signing::key_in_use(&held, day).and_then(crate::signing::key_id);
+                if now_in_use.map(|id| id.to_string()).unwrap_or_default() != expected {
+                    return Ok(false);
+                }
+            }
             for key in keys {
                 append_change(tx, atelier, None, &ChangeBody::Key(key.clone()), now)?;
             }
-            record(tx, atelier, actor, action, detail, now)
+            record(tx, atelier, actor, action, detail, now)?;
+            Ok(true)
         })
     }
 

@@ -33,7 +33,7 @@ impl Db {
 
     /// One page of the atelier's sales, newest first, with how many match in all. `text`
     /// finds a receipt ("K1-000042") or any text of the sale: a serial, a title, a card
-    /// reference.
+    /// reference; in any case of ASCII letters (both stores upper-case both sides).
     pub fn sales(&self, atelier: &str, text: &str, offset: i64, limit: i64) -> Result<(Vec<Pushed>, i64), DbError> {
         let text = text.trim();
         // A receipt is kept as its device and number: `{"device":"K1","seq":42}`.
@@ -47,7 +47,7 @@ impl Db {
         let anything = if text.is_empty() { String::new() } else { super::office::like_pattern(text) };
         let filter = "FROM events e JOIN devices d ON d.id = e.device
              WHERE e.atelier = $1 AND e.kind = 'sale.completed'
-               AND ($2 = '' OR UPPER(e.payload) LIKE UPPER($3) ESCAPE '\\' OR e.payload LIKE $4 ESCAPE '\\')";
+               AND ($2 = '' OR UPPER(e.payload) LIKE UPPER($3) ESCAPE '\\' OR UPPER(e.payload) LIKE UPPER($4) ESCAPE '\\')";
         self.tx(|tx| {
             let total = tx
                 .query_opt(&format!("SELECT COUNT(*) {filter}"), vals![atelier, text, &anything, &receipt])?

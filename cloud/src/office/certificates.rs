@@ -20,6 +20,9 @@ use crate::now_ms;
 use crate::signing::{self, Need};
 use crate::wire::{DropChange, KeyChange, PieceChange};
 
+/// What a serial in a path must escape (a serial is letters, digits and '-').
+const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
 /// Today, in UTC: the day certificates are issued and keys change.
 fn today() -> NaiveDate {
     chrono::DateTime::from_timestamp_millis(now_ms()).map_or(NaiveDate::MIN, |t| t.date_naive())
@@ -231,11 +234,24 @@ pub async fn make_key(State(state): State<Arc<AppState>>, signed: SignedIn, Form
             format!("Key {id} is made and kept on this server. Kiosks trust it from their next pull."),
         ),
     };
-    let (actor, detail) = (signed.email().to_owned(), id.clone());
-    let published =
-        with_db(&state, move |db| db.publish_keys(&atelier, &changes, (action, &detail), &actor, now_ms())).await;
+    let (actor, detail, who) = (signed.email().to_owned(), id.clone(), atelier.clone());
+    let replacing = in_use.map(|id| id.to_string()).unwrap_or_default();
+    let published = with_db(&state, move |db| {
+        db.publish_keys(&who, &changes, Some((&replacing, today)), (action, &detail), &actor, now_ms())
+    })
+    .await;
     match published {
-        Ok(()) => page(&state, &signed, StatusCode::OK, Outcome { said: Some(said), ..Outcome::default() }).await,
+        Ok(true) => page(&state, &signed, StatusCode::OK, Outcome { said: Some(said), ..Outcome::default() }).await,
+        Ok(false) => {
+            // Another request (the same form sent twice at once) made a key first: this one
+            // was never published, so it can go.
+            let made = marketday_provenance::KeyId::of(&key.verifying_key());
+            if let Err(e) = state.custody().discard(&atelier, made) {
+                tracing::warn!(error = %e, key = %made, "back office: an unpublished key file stays");
+            }
+            let said = "That key was already made: the page now shows it.".to_owned();
+            page(&state, &signed, StatusCode::OK, Outcome { said: Some(said), ..Outcome::default() }).await
+        }
         Err(page) => page,
     }
 }
@@ -286,7 +302,7 @@ pub async fn withdraw_key(
     let withdrawn = signing::withdrawal(key, &reason, today());
     let (atelier, actor, detail) = (signed.atelier().to_owned(), signed.email().to_owned(), format!("{id}: {reason}"));
     let published = with_db(&state, move |db| {
-        db.publish_keys(&atelier, &[withdrawn], ("withdrew a signing key", &detail), &actor, now_ms())
+        db.publish_keys(&atelier, &[withdrawn], None, ("withdrew a signing key", &detail), &actor, now_ms())
     })
     .await;
     if let Err(page) = published {
@@ -368,9 +384,10 @@ pub async fn sign(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
             return page;
         }
     }
-    if let Some(serial) = one.filter(|_| refused.is_empty()) {
+    if let Some(serial) = one.filter(|s| refused.is_empty() && held.pieces.iter().any(|p| p.serial == *s)) {
         // From the piece's own page: back to it, which now says it is certified.
-        return Redirect::to(&format!("/office/pieces/{serial}")).into_response();
+        let path = percent_encoding::utf8_percent_encode(&serial, PATH);
+        return Redirect::to(&format!("/office/pieces/{path}")).into_response();
     }
     let said = match count {
         0 if refused.is_empty() => "Nothing to sign: every piece chosen already has a genuine certificate.".to_owned(),

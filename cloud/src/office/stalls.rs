@@ -25,15 +25,19 @@ const MAX_PIECES: usize = 5_000;
 /// (`RG-2026-0001..0024`, `RG-2026-0001..RG-2026-0024`).
 pub fn serials(text: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
-    let mut add = |serial: String| {
-        if !out.contains(&serial) {
+    let mut seen = std::collections::HashSet::new();
+    // Refused at the first serial past the limit, before a form of ranges costs more.
+    let too_many = || format!("at most {MAX_PIECES} pieces at a time");
+    let mut add = |serial: String| -> Result<(), String> {
+        if seen.insert(serial.clone()) {
             out.push(serial);
         }
+        if out.len() > MAX_PIECES { Err(too_many()) } else { Ok(()) }
     };
     for word in text.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|w| !w.is_empty()) {
         let word = word.to_ascii_uppercase();
         let Some((from, to)) = word.split_once("..") else {
-            add(word);
+            add(word)?;
             continue;
         };
         let digits = from.len() - from.trim_end_matches(|c: char| c.is_ascii_digit()).len();
@@ -51,11 +55,8 @@ pub fn serials(text: &str) -> Result<Vec<String>, String> {
             return Err(format!("{word} is more than {MAX_PIECES} pieces"));
         }
         for n in a..=b {
-            add(format!("{prefix}{n:0digits$}"));
+            add(format!("{prefix}{n:0digits$}"))?;
         }
-    }
-    if out.len() > MAX_PIECES {
-        return Err(format!("at most {MAX_PIECES} pieces at a time"));
     }
     Ok(out)
 }
@@ -258,5 +259,8 @@ mod tests {
         assert!(serials("RG-2026-0001..X").unwrap_err().contains("is not a range"));
         assert!(serials("RING..0004").unwrap_err().contains("is not a range"));
         assert!(serials("RG-0..RG-99999").unwrap_err().contains("more than 5000"));
+        // Many ranges, each under the limit, are stopped at the limit, not expanded whole.
+        let many: Vec<String> = (0..400).map(|i| format!("R{i}-0..4999")).collect();
+        assert!(serials(&many.join(" ")).unwrap_err().contains("at most 5000"));
     }
 }

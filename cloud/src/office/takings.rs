@@ -102,15 +102,15 @@ fn total(rows: &[Takings], currency: Currency) -> Takings {
         refunded: 0,
     };
     for t in rows.iter().filter(|t| t.currency == currency) {
-        all.sales += t.sales;
-        all.pieces += t.pieces;
-        all.gross += t.gross;
-        all.vat += t.vat;
-        all.cash += t.cash;
-        all.card += t.card;
-        all.voids += t.voids;
-        all.returns += t.returns;
-        all.refunded += t.refunded;
+        all.sales = all.sales.saturating_add(t.sales);
+        all.pieces = all.pieces.saturating_add(t.pieces);
+        all.gross = all.gross.saturating_add(t.gross);
+        all.vat = all.vat.saturating_add(t.vat);
+        all.cash = all.cash.saturating_add(t.cash);
+        all.card = all.card.saturating_add(t.card);
+        all.voids = all.voids.saturating_add(t.voids);
+        all.returns = all.returns.saturating_add(t.returns);
+        all.refunded = all.refunded.saturating_add(t.refunded);
     }
     all
 }
@@ -135,6 +135,7 @@ pub async fn takings(State(state): State<Arc<AppState>>, signed: SignedIn, Query
         Err(page) => return page,
     };
     let mut currencies: Vec<Currency> = sums.iter().map(|t| t.currency).collect();
+    currencies.sort_by(|a, b| a.code().cmp(b.code()));
     currencies.dedup();
     let totals =
         if sums.len() > 1 { currencies.iter().map(|c| Row::of(&total(&sums, *c))).collect() } else { Vec::new() };
