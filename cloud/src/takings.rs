@@ -69,6 +69,28 @@ pub struct Takings {
     pub refunded: i64,
 }
 
+impl Takings {
+    /// Nothing yet, for `device` at `stall`.
+    pub fn empty(stall: &str, device: &str, currency: Currency) -> Takings {
+        Takings {
+            stall: stall.to_owned(),
+            device: device.to_owned(),
+            currency,
+            sales: 0,
+            pieces: 0,
+            gross: 0,
+            vat: 0,
+            cash_sales: 0,
+            cash: 0,
+            card_sales: 0,
+            card: 0,
+            voids: 0,
+            returns: 0,
+            refunded: 0,
+        }
+    }
+}
+
 /// Sums `events` (sales made in `[from, to)`, and every void and return made since `from`)
 /// per kiosk, by stall then kiosk. An event this version cannot read is left out and counted
 /// in the second value, so a page can say that its sums may be short.
@@ -95,22 +117,7 @@ pub fn sum(events: &[Pushed], from: i64, to: i64) -> (Vec<Takings>, usize) {
         match out.iter().position(|t| t.device == e.device && t.currency == currency) {
             Some(i) => i,
             None => {
-                out.push(Takings {
-                    stall: e.stall.clone(),
-                    device: e.device.clone(),
-                    currency,
-                    sales: 0,
-                    pieces: 0,
-                    gross: 0,
-                    vat: 0,
-                    cash_sales: 0,
-                    cash: 0,
-                    card_sales: 0,
-                    card: 0,
-                    voids: 0,
-                    returns: 0,
-                    refunded: 0,
-                });
+                out.push(Takings::empty(&e.stall, &e.device, currency));
                 out.len() - 1
             }
         }

@@ -1,6 +1,6 @@
 //! What the kiosks pushed of their sales, read back for the back office's takings.
 
-use super::sql::vals;
+use super::sql::{Row, vals};
 use super::{Db, DbError};
 use crate::takings::Pushed;
 
@@ -18,17 +18,7 @@ impl Db {
                 vals![atelier, from, to],
             )
         })?;
-        rows.iter()
-            .map(|r| {
-                Ok(Pushed {
-                    device: r.text(0)?,
-                    stall: r.text(1)?,
-                    kind: r.text(2)?,
-                    at: r.int(3)?,
-                    payload: r.text(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(pushed).collect()
     }
 
     /// One page of the atelier's sales, newest first, with how many match in all. `text`
@@ -61,18 +51,7 @@ impl Db {
                 ),
                 vals![atelier, text, &anything, &receipt, limit, offset],
             )?;
-            let sales = rows
-                .iter()
-                .map(|r| {
-                    Ok(Pushed {
-                        device: r.text(0)?,
-                        stall: r.text(1)?,
-                        kind: r.text(2)?,
-                        at: r.int(3)?,
-                        payload: r.text(4)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, DbError>>()?;
+            let sales = rows.iter().map(pushed).collect::<Result<Vec<_>, DbError>>()?;
             Ok((sales, total))
         })
     }
@@ -88,16 +67,11 @@ impl Db {
                 vals![atelier, since],
             )
         })?;
-        rows.iter()
-            .map(|r| {
-                Ok(Pushed {
-                    device: r.text(0)?,
-                    stall: r.text(1)?,
-                    kind: r.text(2)?,
-                    at: r.int(3)?,
-                    payload: r.text(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(pushed).collect()
     }
+}
+
+/// An event row selected as `device, stall, kind, at, payload`.
+fn pushed(r: &Row) -> Result<Pushed, DbError> {
+    Ok(Pushed { device: r.text(0)?, stall: r.text(1)?, kind: r.text(2)?, at: r.int(3)?, payload: r.text(4)? })
 }

@@ -118,25 +118,12 @@ impl Db {
             let mut refused = Vec::new();
             let mut moved = 0;
             for serial in serials {
-                if tx
-                    .query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
-                    .is_none()
-                {
-                    refused.push(NotSent::Unknown(serial.clone()));
-                    continue;
-                }
-                let row = tx.query_opt(
-                    "SELECT stall, sold_sale, lost_at FROM pieces WHERE atelier = $1 AND serial = $2",
-                    vals![atelier, serial],
-                )?;
-                if let Some(row) = row {
-                    if row.opt_text(1)?.is_some() {
-                        refused.push(NotSent::Sold(serial.clone()));
-                    } else if row.opt_int(2)?.is_some() {
-                        refused.push(NotSent::ReportedLost(serial.clone()));
-                    } else if row.opt_text(0)?.is_some_and(|at| at != stall) {
-                        moved += 1;
-                    }
+                match standing(tx, atelier, serial)? {
+                    Standing::Unknown => refused.push(NotSent::Unknown(serial.clone())),
+                    Standing::Sold(_) => refused.push(NotSent::Sold(serial.clone())),
+                    Standing::Lost => refused.push(NotSent::ReportedLost(serial.clone())),
+                    Standing::Free(Some(at)) if at != stall => moved += 1,
+                    Standing::Free(_) => {}
                 }
             }
             if !refused.is_empty() {
@@ -172,23 +159,12 @@ impl Db {
             let mut refused = Vec::new();
             let mut already = 0;
             for serial in serials {
-                if tx
-                    .query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?
-                    .is_none()
-                {
-                    refused.push(NotSent::Unknown(serial.clone()));
-                    continue;
-                }
-                let row = tx.query_opt(
-                    "SELECT sold_sale, lost_at FROM pieces WHERE atelier = $1 AND serial = $2",
-                    vals![atelier, serial],
-                )?;
-                let Some(row) = row else { continue };
-                match row.opt_text(0)? {
-                    Some(sale) if sale == order => already += 1,
-                    Some(_) => refused.push(NotSent::Sold(serial.clone())),
-                    None if row.opt_int(1)?.is_some() => refused.push(NotSent::ReportedLost(serial.clone())),
-                    None => {}
+                match standing(tx, atelier, serial)? {
+                    Standing::Unknown => refused.push(NotSent::Unknown(serial.clone())),
+                    Standing::Sold(sale) if sale == order => already += 1,
+                    Standing::Sold(_) => refused.push(NotSent::Sold(serial.clone())),
+                    Standing::Lost => refused.push(NotSent::ReportedLost(serial.clone())),
+                    Standing::Free(_) => {}
                 }
             }
             if !refused.is_empty() {
@@ -205,6 +181,34 @@ impl Db {
             Ok(Sent::Done { sent: serials.len(), moved: 0 })
         })
     }
+}
+
+/// Where a piece stands, for sending it out or selling it online.
+enum Standing {
+    /// Not in the catalog.
+    Unknown,
+    /// Sold, by this sale.
+    Sold(String),
+    /// Reported lost or stolen (and not sold).
+    Lost,
+    /// Neither: at this stall, or at none.
+    Free(Option<String>),
+}
+
+fn standing(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str) -> Result<Standing, DbError> {
+    if tx.query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?.is_none() {
+        return Ok(Standing::Unknown);
+    }
+    let row = tx.query_opt(
+        "SELECT stall, sold_sale, lost_at FROM pieces WHERE atelier = $1 AND serial = $2",
+        vals![atelier, serial],
+    )?;
+    let Some(row) = row else { return Ok(Standing::Free(None)) };
+    Ok(match (row.opt_text(1)?, row.opt_int(2)?) {
+        (Some(sale), _) => Standing::Sold(sale),
+        (None, Some(_)) => Standing::Lost,
+        (None, None) => Standing::Free(row.opt_text(0)?),
+    })
 }
 
 fn plural(n: usize) -> String {

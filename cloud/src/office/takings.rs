@@ -85,22 +85,7 @@ impl Row {
 
 /// Every kiosk's sums in one currency added up.
 fn total(rows: &[Takings], currency: Currency) -> Takings {
-    let mut all = Takings {
-        stall: "All stalls".into(),
-        device: String::new(),
-        currency,
-        sales: 0,
-        pieces: 0,
-        gross: 0,
-        vat: 0,
-        cash_sales: 0,
-        cash: 0,
-        card_sales: 0,
-        card: 0,
-        voids: 0,
-        returns: 0,
-        refunded: 0,
-    };
+    let mut all = Takings::empty("All stalls", "", currency);
     for t in rows.iter().filter(|t| t.currency == currency) {
         all.sales = all.sales.saturating_add(t.sales);
         all.pieces = all.pieces.saturating_add(t.pieces);
