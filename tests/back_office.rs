@@ -1329,7 +1329,98 @@ fn the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back(backe
     assert!(past.contains("No sale on this page: there are 6"), "{past}");
 }
 
+/// Two stalls sell the same pieces while apart: the second stall's sales are refused, and
+/// its kiosk holds two conflicts. One is dealt with in the back office (the kiosk learns it
+/// at its next pull, without echoing anything back); the other on the kiosk (the office
+/// learns it from the kiosk's event).
+fn a_refused_sale_is_explained_and_dealt_with_here_or_on_the_kiosk(backend: Backend) {
+    use marketday::domain::{Cart, Currency, Money, Tender, VatRate};
+    use marketday::store::Store;
+
+    let server = with_catalog(&backend);
+    let addr = server.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let kiosk = |device: &str, stall: &str| {
+        let token = server.device(device, stall);
+        let store = Store::open(&dir.path().join(format!("{device}.sqlite"))).unwrap();
+        let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+        (store, client)
+    };
+    let round = |store: &mut Store, client: &marketday::sync::Client| {
+        rt.block_on(marketday::sync::round(store, client, None)).unwrap();
+    };
+    let sell = |store: &mut Store, device: &str, serial: &str| {
+        let now = chrono::Utc::now();
+        let mut cart = Cart::new(Currency::GBP);
+        let serial = marketday::domain::Serial::parse(serial).unwrap();
+        cart.add(&store.piece(&serial).unwrap().unwrap(), None, now).unwrap();
+        let total = cart.totals(VatRate(2000)).unwrap().total.minor;
+        let card = vec![Tender::Card { amount: Money::new(total, Currency::GBP), reference: "4242".into() }];
+        let (sale, _) = cart.checkout(card, VatRate(2000), now, uuid::Uuid::now_v7()).unwrap();
+        store.commit_sale(&sale, device).unwrap();
+    };
+    let (mut k1, c1) = kiosk("K1", "Spitalfields");
+    let (mut k2, c2) = kiosk("K2", "Lewes Market");
+    round(&mut k1, &c1);
+    round(&mut k2, &c2);
+    for serial in ["RG-2026-0011", "RG-2026-0012"] {
+        sell(&mut k1, "K1", serial);
+        sell(&mut k2, "K2", serial);
+    }
+    round(&mut k1, &c1);
+    round(&mut k2, &c2);
+    assert!(k1.open_conflicts().unwrap().is_empty());
+    let held = k2.open_conflicts().unwrap();
+    assert_eq!(held.len(), 2, "{held:?}");
+    let of = |serial: &str| held.iter().find(|c| c.message.contains(serial)).unwrap().event_id;
+    let (first, second) = (of("RG-2026-0011"), of("RG-2026-0012"));
+
+    let cookie = sign_in(addr, STAFF);
+    let home = get(addr, "/office", &[("Cookie", &cookie)]).text();
+    assert!(home.contains("2 conflicts wait for you"), "{home}");
+    let page = get(addr, "/office/conflicts", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert_eq!(
+        text.matches("A sale at Lewes Market was refused: the piece had been sold elsewhere first").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("Two buyers paid for one piece") && text.contains("K2 at Lewes Market"), "{text}");
+    assert!(text.contains("RG-2026-0011") && text.contains(&first.to_string()), "{text}");
+    let csrf = csrf_of(&page);
+    let dealt = |id: &str| post(addr, &format!("/office/conflicts/{id}/dealt"), &cookie, &[("csrf", &csrf)]);
+    assert_eq!(dealt(&first.to_string()).status, 303);
+    assert_eq!(dealt(&first.to_string()).status, 303, "a double click is no error");
+    for stranger in [uuid::Uuid::nil().to_string(), "not-an-id".into()] {
+        let refused = dealt(&stranger);
+        assert_eq!(refused.status, 400, "{stranger}: {}", refused.text());
+    }
+    assert_eq!(post(addr, &format!("/office/conflicts/{first}/dealt"), &cookie, &[]).status, 403, "no token");
+
+    // The kiosk learns it, and sends nothing back for it.
+    round(&mut k2, &c2);
+    let left = k2.open_conflicts().unwrap();
+    assert_eq!(left.iter().map(|c| c.event_id).collect::<Vec<_>>(), [second], "{left:?}");
+    assert_eq!(k2.unsynced_count().unwrap(), 0);
+    // K1 sold those pieces: it holds no such conflict and nothing changes there.
+    round(&mut k1, &c1);
+    assert!(k1.open_conflicts().unwrap().is_empty());
+
+    k2.resolve_conflict(second, chrono::Utc::now()).unwrap();
+    round(&mut k2, &c2);
+    let text = get(addr, "/office/conflicts", &[("Cookie", &cookie)]).text();
+    assert!(text.contains("Nothing to deal with"), "{text}");
+    assert!(text.contains(&format!("Dealt with by {STAFF}")), "{text}");
+    assert!(text.contains("Dealt with by the kiosk K2"), "{text}");
+    assert!(!get(addr, "/office", &[("Cookie", &cookie)]).text().contains("wait for you"));
+    let audit = get(addr, "/office/audit", &[("Cookie", &sign_in(addr, OWNER))]).text();
+    assert_eq!(audit.matches("dealt with a conflict").count(), 1, "{audit}");
+}
+
 on_both_stores!(
+    a_refused_sale_is_explained_and_dealt_with_here_or_on_the_kiosk,
     the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back,
     an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold,
     a_day_s_takings_are_each_kiosk_s_z_report,
@@ -1404,6 +1495,12 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("Showing 1–12 of 12") && text.contains("Voided"), "{text}");
             fits("sales").await;
             shoot("16-sales", b.screenshot().await);
+            // Both stalls' kiosks sold the demo's pieces: Lewes's sales of them were refused.
+            b.client.find(Locator::LinkText("Conflicts")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("To deal with").await;
+            assert!(text.contains("A sale at Lewes Market was refused"), "{text}");
+            fits("conflicts").await;
+            shoot("17-conflicts", b.screenshot().await);
             b.client.find(Locator::LinkText("People")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::Id("name")).await.unwrap().send_keys("Ada Lin").await.unwrap();
             b.client.find(Locator::Id("email")).await.unwrap().send_keys("ada at the atelier").await.unwrap();

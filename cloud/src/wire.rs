@@ -223,6 +223,7 @@ pub enum ChangeBody {
     Reservation(ReservationChange),
     Shipment(ShipmentChange),
     Key(KeyChange),
+    ConflictDealt(ConflictDealtChange),
 }
 
 impl ChangeBody {
@@ -235,12 +236,14 @@ impl ChangeBody {
             ChangeBody::Reservation(_) => "reservation",
             ChangeBody::Shipment(_) => "shipment",
             ChangeBody::Key(_) => "key",
+            ChangeBody::ConflictDealt(_) => "conflict_dealt",
         }
     }
 
     /// Reads a change; `Ok(None)` for a kind this version does not know.
     pub fn read(change: &Change) -> Result<Option<ChangeBody>, serde_json::Error> {
-        const KNOWN: [&str; 7] = ["drop", "piece", "piece_state", "member", "reservation", "shipment", "key"];
+        const KNOWN: [&str; 8] =
+            ["drop", "piece", "piece_state", "member", "reservation", "shipment", "key", "conflict_dealt"];
         if !KNOWN.contains(&change.kind.as_str()) {
             return Ok(None);
         }
@@ -334,6 +337,13 @@ pub struct ShipmentChange {
     pub buyer: String,
     pub pieces: Vec<String>,
     pub created_at: i64,
+}
+
+/// A refused event the back office dealt with: the kiosk that sent it stops asking staff
+/// about it. Sent to the kiosk's stall; a kiosk that holds no such conflict ignores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictDealtChange {
+    pub event_id: Uuid,
 }
 
 /// An atelier key to trust, or its revocation (a revocation is never undone).
@@ -433,8 +443,9 @@ mod tests {
                 revoked_on: None,
                 revoked_reason: None,
             }),
+            ChangeBody::ConflictDealt(ConflictDealtChange { event_id: Uuid::nil() }),
         ];
-        let mut covered = [false; 7];
+        let mut covered = [false; 8];
         for body in bodies {
             // No `_` arm: a new kind of change does not compile until it has a slot here,
             // and the assertion below fails until it is in `bodies`.
@@ -446,12 +457,13 @@ mod tests {
                 ChangeBody::Reservation(_) => 4,
                 ChangeBody::Shipment(_) => 5,
                 ChangeBody::Key(_) => 6,
+                ChangeBody::ConflictDealt(_) => 7,
             };
             covered[slot] = true;
             let sent = Change { cursor: 1, kind: body.kind().into(), data: body.data() };
             assert_eq!(ChangeBody::read(&sent).unwrap(), Some(body));
         }
-        assert_eq!(covered, [true; 7], "a kind of change is never sent and read back");
+        assert_eq!(covered, [true; 8], "a kind of change is never sent and read back");
         let unknown = Change { cursor: 2, kind: "gift_card".into(), data: serde_json::json!({}) };
         assert_eq!(ChangeBody::read(&unknown).unwrap(), None);
     }

@@ -18,12 +18,25 @@ use crate::domain::{Drop, Member, ReservationCode, Serial};
 #[derive(Debug, Clone)]
 pub enum Pulled {
     Drop(Drop),
-    Piece { piece: NewPiece, certificate: Option<String> },
-    PieceState { serial: Serial, allocated_to: Option<String>, sold_by: Option<String> },
+    Piece {
+        piece: NewPiece,
+        certificate: Option<String>,
+    },
+    PieceState {
+        serial: Serial,
+        allocated_to: Option<String>,
+        sold_by: Option<String>,
+    },
     Member(Member),
-    Reservation { new: NewReservation, code: ReservationCode, cancelled: bool },
+    Reservation {
+        new: NewReservation,
+        code: ReservationCode,
+        cancelled: bool,
+    },
     Shipment(Shipment),
     Key(TrustedKey),
+    /// A refused event of this kiosk's that the back office dealt with.
+    ConflictDealt(Uuid),
 }
 
 impl Pulled {
@@ -37,6 +50,7 @@ impl Pulled {
             Pulled::Reservation { code, .. } => format!("reservation {code}"),
             Pulled::Shipment(s) => format!("order {}", s.id),
             Pulled::Key(k) => format!("key {}", k.id),
+            Pulled::ConflictDealt(id) => format!("conflict {id}"),
         }
     }
 }
@@ -145,6 +159,14 @@ fn apply(tx: &Transaction<'_>, stall: &str, change: &Pulled, now: DateTime<Utc>)
             )?;
         }
         Pulled::Key(key) => provenance::trust_key_in(tx, key, now)?,
+        Pulled::ConflictDealt(id) => {
+            // No event back: the cloud knows already, and another kiosk of the stall holds
+            // no such conflict, so nothing changes there.
+            tx.execute(
+                "UPDATE sync_conflicts SET resolved_at = ?2 WHERE event_id = ?1 AND resolved_at IS NULL",
+                params![id.to_string(), to_ms(now)],
+            )?;
+        }
     }
     Ok(Applied::Done)
 }

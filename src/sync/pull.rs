@@ -78,6 +78,7 @@ pub fn read(change: &Change) -> Result<Option<Pulled>, String> {
             })
         }
         ChangeBody::Key(k) => Pulled::Key(key_of(k)?),
+        ChangeBody::ConflictDealt(c) => Pulled::ConflictDealt(c.event_id),
     }))
 }
 

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod catalog;
+mod conflicts;
 mod office;
 mod pairing;
 mod postgres;
@@ -15,6 +16,7 @@ mod stalls;
 
 pub use accounts::{AuditEntry, NewUser, Role, Session, Throttle, User, normal_email};
 pub use catalog::CatalogEdit;
+pub use conflicts::{ConflictLine, Dealt};
 pub use office::{PieceLine, PiecePage, PieceQuery, Standing, Summary};
 pub use pairing::{ClaimError, Collected, Kiosk, normal_code};
 pub use stalls::{NotSent, Sent, StallLine};

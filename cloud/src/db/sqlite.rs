@@ -225,6 +225,18 @@ CREATE INDEX pairings_by_address ON pairings(address, created_at);
     r#"
 CREATE INDEX events_by_atelier_kind_time ON events(atelier, kind, at);
 "#,
+    // 9: refused events the back office dealt with, and the refused events themselves
+    // found without reading every accepted one (the conflicts page asks with this WHERE).
+    r#"
+CREATE TABLE conflicts_dealt (
+    atelier  TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    by_whom  TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (atelier, event_id)
+) STRICT;
+CREATE INDEX events_refused ON events(atelier, at) WHERE outcome <> '{"status":"accepted"}';
+"#,
 ];
 
 pub struct SqliteDb {

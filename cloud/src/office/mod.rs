@@ -10,6 +10,7 @@
 
 mod catalog;
 mod certificates;
+mod conflicts;
 mod drops;
 mod pages;
 pub mod password;
@@ -70,6 +71,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/certificates/key", post(certificates::make_key))
         .route("/office/certificates/sign", post(certificates::sign))
         .route("/office/certificates/{id}/withdraw", post(certificates::withdraw_key))
+        .route("/office/conflicts", get(conflicts::conflicts))
+        .route("/office/conflicts/{id}/dealt", post(conflicts::deal_with))
         .route("/office/kiosks", get(pages::kiosks))
         .route("/office/kiosks/pair", post(pages::pair_kiosk))
         .route("/office/kiosks/{id}/revoke", post(pages::revoke_kiosk))

@@ -172,6 +172,12 @@ pub struct CsrfForm {
     csrf: String,
 }
 
+impl CsrfForm {
+    pub(super) fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Back to the sign-in page, the session's cookie deleted.
 fn signed_out(https: bool) -> Response {
     let mut response = Redirect::to("/office/sign-in").into_response();
@@ -212,16 +218,20 @@ struct HomePage {
     summary: Summary,
     /// Today's takings in each currency sold in, with the number of sales.
     takings: Vec<(String, u32)>,
+    /// Conflicts nobody has dealt with yet.
+    conflicts: usize,
 }
 
 pub async fn home(State(state): State<Arc<AppState>>, signed: SignedIn) -> Response {
     let atelier = signed.atelier().to_owned();
     let now = now_ms();
     let from = now - now.rem_euclid(86_400_000);
-    let found =
-        with_db(&state, move |db| Ok((db.summary(&atelier)?, db.sales_events(&atelier, from, from + 86_400_000)?)))
-            .await;
-    let (summary, events) = match found {
+    let found = with_db(&state, move |db| {
+        let open = db.conflicts(&atelier)?.iter().filter(|c| c.dealt.is_none()).count();
+        Ok((db.summary(&atelier)?, db.sales_events(&atelier, from, from + 86_400_000)?, open))
+    })
+    .await;
+    let (summary, events, conflicts) = match found {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -239,7 +249,7 @@ pub async fn home(State(state): State<Arc<AppState>>, signed: SignedIn) -> Respo
         .into_iter()
         .map(|(currency, gross, sales)| (marketday_money::Money::new(gross, currency).to_string(), sales))
         .collect();
-    html(StatusCode::OK, &HomePage { frame: Frame::of(&signed, "home"), summary, takings })
+    html(StatusCode::OK, &HomePage { frame: Frame::of(&signed, "home"), summary, takings, conflicts })
 }
 
 #[derive(Template)]
