@@ -1419,7 +1419,107 @@ fn a_refused_sale_is_explained_and_dealt_with_here_or_on_the_kiosk(backend: Back
     assert_eq!(audit.matches("dealt with a conflict").count(), 1, "{audit}");
 }
 
+/// An online order asked of a stall from the Orders page reaches its real kiosk, is handed
+/// to a courier there with a photo, and comes back as a checked proof that downloads as the
+/// kiosk's own `dispatch export` writes it. A kiosk's own order is listed too.
+fn an_order_shipped_from_a_stall_comes_back_with_its_checked_proof(backend: Backend) {
+    use marketday::dispatch::{self, Station};
+    use marketday::store::{Shipment, Store};
+
+    let server = with_catalog(&backend);
+    let addr = server.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let token = server.device("K1", "Lewes Market");
+    let mut store = Store::open(&dir.path().join("K1.sqlite")).unwrap();
+    let station = Station::open(dir.path(), "K1", "Lewes Market", &server.url()).unwrap();
+    let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let round = |store: &mut Store| {
+        rt.block_on(marketday::sync::round(store, &client, Some(&station.photos))).unwrap();
+    };
+
+    let cookie = sign_in(addr, STAFF);
+    let page = get(addr, "/office/orders", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("No order to ship yet"), "{}", page.text());
+    let csrf = csrf_of(&page);
+    let ship = |order: &str, serials: &str, stall: &str| {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("order", order),
+            ("buyer", "Ada Lovelace"),
+            ("serials", serials),
+            ("stall", stall),
+        ];
+        post(addr, "/office/orders", &cookie, &fields)
+    };
+    let refused = ship("web-3001", "RG-2026-0021 RG-2026-0009", "Lewes Market");
+    assert_eq!(refused.status, 422);
+    assert!(refused.text().contains("RG-2026-0009 is sold") && refused.text().contains("Nothing was sent"));
+    let unnamed = ship("WEB 3001", "", "");
+    assert_eq!(unnamed.status, 422);
+    for why in ["The shop's order number", "Type or scan the serials", "Name the stall"] {
+        assert!(unnamed.text().contains(why), "{why}: {}", unnamed.text());
+    }
+    let done = ship("web-3001", "RG-2026-0021 RG-2026-0022", "Lewes Market");
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("Order WEB-3001 (2 pieces) is on its way to Lewes Market"), "{}", done.text());
+    assert_eq!(ship("WEB-3001", "RG-2026-0021 RG-2026-0022", "Lewes Market").status, 200, "a double click is done");
+    let elsewhere = ship("WEB-3001", "RG-2026-0021 RG-2026-0022", "Spitalfields");
+    assert_eq!(elsewhere.status, 400);
+    assert!(elsewhere.text().contains("already to be shipped from Lewes Market"), "{}", elsewhere.text());
+
+    // The kiosk lists it; the stall makes one of its own; the courier takes the first.
+    round(&mut store);
+    let waiting = store.shipments_awaiting("").unwrap();
+    assert_eq!(waiting.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["WEB-3001"], "{waiting:?}");
+    assert_eq!(waiting[0].pieces, ["RG-2026-0021", "RG-2026-0022"]);
+    let now = chrono::Utc::now();
+    let own = Shipment {
+        id: "STALL-7".into(),
+        sale_id: None,
+        buyer: "Grace Hopper".into(),
+        pieces: vec!["RG-2026-0023".into()],
+        created_at: now,
+        dispatched_at: None,
+    };
+    store.add_shipment(&own).unwrap();
+    let page = get(addr, "/office/orders", &[("Cookie", &cookie)]).text();
+    assert!(page.contains("Waiting at the stall since") && !page.contains("STALL-7"), "{page}");
+    let jpeg = b"\xFF\xD8 a parcel in brown paper \xFF\xD9".to_vec();
+    let handover = marketday_provenance::dispatch::Handover {
+        order: "WEB-3001".into(),
+        pieces: vec!["RG-2026-0021".into(), "RG-2026-0022".into()],
+        tracking_number: "JD000223344GB".into(),
+        courier: "Royal Mail".into(),
+        courier_name: "Sam".into(),
+    };
+    let record = dispatch::record_handover(&mut store, &station, handover, &jpeg, now, now).unwrap();
+    round(&mut store);
+    assert_eq!(store.unsynced_count().unwrap(), 0);
+
+    let page = get(addr, "/office/orders", &[("Cookie", &cookie)]);
+    let text = page.text();
+    assert!(text.contains("2 orders, newest first") && text.contains("STALL-7"), "{text}");
+    assert!(text.contains("Handed to Royal Mail (Sam)") && text.contains("tracking JD000223344GB"), "{text}");
+    assert!(text.contains("Signed by kiosk K1; photo intact"), "{text}");
+    // What the kiosk's export writes, the office downloads.
+    let exported = tempfile::tempdir().unwrap();
+    let (json_path, photo_path) = dispatch::export(&store, &station.photos, "WEB-3001", exported.path()).unwrap();
+    let json = get(addr, "/office/orders/WEB-3001/proof.json", &[("Cookie", &cookie)]);
+    assert_eq!(json.status, 200);
+    assert_eq!(json.header("content-disposition"), Some("attachment; filename=\"WEB-3001.json\""));
+    assert_eq!(json.body, std::fs::read_to_string(&json_path).unwrap());
+    let photo_link = format!("/d/WEB-3001/{}/photo.jpg", record.photo_sha256);
+    assert!(page.body.contains(&photo_link), "{}", page.body);
+    assert_eq!(http::get_bytes(addr, &photo_link), (200, std::fs::read(&photo_path).unwrap()));
+    assert_eq!(get(addr, "/office/orders/STALL-7/proof.json", &[("Cookie", &cookie)]).status, 404);
+    let audit = get(addr, "/office/audit", &[("Cookie", &sign_in(addr, OWNER))]).text();
+    assert_eq!(audit.matches("asked a stall to ship an order").count(), 1, "{audit}");
+}
+
 on_both_stores!(
+    an_order_shipped_from_a_stall_comes_back_with_its_checked_proof,
     a_refused_sale_is_explained_and_dealt_with_here_or_on_the_kiosk,
     the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back,
     an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold,
@@ -1501,6 +1601,16 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("A sale at Lewes Market was refused"), "{text}");
             fits("conflicts").await;
             shoot("17-conflicts", b.screenshot().await);
+            b.client.find(Locator::LinkText("Orders")).await.unwrap().click().await.unwrap();
+            b.client.find(Locator::Id("order")).await.unwrap().send_keys("web-3001").await.unwrap();
+            b.client.find(Locator::Id("buyer")).await.unwrap().send_keys("Ada Lovelace").await.unwrap();
+            b.client.find(Locator::Id("serials")).await.unwrap().send_keys("RG-2026-0030").await.unwrap();
+            b.client.find(Locator::Id("stall")).await.unwrap().send_keys("Lewes Market").await.unwrap();
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("on its way").await;
+            assert!(text.contains("Order WEB-3001 (1 piece) is on its way to Lewes Market"), "{text}");
+            fits("orders").await;
+            shoot("18-orders", b.screenshot().await);
             b.client.find(Locator::LinkText("People")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::Id("name")).await.unwrap().send_keys("Ada Lin").await.unwrap();
             b.client.find(Locator::Id("email")).await.unwrap().send_keys("ada at the atelier").await.unwrap();

@@ -7,6 +7,7 @@ mod accounts;
 mod catalog;
 mod conflicts;
 mod office;
+mod orders;
 mod pairing;
 mod postgres;
 mod sales;
@@ -18,6 +19,7 @@ pub use accounts::{AuditEntry, NewUser, Role, Session, Throttle, User, normal_em
 pub use catalog::CatalogEdit;
 pub use conflicts::{ConflictLine, Dealt};
 pub use office::{PieceLine, PiecePage, PieceQuery, Standing, Summary};
+pub use orders::{Handed, OrderLine};
 pub use pairing::{ClaimError, Collected, Kiosk, normal_code};
 pub use stalls::{NotSent, Sent, StallLine};
 
@@ -30,7 +32,7 @@ use self::sql::{Row, Sql, vals};
 use self::sqlite::SqliteDb;
 use crate::wire::{
     Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, KeyChange, MAX_PAGE, Outcome, PieceChange,
-    PieceStateChange, Reason, StallStatus,
+    PieceStateChange, Reason, ShipmentChange, StallStatus,
 };
 use marketday_provenance::dispatch::ProofRecord;
 
@@ -146,6 +148,37 @@ impl Db {
                 )?;
             }
             tx.execute("DELETE FROM backfills WHERE name = 'catalog_columns'", vals![])?;
+            Ok(())
+        })?;
+        self.with_shipments()
+    }
+
+    /// Orders to ship from the changes and events the store holds (migration 9 asks).
+    fn with_shipments(self) -> Result<Db, DbError> {
+        self.tx(|tx| {
+            if tx.query_opt("SELECT name FROM backfills WHERE name = 'shipments'", vals![])?.is_none() {
+                return Ok(());
+            }
+            let published =
+                tx.query("SELECT atelier, stall, data FROM changes WHERE kind = 'shipment' ORDER BY cursor", vals![])?;
+            for row in published {
+                let Ok(shipment) = serde_json::from_str::<ShipmentChange>(&row.text(2)?) else { continue };
+                orders::record_shipment(tx, &row.text(0)?, row.opt_text(1)?.as_deref(), &shipment, true)?;
+            }
+            let made = tx.query(
+                "SELECT e.payload, e.at, d.atelier, d.stall FROM events e JOIN devices d ON d.id = e.device
+                 WHERE e.kind = 'shipment.created' ORDER BY e.received_at, e.device, e.seq",
+                vals![],
+            )?;
+            for row in made {
+                let p = parse_json(&row.text(0)?)?;
+                let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+                let pieces = p.get("pieces").and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok());
+                let (Some(id), Some(buyer), Some(pieces)) = (text("id"), text("buyer"), pieces) else { continue };
+                let shipment = ShipmentChange { id, buyer, pieces, created_at: row.int(1)? };
+                orders::record_shipment(tx, &row.text(2)?, Some(&row.text(3)?), &shipment, false)?;
+            }
+            tx.execute("DELETE FROM backfills WHERE name = 'shipments'", vals![])?;
             Ok(())
         })?;
         Ok(self)
@@ -640,6 +673,19 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
             }
             Ok(Outcome::Accepted)
         }
+        "shipment.created" => {
+            let shipment = (|| {
+                Some(ShipmentChange {
+                    id: p.get("id")?.as_str()?.to_owned(),
+                    buyer: p.get("buyer")?.as_str()?.to_owned(),
+                    pieces: serials("pieces", None)?,
+                    created_at: event.at,
+                })
+            })();
+            let Some(shipment) = shipment else { return Ok(malformed("id, buyer and pieces")) };
+            orders::record_shipment(tx, &device.atelier, Some(&device.stall), &shipment, false)?;
+            Ok(Outcome::Accepted)
+        }
         "dispatch.recorded" => {
             // A record this version cannot read is still the kiosk's event, held as sent;
             // only the buyer's page goes without it.
@@ -684,6 +730,9 @@ fn append_change(
         "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ($1, $2, $3, $4, $5)",
         vals![atelier, stall, change.kind(), change.data().to_string(), now],
     )?;
+    if let ChangeBody::Shipment(shipment) = change {
+        orders::record_shipment(tx, atelier, stall, shipment, true)?;
+    }
     record_public(tx, atelier, change)
 }
 

@@ -207,7 +207,8 @@ CREATE INDEX pairings_by_address ON pairings(address, created_at);
 CREATE INDEX events_by_atelier_kind_time ON events(atelier, kind, at);
 "#,
     // 9: refused events the back office dealt with, and the refused events themselves
-    // found without reading every accepted one (the conflicts page asks with this WHERE).
+    // found without reading every accepted one (the conflicts page asks with this WHERE);
+    // orders to ship, for the orders page (filled from what the store holds by a backfill).
     r#"
 CREATE TABLE conflicts_dealt (
     atelier  TEXT NOT NULL,
@@ -217,6 +218,18 @@ CREATE TABLE conflicts_dealt (
     PRIMARY KEY (atelier, event_id)
 );
 CREATE INDEX events_refused ON events(atelier, at) WHERE outcome <> '{"status":"accepted"}';
+-- Orders a stall is to hand to a courier: published to it, or made by its kiosk.
+CREATE TABLE shipments (
+    atelier    TEXT NOT NULL,
+    order_id   TEXT NOT NULL,
+    stall      TEXT,
+    buyer      TEXT NOT NULL,
+    pieces     TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (atelier, order_id)
+);
+CREATE INDEX dispatches_by_order ON dispatches(atelier, order_id);
+INSERT INTO backfills(name) VALUES ('shipments');
 "#,
 ];
 

@@ -184,7 +184,7 @@ impl Db {
 }
 
 /// Where a piece stands, for sending it out or selling it online.
-enum Standing {
+pub(super) enum Standing {
     /// Not in the catalog.
     Unknown,
     /// Sold, by this sale.
@@ -195,7 +195,7 @@ enum Standing {
     Free(Option<String>),
 }
 
-fn standing(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str) -> Result<Standing, DbError> {
+pub(super) fn standing(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str) -> Result<Standing, DbError> {
     if tx.query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?.is_none() {
         return Ok(Standing::Unknown);
     }
@@ -211,6 +211,6 @@ fn standing(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str) -> Result
     })
 }
 
-fn plural(n: usize) -> String {
+pub(super) fn plural(n: usize) -> String {
     if n == 1 { "1 piece".to_owned() } else { format!("{n} pieces") }
 }

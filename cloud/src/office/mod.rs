@@ -12,6 +12,7 @@ mod catalog;
 mod certificates;
 mod conflicts;
 mod drops;
+mod orders;
 mod pages;
 pub mod password;
 mod sales;
@@ -71,6 +72,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/certificates/key", post(certificates::make_key))
         .route("/office/certificates/sign", post(certificates::sign))
         .route("/office/certificates/{id}/withdraw", post(certificates::withdraw_key))
+        .route("/office/orders", get(orders::orders).post(orders::ship))
+        .route("/office/orders/{order}/proof.json", get(orders::proof_json))
         .route("/office/conflicts", get(conflicts::conflicts))
         .route("/office/conflicts/{id}/dealt", post(conflicts::deal_with))
         .route("/office/kiosks", get(pages::kiosks))

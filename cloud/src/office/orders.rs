@@ -1,0 +1,286 @@
+//! The Orders page: online orders a stall is to hand to a courier, asked for here or made by
+//! a kiosk, and how each left: the courier, the tracking number, the kiosk's photo and
+//! whether its signature holds, with the proof to download as `dispatch export` writes it
+//! (`<order>.json`, `<order>.jpg`).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use marketday_provenance::dispatch::{self as proof, ProofProblem};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::pages::{Frame, Problems, when};
+use super::stalls::serials;
+use super::{SignedIn, html, notice, with_db};
+use crate::api::AppState;
+use crate::db::{Handed, OrderLine, Sent};
+use crate::now_ms;
+
+/// Orders on a page.
+const PAGE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct ShipForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    buyer: String,
+    #[serde(default)]
+    serials: String,
+    #[serde(default)]
+    stall: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct OrdersAsked {
+    #[serde(default)]
+    page: String,
+}
+
+/// How an order left, checked.
+struct Left {
+    summary: String,
+    /// The kiosk's signature and the photo, in words; `good` when both hold.
+    check: String,
+    good: bool,
+    buyer_page: String,
+    photo: Option<String>,
+    proof: String,
+    file: String,
+}
+
+struct Row {
+    order: String,
+    buyer: String,
+    pieces: String,
+    stall: String,
+    since: String,
+    left: Option<Left>,
+}
+
+#[derive(Template)]
+#[template(path = "office/orders.html")]
+struct OrdersPage {
+    frame: Frame,
+    rows: Vec<Row>,
+    stalls: Vec<String>,
+    total: i64,
+    previous: Option<String>,
+    next: Option<String>,
+    form: ShipForm,
+    problems: Problems,
+    refused: Vec<String>,
+    said: Option<String>,
+}
+
+/// `order` as a file name, as the kiosk's `dispatch export` writes it.
+fn file_name(order: &str) -> String {
+    order.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}
+
+/// What to put in a link's path for `order`.
+fn in_path(order: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    percent_encoding::utf8_percent_encode(order, SEGMENT).to_string()
+}
+
+/// The record's signature against the key its kiosk registered, and the photo's bytes
+/// against the hash it signed.
+async fn checked(state: &AppState, atelier: &str, handed: &Handed) -> (String, bool, bool) {
+    let record = &handed.record;
+    let key = handed.registered_key.as_deref().and_then(|k| marketday_provenance::public_key(k).ok());
+    let signature = match key {
+        Some(key) => proof::verify_record(record, Some(&key)),
+        None => Err(ProofProblem::BadKey),
+    };
+    let photo = state.photo(atelier, &record.photo_sha256).await;
+    let intact = photo.map(|bytes| data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes)) == record.photo_sha256);
+    match (signature, intact) {
+        (Err(problem), _) => (format!("Not confirmed: {problem}"), false, false),
+        (Ok(()), Some(true)) => (format!("Signed by kiosk {}; photo intact", handed.device), true, true),
+        (Ok(()), Some(false)) => ("Signed, but the photo kept here is not the one signed for".into(), false, false),
+        (Ok(()), None) => ("Signed; the photo is still on its way from the stall".into(), true, false),
+    }
+}
+
+async fn row(state: &AppState, atelier: &str, line: OrderLine) -> Row {
+    let left = match &line.handed {
+        None => None,
+        Some(handed) => {
+            let record = &handed.record;
+            let (check, good, photo_ok) = checked(state, atelier, handed).await;
+            let buyer_page = format!("/d/{}/{}", in_path(&record.order), record.photo_sha256);
+            Some(Left {
+                summary: format!(
+                    "Handed to {} ({}) on {}, tracking {}",
+                    record.courier,
+                    record.courier_name,
+                    when(record.captured_at.timestamp_millis()),
+                    record.tracking_number
+                ),
+                check,
+                good,
+                photo: photo_ok.then(|| format!("{buyer_page}/photo.jpg")),
+                proof: format!("/office/orders/{}/proof.json", in_path(&line.order)),
+                file: file_name(&record.order),
+                buyer_page,
+            })
+        }
+    };
+    Row {
+        pieces: line.pieces.join(", "),
+        stall: line.stall.unwrap_or_else(|| "any stall".into()),
+        since: when(line.created_at),
+        order: line.order,
+        buyer: line.buyer,
+        left,
+    }
+}
+
+struct Shown {
+    form: ShipForm,
+    problems: Problems,
+    refused: Vec<String>,
+    said: Option<String>,
+    page: i64,
+}
+
+async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, shown: Shown) -> Response {
+    let (atelier, at) = (signed.atelier().to_owned(), shown.page);
+    let found = with_db(state, move |db| {
+        let (lines, total) = db.orders(&atelier, (at - 1) * PAGE, PAGE)?;
+        let stalls = db.stalls(&atelier)?.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        Ok((lines, total, stalls))
+    })
+    .await;
+    let (lines, total, stalls) = match found {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let mut rows = Vec::with_capacity(lines.len());
+    for line in lines {
+        rows.push(row(state, signed.atelier(), line).await);
+    }
+    let link = |p: i64| format!("/office/orders?page={p}");
+    let shown_page = OrdersPage {
+        frame: Frame::of(signed, "orders"),
+        rows,
+        stalls,
+        total,
+        previous: (at > 1).then(|| link(at - 1)),
+        next: (at * PAGE < total).then(|| link(at + 1)),
+        form: shown.form,
+        problems: shown.problems,
+        refused: shown.refused,
+        said: shown.said,
+    };
+    html(status, &shown_page)
+}
+
+pub async fn orders(
+    State(state): State<Arc<AppState>>,
+    signed: SignedIn,
+    Query(asked): Query<OrdersAsked>,
+) -> Response {
+    let at = asked.page.trim().parse::<i64>().unwrap_or(1).clamp(1, 100_000);
+    let shown =
+        Shown { form: ShipForm::default(), problems: Problems::default(), refused: Vec::new(), said: None, page: at };
+    page(&state, &signed, StatusCode::OK, shown).await
+}
+
+/// Asks a stall to ship an online order: its pieces are sold to the order, and the stall's
+/// kiosks list it for the courier at their next pull.
+pub async fn ship(State(state): State<Arc<AppState>>, signed: SignedIn, Form(form): Form<ShipForm>) -> Response {
+    if let Err(refused) = signed.check_form(&form.csrf) {
+        return refused.into_response();
+    }
+    let mut problems = Problems::default();
+    let order = form.order.trim().to_ascii_uppercase();
+    let fair = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if order.is_empty() || order.len() > 40 || !order.chars().all(fair) {
+        problems.add("order", "The shop's order number: 1 to 40 letters, digits, '-' or '_', such as WEB-1042.");
+    }
+    let buyer = form.buyer.trim().to_owned();
+    if buyer.is_empty() || buyer.chars().count() > 120 {
+        problems.add("buyer", "The buyer's name as the parcel is addressed (at most 120 characters).");
+    }
+    let stall = form.stall.trim().to_owned();
+    if stall.is_empty() || stall.chars().count() > 80 {
+        problems.add("stall", "Name the stall that hands the parcel to the courier.");
+    }
+    let chosen = match serials(&form.serials) {
+        Ok(chosen) if chosen.is_empty() => {
+            problems.add("serials", "Type or scan the serials of the pieces in the parcel.");
+            chosen
+        }
+        Ok(chosen) => chosen,
+        Err(why) => {
+            problems.add("serials", why);
+            Vec::new()
+        }
+    };
+    let again = |form, problems, refused| Shown { form, problems, refused, said: None, page: 1 };
+    if !problems.is_empty() {
+        return page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, again(form, problems, Vec::new())).await;
+    }
+    let (atelier, actor) = (signed.atelier().to_owned(), signed.email().to_owned());
+    let (to, named, wanted) = (stall.clone(), order.clone(), buyer.clone());
+    let asked =
+        with_db(&state, move |db| db.ship_order(&atelier, &named, &wanted, &chosen, &to, &actor, now_ms())).await;
+    match asked {
+        Ok(Sent::Done { sent, .. }) => {
+            let pieces = if sent == 1 { "1 piece".to_owned() } else { format!("{sent} pieces") };
+            let said = format!("Order {order} ({pieces}) is on its way to {stall}'s kiosks, for the courier.");
+            let shown = Shown { said: Some(said), ..again(ShipForm::default(), Problems::default(), Vec::new()) };
+            page(&state, &signed, StatusCode::OK, shown).await
+        }
+        Ok(Sent::Refused(why)) => {
+            let refused = why.iter().map(ToString::to_string).collect();
+            page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, again(form, Problems::default(), refused)).await
+        }
+        Err(page) => page,
+    }
+}
+
+/// The signed record of an order's hand-over, as `dispatch export` writes it.
+pub async fn proof_json(State(state): State<Arc<AppState>>, signed: SignedIn, Path(order): Path<String>) -> Response {
+    let atelier = signed.atelier().to_owned();
+    let asked = order.clone();
+    let handed = match with_db(&state, move |db| db.order_proof(&atelier, &asked)).await {
+        Ok(Some(handed)) => handed,
+        Ok(None) => {
+            return notice(
+                StatusCode::NOT_FOUND,
+                "No proof of dispatch",
+                "No kiosk has sent a hand-over for this order.",
+            );
+        }
+        Err(page) => return page,
+    };
+    let json = serde_json::to_string_pretty(&handed.record).expect("a record always serialises");
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], json).into_response();
+    let disposition = format!("attachment; filename=\"{}.json\"", file_name(&handed.record.order));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proof_s_file_is_named_as_dispatch_export_names_it() {
+        assert_eq!(file_name("WEB-1042"), "WEB-1042");
+        assert_eq!(file_name("WEB/10 42\"x"), "WEB_10_42_x");
+    }
+}
