@@ -627,6 +627,10 @@ fn a_certified_piece_keeps_what_its_certificate_signs(backend: Backend) {
 
 /// Sends the import form as a browser does: multipart, with the file.
 fn upload(addr: SocketAddr, cookie: &str, csrf: &str, file: &[u8]) -> Page {
+    upload_to(addr, "/office/pieces/import", cookie, csrf, file)
+}
+
+fn upload_to(addr: SocketAddr, path: &str, cookie: &str, csrf: &str, file: &[u8]) -> Page {
     let boundary = "marketday-test-boundary-7f3a";
     let mut body = Vec::new();
     for (name, value) in [("csrf", csrf), ("currency", "GBP")] {
@@ -643,7 +647,7 @@ fn upload(addr: SocketAddr, cookie: &str, csrf: &str, file: &[u8]) -> Page {
     body.extend_from_slice(file);
     body.extend(format!("\r\n--{boundary}--\r\n").bytes());
     let kind = format!("multipart/form-data; boundary={boundary}");
-    send(addr, "POST", "/office/pieces/import", &[("Cookie", cookie), ("Content-Type", &kind)], &body)
+    send(addr, "POST", path, &[("Cookie", cookie), ("Content-Type", &kind)], &body)
 }
 
 /// Like [`upload`], for a body the server refuses before reading it: written from another
@@ -1518,7 +1522,55 @@ fn an_order_shipped_from_a_stall_comes_back_with_its_checked_proof(backend: Back
     assert_eq!(audit.matches("asked a stall to ship an order").count(), 1, "{audit}");
 }
 
+/// A waitlist is imported whole or not at all; kiosks pull its members with their drops, and
+/// each member has a pass the Sell screen checks them in by.
+fn a_waitlist_is_imported_whole_and_kiosks_pull_its_members(backend: Backend) {
+    use marketday::store::Store;
+
+    let server = with_catalog(&backend);
+    let addr = server.addr;
+    let cookie = sign_in(addr, STAFF);
+    let page = get(addr, "/office/members", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("No member yet"), "{}", page.text());
+    let csrf = csrf_of(&page);
+    let import = |csv: &str| upload_to(addr, "/office/members/import", &cookie, &csrf, csv.as_bytes());
+    let bad = import("name;email;waitlist\nAda Lin;ada@example.com;moonstone\nBo;bo at example;spinel\n");
+    assert_eq!(bad.status, 422);
+    let text = bad.text();
+    assert!(text.contains("Nothing was imported: 1 row needs fixing"), "{text}");
+    assert!(text.contains("Row 3 (bo at example)") && text.contains("There is no drop spinel"), "{text}");
+    assert!(get(addr, "/office/members", &[("Cookie", &cookie)]).text().contains("No member yet"), "none kept");
+    let good = import("\u{feff}name;email;waitlist\nAda Lin;ada@example.com;moonstone\nBo Wren;bo@example.com;\n");
+    assert_eq!(good.status, 200, "{}", good.text());
+    assert!(good.text().contains("Imported 2 members"), "{}", good.text());
+    let found = get(addr, "/office/members?q=WREN", &[("Cookie", &cookie)]).text();
+    assert!(found.contains("1 member") && found.contains("bo@example.com") && !found.contains("Ada Lin"), "{found}");
+
+    // A kiosk pulls them: Ada may buy in the moonstone drop's members' hours, Bo in none.
+    let token = server.device("K1", "Lewes Market");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("K1.sqlite")).unwrap();
+    let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(marketday::sync::round(&mut store, &client, None)).unwrap();
+    let db = server.state.db();
+    let (members, _) = db.members(ATELIER, "ada@", 0, 5).unwrap();
+    let ada = store.member(&members[0].id).unwrap().expect("the kiosk holds Ada");
+    assert!(ada.on_waitlist_for("moonstone") && !ada.on_waitlist_for("rose-gold-clasp"), "{ada:?}");
+    // Importing the list again names Ada the same: one member, not two.
+    assert_eq!(import("name,email\nAda Lin,ADA@example.com\n").status, 200);
+    assert_eq!(db.members(ATELIER, "", 0, 50).unwrap().1, 2);
+    let pass = get(addr, &format!("/office/members/{}/pass", members[0].id), &[("Cookie", &cookie)]);
+    assert_eq!(pass.status, 200);
+    assert!(pass.body.contains("<svg") && pass.body.contains("Ada Lin"), "{}", pass.body);
+    assert_eq!(get(addr, "/office/members/NOBODY/pass", &[("Cookie", &cookie)]).status, 404);
+    let audit = get(addr, "/office/audit", &[("Cookie", &sign_in(addr, OWNER))]).text();
+    assert_eq!(audit.matches("imported waitlist members").count(), 2, "{audit}");
+}
+
 on_both_stores!(
+    a_waitlist_is_imported_whole_and_kiosks_pull_its_members,
     an_order_shipped_from_a_stall_comes_back_with_its_checked_proof,
     a_refused_sale_is_explained_and_dealt_with_here_or_on_the_kiosk,
     the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back,
@@ -1543,6 +1595,17 @@ on_both_stores!(
     whatever_is_sent_gets_a_page,
 );
 
+/// The QR codes in a screenshot, as the kiosk's decoder reads them.
+fn scanned(png: &[u8]) -> Vec<String> {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[(y * w + x) * channels]);
+    image.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect()
+}
+
 /// Signing in by typing, in headless Chromium, on a laptop's screen and a phone's; a PNG of
 /// every page (`MARKETDAY_PAGE_SCREENSHOTS=docs/screenshots` writes the README's).
 #[test]
@@ -1554,6 +1617,15 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
     let kiosks = tempfile::tempdir().unwrap();
     a_stall_s_day(&server, "brighton-2", "Brighton Open Market", kiosks.path());
     a_stall_s_day(&server, "lewes-1", "Lewes Market", kiosks.path());
+    let waitlist = |name: &str, email: &str| wire::MemberChange {
+        id: format!("M-{}", name.split(' ').next().unwrap().to_uppercase()),
+        name: name.into(),
+        email: email.into(),
+        waitlist: vec!["moonstone".into()],
+    };
+    let members = [waitlist("Ada Lin", "ada@example.com"), waitlist("Bo Wren", "bo@example.com")];
+    server.state.db().import_members(ATELIER, &members, OWNER, 1).unwrap();
+    let ada = members[0].id.clone();
     let keep = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
     let scratch = tempfile::tempdir().unwrap();
     let dir = keep.unwrap_or_else(|| scratch.path().to_owned());
@@ -1611,6 +1683,18 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("Order WEB-3001 (1 piece) is on its way to Lewes Market"), "{text}");
             fits("orders").await;
             shoot("18-orders", b.screenshot().await);
+            b.client.find(Locator::LinkText("Members")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("2 members").await.contains("Ada Lin"));
+            fits("members").await;
+            shoot("19-members", b.screenshot().await);
+            // The pass as the browser draws it scans back to what the kiosk checks in by.
+            b.client.find(Locator::LinkText("Pass")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("Waitlist member's pass").await.contains("Ada Lin"));
+            fits("pass").await;
+            let png = b.screenshot().await;
+            assert_eq!(scanned(&png), [format!("MEMBER:{ada}")], "{screen}");
+            shoot("20-pass", png);
+            b.client.find(Locator::LinkText("← Members")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::LinkText("People")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::Id("name")).await.unwrap().send_keys("Ada Lin").await.unwrap();
             b.client.find(Locator::Id("email")).await.unwrap().send_keys("ada at the atelier").await.unwrap();

@@ -6,6 +6,7 @@
 mod accounts;
 mod catalog;
 mod conflicts;
+mod members;
 mod office;
 mod orders;
 mod pairing;
@@ -31,8 +32,8 @@ use self::postgres::PgDb;
 use self::sql::{Row, Sql, vals};
 use self::sqlite::SqliteDb;
 use crate::wire::{
-    Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, KeyChange, MAX_PAGE, Outcome, PieceChange,
-    PieceStateChange, Reason, ShipmentChange, StallStatus,
+    Change, ChangeBody, ChangesPage, DeviceStatus, Event, EventResult, KeyChange, MAX_PAGE, MemberChange, Outcome,
+    PieceChange, PieceStateChange, Reason, ShipmentChange, StallStatus,
 };
 use marketday_provenance::dispatch::ProofRecord;
 
@@ -153,7 +154,8 @@ impl Db {
         self.with_shipments()
     }
 
-    /// Orders to ship from the changes and events the store holds (migration 9 asks).
+    /// Orders to ship and waitlist members from the changes and events the store holds
+    /// (migration 9 asks).
     fn with_shipments(self) -> Result<Db, DbError> {
         self.tx(|tx| {
             if tx.query_opt("SELECT name FROM backfills WHERE name = 'shipments'", vals![])?.is_none() {
@@ -177,6 +179,12 @@ impl Db {
                 let (Some(id), Some(buyer), Some(pieces)) = (text("id"), text("buyer"), pieces) else { continue };
                 let shipment = ShipmentChange { id, buyer, pieces, created_at: row.int(1)? };
                 orders::record_shipment(tx, &row.text(2)?, Some(&row.text(3)?), &shipment, false)?;
+            }
+            let published =
+                tx.query("SELECT atelier, data FROM changes WHERE kind = 'member' ORDER BY cursor", vals![])?;
+            for row in published {
+                let Ok(member) = serde_json::from_str::<MemberChange>(&row.text(1)?) else { continue };
+                members::record_member(tx, &row.text(0)?, &member)?;
             }
             tx.execute("DELETE FROM backfills WHERE name = 'shipments'", vals![])?;
             Ok(())
@@ -730,8 +738,10 @@ fn append_change(
         "INSERT INTO changes(atelier, stall, kind, data, at) VALUES ($1, $2, $3, $4, $5)",
         vals![atelier, stall, change.kind(), change.data().to_string(), now],
     )?;
-    if let ChangeBody::Shipment(shipment) = change {
-        orders::record_shipment(tx, atelier, stall, shipment, true)?;
+    match change {
+        ChangeBody::Shipment(shipment) => orders::record_shipment(tx, atelier, stall, shipment, true)?,
+        ChangeBody::Member(member) => members::record_member(tx, atelier, member)?,
+        _ => {}
     }
     record_public(tx, atelier, change)
 }

@@ -227,7 +227,8 @@ CREATE INDEX events_by_atelier_kind_time ON events(atelier, kind, at);
 "#,
     // 9: refused events the back office dealt with, and the refused events themselves
     // found without reading every accepted one (the conflicts page asks with this WHERE);
-    // orders to ship, for the orders page (filled from what the store holds by a backfill).
+    // orders to ship and waitlist members, for their pages (filled from what the store
+    // holds by a backfill).
     r#"
 CREATE TABLE conflicts_dealt (
     atelier  TEXT NOT NULL,
@@ -248,6 +249,15 @@ CREATE TABLE shipments (
     PRIMARY KEY (atelier, order_id)
 ) STRICT;
 CREATE INDEX dispatches_by_order ON dispatches(atelier, order_id);
+-- Waitlist members as last published, for the members page.
+CREATE TABLE members (
+    atelier  TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    email    TEXT NOT NULL,
+    waitlist TEXT NOT NULL,
+    PRIMARY KEY (atelier, id)
+) STRICT;
 INSERT INTO backfills(name) VALUES ('shipments');
 "#,
 ];

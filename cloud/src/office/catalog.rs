@@ -354,13 +354,13 @@ pub async fn import_form(State(state): State<Arc<AppState>>, signed: SignedIn) -
 
 /// The parts of the import form, read from its multipart body.
 #[derive(Default)]
-struct Upload {
-    csrf: String,
+pub(super) struct Upload {
+    pub(super) csrf: String,
     currency: String,
-    file: Vec<u8>,
+    pub(super) file: Vec<u8>,
 }
 
-async fn read_upload(mut multipart: Multipart) -> Result<Upload, String> {
+pub(super) async fn read_upload(mut multipart: Multipart) -> Result<Upload, String> {
     let mut upload = Upload::default();
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -455,7 +455,7 @@ pub async fn import(State(state): State<Arc<AppState>>, signed: SignedIn, multip
 }
 
 /// The file as text: UTF-8, with or without the byte-order mark spreadsheets write.
-fn as_text(file: &[u8]) -> Result<&str, String> {
+pub(super) fn as_text(file: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(file)
         .map_err(|_| "The file is not UTF-8 text. In your spreadsheet, save it as CSV UTF-8.".to_owned())?;
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
@@ -463,7 +463,7 @@ fn as_text(file: &[u8]) -> Result<&str, String> {
 
 /// A CSV reader for `text`: comma-separated, or semicolon-separated as spreadsheets in
 /// countries with a decimal comma write it.
-fn reader(text: &str) -> csv::Reader<&[u8]> {
+pub(super) fn reader(text: &str) -> csv::Reader<&[u8]> {
     let header = text.lines().next().unwrap_or_default();
     let delimiter = if !header.contains(',') && header.contains(';') { b';' } else { b',' };
     csv::ReaderBuilder::new().delimiter(delimiter).trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes())

@@ -12,6 +12,7 @@ mod catalog;
 mod certificates;
 mod conflicts;
 mod drops;
+mod members;
 mod orders;
 mod pages;
 pub mod password;
@@ -72,6 +73,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/certificates/key", post(certificates::make_key))
         .route("/office/certificates/sign", post(certificates::sign))
         .route("/office/certificates/{id}/withdraw", post(certificates::withdraw_key))
+        .route("/office/members", get(members::members))
+        .route("/office/members/import", post(members::import))
+        .route("/office/members/{id}/pass", get(members::pass))
         .route("/office/orders", get(orders::orders).post(orders::ship))
         .route("/office/orders/{order}/proof.json", get(orders::proof_json))
         .route("/office/conflicts", get(conflicts::conflicts))
