@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -166,9 +166,21 @@ async fn push(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byte
             format!("{} events in one push; at most {} are taken", request.events.len(), wire::MAX_PUSH_EVENTS);
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message));
     }
-    let (results, next_seq) =
-        state.with_db(move |db| db.ingest(&device, &request.events, request.pending, now_ms())).await?;
+    let said = said(&headers);
+    let (results, next_seq) = state
+        .with_db(move |db| {
+            let ingested = db.ingest(&device, &request.events, request.pending, now_ms())?;
+            db.seen(&device, &said, now_ms())?;
+            Ok(ingested)
+        })
+        .await?;
     Ok(axum::Json(PushResponse { results, next_seq }).into_response())
+}
+
+/// What a kiosk's request says of the kiosk, for the Kiosks page.
+fn said(headers: &HeaderMap) -> crate::db::Said {
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    crate::db::Said::of(text(header::USER_AGENT), text(header::DATE), now_ms())
 }
 
 fn offset_headers(held: Held) -> HeaderMap {
@@ -242,9 +254,10 @@ async fn changes(
     Query(query): Query<ChangesQuery>,
 ) -> Result<Response, ApiError> {
     let device = device(&state, &headers).await?;
+    let said = said(&headers);
     let page = state
         .with_db(move |db| {
-            db.touch(&device, now_ms())?;
+            db.seen(&device, &said, now_ms())?;
             db.changes_since(&device, query.since, query.limit)
         })
         .await?;

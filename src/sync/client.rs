@@ -78,6 +78,11 @@ pub struct Client {
 
 /// The kiosk's clock minus the cloud's, from an answer's `Date` header (HTTP dates are
 /// whole seconds; the answer's own travel time is under the resolution that matters).
+/// `t` as an HTTP date (`Mon, 07 Dec 2026 18:11:20 GMT`).
+pub fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
 pub fn clock_skew(date_header: &str, received: chrono::DateTime<chrono::Utc>) -> Option<i64> {
     let cloud = chrono::DateTime::parse_from_rfc2822(date_header).ok()?;
     Some((received - cloud.with_timezone(&chrono::Utc)).num_seconds())
@@ -238,6 +243,9 @@ impl Client {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(T, Option<String>), SyncError> {
+        // The kiosk's own clock, for the Kiosks page's "clock ahead" (as the cloud's answer
+        // tells the kiosk).
+        let request = request.header(reqwest::header::DATE, http_date(chrono::Utc::now()));
         let response = request.bearer_auth(&self.token).send().await.map_err(transport)?;
         if !response.status().is_success() {
             return Err(Self::failure(response).await);
@@ -362,5 +370,7 @@ mod tests {
         assert_eq!(clock_skew("Sat, 21 Nov 2026 09:00:00 GMT", now), Some(600));
         assert_eq!(clock_skew("Sat, 21 Nov 2026 09:10:30 GMT", now), Some(-30));
         assert_eq!(clock_skew("yesterday", now), None);
+        assert_eq!(http_date(now), "Sat, 21 Nov 2026 09:10:00 GMT");
+        assert_eq!(clock_skew(&http_date(now), now), Some(0));
     }
 }

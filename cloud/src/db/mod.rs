@@ -154,8 +154,8 @@ impl Db {
         self.with_shipments()
     }
 
-    /// Orders to ship and waitlist members from the changes and events the store holds
-    /// (migration 9 asks).
+    /// Orders to ship, waitlist members and holds from the changes and events the store
+    /// holds (migration 9 asks).
     fn with_shipments(self) -> Result<Db, DbError> {
         self.tx(|tx| {
             if tx.query_opt("SELECT name FROM backfills WHERE name = 'shipments'", vals![])?.is_none() {
@@ -185,6 +185,15 @@ impl Db {
             for row in published {
                 let Ok(member) = serde_json::from_str::<MemberChange>(&row.text(1)?) else { continue };
                 members::record_member(tx, &row.text(0)?, &member)?;
+            }
+            let held = tx.query(
+                "SELECT e.kind, e.payload, d.atelier, d.stall FROM events e JOIN devices d ON d.id = e.device
+                 WHERE e.kind LIKE 'reservation.%' ORDER BY e.received_at, e.device, e.seq",
+                vals![],
+            )?;
+            for row in held {
+                let payload = parse_json(&row.text(1)?)?;
+                stalls::record_hold(tx, &row.text(2)?, &row.text(3)?, &row.text(0)?, &payload)?;
             }
             tx.execute("DELETE FROM backfills WHERE name = 'shipments'", vals![])?;
             Ok(())
@@ -382,6 +391,19 @@ impl Db {
             )?;
             Ok((results, next))
         })
+    }
+
+    /// Notes a kiosk's contact with what it said of itself: its version (from its
+    /// `User-Agent`) and its clock (from its `Date`), each kept when it said none.
+    pub fn seen(&self, device: &Device, said: &Said, now: i64) -> Result<(), DbError> {
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE devices SET last_seen = $2, version = COALESCE($3, version),
+                                    clock_skew_s = COALESCE($4, clock_skew_s) WHERE id = $1",
+                vals![&device.id, now, said.version.as_deref(), said.clock_skew_s],
+            )
+        })?;
+        Ok(())
     }
 
     pub fn touch(&self, device: &Device, now: i64) -> Result<(), DbError> {
@@ -694,6 +716,14 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
             orders::record_shipment(tx, &device.atelier, Some(&device.stall), &shipment, false)?;
             Ok(Outcome::Accepted)
         }
+        "reservation.created"
+        | "reservation.extended"
+        | "reservation.collected"
+        | "reservation.released"
+        | "reservation.expired" => {
+            stalls::record_hold(tx, &device.atelier, &device.stall, &event.kind, p)?;
+            Ok(Outcome::Accepted)
+        }
         "dispatch.recorded" => {
             // A record this version cannot read is still the kiosk's event, held as sent;
             // only the buyer's page goes without it.
@@ -826,6 +856,28 @@ fn record_dispatch(tx: &mut dyn Sql, device: &Device, record: &ProofRecord, at: 
     Ok(())
 }
 
+/// What a kiosk's request says of the kiosk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Said {
+    pub version: Option<String>,
+    pub clock_skew_s: Option<i64>,
+}
+
+impl Said {
+    /// From a request's `User-Agent` (`marketday/0.4.1`) and `Date` (an HTTP date), read
+    /// `now` (ms). Anything else is not said: a proxy's agent names no kiosk version.
+    pub fn of(user_agent: Option<&str>, date: Option<&str>, now: i64) -> Said {
+        let version = user_agent
+            .and_then(|ua| ua.trim().strip_prefix("marketday/"))
+            .filter(|v| !v.is_empty() && v.len() <= 40 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned);
+        let clock_skew_s = date
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok())
+            .map(|kiosk| (kiosk.timestamp_millis() - now).div_euclid(1000));
+        Said { version, clock_skew_s }
+    }
+}
+
 /// The id a certificate names its key by (`KeyId`, hex), from the key's 64 hex digits.
 pub fn key_id_of(public_key_hex: &str) -> Option<String> {
     marketday_provenance::public_key(public_key_hex).ok().map(|key| marketday_provenance::KeyId::of(&key).to_string())
@@ -842,4 +894,21 @@ fn publish_state(tx: &mut dyn Sql, atelier: &str, serial: &str, now: i64) -> Res
         sold_by: row.opt_text(1)?,
     });
     append_change(tx, atelier, None, &change, now)
+}
+
+#[cfg(test)]
+mod said_tests {
+    use super::Said;
+
+    #[test]
+    fn a_kiosk_says_its_version_and_clock_and_nothing_else_counts() {
+        // 2026-12-07 18:00:00 UTC.
+        let now = 1_796_666_400_000;
+        let said = Said::of(Some("marketday/0.4.1"), Some("Mon, 07 Dec 2026 18:03:00 GMT"), now);
+        assert_eq!(said, Said { version: Some("0.4.1".into()), clock_skew_s: Some(180) });
+        let behind = Said::of(None, Some("Mon, 07 Dec 2026 17:59:59 GMT"), now + 500);
+        assert_eq!(behind, Said { version: None, clock_skew_s: Some(-2) });
+        assert_eq!(Said::of(Some("curl/8.0"), Some("yesterday"), now), Said::default());
+        assert_eq!(Said::of(Some("marketday/a b"), None, now).version, None, "no spaces in a version");
+    }
 }

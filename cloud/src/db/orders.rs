@@ -95,11 +95,14 @@ impl Db {
             }
             let mut refused = Vec::new();
             for serial in serials {
-                match standing(tx, atelier, serial)? {
+                match standing(tx, atelier, serial, now)? {
                     Standing::Unknown => refused.push(NotSent::Unknown(serial.clone())),
                     Standing::Sold(sale) if sale.eq_ignore_ascii_case(order) => {}
                     Standing::Sold(_) => refused.push(NotSent::Sold(serial.clone())),
                     Standing::Lost => refused.push(NotSent::ReportedLost(serial.clone())),
+                    Standing::Held { stall, until } => {
+                        refused.push(NotSent::Held { serial: serial.clone(), stall, until })
+                    }
                     Standing::Free(_) => {}
                 }
             }
@@ -107,7 +110,7 @@ impl Db {
                 return Ok(Sent::Refused(refused));
             }
             for serial in serials {
-                if !matches!(standing(tx, atelier, serial)?, Standing::Sold(_)) {
+                if !matches!(standing(tx, atelier, serial, now)?, Standing::Sold(_)) {
                     mark_sold(tx, atelier, serial, order, "online", now, now)?;
                 }
             }

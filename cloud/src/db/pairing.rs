@@ -49,6 +49,10 @@ pub struct Kiosk {
     /// Events received from it.
     pub received: i64,
     pub revoked_at: Option<i64>,
+    /// Its software's version, as it last said.
+    pub version: Option<String>,
+    /// Seconds its clock was ahead of the cloud's (behind when negative), as last seen.
+    pub clock_skew_s: Option<i64>,
 }
 
 /// A code as typed: the letters and digits, upper case (the dash and spaces dropped).
@@ -64,6 +68,8 @@ fn kiosk_of(row: &Row) -> Result<Kiosk, DbError> {
         pending: row.int(3)?,
         received: row.int(4)?,
         revoked_at: row.opt_int(5)?,
+        version: row.opt_text(6)?,
+        clock_skew_s: row.opt_int(7)?,
     })
 }
 
@@ -180,7 +186,8 @@ impl Db {
     pub fn kiosks_of(&self, atelier: &str) -> Result<Vec<Kiosk>, DbError> {
         self.tx(|tx| {
             tx.query(
-                "SELECT d.id, d.stall, d.last_seen, d.pending, d.next_seq - 1, d.revoked_at FROM devices d
+                "SELECT d.id, d.stall, d.last_seen, d.pending, d.next_seq - 1, d.revoked_at, d.version, d.clock_skew_s
+                 FROM devices d
                  WHERE d.atelier = $1 ORDER BY d.revoked_at IS NOT NULL, d.id",
                 vals![atelier],
             )?

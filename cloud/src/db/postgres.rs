@@ -240,6 +240,19 @@ CREATE TABLE members (
     PRIMARY KEY (atelier, id)
 );
 INSERT INTO backfills(name) VALUES ('shipments');
+-- Pieces a stall holds for a customer (a hold or a reservation), from its kiosk's events.
+CREATE TABLE holds (
+    atelier    TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    serial     TEXT NOT NULL,
+    stall      TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (atelier, id)
+);
+CREATE INDEX holds_by_serial ON holds(atelier, serial);
+-- What each kiosk last said of itself: its software's version, and its clock against ours.
+ALTER TABLE devices ADD COLUMN version TEXT;
+ALTER TABLE devices ADD COLUMN clock_skew_s BIGINT;
 "#,
 ];
 

@@ -259,6 +259,19 @@ CREATE TABLE members (
     PRIMARY KEY (atelier, id)
 ) STRICT;
 INSERT INTO backfills(name) VALUES ('shipments');
+-- Pieces a stall holds for a customer (a hold or a reservation), from its kiosk's events.
+CREATE TABLE holds (
+    atelier    TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    serial     TEXT NOT NULL,
+    stall      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (atelier, id)
+) STRICT;
+CREATE INDEX holds_by_serial ON holds(atelier, serial);
+-- What each kiosk last said of itself: its software's version, and its clock against ours.
+ALTER TABLE devices ADD COLUMN version TEXT;
+ALTER TABLE devices ADD COLUMN clock_skew_s INTEGER;
 "#,
 ];
 

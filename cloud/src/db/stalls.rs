@@ -26,6 +26,12 @@ pub enum NotSent {
     Unknown(String),
     Sold(String),
     ReportedLost(String),
+    /// Held for a customer at a stall, until (ms).
+    Held {
+        serial: String,
+        stall: String,
+        until: i64,
+    },
 }
 
 impl std::fmt::Display for NotSent {
@@ -34,6 +40,11 @@ impl std::fmt::Display for NotSent {
             NotSent::Unknown(s) => write!(f, "{s} is not in the catalog"),
             NotSent::Sold(s) => write!(f, "{s} is sold"),
             NotSent::ReportedLost(s) => write!(f, "{s} is reported lost or stolen"),
+            NotSent::Held { serial, stall, until } => {
+                let until = chrono::DateTime::from_timestamp_millis(*until)
+                    .map_or_else(String::new, |t| t.format(" until %Y-%m-%d %H:%M UTC").to_string());
+                write!(f, "{serial} is held for a customer at {stall}{until}")
+            }
         }
     }
 }
@@ -118,10 +129,14 @@ impl Db {
             let mut refused = Vec::new();
             let mut moved = 0;
             for serial in serials {
-                match standing(tx, atelier, serial)? {
+                match standing(tx, atelier, serial, now)? {
                     Standing::Unknown => refused.push(NotSent::Unknown(serial.clone())),
                     Standing::Sold(_) => refused.push(NotSent::Sold(serial.clone())),
                     Standing::Lost => refused.push(NotSent::ReportedLost(serial.clone())),
+                    Standing::Held { stall: at, until } if at != stall => {
+                        refused.push(NotSent::Held { serial: serial.clone(), stall: at, until });
+                    }
+                    Standing::Held { .. } => {}
                     Standing::Free(Some(at)) if at != stall => moved += 1,
                     Standing::Free(_) => {}
                 }
@@ -159,11 +174,14 @@ impl Db {
             let mut refused = Vec::new();
             let mut already = 0;
             for serial in serials {
-                match standing(tx, atelier, serial)? {
+                match standing(tx, atelier, serial, now)? {
                     Standing::Unknown => refused.push(NotSent::Unknown(serial.clone())),
                     Standing::Sold(sale) if sale == order => already += 1,
                     Standing::Sold(_) => refused.push(NotSent::Sold(serial.clone())),
                     Standing::Lost => refused.push(NotSent::ReportedLost(serial.clone())),
+                    Standing::Held { stall, until } => {
+                        refused.push(NotSent::Held { serial: serial.clone(), stall, until })
+                    }
                     Standing::Free(_) => {}
                 }
             }
@@ -191,11 +209,20 @@ pub(super) enum Standing {
     Sold(String),
     /// Reported lost or stolen (and not sold).
     Lost,
-    /// Neither: at this stall, or at none.
+    /// Held for a customer at a stall (not sold, not lost), until (ms).
+    Held { stall: String, until: i64 },
+    /// None of these: at this stall, or at none.
     Free(Option<String>),
 }
 
-pub(super) fn standing(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str) -> Result<Standing, DbError> {
+/// Where a piece stands `now` (ms): a hold past its end no longer counts, whether or not its
+/// kiosk has said it expired.
+pub(super) fn standing(
+    tx: &mut dyn super::sql::Sql,
+    atelier: &str,
+    serial: &str,
+    now: i64,
+) -> Result<Standing, DbError> {
     if tx.query_opt("SELECT 1 FROM catalog WHERE atelier = $1 AND serial = $2", vals![atelier, serial])?.is_none() {
         return Ok(Standing::Unknown);
     }
@@ -203,12 +230,62 @@ pub(super) fn standing(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str
         "SELECT stall, sold_sale, lost_at FROM pieces WHERE atelier = $1 AND serial = $2",
         vals![atelier, serial],
     )?;
-    let Some(row) = row else { return Ok(Standing::Free(None)) };
-    Ok(match (row.opt_text(1)?, row.opt_int(2)?) {
+    // A piece never sent out nor sold has no row, and may still be held at a stall.
+    let (stall, sold, lost) = match row {
+        Some(row) => (row.opt_text(0)?, row.opt_text(1)?, row.opt_int(2)?),
+        None => (None, None, None),
+    };
+    Ok(match (sold, lost) {
         (Some(sale), _) => Standing::Sold(sale),
         (None, Some(_)) => Standing::Lost,
-        (None, None) => Standing::Free(row.opt_text(0)?),
+        (None, None) => match held(tx, atelier, serial, now)? {
+            Some((stall, until)) => Standing::Held { stall, until },
+            None => Standing::Free(stall),
+        },
     })
+}
+
+/// The stall holding `serial` for a customer `now`, and until when.
+fn held(tx: &mut dyn super::sql::Sql, atelier: &str, serial: &str, now: i64) -> Result<Option<(String, i64)>, DbError> {
+    let row = tx.query_opt(
+        "SELECT stall, expires_at FROM holds WHERE atelier = $1 AND serial = $2 AND expires_at > $3
+         ORDER BY expires_at DESC LIMIT 1",
+        vals![atelier, serial, now],
+    )?;
+    row.map(|r| Ok((r.text(0)?, r.int(1)?))).transpose()
+}
+
+/// Follows a stall's hold or reservation from its kiosk's event: made, extended, or ended
+/// (collected, released, expired). An event this version cannot read changes nothing.
+pub(super) fn record_hold(
+    tx: &mut dyn super::sql::Sql,
+    atelier: &str,
+    stall: &str,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Result<(), DbError> {
+    let text = |k: &str| payload.get(k).and_then(|v| v.as_str());
+    let Some(id) = text("id") else { return Ok(()) };
+    let until =
+        text("expires_at").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
+    match (kind, until) {
+        ("reservation.created", Some(until)) => {
+            let Some(serial) = text("serial") else { return Ok(()) };
+            tx.execute(
+                "INSERT INTO holds(atelier, id, serial, stall, expires_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(atelier, id) DO NOTHING",
+                vals![atelier, id, serial.trim().to_ascii_uppercase(), stall, until],
+            )?;
+        }
+        ("reservation.extended", Some(until)) => {
+            tx.execute("UPDATE holds SET expires_at = $3 WHERE atelier = $1 AND id = $2", vals![atelier, id, until])?;
+        }
+        ("reservation.collected" | "reservation.released" | "reservation.expired", _) => {
+            tx.execute("DELETE FROM holds WHERE atelier = $1 AND id = $2", vals![atelier, id])?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 pub(super) fn plural(n: usize) -> String {

@@ -609,6 +609,21 @@ struct KioskRow {
     pending: i64,
     received: i64,
     revoked: Option<String>,
+    version: String,
+    clock: String,
+}
+
+/// A kiosk's clock against the cloud's, in words: receipts, holds and drops' hours follow it.
+fn clock_words(skew_s: Option<i64>) -> String {
+    match skew_s {
+        None => "not known yet".to_owned(),
+        Some(s) if s.abs() <= 60 => "right".to_owned(),
+        Some(s) => {
+            let minutes = (s.abs() + 30) / 60;
+            let amount = if minutes < 120 { format!("{minutes} min") } else { format!("{} h", (minutes + 30) / 60) };
+            format!("{amount} {}", if s > 0 { "ahead" } else { "behind" })
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -649,6 +664,8 @@ async fn kiosks_page(
             stall: k.stall,
             pending: k.pending,
             received: k.received,
+            version: k.version.unwrap_or_else(|| "not known yet".to_owned()),
+            clock: clock_words(k.clock_skew_s),
         })
         .collect();
     let page = KiosksPage { frame: Frame::of(signed, "kiosks"), kiosks, stalls, form, problems, paired };
@@ -741,5 +758,18 @@ pub async fn revoke_kiosk(
     match with_db(&state, move |db| db.revoke_device(&atelier, &id, &actor, now_ms())).await {
         Ok(()) => Redirect::to("/office/kiosks").into_response(),
         Err(page) => page,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_words;
+
+    #[test]
+    fn a_kiosk_s_clock_is_said_in_minutes_or_hours() {
+        assert_eq!(clock_words(None), "not known yet");
+        assert_eq!(clock_words(Some(-59)), "right");
+        assert_eq!(clock_words(Some(181)), "3 min ahead");
+        assert_eq!(clock_words(Some(-7_200)), "2 h behind");
     }
 }
