@@ -1632,7 +1632,99 @@ fn a_piece_held_at_a_stall_stays_there_and_a_kiosk_says_its_version_and_clock(ba
     assert!(k2_row.contains("data-label=\"Clock\">right<"), "{k2_row}");
 }
 
+/// An online reservation made on the Orders page holds its piece at the stall from then,
+/// is kept by the stall's real kiosk at its next pull under the code the page gave, and the
+/// page follows it: kept, let go at the stall, or cancelled here (the kiosk lets it go).
+fn an_online_reservation_is_kept_at_its_stall_and_followed(backend: Backend) {
+    use marketday::domain::ReservationCode;
+    use marketday::store::Store;
+
+    let server = with_catalog(&backend);
+    let addr = server.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let token = server.device("K1", "Lewes Market");
+    let mut store = Store::open(&dir.path().join("K1.sqlite")).unwrap();
+    let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let round = |store: &mut Store| {
+        rt.block_on(marketday::sync::round(store, &client, None)).unwrap();
+    };
+    let cookie = sign_in(addr, STAFF);
+    let page = get(addr, "/office/orders", &[("Cookie", &cookie)]);
+    assert!(page.text().contains("No online reservation yet"), "{}", page.text());
+    let csrf = csrf_of(&page);
+    let reserve = |serial: &str, member: &str| {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("serial", serial),
+            ("name", "Ana Costa"),
+            ("contact", "07700 900123"),
+            ("member", member),
+            ("stall", "Lewes Market"),
+            ("days", "3"),
+        ];
+        post(addr, "/office/orders/reserve", &cookie, &fields)
+    };
+    let sold = reserve("RG-2026-0009", "");
+    assert_eq!(sold.status, 422);
+    assert!(sold.text().contains("Nothing was reserved: RG-2026-0009 is sold"), "{}", sold.text());
+    assert_eq!(reserve("RG-2026-0024", "M-NOBODY").status, 400, "an unknown member");
+    let blank = post(addr, "/office/orders/reserve", &cookie, &[("csrf", &csrf), ("serial", "rg 24")]);
+    assert_eq!(blank.status, 422);
+    for why in ["The customer's name", "A phone number or email", "Name the stall", "Choose how long"] {
+        assert!(blank.text().contains(why), "{why}: {}", blank.text());
+    }
+    let done = reserve("rg-2026-0024", "");
+    assert_eq!(done.status, 200, "{}", done.text());
+    let text = done.text();
+    assert!(text.contains("Reserved RG-2026-0024 for Ana Costa at Lewes Market until"), "{text}");
+    let code = text.split("give them the code ").nth(1).unwrap()[..8].to_owned();
+    assert!(done.body.contains(&format!("<span class=\"code big\">{code}</span>")), "{}", done.body);
+    let code = ReservationCode::parse(&code).unwrap();
+    assert!(text.contains("its kiosk keeps it at its next sync"), "{text}");
+    // Held from now: not sent elsewhere.
+    let moved = post(
+        addr,
+        "/office/stalls/send",
+        &cookie,
+        &[("csrf", &csrf), ("stall", "Spitalfields"), ("serials", "RG-2026-0024"), ("drop", "")],
+    );
+    assert!(moved.text().contains("RG-2026-0024 is held for a customer at Lewes Market"), "{}", moved.text());
+
+    round(&mut store);
+    let kept = store.reservation_by_code(&code).unwrap().expect("the kiosk keeps it under the page's code");
+    assert_eq!((kept.serial.as_str(), kept.customer.name.as_str()), ("RG-2026-0024", "Ana Costa"));
+    round(&mut store);
+    let text = get(addr, "/office/orders", &[("Cookie", &cookie)]).text();
+    assert!(text.contains("Kept at Lewes Market") && text.contains(&code.to_string()), "{text}");
+    store.release_reservation(kept.id, "No show", chrono::Utc::now()).unwrap();
+    round(&mut store);
+    assert!(get(addr, "/office/orders", &[("Cookie", &cookie)]).text().contains("Let go at the stall"));
+
+    // Cancelled here: the kiosk lets it go at its next pull.
+    assert_eq!(reserve("RG-2026-0025", "").status, 200);
+    round(&mut store);
+    let (lines, _) = server.state.db().reservations(ATELIER, 0, 5).unwrap();
+    let second = lines.iter().find(|l| l.serial == "RG-2026-0025").unwrap().clone();
+    let cancel =
+        |id: &str| post(addr, &format!("/office/orders/reservations/{id}/cancel"), &cookie, &[("csrf", &csrf)]);
+    assert_eq!(cancel(&second.id).status, 303);
+    assert_eq!(cancel(&second.id).status, 303, "a double click is no error");
+    let first = lines.iter().find(|l| l.serial == "RG-2026-0024").unwrap();
+    assert_eq!(cancel(&first.id).status, 400, "one let go at the stall cannot be cancelled");
+    round(&mut store);
+    let code = ReservationCode::parse(&second.code).unwrap();
+    let mine = store.reservation_by_code(&code).unwrap().unwrap();
+    assert!(matches!(mine.state, marketday::domain::ReservationState::Released { .. }), "{mine:?}");
+    let text = get(addr, "/office/orders", &[("Cookie", &cookie)]).text();
+    assert!(text.contains("Cancelled"), "{text}");
+    let audit = get(addr, "/office/audit", &[("Cookie", &sign_in(addr, OWNER))]).text();
+    assert_eq!(audit.matches("cancelled an online reservation").count(), 1, "{audit}");
+    assert_eq!(audit.matches("reserved a piece online").count(), 2, "{audit}");
+}
+
 on_both_stores!(
+    an_online_reservation_is_kept_at_its_stall_and_followed,
     a_piece_held_at_a_stall_stays_there_and_a_kiosk_says_its_version_and_clock,
     a_waitlist_is_imported_whole_and_kiosks_pull_its_members,
     an_order_shipped_from_a_stall_comes_back_with_its_checked_proof,
@@ -1745,6 +1837,15 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
             let text = b.text_with("on its way").await;
             assert!(text.contains("Order WEB-3001 (1 piece) is on its way to Lewes Market"), "{text}");
+            let reserved = if width > 400 { "RG-2026-0031" } else { "RG-2026-0032" };
+            b.client.find(Locator::Id("r_serial")).await.unwrap().send_keys(reserved).await.unwrap();
+            b.client.find(Locator::Id("r_name")).await.unwrap().send_keys("Ana Costa").await.unwrap();
+            b.client.find(Locator::Id("r_contact")).await.unwrap().send_keys("ana@example.com").await.unwrap();
+            b.client.find(Locator::Id("r_stall")).await.unwrap().send_keys("Lewes Market").await.unwrap();
+            let reserve = "form[action='/office/orders/reserve'] button";
+            b.client.find(Locator::Css(reserve)).await.unwrap().click().await.unwrap();
+            let text = b.text_with("give them the code").await;
+            assert!(text.contains(&format!("Reserved {reserved} for Ana Costa at Lewes Market")), "{text}");
             fits("orders").await;
             shoot("18-orders", b.screenshot().await);
             b.client.find(Locator::LinkText("Members")).await.unwrap().click().await.unwrap();

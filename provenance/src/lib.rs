@@ -54,9 +54,11 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use marketday_i18n::{self as i18n, Language, Localized, msg, t};
 use sha2::{Digest, Sha256};
 
+mod code;
 pub mod dispatch;
 mod piece;
 
+pub use code::{CodeError, ReservationCode};
 pub use piece::{Edition, EditionError, Serial, SerialError};
 
 pub const FORMAT: u8 = 1;

@@ -11,6 +11,7 @@ mod office;
 mod orders;
 mod pairing;
 mod postgres;
+mod reservations;
 mod sales;
 pub(crate) mod sql;
 mod sqlite;
@@ -22,6 +23,7 @@ pub use conflicts::{ConflictLine, Dealt};
 pub use office::{PieceLine, PiecePage, PieceQuery, Standing, Summary};
 pub use orders::{Handed, OrderLine};
 pub use pairing::{ClaimError, Collected, Kiosk, normal_code};
+pub use reservations::{NewOnline, ReservationLine, Reserved};
 pub use stalls::{NotSent, Sent, StallLine};
 
 use std::path::Path;
@@ -720,8 +722,10 @@ fn apply(tx: &mut dyn Sql, device: &Device, event: &Event, now: i64) -> Result<O
         | "reservation.extended"
         | "reservation.collected"
         | "reservation.released"
-        | "reservation.expired" => {
+        | "reservation.expired"
+        | "reservation.refused" => {
             stalls::record_hold(tx, &device.atelier, &device.stall, &event.kind, p)?;
+            reservations::note_event(tx, &device.atelier, &event.kind, p, event.at)?;
             Ok(Outcome::Accepted)
         }
         "dispatch.recorded" => {

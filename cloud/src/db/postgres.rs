@@ -250,6 +250,23 @@ CREATE TABLE holds (
     PRIMARY KEY (atelier, id)
 );
 CREATE INDEX holds_by_serial ON holds(atelier, serial);
+-- Online reservations made in the back office, and what became of each at its stall.
+CREATE TABLE reservations (
+    atelier          TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    code             TEXT NOT NULL,
+    serial           TEXT NOT NULL,
+    stall            TEXT NOT NULL,
+    customer_name    TEXT NOT NULL,
+    customer_contact TEXT NOT NULL,
+    member_id        TEXT,
+    expires_at       BIGINT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    state            TEXT NOT NULL,
+    state_at         BIGINT NOT NULL,
+    PRIMARY KEY (atelier, id),
+    UNIQUE (atelier, code)
+);
 -- What each kiosk last said of itself: its software's version, and its clock against ours.
 ALTER TABLE devices ADD COLUMN version TEXT;
 ALTER TABLE devices ADD COLUMN clock_skew_s BIGINT;

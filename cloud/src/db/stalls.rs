@@ -280,7 +280,7 @@ pub(super) fn record_hold(
         ("reservation.extended", Some(until)) => {
             tx.execute("UPDATE holds SET expires_at = $3 WHERE atelier = $1 AND id = $2", vals![atelier, id, until])?;
         }
-        ("reservation.collected" | "reservation.released" | "reservation.expired", _) => {
+        ("reservation.collected" | "reservation.released" | "reservation.expired" | "reservation.refused", _) => {
             tx.execute("DELETE FROM holds WHERE atelier = $1 AND id = $2", vals![atelier, id])?;
         }
         _ => {}

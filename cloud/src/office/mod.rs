@@ -77,6 +77,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/members/import", post(members::import))
         .route("/office/members/{id}/pass", get(members::pass))
         .route("/office/orders", get(orders::orders).post(orders::ship))
+        .route("/office/orders/reserve", post(orders::reserve))
+        .route("/office/orders/reservations/{id}/cancel", post(orders::cancel_reservation))
         .route("/office/orders/{order}/proof.json", get(orders::proof_json))
         .route("/office/conflicts", get(conflicts::conflicts))
         .route("/office/conflicts/{id}/dealt", post(conflicts::deal_with))

@@ -9,16 +9,17 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use marketday_provenance::dispatch::{self as proof, ProofProblem};
+use marketday_provenance::{ReservationCode, Serial};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::pages::{Frame, Problems, when};
+use super::pages::{CsrfForm, Frame, Problems, when};
 use super::stalls::serials;
 use super::{SignedIn, html, notice, with_db};
 use crate::api::AppState;
-use crate::db::{Handed, OrderLine, Sent};
+use crate::db::{Handed, NewOnline, OrderLine, ReservationLine, Reserved, Sent};
 use crate::now_ms;
 
 /// Orders on a page.
@@ -37,6 +38,27 @@ pub struct ShipForm {
     #[serde(default)]
     stall: String,
 }
+
+#[derive(Deserialize, Default)]
+pub struct ReserveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    stall: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// How long an online reservation may be kept, in days: the form's choices.
+const DAYS: [i64; 4] = [1, 3, 7, 14];
 
 #[derive(Deserialize, Default)]
 pub struct OrdersAsked {
@@ -65,10 +87,51 @@ struct Row {
     left: Option<Left>,
 }
 
+struct ReservationRow {
+    id: String,
+    code: String,
+    serial: String,
+    customer: String,
+    stall: String,
+    until: String,
+    state: String,
+    open: bool,
+}
+
+fn reservation_row(r: ReservationLine) -> ReservationRow {
+    let code = ReservationCode::parse(&r.code).map_or_else(|_| r.code.clone(), |c| c.to_string());
+    let at = when(r.state_at);
+    let state = match r.state.as_str() {
+        "sent" => format!("Sent to {}: its kiosk keeps it at its next sync", r.stall),
+        "kept" => format!("Kept at {}", r.stall),
+        "collected" => format!("Collected {at}"),
+        "released" => format!("Let go at the stall {at}"),
+        "expired" => format!("Expired {at}"),
+        "refused" => "The stall could not keep it: see Conflicts".to_owned(),
+        "cancelled" => format!("Cancelled {at}"),
+        other => other.to_owned(),
+    };
+    ReservationRow {
+        open: matches!(r.state.as_str(), "sent" | "kept"),
+        customer: format!("{} · {}", r.customer_name, r.customer_contact),
+        until: when(r.expires_at),
+        id: r.id,
+        code,
+        serial: r.serial,
+        stall: r.stall,
+        state,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "office/orders.html")]
 struct OrdersPage {
     frame: Frame,
+    reservations: Vec<ReservationRow>,
+    reserve: ReserveForm,
+    reserve_problems: Problems,
+    reserve_refused: Option<String>,
+    days: [i64; 4],
     rows: Vec<Row>,
     stalls: Vec<String>,
     total: i64,
@@ -78,6 +141,7 @@ struct OrdersPage {
     problems: Problems,
     refused: Vec<String>,
     said: Option<String>,
+    code: Option<String>,
 }
 
 /// `order` as a file name, as the kiosk's `dispatch export` writes it.
@@ -145,12 +209,18 @@ async fn row(state: &AppState, atelier: &str, line: OrderLine) -> Row {
     }
 }
 
+#[derive(Default)]
 struct Shown {
     form: ShipForm,
     problems: Problems,
     refused: Vec<String>,
     said: Option<String>,
+    /// A reservation's code to give the customer, after `said`.
+    code: Option<String>,
     page: i64,
+    reserve: ReserveForm,
+    reserve_problems: Problems,
+    reserve_refused: Option<String>,
 }
 
 async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, shown: Shown) -> Response {
@@ -158,10 +228,11 @@ async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, show
     let found = with_db(state, move |db| {
         let (lines, total) = db.orders(&atelier, (at - 1) * PAGE, PAGE)?;
         let stalls = db.stalls(&atelier)?.into_iter().map(|s| s.name).collect::<Vec<_>>();
-        Ok((lines, total, stalls))
+        let (reservations, _) = db.reservations(&atelier, 0, PAGE)?;
+        Ok((lines, total, stalls, reservations))
     })
     .await;
-    let (lines, total, stalls) = match found {
+    let (lines, total, stalls, reservations) = match found {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -172,6 +243,11 @@ async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, show
     let link = |p: i64| format!("/office/orders?page={p}");
     let shown_page = OrdersPage {
         frame: Frame::of(signed, "orders"),
+        reservations: reservations.into_iter().map(reservation_row).collect(),
+        reserve: shown.reserve,
+        reserve_problems: shown.reserve_problems,
+        reserve_refused: shown.reserve_refused,
+        days: DAYS,
         rows,
         stalls,
         total,
@@ -181,6 +257,7 @@ async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, show
         problems: shown.problems,
         refused: shown.refused,
         said: shown.said,
+        code: shown.code,
     };
     html(status, &shown_page)
 }
@@ -191,9 +268,7 @@ pub async fn orders(
     Query(asked): Query<OrdersAsked>,
 ) -> Response {
     let at = asked.page.trim().parse::<i64>().unwrap_or(1).clamp(1, 100_000);
-    let shown =
-        Shown { form: ShipForm::default(), problems: Problems::default(), refused: Vec::new(), said: None, page: at };
-    page(&state, &signed, StatusCode::OK, shown).await
+    page(&state, &signed, StatusCode::OK, Shown { page: at, ..Shown::default() }).await
 }
 
 /// Asks a stall to ship an online order: its pieces are sold to the order, and the stall's
@@ -227,7 +302,7 @@ pub async fn ship(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
             Vec::new()
         }
     };
-    let again = |form, problems, refused| Shown { form, problems, refused, said: None, page: 1 };
+    let again = |form, problems, refused| Shown { form, problems, refused, page: 1, ..Shown::default() };
     if !problems.is_empty() {
         return page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, again(form, problems, Vec::new())).await;
     }
@@ -246,6 +321,98 @@ pub async fn ship(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
             let refused = why.iter().map(ToString::to_string).collect();
             page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, again(form, Problems::default(), refused)).await
         }
+        Err(page) => page,
+    }
+}
+
+/// Reserves a piece online for a customer to collect at a stall: the piece goes to the
+/// stall and is held there from now; its kiosks keep it at their next pull.
+pub async fn reserve(State(state): State<Arc<AppState>>, signed: SignedIn, Form(form): Form<ReserveForm>) -> Response {
+    if let Err(refused) = signed.check_form(&form.csrf) {
+        return refused.into_response();
+    }
+    let mut problems = Problems::default();
+    let serial = match Serial::parse(&form.serial) {
+        Ok(serial) => serial.as_str().to_owned(),
+        Err(e) => {
+            problems.add("r_serial", e.to_string());
+            String::new()
+        }
+    };
+    let (name, contact) = (form.name.trim().to_owned(), form.contact.trim().to_owned());
+    if name.is_empty() || name.chars().count() > 120 {
+        problems.add("r_name", "The customer's name, as they will give it at the stall.");
+    }
+    if contact.is_empty() || contact.chars().count() > 120 {
+        problems.add("r_contact", "A phone number or email to reach the customer.");
+    }
+    let stall = form.stall.trim().to_owned();
+    if stall.is_empty() || stall.chars().count() > 80 {
+        problems.add("r_stall", "Name the stall where the customer collects it.");
+    }
+    let days = form.days.trim().parse::<i64>().ok().filter(|d| DAYS.contains(d));
+    if days.is_none() {
+        problems.add("r_days", "Choose how long the stall keeps it.");
+    }
+    let member = Some(form.member.trim().to_owned()).filter(|m| !m.is_empty());
+    let again = |reserve, reserve_problems, reserve_refused| Shown {
+        page: 1,
+        reserve,
+        reserve_problems,
+        reserve_refused,
+        ..Shown::default()
+    };
+    if !problems.is_empty() {
+        return page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, again(form, problems, None)).await;
+    }
+    let now = now_ms();
+    let new = NewOnline {
+        serial,
+        stall,
+        customer_name: name,
+        customer_contact: contact,
+        member_id: member,
+        expires_at: now + days.unwrap_or(7) * 86_400_000,
+    };
+    let (atelier, actor) = (signed.atelier().to_owned(), signed.email().to_owned());
+    let made = with_db(&state, move |db| {
+        let mut rng = rand::rng();
+        db.reserve_online(&atelier, &new, &mut || ReservationCode::random(&mut rng), &actor, now)
+    })
+    .await;
+    match made {
+        Ok(Reserved::Done(r)) => {
+            let code = ReservationCode::parse(&r.code).map_or(r.code.clone(), |c| c.to_string());
+            let said = format!(
+                "Reserved {} for {} at {} until {}: give them the code",
+                r.serial,
+                r.customer_name,
+                r.stall,
+                when(r.expires_at)
+            );
+            let shown = Shown { said: Some(said), code: Some(code), page: 1, ..Shown::default() };
+            page(&state, &signed, StatusCode::OK, shown).await
+        }
+        Ok(Reserved::Refused(why)) => {
+            let shown = again(form, Problems::default(), Some(why.to_string()));
+            page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, shown).await
+        }
+        Err(page) => page,
+    }
+}
+
+pub async fn cancel_reservation(
+    State(state): State<Arc<AppState>>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(refused) = signed.check_form(form.token()) {
+        return refused.into_response();
+    }
+    let (atelier, actor) = (signed.atelier().to_owned(), signed.email().to_owned());
+    match with_db(&state, move |db| db.cancel_reservation(&atelier, &id, &actor, now_ms())).await {
+        Ok(()) => Redirect::to("/office/orders#reservations").into_response(),
         Err(page) => page,
     }
 }
