@@ -1723,7 +1723,82 @@ fn an_online_reservation_is_kept_at_its_stall_and_followed(backend: Backend) {
     assert_eq!(audit.matches("reserved a piece online").count(), 2, "{audit}");
 }
 
+/// In Chromium: a real kiosk sync client asks for a pairing code, the owner types it on the
+/// Kiosks page, and the kiosk's next poll gets its token; it pulls the catalog, its sale
+/// shows in today's takings and their CSV, and once revoked from the page its next sync is
+/// refused.
+fn in_a_browser_a_kiosk_is_paired_by_code_sells_and_is_revoked(backend: Backend) {
+    use fantoccini::Locator;
+    use marketday::domain::{Cart, Currency, Money, Serial, Tender, VatRate};
+    use marketday::store::Store;
+    use marketday::sync::{Client, SyncError};
+
+    let Some(driver) = browser::available() else { return };
+    let server = with_catalog(&backend);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    let timeout = std::time::Duration::from_secs(5);
+    let unpaired = Client::new(&server.url(), "", timeout).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let started = unpaired.start_pairing().await.unwrap();
+        let waiting = unpaired.poll_pairing(&started.secret).await.unwrap();
+        assert!(matches!(waiting, wire::PairingState::Waiting { .. }), "{waiting:?}");
+
+        let b = browser::Browser::phone(&driver, 1280, 800).await;
+        b.client.goto(&format!("{}/office/sign-in", server.url())).await.unwrap();
+        b.client.find(Locator::Id("email")).await.unwrap().send_keys(OWNER).await.unwrap();
+        b.client.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+        b.client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        assert!(b.text_with("today").await.contains(&format!("{ATELIER} today")));
+        b.client.find(Locator::LinkText("Kiosks")).await.unwrap().click().await.unwrap();
+        // As the kiosk's screen shows it.
+        let shown = format!("{}-{}", &started.code[..4], &started.code[4..]);
+        b.client.find(Locator::Id("code")).await.unwrap().send_keys(&shown).await.unwrap();
+        b.client.find(Locator::Id("stall")).await.unwrap().send_keys("Hove Lawns").await.unwrap();
+        b.client.find(Locator::Id("device")).await.unwrap().send_keys("hove-1").await.unwrap();
+        b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+        let text = b.text_with("Paired: hove-1").await;
+        assert!(text.contains("Paired: hove-1 at Hove Lawns"), "{text}");
+
+        let paired = unpaired.poll_pairing(&started.secret).await.unwrap();
+        let wire::PairingState::Paired { token, device, stall, .. } = paired else { panic!("{paired:?}") };
+        assert_eq!((device.as_str(), stall.as_str()), ("hove-1", "Hove Lawns"));
+        let kiosk = Client::new(&server.url(), &token, timeout).unwrap();
+        marketday::sync::round(&mut store, &kiosk, None).await.unwrap();
+        let serial = Serial::parse("RG-2026-0012").unwrap();
+        let piece = store.piece(&serial).unwrap().expect("the catalog pulled");
+        let now = chrono::Utc::now();
+        let mut cart = Cart::new(Currency::GBP);
+        cart.add(&piece, None, now).unwrap();
+        let total = cart.totals(VatRate(2000)).unwrap().total;
+        let cash = vec![Tender::Cash { tendered: Money::new(total.minor, Currency::GBP) }];
+        let (sale, _) = cart.checkout(cash, VatRate(2000), now, uuid::Uuid::now_v7()).unwrap();
+        store.commit_sale(&sale, "hove-1").unwrap();
+        marketday::sync::round(&mut store, &kiosk, None).await.unwrap();
+
+        b.client.find(Locator::LinkText("Takings")).await.unwrap().click().await.unwrap();
+        let text = b.text_with("Hove Lawns").await;
+        assert!(text.contains("Hove Lawns") && text.contains(&total.to_string()), "{text}");
+        let cookie = sign_in(server.addr, OWNER);
+        let csv = get(server.addr, "/office/takings.csv", &[("Cookie", &cookie)]).body;
+        let row = csv.lines().find(|l| l.contains("hove-1")).unwrap_or_else(|| panic!("{csv}"));
+        assert!(
+            row.contains("Hove Lawns") && row.contains(&format!("{}.{:02}", total.minor / 100, total.minor % 100)),
+            "{row}"
+        );
+
+        b.client.find(Locator::LinkText("Kiosks")).await.unwrap().click().await.unwrap();
+        b.client.find(Locator::Css("button[aria-label='Revoke hove-1']")).await.unwrap().click().await.unwrap();
+        assert!(b.text_with("Revoked").await.contains("Revoked"));
+        let refused = marketday::sync::round(&mut store, &kiosk, None).await;
+        assert!(matches!(refused, Err(SyncError::Unauthorized)), "{refused:?}");
+        b.client.clone().close().await.unwrap();
+    });
+}
+
 on_both_stores!(
+    in_a_browser_a_kiosk_is_paired_by_code_sells_and_is_revoked,
     an_online_reservation_is_kept_at_its_stall_and_followed,
     a_piece_held_at_a_stall_stays_there_and_a_kiosk_says_its_version_and_clock,
     a_waitlist_is_imported_whole_and_kiosks_pull_its_members,

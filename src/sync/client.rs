@@ -256,6 +256,31 @@ impl Client {
         Ok((answer, date))
     }
 
+    /// Asks the cloud for a pairing code to show, with the secret to poll by. Needs no token:
+    /// a kiosk not yet paired has none (make the client with an empty one).
+    pub async fn start_pairing(&self) -> Result<wire::PairingStarted, SyncError> {
+        self.unauthenticated(self.http.post(self.url(wire::PAIRING))).await
+    }
+
+    /// Where a pairing stands: waiting for the owner to type the code, or paired with this
+    /// kiosk's token (answered once; keep it at once).
+    pub async fn poll_pairing(&self, secret: &str) -> Result<wire::PairingState, SyncError> {
+        let poll = wire::PairingPoll { secret: secret.to_owned() };
+        self.unauthenticated(self.http.post(self.url(wire::PAIRING_POLL)).json(&poll)).await
+    }
+
+    async fn unauthenticated<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, SyncError> {
+        let response = request.send().await.map_err(transport)?;
+        if !response.status().is_success() {
+            return Err(Self::failure(response).await);
+        }
+        let body = response.bytes().await.map_err(cut_answer)?;
+        serde_json::from_slice(&body).map_err(|_| SyncError::NotTheCloud(snippet(&body)))
+    }
+
     pub async fn push(&self, events: &[Event], pending: u64) -> Result<PushResponse, SyncError> {
         let request = PushRequest { events: events.to_vec(), pending };
         let (answer, date): (PushResponse, _) =
