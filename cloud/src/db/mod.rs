@@ -12,7 +12,7 @@ mod orders;
 mod pairing;
 mod postgres;
 mod reservations;
-mod sales;
+pub mod sales;
 pub(crate) mod sql;
 mod sqlite;
 mod stalls;
@@ -153,7 +153,7 @@ impl Db {
             tx.execute("DELETE FROM backfills WHERE name = 'catalog_columns'", vals![])?;
             Ok(())
         })?;
-        self.with_shipments()
+        self.with_shipments()?.with_sale_keys()
     }
 
     /// Orders to ship, waitlist members and holds from the changes and events the store
@@ -200,6 +200,38 @@ impl Db {
             tx.execute("DELETE FROM backfills WHERE name = 'shipments'", vals![])?;
             Ok(())
         })?;
+        Ok(self)
+    }
+
+    /// Every sale's receipt and serials as search keys (migration 9 asks), a few thousand
+    /// sales a transaction: a store may hold millions, and a restart part-way goes on.
+    fn with_sale_keys(self) -> Result<Db, DbError> {
+        const BATCH: i64 = 5_000;
+        let asked = self.tx(|tx| tx.query_opt("SELECT name FROM backfills WHERE name = 'sale_keys'", vals![]))?;
+        if asked.is_none() {
+            return Ok(self);
+        }
+        let (mut device, mut seq) = (String::new(), 0_i64);
+        loop {
+            let last = self.tx(|tx| {
+                let rows = tx.query(
+                    "SELECT device, seq, atelier, payload FROM events
+                     WHERE kind = 'sale.completed' AND (device > $1 OR (device = $1 AND seq > $2))
+                     ORDER BY device, seq LIMIT $3",
+                    vals![&device, seq, BATCH],
+                )?;
+                for row in &rows {
+                    let payload = parse_json(&row.text(3)?)?;
+                    sales::index_sale(tx, &row.text(2)?, &row.text(0)?, row.int(1)?, &payload)?;
+                }
+                rows.last().map(|r| Ok((r.text(0)?, r.int(1)?))).transpose()
+            })?;
+            match last {
+                Some(next) => (device, seq) = next,
+                None => break,
+            }
+        }
+        self.tx(|tx| tx.execute("DELETE FROM backfills WHERE name = 'sale_keys'", vals![]))?;
         Ok(self)
     }
 
@@ -383,6 +415,9 @@ impl Db {
                 )?;
                 if inserted == 0 {
                     return Err(DbError::IdReused(event.id));
+                }
+                if event.kind == "sale.completed" {
+                    sales::index_sale(tx, &device.atelier, &device.id, event.seq, &event.payload)?;
                 }
                 next += 1;
                 results.push(EventResult { id: event.id, duplicate: false, outcome });

@@ -267,6 +267,16 @@ CREATE TABLE reservations (
     PRIMARY KEY (atelier, id),
     UNIQUE (atelier, code)
 );
+-- Each sale found by its receipt (`DEVICE-SEQ`) and by each serial it sold, upper-case, so
+-- the sales list finds one among a million without reading them (filled by a backfill).
+CREATE TABLE sale_keys (
+    atelier TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    device  TEXT NOT NULL,
+    seq     BIGINT NOT NULL,
+    PRIMARY KEY (atelier, key, device, seq)
+);
+INSERT INTO backfills(name) VALUES ('sale_keys');
 -- What each kiosk last said of itself: its software's version, and its clock against ours.
 ALTER TABLE devices ADD COLUMN version TEXT;
 ALTER TABLE devices ADD COLUMN clock_skew_s BIGINT;

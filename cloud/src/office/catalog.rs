@@ -25,7 +25,7 @@ use crate::now_ms;
 use crate::wire::{DropChange, PieceChange};
 
 /// The most rows one import takes: a season's catalog, not a warehouse.
-const MAX_ROWS: usize = 5_000;
+const MAX_ROWS: usize = 10_000;
 /// The columns every row must have; the others may be left out of the header.
 const REQUIRED: [&str; 5] = ["serial", "title", "edition_number", "edition_size", "price"];
 

@@ -43,6 +43,8 @@ struct SalesPage {
     q: String,
     rows: Vec<SaleRow>,
     total: i64,
+    /// More sales match than `total`, the most counted.
+    more: bool,
     first: i64,
     last: i64,
     previous: Option<String>,
@@ -106,7 +108,10 @@ pub async fn sales(State(state): State<Arc<AppState>>, signed: SignedIn, Query(a
         format!("/office/sales?q={q}&page={p}")
     };
     let first = if total == 0 { 0 } else { (page - 1) * PAGE + 1 };
+    let more = total > crate::db::sales::COUNT_CAP;
+    let total = total.min(crate::db::sales::COUNT_CAP);
     let shown = SalesPage {
+        more,
         frame: Frame::of(&signed, "sales"),
         q: asked.q.trim().to_owned(),
         rows,
