@@ -22,6 +22,9 @@ const KIOSKS: i64 = 100;
 const ATELIER: &str = "Atelier Bench";
 const COOKIE: &str = "marketday_office=bench-session-token";
 
+/// A page's path for its `i`th request.
+type PathOf = dyn Fn(usize) -> String;
+
 fn main() -> anyhow::Result<()> {
     let Some(url) = std::env::var("MARKETDAY_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
         println!("Not measured: set MARKETDAY_TEST_POSTGRES=postgres://… (the figures are PostgreSQL's)");
@@ -105,7 +108,7 @@ fn run(data: &std::path::Path, url: &str, dir: &std::path::Path) -> anyhow::Resu
     let mut stream = BufReader::new(TcpStream::connect(addr)?);
     stream.get_ref().set_nodelay(true)?;
 
-    let pages: [(&str, &dyn Fn(usize) -> String, usize); 7] = [
+    let pages: [(&str, &PathOf, usize); 7] = [
         ("the pieces list, first page", &|_| "/office/pieces".into(), 200),
         (
             "the pieces list, search by part of a serial",
