@@ -1473,6 +1473,13 @@ fn an_order_shipped_from_a_stall_comes_back_with_its_checked_proof(backend: Back
     let elsewhere = ship("WEB-3001", "RG-2026-0021 RG-2026-0022", "Spitalfields");
     assert_eq!(elsewhere.status, 400);
     assert!(elsewhere.text().contains("already to be shipped from Lewes Market"), "{}", elsewhere.text());
+    let changed = ship("WEB-3001", "RG-2026-0021", "Lewes Market");
+    assert_eq!(changed.status, 400, "the same number with other pieces is not the same order");
+    assert!(changed.text().contains("with other pieces or another buyer"), "{}", changed.text());
+    // A stall hands over what it has: RG-2026-0007 is at Brighton.
+    let away = ship("WEB-3002", "RG-2026-0007", "Lewes Market");
+    assert_eq!(away.status, 422);
+    assert!(away.text().contains("RG-2026-0007 is at Brighton Open Market"), "{}", away.text());
 
     // The kiosk lists it; the stall makes one of its own; the courier takes the first.
     round(&mut store);
@@ -1519,6 +1526,9 @@ fn an_order_shipped_from_a_stall_comes_back_with_its_checked_proof(backend: Back
     assert!(page.body.contains(&photo_link), "{}", page.body);
     assert_eq!(http::get_bytes(addr, &photo_link), (200, std::fs::read(&photo_path).unwrap()));
     assert_eq!(get(addr, "/office/orders/STALL-7/proof.json", &[("Cookie", &cookie)]).status, 404);
+    let taken = ship("STALL-7", "RG-2026-0024", "Lewes Market");
+    assert_eq!(taken.status, 400, "a kiosk's own order number");
+    assert!(taken.text().contains("STALL-7 is already an order the kiosk at Lewes Market made"), "{}", taken.text());
     let audit = get(addr, "/office/audit", &[("Cookie", &sign_in(addr, OWNER))]).text();
     assert_eq!(audit.matches("asked a stall to ship an order").count(), 1, "{audit}");
 }
@@ -1797,7 +1807,62 @@ fn in_a_browser_a_kiosk_is_paired_by_code_sells_and_is_revoked(backend: Backend)
     });
 }
 
+/// Both kiosks of a stall keep an online reservation; the first to end it says how it ended,
+/// and the other's later word (its expiry) neither changes that nor holds the piece again.
+fn an_online_reservation_ends_once_whatever_a_second_kiosk_says(backend: Backend) {
+    use marketday::domain::ReservationCode;
+    use marketday::store::Store;
+
+    let server = with_catalog(&backend);
+    let addr = server.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let kiosk = |device: &str| {
+        let token = server.device(device, "Lewes Market");
+        let store = Store::open(&dir.path().join(format!("{device}.sqlite"))).unwrap();
+        let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+        (store, client)
+    };
+    let round = |store: &mut Store, client: &marketday::sync::Client| {
+        rt.block_on(marketday::sync::round(store, client, None)).unwrap();
+    };
+    let (mut k1, c1) = kiosk("K1");
+    let (mut k2, c2) = kiosk("K2");
+    let cookie = sign_in(addr, STAFF);
+    let csrf = csrf_of(&get(addr, "/office/orders", &[("Cookie", &cookie)]));
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("serial", "RG-2026-0026"),
+        ("name", "Ana Costa"),
+        ("contact", "07700 900123"),
+        ("member", ""),
+        ("stall", "Lewes Market"),
+        ("days", "3"),
+    ];
+    assert_eq!(post(addr, "/office/orders/reserve", &cookie, &fields).status, 200);
+    // A round pushes, then pulls: the second sends what the first kept.
+    for _ in 0..2 {
+        round(&mut k1, &c1);
+        round(&mut k2, &c2);
+    }
+    let (lines, _) = server.state.db().reservations(ATELIER, 0, 5).unwrap();
+    let code = ReservationCode::parse(&lines[0].code).unwrap();
+    assert_eq!(lines[0].state, "kept");
+    let id = k1.reservation_by_code(&code).unwrap().unwrap().id;
+    k1.release_reservation(id, "No show", chrono::Utc::now()).unwrap();
+    round(&mut k1, &c1);
+    let later = chrono::Utc::now() + chrono::Duration::days(4);
+    assert_eq!(k2.expire_reservations(later).unwrap(), std::slice::from_ref(&code), "K2 still held it");
+    round(&mut k2, &c2);
+    let (lines, _) = server.state.db().reservations(ATELIER, 0, 5).unwrap();
+    assert_eq!(lines[0].state, "released", "{lines:?}");
+    let send = [("csrf", csrf.as_str()), ("stall", "Spitalfields"), ("serials", "RG-2026-0026"), ("drop", "")];
+    let sent = post(addr, "/office/stalls/send", &cookie, &send);
+    assert!(sent.text().contains("Sent 1 piece to Spitalfields"), "{}", sent.text());
+}
+
 on_both_stores!(
+    an_online_reservation_ends_once_whatever_a_second_kiosk_says,
     in_a_browser_a_kiosk_is_paired_by_code_sells_and_is_revoked,
     an_online_reservation_is_kept_at_its_stall_and_followed,
     a_piece_held_at_a_stall_stays_there_and_a_kiosk_says_its_version_and_clock,

@@ -36,16 +36,23 @@ pub struct Dealt {
 }
 
 impl Db {
-    /// The atelier's conflicts: open ones first, then newest first.
+    /// The atelier's conflicts: open ones first, then newest first (the newest [`LIMIT`] of
+    /// each kind).
     pub fn conflicts(&self, atelier: &str) -> Result<Vec<ConflictLine>, DbError> {
+        self.refused_events(atelier, "")
+    }
+
+    /// [`Db::conflicts`], or only the one of event `only` (whatever its age) when not empty.
+    fn refused_events(&self, atelier: &str, only: &str) -> Result<Vec<ConflictLine>, DbError> {
         let mut lines: Vec<ConflictLine> = Vec::new();
         let mut dealt: HashMap<String, Dealt> = HashMap::new();
         self.tx(|tx| {
             // The WHERE is the partial index's own, so only refused events are read.
             for row in tx.query(
                 "SELECT e.id, e.device, d.stall, e.kind, e.at, e.outcome FROM events e JOIN devices d ON d.id = e.device
-                 WHERE e.atelier = $1 AND e.outcome <> '{\"status\":\"accepted\"}' ORDER BY e.at DESC LIMIT $2",
-                vals![atelier, LIMIT],
+                 WHERE e.atelier = $1 AND e.outcome <> '{\"status\":\"accepted\"}' AND ($3 = '' OR e.id = $3)
+                 ORDER BY e.at DESC LIMIT $2",
+                vals![atelier, LIMIT, only],
             )? {
                 let (reason, message) = match serde_json::from_str::<Outcome>(&row.text(5)?) {
                     Ok(Outcome::Rejected { reason, message }) => (reason.as_str().to_owned(), message),
@@ -56,8 +63,9 @@ impl Db {
             }
             for row in tx.query(
                 "SELECT e.id, e.device, d.stall, e.kind, e.at, e.payload FROM events e JOIN devices d ON d.id = e.device
-                 WHERE e.atelier = $1 AND e.kind = 'reservation.refused' ORDER BY e.at DESC LIMIT $2",
-                vals![atelier, LIMIT],
+                 WHERE e.atelier = $1 AND e.kind = 'reservation.refused' AND ($3 = '' OR e.id = $3)
+                 ORDER BY e.at DESC LIMIT $2",
+                vals![atelier, LIMIT, only],
             )? {
                 let payload: serde_json::Value = serde_json::from_str(&row.text(5)?).unwrap_or_default();
                 let field = |name: &str| payload.get(name).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
@@ -72,8 +80,9 @@ impl Db {
             // Sent again with other content: the first version stands (the kiosk was told).
             for row in tx.query(
                 "SELECT c.id, c.device, d.stall, c.kind, MIN(c.at) FROM event_conflicts c JOIN devices d ON d.id = c.device
-                 WHERE d.atelier = $1 GROUP BY c.id, c.device, d.stall, c.kind ORDER BY 5 DESC LIMIT $2",
-                vals![atelier, LIMIT],
+                 WHERE d.atelier = $1 AND ($3 = '' OR c.id = $3)
+                 GROUP BY c.id, c.device, d.stall, c.kind ORDER BY 5 DESC LIMIT $2",
+                vals![atelier, LIMIT, only],
             )? {
                 let message = "the kiosk sent this event again with other content; the first version stands".into();
                 lines.push(line(&row, "event_changed".into(), message)?);
@@ -110,10 +119,12 @@ impl Db {
     pub fn deal_with_conflict(&self, atelier: &str, event_id: &str, actor: &str, now: i64) -> Result<(), DbError> {
         let uuid = uuid::Uuid::parse_str(event_id)
             .map_err(|_| DbError::Invalid(format!("{event_id} is not an event's id")))?;
+        // As the store keeps ids, whatever case the link used.
+        let event_id = &uuid.to_string();
         let conflict = self
-            .conflicts(atelier)?
+            .refused_events(atelier, event_id)?
             .into_iter()
-            .find(|c| c.event_id == event_id)
+            .find(|c| c.event_id == *event_id)
             .ok_or_else(|| DbError::Invalid(format!("no conflict {event_id} in this atelier")))?;
         self.write(atelier, |tx| {
             let marked = tx.execute(

@@ -204,7 +204,8 @@ impl Db {
     }
 
     /// Every sale's receipt and serials as search keys (migration 9 asks), a few thousand
-    /// sales a transaction: a store may hold millions, and a restart part-way goes on.
+    /// sales a transaction, in the events' key order: a store may hold millions. A restart
+    /// part-way starts again and keeps the keys already made.
     fn with_sale_keys(self) -> Result<Db, DbError> {
         const BATCH: i64 = 5_000;
         let asked = self.tx(|tx| tx.query_opt("SELECT name FROM backfills WHERE name = 'sale_keys'", vals![]))?;
@@ -216,7 +217,7 @@ impl Db {
             let last = self.tx(|tx| {
                 let rows = tx.query(
                     "SELECT device, seq, atelier, payload FROM events
-                     WHERE kind = 'sale.completed' AND (device > $1 OR (device = $1 AND seq > $2))
+                     WHERE kind = 'sale.completed' AND (device, seq) > ($1, $2)
                      ORDER BY device, seq LIMIT $3",
                     vals![&device, seq, BATCH],
                 )?;

@@ -82,14 +82,26 @@ impl Db {
     ) -> Result<Sent, DbError> {
         let order = &order.trim().to_ascii_uppercase();
         self.write(atelier, |tx| {
-            let held = tx
-                .query_opt("SELECT stall FROM shipments WHERE atelier = $1 AND order_id = $2", vals![atelier, order])?;
+            let held = tx.query_opt(
+                "SELECT stall, buyer, pieces, published FROM shipments WHERE atelier = $1 AND order_id = $2",
+                vals![atelier, order],
+            )?;
             if let Some(held) = held {
-                return match held.opt_text(0)? {
-                    Some(at) if at == stall => Ok(Sent::Done { sent: serials.len(), moved: 0 }),
-                    at => Err(DbError::Invalid(format!(
-                        "order {order} is already to be shipped from {}",
-                        at.unwrap_or_else(|| "every stall".into())
+                let at = held.opt_text(0)?.unwrap_or_else(|| "every stall".into());
+                let same =
+                    held.text(1)? == buyer && held.text(2)? == serde_json::to_string(serials).unwrap_or_default();
+                return match (held.int(3)? == 1, at == stall, same) {
+                    // The same form sent again: done once.
+                    (true, true, true) => Ok(Sent::Done { sent: serials.len(), moved: 0 }),
+                    (false, _, _) => Err(DbError::Invalid(format!(
+                        "{order} is already an order the kiosk at {at} made: give this one another number"
+                    ))),
+                    (true, false, _) => {
+                        Err(DbError::Invalid(format!("order {order} is already to be shipped from {at}")))
+                    }
+                    (true, true, false) => Err(DbError::Invalid(format!(
+                        "order {order} was already sent to {at} with other pieces or another buyer: give this one \
+                         another number"
                     ))),
                 };
             }
@@ -102,6 +114,10 @@ impl Db {
                     Standing::Lost => refused.push(NotSent::ReportedLost(serial.clone())),
                     Standing::Held { stall, until } => {
                         refused.push(NotSent::Held { serial: serial.clone(), stall, until })
+                    }
+                    // The stall hands over what it has: a piece at another stall goes there first.
+                    Standing::Free(Some(at)) if at != stall => {
+                        refused.push(NotSent::Elsewhere { serial: serial.clone(), stall: at });
                     }
                     Standing::Free(_) => {}
                 }
@@ -140,14 +156,17 @@ pub(super) fn record_shipment(
     let pieces = serde_json::to_string(&shipment.pieces).expect("serials serialise");
     let order = shipment.id.trim().to_ascii_uppercase();
     let sql = if published {
-        "INSERT INTO shipments(atelier, order_id, stall, buyer, pieces, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO shipments(atelier, order_id, stall, buyer, pieces, created_at, published)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT(atelier, order_id) DO UPDATE SET stall = excluded.stall, buyer = excluded.buyer,
-                                                      pieces = excluded.pieces"
+                                                      pieces = excluded.pieces, published = 1"
     } else {
-        "INSERT INTO shipments(atelier, order_id, stall, buyer, pieces, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO shipments(atelier, order_id, stall, buyer, pieces, created_at, published)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT(atelier, order_id) DO NOTHING"
     };
-    tx.execute(sql, vals![atelier, order, stall, &shipment.buyer, pieces, shipment.created_at])?;
+    let flag = i64::from(published);
+    tx.execute(sql, vals![atelier, order, stall, &shipment.buyer, pieces, shipment.created_at, flag])?;
     Ok(())
 }
 

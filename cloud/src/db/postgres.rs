@@ -227,6 +227,8 @@ CREATE TABLE shipments (
     buyer      TEXT NOT NULL,
     pieces     TEXT NOT NULL,
     created_at BIGINT NOT NULL,
+    -- 1 when published to the stall, 0 when its kiosk made it.
+    published  BIGINT NOT NULL,
     PRIMARY KEY (atelier, order_id)
 );
 CREATE INDEX dispatches_by_order ON dispatches(atelier, order_id);

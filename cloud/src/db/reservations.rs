@@ -49,7 +49,8 @@ const COLUMNS: &str = "id, code, serial, stall, customer_name, customer_contact,
                        state, state_at";
 
 impl Db {
-    /// One page of the atelier's online reservations, newest first, with how many in all.
+    /// One page of the atelier's online reservations, those still to collect first, then
+    /// newest first, with how many in all.
     pub fn reservations(&self, atelier: &str, offset: i64, limit: i64) -> Result<(Vec<ReservationLine>, i64), DbError> {
         self.tx(|tx| {
             let total = tx
@@ -60,7 +61,8 @@ impl Db {
             let rows = tx.query(
                 &format!(
                     "SELECT {COLUMNS} FROM reservations WHERE atelier = $1
-                     ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
+                     ORDER BY CASE WHEN state IN ('sent', 'kept') THEN 0 ELSE 1 END, created_at DESC, id
+                     LIMIT $2 OFFSET $3"
                 ),
                 vals![atelier, limit, offset],
             )?;
@@ -226,12 +228,25 @@ pub(super) fn note_event(
         .and_then(|v| v.as_str())
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.timestamp_millis());
+    // Every kiosk of the stall pulls the reservation: only a live one moves on, so a second
+    // kiosk's later word (its refusal, or its expiry of what the first sold) never overwrites
+    // how it ended; a refusal counts only while no kiosk has kept it.
+    let from = if state == "refused" { "('sent')" } else { "('sent', 'kept')" };
     tx.execute(
-        "UPDATE reservations SET state = $3, state_at = $4, expires_at = COALESCE($5, expires_at)
-         WHERE atelier = $1 AND id = $2 AND state <> 'cancelled'",
+        &format!(
+            "UPDATE reservations SET state = $3, state_at = $4, expires_at = COALESCE($5, expires_at)
+             WHERE atelier = $1 AND id = $2 AND state IN {from}"
+        ),
         vals![atelier, id, state, at, until],
     )?;
     Ok(())
+}
+
+/// An online reservation's state here, if it is one (a stall's own holds are not).
+pub(super) fn state_of(tx: &mut dyn Sql, atelier: &str, id: &str) -> Result<Option<String>, DbError> {
+    tx.query_opt("SELECT state FROM reservations WHERE atelier = $1 AND id = $2", vals![atelier, id])?
+        .map(|r| r.text(0))
+        .transpose()
 }
 
 fn line(row: &Row) -> Result<ReservationLine, DbError> {

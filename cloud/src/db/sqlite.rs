@@ -246,6 +246,8 @@ CREATE TABLE shipments (
     buyer      TEXT NOT NULL,
     pieces     TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    -- 1 when published to the stall, 0 when its kiosk made it.
+    published  INTEGER NOT NULL,
     PRIMARY KEY (atelier, order_id)
 ) STRICT;
 CREATE INDEX dispatches_by_order ON dispatches(atelier, order_id);

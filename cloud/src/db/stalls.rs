@@ -32,6 +32,11 @@ pub enum NotSent {
         stall: String,
         until: i64,
     },
+    /// At another stall than the one asked to hand it over.
+    Elsewhere {
+        serial: String,
+        stall: String,
+    },
 }
 
 impl std::fmt::Display for NotSent {
@@ -44,6 +49,9 @@ impl std::fmt::Display for NotSent {
                 let until = chrono::DateTime::from_timestamp_millis(*until)
                     .map_or_else(String::new, |t| t.format(" until %Y-%m-%d %H:%M UTC").to_string());
                 write!(f, "{serial} is held for a customer at {stall}{until}")
+            }
+            NotSent::Elsewhere { serial, stall } => {
+                write!(f, "{serial} is at {stall}: send it to this stall first, on the Stalls page")
             }
         }
     }
@@ -268,7 +276,13 @@ pub(super) fn record_hold(
     let Some(id) = text("id") else { return Ok(()) };
     let until =
         text("expires_at").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
+    // An online reservation already ended or cancelled here holds nothing, whatever a kiosk
+    // that pulled it earlier says; one a kiosk kept is not freed by another kiosk's refusal.
+    let online = super::reservations::state_of(tx, atelier, id)?;
+    let ended = online.as_deref().is_some_and(|s| !matches!(s, "sent" | "kept"));
     match (kind, until) {
+        ("reservation.created" | "reservation.extended", _) if ended => {}
+        ("reservation.refused", _) if online.as_deref() == Some("kept") => {}
         ("reservation.created", Some(until)) => {
             let Some(serial) = text("serial") else { return Ok(()) };
             tx.execute(
