@@ -455,7 +455,7 @@ pub async fn import(State(state): State<Arc<AppState>>, signed: SignedIn, multip
 }
 
 /// The file as text: UTF-8, with or without the byte-order mark spreadsheets write.
-pub(super) fn as_text(file: &[u8]) -> Result<&str, String> {
+fn as_text(file: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(file)
         .map_err(|_| "The file is not UTF-8 text. In your spreadsheet, save it as CSV UTF-8.".to_owned())?;
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
@@ -463,10 +463,34 @@ pub(super) fn as_text(file: &[u8]) -> Result<&str, String> {
 
 /// A CSV reader for `text`: comma-separated, or semicolon-separated as spreadsheets in
 /// countries with a decimal comma write it.
-pub(super) fn reader(text: &str) -> csv::Reader<&[u8]> {
+fn reader(text: &str) -> csv::Reader<&[u8]> {
     let header = text.lines().next().unwrap_or_default();
     let delimiter = if !header.contains(',') && header.contains(';') { b';' } else { b',' };
     csv::ReaderBuilder::new().delimiter(delimiter).trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes())
+}
+
+/// A spreadsheet's reader and its header row (lower case), once the file is text and the
+/// header names every `required` column; what is wrong with the file, if not.
+pub(super) fn open_csv<'a>(
+    file: &'a [u8],
+    required: &[&str],
+) -> Result<(csv::Reader<&'a [u8]>, csv::StringRecord), String> {
+    if file.is_empty() {
+        return Err("Choose a CSV file to import.".to_owned());
+    }
+    let text = as_text(file)?;
+    let mut reader = reader(text);
+    let headers = reader.headers().map_err(|e| format!("The first row cannot be read as CSV: {e}"))?.clone();
+    let headers = csv::StringRecord::from(headers.iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>());
+    let missing: Vec<&str> = required.iter().copied().filter(|r| !headers.iter().any(|h| h == *r)).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "The first row must name the columns; it has no {}. It has: {}.",
+            missing.join(", "),
+            headers.iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok((reader, headers))
 }
 
 /// Every row checked: the pieces, or each bad row with its number and what is wrong; the
@@ -476,21 +500,7 @@ fn read_rows(
     currency: &str,
     drops: &[DropChange],
 ) -> Result<Result<Vec<PieceChange>, Vec<String>>, String> {
-    if file.is_empty() {
-        return Err("Choose a CSV file to import.".to_owned());
-    }
-    let text = as_text(file)?;
-    let mut reader = reader(text);
-    let headers = reader.headers().map_err(|e| format!("The first row cannot be read as CSV: {e}"))?.clone();
-    let headers = csv::StringRecord::from(headers.iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>());
-    let missing: Vec<&str> = REQUIRED.into_iter().filter(|r| !headers.iter().any(|h| h == *r)).collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "The first row must name the columns; it has no {}. It has: {}.",
-            missing.join(", "),
-            headers.iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
+    let (mut reader, headers) = open_csv(file, &REQUIRED)?;
     let mut pieces = Vec::new();
     let mut bad = Vec::new();
     let mut seen = HashSet::new();

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::catalog::{as_text, read_upload, reader};
+use super::catalog::{open_csv, read_upload};
 use super::pages::{Frame, Problems};
 use super::{SignedIn, html, notice, with_db};
 use crate::api::AppState;
@@ -90,21 +90,7 @@ impl MemberFields {
 /// Every row checked: the members, or each bad row with its number and what is wrong; the
 /// outer error is the file's own trouble.
 fn read_rows(file: &[u8], drops: &[String]) -> Result<Result<Vec<MemberChange>, Vec<String>>, String> {
-    if file.is_empty() {
-        return Err("Choose a CSV file to import.".to_owned());
-    }
-    let text = as_text(file)?;
-    let mut reader = reader(text);
-    let headers = reader.headers().map_err(|e| format!("The first row cannot be read as CSV: {e}"))?.clone();
-    let headers = csv::StringRecord::from(headers.iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>());
-    let missing: Vec<&str> = ["name", "email"].into_iter().filter(|r| !headers.iter().any(|h| h == *r)).collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "The first row must name the columns; it has no {}. It has: {}.",
-            missing.join(", "),
-            headers.iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
+    let (mut reader, headers) = open_csv(file, &["name", "email"])?;
     let (mut members, mut bad) = (Vec::new(), Vec::new());
     let (mut ids, mut emails) = (HashSet::new(), HashSet::new());
     for (i, record) in reader.records().enumerate() {
