@@ -169,6 +169,7 @@ fn piece(serial: &str, n: u32) -> PieceChange {
         currency: "GBP".into(),
         assay_hash: None,
         certificate: None,
+        photo: None,
     }
 }
 

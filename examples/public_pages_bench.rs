@@ -65,6 +65,7 @@ fn run(store: &str, state: std::sync::Arc<AppState>) -> anyhow::Result<()> {
             currency: "GBP".into(),
             assay_hash: None,
             certificate: None,
+            photo: None,
         }));
         let certificate = Certificate {
             key_id: KeyId::of(&key.verifying_key()),

@@ -138,6 +138,7 @@ fn main() -> anyhow::Result<()> {
                 currency: "GBP".into(),
                 assay_hash: None,
                 certificate: None,
+                photo: None,
             })
         })
         .collect();

@@ -29,6 +29,82 @@ const STONES: [(&str, i64); 6] = [
     ("amethyst", 18_500),
     ("rose quartz", 17_500),
 ];
+/// Each stone's colour in the demo's photos, in `STONES`' order.
+const STONE_COLOURS: [[f32; 3]; 6] = [
+    [128.0, 18.0, 36.0],
+    [214.0, 222.0, 230.0],
+    [150.0, 190.0, 40.0],
+    [30.0, 70.0, 140.0],
+    [120.0, 60.0, 160.0],
+    [235.0, 170.0, 185.0],
+];
+
+/// A photo of a clasp pendant set with a stone of `colour`, drawn rather than shipped: a
+/// rose-gold bezel on a chain, on linen, as the atelier might photograph it.
+fn pendant_photo(colour: [f32; 3]) -> Vec<u8> {
+    const SIDE: u32 = 400;
+    let (cx, cy) = (200.0f32, 235.0f32);
+    let picture = image::RgbImage::from_fn(SIDE, SIDE, |x, y| {
+        let (x, y) = (x as f32, y as f32);
+        // Linen, lighter at the top; a soft shadow under the pendant.
+        let mut c = [239.0 - y * 0.03, 230.0 - y * 0.035, 218.0 - y * 0.04];
+        let shadow = ((x - cx - 8.0).powi(2) + (y - cy - 12.0).powi(2)).sqrt();
+        let dim = 1.0 - 0.18 * (1.0 - ((shadow - 112.0) / 36.0).clamp(0.0, 1.0));
+        c = c.map(|v| v * dim);
+        // The chain: two strands from the top meeting at the bail.
+        for top in [120.0f32, 280.0] {
+            let (dx, dy) = (cx - top, cy - 118.0);
+            let t = ((x - top) * dx + y * dy) / (dx * dx + dy * dy);
+            if (0.0..=1.0).contains(&t) {
+                let d = ((x - top - t * dx).powi(2) + (y - t * dy).powi(2)).sqrt();
+                if d < 2.2 {
+                    c = [196.0, 150.0, 120.0];
+                }
+            }
+        }
+        let r = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
+        // The bezel, lit from the top left.
+        if r < 118.0 {
+            let light = 0.75 + 0.35 * ((cx - x) + (cy - y)) / (r.max(1.0) * 1.414);
+            c = [222.0 * light, 160.0 * light, 130.0 * light];
+        }
+        // The stone, with a highlight.
+        if r < 88.0 {
+            let h = ((x - cx + 30.0).powi(2) + (y - cy + 30.0).powi(2)).sqrt();
+            let glint = (1.0 - h / 56.0).clamp(0.0, 1.0) * 0.6;
+            let depth = 0.8 + 0.2 * (1.0 - r / 88.0);
+            c = colour.map(|v| v * depth + (255.0 - v * depth) * glint);
+        }
+        image::Rgb(c.map(|v| v.clamp(0.0, 255.0) as u8))
+    });
+    let mut jpeg = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85);
+    // Encoding pixels held in memory cannot fail short of memory itself.
+    image::DynamicImage::ImageRgb8(picture).write_with_encoder(encoder).expect("a JPEG in memory");
+    jpeg
+}
+
+/// The demo's piece photos, as a kiosk would have fetched them from the cloud: one a stone,
+/// in the folder beside the store, named on each piece.
+fn seed_photos(store: &mut Store) -> Result<(), StoreError> {
+    let dir = crate::piece_photos::dir_for(store.path());
+    let photos = crate::piece_photos::PiecePhotos::open(&dir).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut names = Vec::new();
+    for colour in STONE_COLOURS {
+        let jpeg = pendant_photo(colour);
+        let name = crate::domain::dispatch::photo_hash(&jpeg);
+        if !photos.has(&name) {
+            let mut partial = photos.writer(&name, 0).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            partial.append(&jpeg).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            partial.finish().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        names.push(name);
+    }
+    for n in 1..=24u32 {
+        store.set_piece_photo(&serial(n), Some(&names[(n as usize - 1) % names.len()]))?;
+    }
+    Ok(())
+}
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
@@ -132,6 +208,7 @@ pub fn seed(store: &mut Store, stall_name: &str, now: DateTime<Utc>) -> Result<(
         .collect();
     store.add_pieces(&pieces, now)?;
     sign_demo_pieces(store, now)?;
+    seed_photos(store)?;
     let members = [
         ("m-001", "Priya Shah", "priya@example.com"),
         ("m-002", "Tom Okafor", "tom@example.com"),

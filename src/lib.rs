@@ -14,6 +14,7 @@ pub mod domain;
 pub mod headless;
 pub mod i18n;
 pub mod photos;
+pub mod piece_photos;
 pub mod print;
 pub mod provenance;
 pub mod screenshots;

@@ -339,6 +339,7 @@ fn piece(serial: &str, drop_id: &str, title: &str, n: u32) -> ChangeBody {
         currency: "GBP".into(),
         assay_hash: None,
         certificate: None,
+        photo: None,
     })
 }
 
@@ -1861,7 +1862,150 @@ fn an_online_reservation_ends_once_whatever_a_second_kiosk_says(backend: Backend
     assert!(sent.text().contains("Sent 1 piece to Spitalfields"), "{}", sent.text());
 }
 
+/// A JPEG from a phone: a picture lying on its side (EXIF orientation 6) with a maker's note
+/// naming where it was taken and by which phone.
+fn phone_photo() -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(1200, 900, |x, y| image::Rgb([(x / 5) as u8, (y / 4) as u8, 120]));
+    let mut plain = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90))
+        .unwrap();
+    let note = b"GPS 50.8225N 0.1372W phone SN-99812\0";
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    for (tag, kind, count, value) in [(0x0112u16, 3u16, 1u32, 6u32), (0x010E, 2, note.len() as u32, 8 + 2 + 24 + 4)] {
+        tiff.extend_from_slice(&tag.to_le_bytes());
+        tiff.extend_from_slice(&kind.to_le_bytes());
+        tiff.extend_from_slice(&count.to_le_bytes());
+        tiff.extend_from_slice(&value.to_le_bytes());
+    }
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(note);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((tiff.len() + 8) as u16).to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn upload_photo(addr: SocketAddr, serial: &str, cookie: &str, csrf: &str, photo: &[u8], remove: bool) -> Page {
+    let boundary = "marketday-test-boundary-7f3a";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").into_bytes();
+    if remove {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"remove\"\r\n\r\n1\r\n").bytes());
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"IMG_2041.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend_from_slice(photo);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    let path = format!("/office/pieces/{serial}/photo");
+    send(addr, "POST", &path, &[("Cookie", cookie), ("Content-Type", &kind)], &body)
+}
+
+/// A photo uploaded here is kept upright, smaller and without its metadata; a kiosk pulls
+/// the piece naming it, fetches it (going on from where a cut-off download stopped) and
+/// keeps only bytes that hash to its name; a photo taken away goes from the kiosk's tile.
+fn a_piece_photo_is_uploaded_here_and_kiosks_fetch_it_resumably(backend: Backend) {
+    use marketday::piece_photos::{PiecePhotos, dir_for};
+    use marketday::store::Store;
+
+    let server = with_catalog(&backend);
+    let addr = server.addr;
+    let cookie = sign_in(addr, STAFF);
+    let page = get(addr, "/office/pieces/RG-2026-0001", &[("Cookie", &cookie)]);
+    assert!(page.text().contains("No photo yet"), "{}", page.text());
+    let csrf = csrf_of(&page);
+    // What is not a photo is said so, and nothing changes.
+    let refused = upload_photo(addr, "RG-2026-0001", &cookie, &csrf, b"serial,title\n", false);
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.text().contains("The photo was not changed. This is not a JPEG or PNG picture"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(upload_photo(addr, "RG-2026-0001", &cookie, "stale", &phone_photo(), false).status, 403);
+    assert!(server.state.db().catalog_entry(ATELIER, "RG-2026-0001").unwrap().unwrap().photo.is_none());
+
+    let sent = upload_photo(addr, "RG-2026-0001", &cookie, &csrf, &phone_photo(), false);
+    assert_eq!((sent.status, sent.header("location")), (303, Some("/office/pieces/RG-2026-0001?saved=photo")));
+    let sha = server.state.db().catalog_entry(ATELIER, "RG-2026-0001").unwrap().unwrap().photo.expect("published");
+    let page = get(addr, "/office/pieces/RG-2026-0001", &[("Cookie", &cookie)]);
+    assert!(page.body.contains(&format!("src=\"/office/piece-photos/{sha}.jpg\"")), "{}", page.body);
+    let shown = get(addr, &format!("/office/piece-photos/{sha}.jpg"), &[("Cookie", &cookie)]);
+    assert_eq!((shown.status, shown.header("content-type")), (200, Some("image/jpeg")));
+    assert!(!shown.body.contains("SN-99812") && !shown.body.contains("Exif"), "the phone's metadata is gone");
+    assert_eq!(get(addr, &format!("/office/piece-photos/{sha}.jpg"), &[]).status, 303, "signed in only");
+
+    // A kiosk pulls the piece naming the photo, and fetches it.
+    let token = server.device("K1", "Lewes Market");
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("K1.sqlite");
+    let mut store = Store::open(&store_path).unwrap();
+    let client = marketday::sync::Client::new(&server.url(), &token, std::time::Duration::from_secs(5)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(marketday::sync::round(&mut store, &client, None)).unwrap();
+    let serial = marketday::domain::Serial::parse("RG-2026-0001").unwrap();
+    assert_eq!(store.piece_photo(&serial).unwrap().as_deref(), Some(sha.as_str()));
+    let photos = PiecePhotos::open(&dir_for(&store_path)).unwrap();
+    let fetch = || rt.block_on(marketday::sync::fetch_piece_photos(&store, &client, &photos)).unwrap();
+
+    // A download cut off earlier left bytes that are not the photo's start: the kiosk goes
+    // on after them (it does not fetch them again), so the whole does not hash to the name
+    // and is thrown away; the next round fetches it afresh.
+    let mut cut = photos.writer(&sha, 0).unwrap();
+    cut.append(&[0u8; 1_000]).unwrap();
+    drop(cut);
+    assert_eq!(fetch(), 0);
+    assert!(!photos.has(&sha) && photos.fetched(&sha).unwrap() == 0, "a mismatch is not kept");
+    // Left longer than the photo: the cloud has nothing from there, and the kiosk starts again.
+    let mut long = photos.writer(&sha, 0).unwrap();
+    long.append(&vec![0u8; 300_000]).unwrap();
+    drop(long);
+    assert_eq!(fetch(), 0);
+    assert_eq!(fetch(), 1);
+    let kept = photos.read_verified(&sha).expect("kept whole, under its hash");
+    let picture = image::load_from_memory(&kept).unwrap();
+    assert_eq!((picture.width(), picture.height()), (600, 800), "upright, 800 on its longer side");
+    assert_eq!(fetch(), 0, "nothing to fetch twice");
+
+    // Another atelier's kiosk cannot read it; a hash that is not one is refused in JSON.
+    let stranger = server.state.db().add_device("X1", "Atelier Other", "Elsewhere").unwrap();
+    let auth = format!("Bearer {stranger}");
+    let other = get(addr, &format!("{}/{sha}", wire::PIECE_PHOTOS), &[("Authorization", &auth)]);
+    assert_eq!(other.status, 404, "{}", other.body);
+    let auth = format!("Bearer {token}");
+    let bad = get(addr, &format!("{}/..%2Fcloud.sqlite", wire::PIECE_PHOTOS), &[("Authorization", &auth)]);
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("\"error\":\"bad_request\""), "{}", bad.body);
+    let ranged =
+        get(addr, &format!("{}/{sha}", wire::PIECE_PHOTOS), &[("Authorization", &auth), ("Range", "bytes=100-")]);
+    assert_eq!(ranged.status, 206);
+    assert_eq!(ranged.header("content-range"), Some(format!("bytes 100-{}/{}", kept.len() - 1, kept.len()).as_str()));
+
+    // Taken away: the kiosk's piece no longer names a photo.
+    let page = get(addr, "/office/pieces/RG-2026-0001", &[("Cookie", &cookie)]);
+    let removed = upload_photo(addr, "RG-2026-0001", &cookie, &csrf_of(&page), b"", true);
+    assert_eq!(removed.status, 303, "{}", removed.text());
+    rt.block_on(marketday::sync::round(&mut store, &client, None)).unwrap();
+    assert_eq!(store.piece_photo(&serial).unwrap(), None);
+    let audit = get(addr, "/office/audit", &[("Cookie", &sign_in(addr, OWNER))]).text();
+    assert!(
+        audit.contains("changed a piece's photo: RG-2026-0001") && audit.contains("took a piece's photo away"),
+        "{audit}"
+    );
+}
+
 on_both_stores!(
+    a_piece_photo_is_uploaded_here_and_kiosks_fetch_it_resumably,
     an_online_reservation_ends_once_whatever_a_second_kiosk_says,
     in_a_browser_a_kiosk_is_paired_by_code_sells_and_is_revoked,
     an_online_reservation_is_kept_at_its_stall_and_followed,
@@ -1922,6 +2066,9 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
     let members = [waitlist("Ada Lin", "ada@example.com"), waitlist("Bo Wren", "bo@example.com")];
     server.state.db().import_members(ATELIER, &members, OWNER, 1).unwrap();
     let ada = members[0].id.clone();
+    let photo_dir = tempfile::tempdir().unwrap();
+    let photo_file = photo_dir.path().join("IMG_2041.jpg");
+    std::fs::write(&photo_file, phone_photo()).unwrap();
     let keep = std::env::var_os("MARKETDAY_PAGE_SCREENSHOTS").map(std::path::PathBuf::from);
     let scratch = tempfile::tempdir().unwrap();
     let dir = keep.unwrap_or_else(|| scratch.path().to_owned());
@@ -2038,6 +2185,17 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains("Give the piece a title"), "{text}");
             fits("piece-refused").await;
             shoot("06-piece-refused", b.screenshot().await);
+            // A phone's photo chosen and uploaded: shown upright on the piece's page.
+            b.client.goto(&format!("{}/office/pieces/RG-2026-0002", server.url())).await.unwrap();
+            b.client.find(Locator::Id("photo")).await.unwrap().send_keys(&photo_file.to_string_lossy()).await.unwrap();
+            b.client.find(Locator::Css("form.photo button[type=submit]")).await.unwrap().click().await.unwrap();
+            assert!(b.text_with("Saved.").await.contains("Saved."));
+            let drawn = "let i = document.querySelector('form.photo img'); return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null";
+            let size = b.client.execute(drawn, vec![]).await.unwrap();
+            assert_eq!(size, serde_json::json!([600, 800]), "the photo is drawn, upright");
+            fits("piece-photo").await;
+            b.client.execute("document.querySelector('form.photo').scrollIntoView()", vec![]).await.unwrap();
+            shoot("21-piece-photo", b.screenshot().await);
             b.client.find(Locator::LinkText("← Pieces")).await.unwrap().click().await.unwrap();
             b.client.find(Locator::LinkText("Import from a spreadsheet")).await.unwrap().click().await.unwrap();
             let csv = dir.join(format!("import-{width}.csv"));

@@ -65,6 +65,7 @@ fn piece(serial: &str, n: u32, title: &str) -> ChangeBody {
         currency: "GBP".into(),
         assay_hash: None,
         certificate: None,
+        photo: None,
     })
 }
 

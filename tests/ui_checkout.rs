@@ -14,8 +14,8 @@ use marketday::print::PrinterSetup;
 use marketday::store::Store;
 use marketday::ui::{AppWindow, Screen, SellState};
 use marketday_hardware::PrinterProfile;
-use slint::ComponentHandle;
 use slint::platform::PointerEventButton;
+use slint::{ComponentHandle, Model};
 
 #[path = "common/touch.rs"]
 mod touch;
@@ -126,6 +126,9 @@ fn staff_sell_a_piece_for_cash_and_see_change_and_receipt() {
     assert!(shows(&h, "Wrong PIN"), "a wrong PIN is refused in words");
     assert!(buttons(&h.ui, "Charge").is_empty(), "still locked");
     type_pin(&h, demo::DEMO_PIN);
+    // Each tile carries its piece's photo (the demo's, kept as a kiosk fetches them).
+    let tiles = h.ui.global::<SellState>().get_pieces();
+    assert!(tiles.row_count() == 24 && tiles.iter().all(|t| t.has_photo && t.photo.size().width == 96), "photos");
 
     // A sold piece cannot be added, and staff are told why.
     tap(&h, demo::serial(3).as_str());

@@ -327,3 +327,38 @@ fn a_customer_reads_the_kiosk_in_their_language_until_it_goes_quiet() {
     let headline = ui.global::<marketday::ui::IdleState>().get_headline();
     assert!(headline.contains("pieces left"), "{headline}");
 }
+
+/// A genuine piece's photo, as the kiosk fetched it, shows on its verdict card; a forged tag
+/// claiming the same piece shows none (it must not borrow the real piece's picture), and
+/// neither does a photo whose bytes no longer hash to their name.
+#[test]
+fn the_piece_s_photo_shows_with_a_genuine_verdict_only_and_only_when_whole() {
+    let tags = RefCell::new(Vec::new());
+    let frames = |c: &Certs| {
+        tags.borrow_mut().extend([c.genuine.clone(), c.forged.clone(), c.genuine_other.clone()]);
+        vec![synth::sample(Category::NoCode, 0).frame]
+    };
+    let (ui, kiosk, dir, _timers) = open_verify(frames, 1, KioskOptions::default());
+    let [genuine, forged, genuine_other] = tags.take().try_into().unwrap();
+    let shows = |text: &str| {
+        kiosk.borrow_mut().verify_text(text);
+        kiosk.borrow_mut().present(&ui);
+        let state = ui.global::<VerifyState>();
+        (state.get_severity(), state.get_has_photo(), state.get_photo().size())
+    };
+    let (severity, has_photo, size) = shows(&genuine);
+    assert_eq!((severity, has_photo), (Severity::Ok, true));
+    assert_eq!((size.width, size.height), (320, 320), "decoded at the card's size");
+    let (severity, has_photo, _) = shows(&forged);
+    assert_eq!((severity, has_photo), (Severity::Error, false), "a forged tag gets no photo");
+    // Piece 8's photo damaged on the card: the verdict stands, without a picture.
+    let store = Store::open(&dir.path().join("kiosk.sqlite")).unwrap();
+    let sha = store.piece_photo(&demo::serial(8)).unwrap().expect("the demo names a photo");
+    let path = marketday::piece_photos::dir_for(store.path()).join(format!("{sha}.jpg"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let (severity, has_photo, _) = shows(&genuine_other);
+    assert_eq!((severity, has_photo), (Severity::Ok, false), "a photo that is not the catalog's is not shown");
+}

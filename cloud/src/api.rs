@@ -18,11 +18,13 @@ use crate::wire::{self, ErrorBody, PushRequest, PushResponse};
 pub struct AppState {
     db: Db,
     photos: Photos,
+    /// Pieces' photos, by atelier and hash, as the back office kept them.
+    piece_photos: Photos,
     custody: Custody,
 }
 
 impl AppState {
-    /// The server's data directory holds `photos/`, the signing keys it keeps (`keys/`, see
+    /// The server's data directory holds `photos/` (dispatch proofs), `piece-photos/`, the signing keys it keeps (`keys/`, see
     /// [`Custody`]) and, unless `postgres` names a PostgreSQL database to use instead, the
     /// SQLite store `cloud.sqlite`.
     pub fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Result<Arc<AppState>> {
@@ -36,8 +38,9 @@ impl AppState {
         if adopted > 0 {
             tracing::info!(adopted, "photos from an older server moved to their ateliers' folders");
         }
+        let piece_photos = Photos::open(&data_dir.join("piece-photos"))?;
         let custody = Custody::open(&data_dir.join("keys"))?;
-        Ok(Arc::new(AppState { db, photos, custody }))
+        Ok(Arc::new(AppState { db, photos, piece_photos, custody }))
     }
 
     /// Runs `f` on the database off the async threads.
@@ -236,6 +239,71 @@ async fn photo_patch(
     Ok((StatusCode::OK, offset_headers(held)).into_response())
 }
 
+/// A piece's photo for a kiosk, whole or from the byte its `Range: bytes=N-` names, so a
+/// download cut off on a stall's hotspot goes on where it stopped.
+async fn piece_photo(
+    State(state): State<Arc<AppState>>,
+    UrlPath(sha256): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let device = device(&state, &headers).await?;
+    let bytes = match state.piece_photos.of(&device.atelier)?.read(&sha256).await {
+        Ok(bytes) => bytes,
+        Err(UploadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            let message = format!("the atelier has no piece photo {sha256}");
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", message));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let total = bytes.len() as u64;
+    let from = match headers.get(header::RANGE) {
+        None => None,
+        Some(range) => Some(range_start(range.as_bytes()).ok_or_else(|| {
+            let said = String::from_utf8_lossy(range.as_bytes()).into_owned();
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("only `bytes=N-` ranges are served, not {said:?}"),
+            )
+        })?),
+    };
+    let mut answer = HeaderMap::new();
+    answer.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    answer.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // Named by its hash: the bytes behind this address never change.
+    answer.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    match from {
+        None => Ok((StatusCode::OK, answer, bytes).into_response()),
+        Some(from) if from < total => {
+            let range = format!("bytes {from}-{}/{total}", total - 1);
+            answer.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&range).map_err(|e| ApiError::internal(e.to_string()))?,
+            );
+            Ok((StatusCode::PARTIAL_CONTENT, answer, bytes[from as usize..].to_vec()).into_response())
+        }
+        Some(from) => {
+            let message = format!("the photo is {total} bytes long: there is nothing from byte {from}");
+            let mut refused =
+                ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", message).into_response();
+            let unsatisfied =
+                HeaderValue::from_str(&format!("bytes */{total}")).map_err(|e| ApiError::internal(e.to_string()))?;
+            refused.headers_mut().insert(header::CONTENT_RANGE, unsatisfied);
+            Ok(refused)
+        }
+    }
+}
+
+/// N of a `bytes=N-` range: the one form a download that resumes asks for.
+fn range_start(range: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(range).ok()?.trim();
+    let start = text.strip_prefix("bytes=")?.strip_suffix('-')?;
+    if start.is_empty() || !start.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    start.parse().ok()
+}
+
 #[derive(serde::Deserialize)]
 struct ChangesQuery {
     #[serde(default)]
@@ -323,6 +391,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(wire::PAIRING_POLL, post(poll_pairing))
         .route(wire::EVENTS, post(push))
         .route(&format!("{}/{{sha256}}", wire::PHOTOS), axum::routing::head(photo_head).patch(photo_patch))
+        .route(&format!("{}/{{sha256}}", wire::PIECE_PHOTOS), get(piece_photo))
         .route(wire::STATUS, get(status))
         .route(wire::CHANGES, get(changes))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route in protocol v1") })
@@ -395,6 +464,11 @@ impl AppState {
     /// The database, for the command line and tests.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The folder of `atelier`'s piece photos.
+    pub fn piece_photos(&self, atelier: &str) -> std::io::Result<crate::photos::PhotoDir> {
+        self.piece_photos.of(atelier)
     }
 
     /// A photo as kept for `atelier` (complete uploads only).

@@ -15,6 +15,8 @@ pub mod office;
 #[cfg(feature = "server")]
 mod photos;
 #[cfg(feature = "server")]
+pub mod piece_photos;
+#[cfg(feature = "server")]
 mod public;
 #[cfg(feature = "server")]
 pub mod signing;

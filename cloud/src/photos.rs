@@ -226,6 +226,29 @@ impl PhotoDir {
         Ok(Held::Complete(now))
     }
 
+    /// Keeps `bytes` whole under their SHA-256, which it returns: written beside, flushed,
+    /// renamed into place and the folder flushed, so the name never stands for part of them.
+    /// Bytes already kept are left as they are.
+    pub async fn put(&self, bytes: Vec<u8>) -> Result<String, UploadError> {
+        let sha256 = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
+        let (photos, name) = (self.clone(), sha256.clone());
+        tokio::task::spawn_blocking(move || -> Result<(), UploadError> {
+            if photos.complete(&name).exists() {
+                return Ok(());
+            }
+            // A name of its own for each writer: two uploads of one picture never share a
+            // half-written file, and whichever renames last renames the same bytes.
+            let part = photos.dir.join("partial").join(format!("{name}.{}", rand::random::<u64>()));
+            write_synced(&part, &bytes)?;
+            fs::rename(&part, photos.complete(&name))?;
+            File::open(&photos.dir)?.sync_all()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| UploadError::Io(std::io::Error::other(e)))??;
+        Ok(sha256)
+    }
+
     pub async fn read(&self, sha256: &str) -> Result<Vec<u8>, UploadError> {
         if !valid(sha256) {
             return Err(UploadError::BadName);

@@ -157,6 +157,7 @@ mod tests {
             currency: "GBP".into(),
             assay_hash: Some("ab".repeat(32)),
             certificate: None,
+            photo: None,
         }
     }
 

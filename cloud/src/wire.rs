@@ -31,6 +31,9 @@ use uuid::Uuid;
 
 pub const EVENTS: &str = "/v1/events";
 pub const PHOTOS: &str = "/v1/photos";
+/// `GET {PIECE_PHOTOS}/{sha256}`: a piece's photo (JPEG), by the hash its catalog entry
+/// names; `Range: bytes=N-` continues a download cut off at byte N (answered 206).
+pub const PIECE_PHOTOS: &str = "/v1/piece-photos";
 pub const STATUS: &str = "/v1/status";
 pub const CHANGES: &str = "/v1/changes";
 pub const PAIRING: &str = "/v1/pairing";
@@ -160,7 +163,7 @@ pub enum PairingState {
 pub struct ErrorBody {
     /// `unauthorized`, `sequence_gap`, `sequence_reused`, `event_id_reused`, `bad_request`,
     /// `offset_mismatch`, `length_mismatch`, `photo_hash_mismatch`, `too_large`, `not_found`,
-    /// `method_not_allowed`, `too_many`, `pairing_gone`, `internal`. Every non-2xx answer carries one, the framework's
+    /// `method_not_allowed`, `too_many`, `pairing_gone`, `range_not_satisfiable`, `internal`. Every non-2xx answer carries one, the framework's
     /// own refusals included.
     pub error: String,
     pub message: String,
@@ -292,6 +295,10 @@ pub struct PieceChange {
     /// The signed certificate its tag carries.
     #[serde(default)]
     pub certificate: Option<String>,
+    /// The SHA-256 of its photo, which a device fetches from [`PIECE_PHOTOS`]. Left out
+    /// when there is none, so a piece published before photos reads as it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
 }
 
 /// Where a piece stands in the cloud: the stall it is allocated to, and which stall (or
@@ -407,6 +414,7 @@ mod tests {
                 currency: "GBP".into(),
                 assay_hash: None,
                 certificate: None,
+                photo: None,
             }),
             ChangeBody::PieceState(PieceStateChange {
                 serial: "AT-1".into(),

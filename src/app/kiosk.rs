@@ -173,7 +173,11 @@ impl Kiosk {
             }
         };
         let sale = SellSession::new(config.currency());
+        let pictures = super::pictures::Pictures::new(Some(crate::piece_photos::PiecePhotos::at(
+            &crate::piece_photos::dir_for(store.path()),
+        )));
         let svc = Services {
+            pictures,
             store,
             config,
             vat,

@@ -13,6 +13,7 @@ pub mod auth;
 mod bind;
 mod keys;
 pub mod kiosk;
+pub mod pictures;
 mod present;
 mod preview;
 pub mod sale;

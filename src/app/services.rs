@@ -64,6 +64,8 @@ pub struct Services {
     pub station: Option<Station>,
     /// The camera and scanner threads; `None` when no camera is configured.
     pub camera: Option<CameraFeed>,
+    /// Piece photos, decoded for the screens that show them.
+    pub pictures: super::pictures::Pictures,
     /// The language a customer chose on the idle or Verify screen, until the kiosk goes
     /// quiet; `None`: the stall's (`[stall] language`).
     pub customer_language: Option<Language>,

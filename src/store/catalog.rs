@@ -29,6 +29,8 @@ pub struct PieceTile {
     pub title: String,
     pub price: Money,
     pub status: PieceStatus,
+    /// The SHA-256 of its photo, when the cloud published one.
+    pub photo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +237,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT serial, edition_number, edition_size, title, price_minor, currency, ",
             status_as_read!(),
-            " FROM pieces WHERE drop_id = ?1 ORDER BY edition_number, serial"
+            ", photo FROM pieces WHERE drop_id = ?1 ORDER BY edition_number, serial"
         ))?;
         let rows = stmt.query_map([drop_id], |r| {
             Ok((
@@ -246,11 +248,12 @@ impl Store {
                 r.get::<_, i64>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (serial, n, size, title, price, currency, status) = row?;
+            let (serial, n, size, title, price, currency, status, photo) = row?;
             let invalid = |what: &str| StoreError::Invalid(format!("piece {serial}: bad {what}"));
             out.push(PieceTile {
                 serial: Serial::parse(&serial).map_err(|_| invalid("serial"))?,
@@ -258,9 +261,33 @@ impl Store {
                 title,
                 price: Money::new(price, Currency::parse(&currency).map_err(|_| invalid("currency"))?),
                 status: PieceStatus::parse(&status).ok_or_else(|| invalid("status"))?,
+                photo,
             });
         }
         Ok(out)
+    }
+
+    /// The SHA-256 of a piece's photo, when the cloud published one.
+    pub fn piece_photo(&self, serial: &Serial) -> Result<Option<String>> {
+        let found = self
+            .conn
+            .prepare_cached("SELECT photo FROM pieces WHERE serial = ?1")?
+            .query_row([serial.as_str()], |r| r.get::<_, Option<String>>(0))
+            .optional()?;
+        Ok(found.flatten())
+    }
+
+    /// Names `serial`'s photo: the cloud's word as a pull applies it, or the demo's.
+    pub fn set_piece_photo(&mut self, serial: &Serial, sha256: Option<&str>) -> Result<()> {
+        self.conn.execute("UPDATE pieces SET photo = ?2 WHERE serial = ?1", params![serial.as_str(), sha256])?;
+        Ok(())
+    }
+
+    /// Every piece photo the catalog names, for the sync worker to fetch what it lacks.
+    pub fn piece_photos(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT DISTINCT photo FROM pieces WHERE photo IS NOT NULL")?;
+        let photos = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(photos)
     }
 
     /// Members whose name or email starts with `query` (any case), for check-in by search.

@@ -21,6 +21,8 @@ pub enum Pulled {
     Piece {
         piece: NewPiece,
         certificate: Option<String>,
+        /// The SHA-256 of its photo (checked to be one), or none.
+        photo: Option<String>,
     },
     PieceState {
         serial: Serial,
@@ -129,7 +131,11 @@ impl Store {
 fn apply(tx: &Transaction<'_>, stall: &str, change: &Pulled, now: DateTime<Utc>) -> Result<Applied> {
     match change {
         Pulled::Drop(drop) => catalog::write_drop(tx, drop)?,
-        Pulled::Piece { piece, certificate } => catalog::write_piece(tx, piece, certificate.as_deref())?,
+        Pulled::Piece { piece, certificate, photo } => {
+            catalog::write_piece(tx, piece, certificate.as_deref())?;
+            // The cloud's word on the photo stands, a photo taken away included.
+            tx.execute("UPDATE pieces SET photo = ?2 WHERE serial = ?1", params![piece.serial.as_str(), photo])?;
+        }
         Pulled::PieceState { serial, allocated_to, sold_by } => {
             piece_state(tx, stall, serial, allocated_to.as_deref(), sold_by.as_deref(), now)?
         }

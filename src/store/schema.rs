@@ -279,4 +279,9 @@ UPDATE refunds SET card_minor = amount_minor - cash_minor,
     card_reference = CASE WHEN amount_minor > cash_minor THEN (SELECT t.reference FROM tenders t
         WHERE t.sale_id = refunds.sale_id AND t.kind = 'card' ORDER BY t.idx LIMIT 1) END;
 "#,
+    // 11: the SHA-256 of each piece's photo as the cloud names it (NULL: none). The bytes
+    // live in `piece-photos/` beside the database, fetched by the sync worker.
+    r#"
+ALTER TABLE pieces ADD COLUMN photo TEXT;
+"#,
 ];

@@ -40,6 +40,8 @@ pub enum SyncError {
     PhotoFolder(#[from] crate::photos::PhotoError),
     #[error("photo {sha256}: {why}")]
     Photo { sha256: String, why: String },
+    #[error(transparent)]
+    PiecePhoto(#[from] crate::piece_photos::PiecePhotoError),
 }
 
 impl crate::i18n::Localized for SyncError {
@@ -369,6 +371,39 @@ impl Client {
                 }
                 _ => return Err(Self::failure(response).await),
             }
+        }
+    }
+}
+
+/// A piece photo on its way down: where the bytes start, and the answer to read them from.
+pub struct Download {
+    /// The byte of the photo the first chunk is: what was asked for, or 0 when the server
+    /// sent the whole photo again.
+    pub from: u64,
+    response: reqwest::Response,
+}
+
+impl Download {
+    /// The next bytes, or `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, SyncError> {
+        Ok(self.response.chunk().await.map_err(cut_answer)?.map(|b| b.to_vec()))
+    }
+}
+
+impl Client {
+    /// Starts fetching a piece's photo from byte `from`; `None` when the cloud has no such
+    /// photo, or has fewer bytes of it than `from` (the partial here is not that photo's).
+    pub async fn piece_photo(&self, sha256: &str, from: u64) -> Result<Option<Download>, SyncError> {
+        let mut request = self.http.get(self.url(&format!("{}/{sha256}", wire::PIECE_PHOTOS))).bearer_auth(&self.token);
+        if from > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let response = request.send().await.map_err(transport)?;
+        match response.status() {
+            StatusCode::OK => Ok(Some(Download { from: 0, response })),
+            StatusCode::PARTIAL_CONTENT => Ok(Some(Download { from, response })),
+            StatusCode::NOT_FOUND | StatusCode::RANGE_NOT_SATISFIABLE => Ok(None),
+            _ => Err(Self::failure(response).await),
         }
     }
 }

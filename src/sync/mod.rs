@@ -1,6 +1,7 @@
 //! Sync with the cloud: the outbox goes up in order, in batches, and an event counts as
 //! delivered only once the cloud's answer for it has been read and committed here; dispatch
-//! photos follow, resumably. A background thread runs it, so the UI never waits on the
+//! photos follow, resumably, and the piece photos the catalog names come down, resumably
+//! too. A background thread runs it, so the UI never waits on the
 //! network; the status bar reads a snapshot.
 
 pub mod client;
@@ -18,6 +19,7 @@ use marketday_cloud::wire::{self, Outcome};
 pub use client::{Client, SyncError};
 
 use crate::photos::PhotoStore;
+use crate::piece_photos::PiecePhotos;
 use crate::store::{Delivery, Store};
 
 /// Events per request: small enough that a slow link finishes a batch, large enough that
@@ -33,6 +35,8 @@ pub struct Round {
     pub photos: u64,
     /// Changes from the cloud applied here.
     pub pulled: u64,
+    /// Piece photos fetched whole.
+    pub piece_photos: u64,
 }
 
 /// Sends the outbox in batches until nothing is pending.
@@ -130,10 +134,60 @@ pub async fn round_into(
     Ok(())
 }
 
+/// Fetches every piece photo the catalog names and the folder lacks, each from where an
+/// earlier, cut-off download stopped; returns how many arrived whole. A photo the cloud does
+/// not have (yet) is left for a later round, and one whose bytes do not hash to its name is
+/// thrown away and fetched afresh then: neither stops the others. No answer from the cloud
+/// stops the round, keeping what arrived.
+pub async fn fetch_piece_photos(store: &Store, client: &Client, photos: &PiecePhotos) -> Result<u64, SyncError> {
+    let mut fetched = 0;
+    for sha256 in store.piece_photos()? {
+        if photos.has(&sha256) {
+            continue;
+        }
+        let from = photos.fetched(&sha256)?;
+        let Some(mut download) = client.piece_photo(&sha256, from).await? else {
+            if from > 0 {
+                // Refused from there: what is here is not a start of that photo.
+                photos.writer(&sha256, 0)?;
+            } else {
+                tracing::warn!(photo = %sha256, "the cloud has no such piece photo yet");
+            }
+            continue;
+        };
+        let mut partial = photos.writer(&sha256, download.from)?;
+        let mut written = download.from;
+        loop {
+            match download.chunk().await {
+                Ok(Some(bytes)) => {
+                    partial.append(&bytes)?;
+                    written += bytes.len() as u64;
+                    if written > wire::MAX_PHOTO_BYTES {
+                        photos.writer(&sha256, 0)?;
+                        return Err(SyncError::Photo { sha256, why: "longer than a photo may be".into() });
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // What arrived stays for the next round to go on from.
+                    partial.flush()?;
+                    return Err(e);
+                }
+            }
+        }
+        match partial.finish() {
+            Ok(()) => fetched += 1,
+            Err(e @ crate::piece_photos::PiecePhotoError::Mismatch { .. }) => tracing::warn!(error = %e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(fetched)
+}
+
 impl Round {
-    /// Whether anything was acknowledged, applied or uploaded.
+    /// Whether anything was acknowledged, applied, uploaded or fetched.
     pub fn progressed(&self) -> bool {
-        self.delivered + self.refused + self.photos + self.pulled > 0
+        self.delivered + self.refused + self.photos + self.pulled + self.piece_photos > 0
     }
 }
 
@@ -243,6 +297,7 @@ impl SyncWorker {
         let client = Client::trusting(&settings.url, &settings.token, Duration::from_secs(30), settings.ca.as_deref())?;
         let mut store = Store::open(store_path)?;
         let photos = photo_dir.map(|d| PhotoStore::open(&d)).transpose()?;
+        let piece_photos = PiecePhotos::open(&crate::piece_photos::dir_for(store_path))?;
         let status = Arc::new(Mutex::new(SyncStatus::default()));
         let wake = Arc::new(tokio::sync::Notify::new());
         let stop = Arc::new(AtomicBool::new(false));
@@ -262,7 +317,13 @@ impl SyncWorker {
                     while !st.load(Ordering::Relaxed) {
                         s.lock().unwrap_or_else(|e| e.into_inner()).syncing = true;
                         let mut done = Round::default();
-                        let result = round_into(&mut store, &client, photos.as_ref(), &mut done).await;
+                        let mut result = round_into(&mut store, &client, photos.as_ref(), &mut done).await;
+                        if result.is_ok() {
+                            match fetch_piece_photos(&store, &client, &piece_photos).await {
+                                Ok(n) => done.piece_photos = n,
+                                Err(e) => result = Err(e),
+                            }
+                        }
                         let wait = {
                             let mut status = s.lock().unwrap_or_else(|e| e.into_inner());
                             match result {

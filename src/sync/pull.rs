@@ -109,6 +109,12 @@ fn piece_of(p: PieceChange) -> Result<Pulled, String> {
     {
         return Err(format!("{serial}: assay hash {hash:?} is not a SHA-256 in hex"));
     }
+    // Lower-case hex and nothing else: it names a file in the kiosk's photo folder.
+    if let Some(photo) = &p.photo
+        && !crate::piece_photos::valid_name(photo)
+    {
+        return Err(format!("{serial}: photo {photo:?} is not a SHA-256 in hex"));
+    }
     let piece = NewPiece {
         serial,
         drop_id: p.drop_id,
@@ -120,7 +126,7 @@ fn piece_of(p: PieceChange) -> Result<Pulled, String> {
         price: Money::new(p.price_minor, currency),
         assay_hash: p.assay_hash,
     };
-    Ok(Pulled::Piece { piece, certificate: p.certificate })
+    Ok(Pulled::Piece { piece, certificate: p.certificate, photo: p.photo })
 }
 
 fn reservation_of(r: ReservationChange) -> Result<Pulled, String> {

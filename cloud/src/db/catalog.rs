@@ -16,6 +16,8 @@ pub enum CatalogEdit {
     Edit,
     /// New certificates for pieces already in the catalog.
     Sign,
+    /// A new photo for one piece already in the catalog, or its photo taken away.
+    Photo,
 }
 
 impl Db {
@@ -98,7 +100,7 @@ impl Db {
                     (CatalogEdit::Add, true) => {
                         return Err(DbError::Invalid(format!("{} is already in the catalog", piece.serial)));
                     }
-                    (CatalogEdit::Edit | CatalogEdit::Sign, false) => {
+                    (CatalogEdit::Edit | CatalogEdit::Sign | CatalogEdit::Photo, false) => {
                         return Err(DbError::Invalid(format!("{} is not in the catalog", piece.serial)));
                     }
                     _ => {}
@@ -109,6 +111,10 @@ impl Db {
                 (CatalogEdit::Sign, [one]) => ("signed a certificate", format!("{} ({})", one.serial, one.title)),
                 (CatalogEdit::Sign, many) => ("signed certificates", format!("{} pieces", many.len())),
                 (CatalogEdit::Edit, [one]) => ("edited a piece", format!("{} ({})", one.serial, one.title)),
+                (CatalogEdit::Photo, [one]) if one.photo.is_some() => {
+                    ("changed a piece's photo", format!("{} ({})", one.serial, one.title))
+                }
+                (CatalogEdit::Photo, [one]) => ("took a piece's photo away", format!("{} ({})", one.serial, one.title)),
                 (CatalogEdit::Add, [one]) => ("added a piece", format!("{} ({})", one.serial, one.title)),
                 (_, many) => ("imported pieces", format!("{} pieces", many.len())),
             };
@@ -202,7 +208,7 @@ impl Db {
                 (CatalogEdit::Add, true) => {
                     return Err(DbError::Invalid(format!("the atelier already has a drop {}", drop.id)));
                 }
-                (CatalogEdit::Edit | CatalogEdit::Sign, false) => {
+                (CatalogEdit::Edit | CatalogEdit::Sign | CatalogEdit::Photo, false) => {
                     return Err(DbError::Invalid(format!("the atelier has no drop {}", drop.id)));
                 }
                 _ => {}

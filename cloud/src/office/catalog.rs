@@ -21,8 +21,8 @@ use super::pages::{Frame, Problems};
 use super::{SignedIn, html, notice, with_db};
 use crate::api::AppState;
 use crate::db::{CatalogEdit, DbError};
-use crate::now_ms;
 use crate::wire::{DropChange, PieceChange};
+use crate::{now_ms, piece_photos};
 
 /// The most rows one import takes: a season's catalog, not a warehouse.
 const MAX_ROWS: usize = 10_000;
@@ -136,6 +136,7 @@ impl PieceFields {
             currency: price.currency.code().to_owned(),
             assay_hash,
             certificate: None,
+            photo: None,
         })
     }
 }
@@ -152,6 +153,8 @@ struct PiecePage {
     /// The piece carries a signed certificate: what it signs cannot change here.
     certified: bool,
     saved: bool,
+    /// The SHA-256 of the piece's photo, when it has one.
+    photo: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -179,10 +182,12 @@ async fn drops_and_currency(state: &Arc<AppState>, signed: &SignedIn) -> Result<
 }
 
 fn piece_page(status: StatusCode, signed: &SignedIn, page: PiecePageParts) -> Response {
-    let PiecePageParts { form, drops, problems, editing, certified, saved } = page;
-    html(status, &PiecePage { frame: Frame::of(signed, "pieces"), form, drops, problems, editing, certified, saved })
+    let PiecePageParts { form, drops, problems, editing, certified, saved, photo } = page;
+    let frame = Frame::of(signed, "pieces");
+    html(status, &PiecePage { frame, form, drops, problems, editing, certified, saved, photo })
 }
 
+#[derive(Default)]
 struct PiecePageParts {
     form: PieceFields,
     drops: Vec<DropChange>,
@@ -190,6 +195,7 @@ struct PiecePageParts {
     editing: Option<String>,
     certified: bool,
     saved: bool,
+    photo: Option<String>,
 }
 
 pub async fn new_piece(State(state): State<Arc<AppState>>, signed: SignedIn) -> Response {
@@ -198,9 +204,7 @@ pub async fn new_piece(State(state): State<Arc<AppState>>, signed: SignedIn) -> 
         Err(page) => return page,
     };
     let form = PieceFields { currency, ..PieceFields::default() };
-    let parts =
-        PiecePageParts { form, drops, problems: Problems::default(), editing: None, certified: false, saved: false };
-    piece_page(StatusCode::OK, &signed, parts)
+    piece_page(StatusCode::OK, &signed, PiecePageParts { form, drops, ..PiecePageParts::default() })
 }
 
 pub async fn add_piece(State(state): State<Arc<AppState>>, signed: SignedIn, Form(form): Form<PieceForm>) -> Response {
@@ -214,7 +218,7 @@ pub async fn add_piece(State(state): State<Arc<AppState>>, signed: SignedIn, For
     let mut problems = Problems::default();
     let checked = form.piece.check(&drops, &mut problems);
     let Some(piece) = checked else {
-        let parts = PiecePageParts { form: form.piece, drops, problems, editing: None, certified: false, saved: false };
+        let parts = PiecePageParts { form: form.piece, drops, problems, ..PiecePageParts::default() };
         return piece_page(StatusCode::UNPROCESSABLE_ENTITY, &signed, parts);
     };
     let serial = piece.serial.clone();
@@ -235,8 +239,7 @@ pub async fn add_piece(State(state): State<Arc<AppState>>, signed: SignedIn, For
         Ok(None) => Redirect::to(&format!("/office/pieces/{serial}?saved=added")).into_response(),
         Ok(Some(_)) => {
             problems.add("serial", format!("{serial} is already in the catalog: open it from the list to correct it."));
-            let parts =
-                PiecePageParts { form: form.piece, drops, problems, editing: None, certified: false, saved: false };
+            let parts = PiecePageParts { form: form.piece, drops, problems, ..PiecePageParts::default() };
             piece_page(StatusCode::UNPROCESSABLE_ENTITY, &signed, parts)
         }
         Err(page) => page,
@@ -277,6 +280,7 @@ pub async fn edit_piece(
         editing: Some(piece.serial.clone()),
         certified: piece.certificate.is_some(),
         saved: !saved.saved.is_empty(),
+        photo: piece.photo.clone(),
     };
     piece_page(StatusCode::OK, &signed, parts)
 }
@@ -317,9 +321,10 @@ pub async fn save_piece(
     }
     let editing = Some(was.serial.clone());
     let piece = match checked {
-        Some(piece) if problems.is_empty() => PieceChange { certificate: was.certificate, ..piece },
+        Some(piece) if problems.is_empty() => PieceChange { certificate: was.certificate, photo: was.photo, ..piece },
         _ => {
-            let parts = PiecePageParts { form: form.piece, drops, problems, editing, certified, saved: false };
+            let photo = was.photo.clone();
+            let parts = PiecePageParts { form: form.piece, drops, problems, editing, certified, saved: false, photo };
             return piece_page(StatusCode::UNPROCESSABLE_ENTITY, &signed, parts);
         }
     };
@@ -327,6 +332,129 @@ pub async fn save_piece(
     match with_db(&state, move |db| db.publish_pieces(&atelier, &[piece], CatalogEdit::Edit, &actor, now_ms())).await {
         Ok(()) => Redirect::to(&format!("/office/pieces/{serial}?saved=edited")).into_response(),
         Err(page) => page,
+    }
+}
+
+/// The parts of a photo form, read from its multipart body.
+#[derive(Default)]
+struct PhotoUpload {
+    csrf: String,
+    file: Vec<u8>,
+    /// "Take the photo away" was pressed rather than "Upload".
+    remove: bool,
+}
+
+async fn read_photo_form(mut multipart: Multipart) -> Result<PhotoUpload, String> {
+    let mut upload = PhotoUpload::default();
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            piece_photos::Refused::TooLarge.to_string()
+        } else {
+            format!("The form did not arrive whole ({e}). Choose the photo and send it again.")
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        match field.name().unwrap_or_default() {
+            "csrf" => upload.csrf = field.text().await.map_err(unreadable)?,
+            "remove" => upload.remove = true,
+            "photo" => upload.file = field.bytes().await.map_err(unreadable)?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+/// A new photo for a piece, or its photo taken away. The upload is made fit for kiosks
+/// (`piece_photos::prepare`), kept under its hash before the catalog names it, and the
+/// piece published again: kiosks fetch the photo after their next pull.
+pub async fn save_photo(
+    State(state): State<Arc<AppState>>,
+    signed: SignedIn,
+    Path(serial): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let form = read_photo_form(multipart).await;
+    if let Ok(form) = &form
+        && let Err(refused) = signed.check_form(&form.csrf)
+    {
+        return refused.into_response();
+    }
+    let was = match entry(&state, &signed, serial).await {
+        Ok(piece) => piece,
+        Err(page) => return page,
+    };
+    let refused = |why: String, drops: Vec<DropChange>| {
+        let mut problems = Problems::default();
+        problems.add("photo", why);
+        let parts = PiecePageParts {
+            form: PieceFields::of(&was),
+            drops,
+            problems,
+            editing: Some(was.serial.clone()),
+            certified: was.certificate.is_some(),
+            saved: false,
+            photo: was.photo.clone(),
+        };
+        piece_page(StatusCode::UNPROCESSABLE_ENTITY, &signed, parts)
+    };
+    let (drops, _) = match drops_and_currency(&state, &signed).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let form = match form {
+        Ok(form) => form,
+        Err(why) => return refused(why, drops),
+    };
+    let photo = if form.remove {
+        None
+    } else {
+        let prepared = tokio::task::spawn_blocking(move || piece_photos::prepare(&form.file)).await;
+        let bytes = match prepared {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(why)) => return refused(why.to_string(), drops),
+            Err(e) => return refused(format!("The photo could not be made ready ({e}). Upload it again."), drops),
+        };
+        let kept = match state.piece_photos(signed.atelier()) {
+            Ok(dir) => dir.put(bytes).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match kept {
+            Ok(sha256) => Some(sha256),
+            Err(e) => {
+                tracing::error!(error = %e, "a piece photo could not be kept");
+                return refused(format!("The server could not keep the photo ({e}). Try again in a moment."), drops);
+            }
+        }
+    };
+    if photo == was.photo {
+        return Redirect::to(&format!("/office/pieces/{}?saved=photo", was.serial)).into_response();
+    }
+    let piece = PieceChange { photo, ..was };
+    let (atelier, actor, serial) = (signed.atelier().to_owned(), signed.email().to_owned(), piece.serial.clone());
+    match with_db(&state, move |db| db.publish_pieces(&atelier, &[piece], CatalogEdit::Photo, &actor, now_ms())).await {
+        Ok(()) => Redirect::to(&format!("/office/pieces/{serial}?saved=photo")).into_response(),
+        Err(page) => page,
+    }
+}
+
+/// A piece photo of the signed-in atelier, for its own pages. Named by hash: the bytes at
+/// this address never change, so the browser keeps them.
+pub async fn photo(State(state): State<Arc<AppState>>, signed: SignedIn, Path(sha256): Path<String>) -> Response {
+    let sha256 = sha256.trim_end_matches(".jpg").to_owned();
+    let read = match state.piece_photos(signed.atelier()) {
+        Ok(dir) => dir.read(&sha256).await.ok(),
+        Err(_) => None,
+    };
+    match read {
+        Some(bytes) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=31536000, immutable"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => notice(StatusCode::NOT_FOUND, "No such photo", "Open the piece from the Pieces list to see its photo."),
     }
 }
 

@@ -60,6 +60,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/pieces/new", get(catalog::new_piece).post(catalog::add_piece))
         .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
         .route("/office/pieces/{serial}", get(catalog::edit_piece).post(catalog::save_piece))
+        .route(
+            "/office/pieces/{serial}/photo",
+            post(catalog::save_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::piece_photos::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/office/piece-photos/{sha256}", get(catalog::photo))
         .route("/office/takings", get(takings::takings))
         .route("/office/sales", get(sales::sales))
         .route("/office/takings.csv", get(takings::takings_csv))

@@ -351,7 +351,10 @@ impl SellScreen {
                 // "07 of 24": the number large, the rest under it.
                 let edition = t.edition.label(l);
                 let (number, rest) = edition.split_once(' ').unwrap_or((&edition, ""));
+                let photo = t.photo.as_deref().and_then(|sha| svc.pictures.of(sha, crate::app::pictures::TILE));
                 PieceTileData {
+                    has_photo: photo.is_some(),
+                    photo: photo.unwrap_or_default(),
                     serial: t.serial.as_str().into(),
                     number: number.into(),
                     edition: rest.into(),

@@ -89,11 +89,14 @@ pub struct VerifyScreen {
     last_latency: Option<Duration>,
     /// A verdict goes once its tag has been out of the camera's view this long.
     clears_after: Duration,
+    /// The piece's photo, shown with a genuine verdict only: a forged tag must not borrow
+    /// the real piece's picture.
+    photo: Option<slint::Image>,
 }
 
 impl VerifyScreen {
     pub fn new(clears_after: Duration) -> VerifyScreen {
-        VerifyScreen { card: None, code: None, last_latency: None, clears_after }
+        VerifyScreen { card: None, code: None, last_latency: None, clears_after, photo: None }
     }
 
     /// Opening or leaving the screen: no verdict of the last customer's stays.
@@ -101,13 +104,22 @@ impl VerifyScreen {
         self.card = None;
         self.code = None;
         self.last_latency = None;
+        self.photo = None;
     }
 
     /// Checks a scanned (or typed) text and shows the verdict.
     pub fn check(&mut self, svc: &Services, text: &str) {
+        self.photo = None;
         let card = match check(&svc.store, text) {
             Ok(c) => {
                 tracing::info!(verdict = c.verdict.word(), "certificate checked");
+                if c.verdict.is_genuine()
+                    && let Some(cert) = c.verdict.certificate()
+                    && let Ok(serial) = crate::domain::Serial::parse(&cert.serial.to_string())
+                {
+                    let sha = svc.store.piece_photo(&serial).ok().flatten();
+                    self.photo = sha.and_then(|sha| svc.pictures.of(&sha, crate::app::pictures::CARD));
+                }
                 VerdictCard::of(&c, svc.language())
             }
             Err(e) => VerdictCard {
@@ -159,5 +171,7 @@ impl VerifyScreen {
         ui.global::<VerifyState>().set_details(card.details.into());
         ui.global::<VerifyState>().set_explanation(card.explanation.into());
         ui.global::<VerifyState>().set_piece_status(card.status.into());
+        ui.global::<VerifyState>().set_has_photo(self.photo.is_some());
+        ui.global::<VerifyState>().set_photo(self.photo.clone().unwrap_or_default());
     }
 }
