@@ -98,7 +98,8 @@ impl PiecePhotos {
     }
 
     /// A whole photo's bytes, hashed again: `None` when it is not here or does not match
-    /// its name (a damaged card), so nothing but the catalog's photo is ever shown.
+    /// its name (a damaged card; the copy goes, for the sync worker to fetch again), so
+    /// nothing but the catalog's photo is ever shown.
     pub fn read_verified(&self, sha256: &str) -> Option<Vec<u8>> {
         if !valid_name(sha256) {
             return None;
@@ -107,7 +108,9 @@ impl PiecePhotos {
         if photo_hash(&bytes) == sha256 {
             Some(bytes)
         } else {
-            tracing::warn!(photo = sha256, "a piece photo no longer matches its hash: not shown");
+            // Only a copy of the cloud's: removed, so the next sync round fetches it whole.
+            tracing::warn!(photo = sha256, "a piece photo no longer matches its hash: not shown, fetched again");
+            let _ = fs::remove_file(self.path(sha256));
             None
         }
     }
@@ -178,6 +181,7 @@ mod tests {
         // A kept photo changed on the card is not shown.
         fs::write(photos.path(&name), b"changed").unwrap();
         assert!(photos.read_verified(&name).is_none());
+        assert!(!photos.has(&name), "a damaged copy goes, to be fetched again");
         for hostile in ["../x", "", "ABCDEF", &"g".repeat(64)] {
             assert!(photos.writer(hostile, 0).is_err(), "{hostile:?}");
         }

@@ -361,4 +361,5 @@ fn the_piece_s_photo_shows_with_a_genuine_verdict_only_and_only_when_whole() {
     std::fs::write(&path, bytes).unwrap();
     let (severity, has_photo, _) = shows(&genuine_other);
     assert_eq!((severity, has_photo), (Severity::Ok, false), "a photo that is not the catalog's is not shown");
+    assert!(!path.exists(), "the damaged copy goes, for the next sync round to fetch whole");
 }

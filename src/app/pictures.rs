@@ -20,11 +20,14 @@ pub struct Pictures {
     /// By hash and size. Only pictures that decoded are kept: a photo not yet fetched is
     /// looked for again at the next present.
     decoded: RefCell<HashMap<(String, u32), Image>>,
+    /// Photos whose bytes did not decode: not read and hashed again at every present (a
+    /// new photo comes under a new name).
+    undecodable: RefCell<std::collections::HashSet<String>>,
 }
 
 impl Pictures {
     pub fn new(photos: Option<PiecePhotos>) -> Pictures {
-        Pictures { photos, decoded: RefCell::new(HashMap::new()) }
+        Pictures { photos, decoded: RefCell::new(HashMap::new()), undecodable: RefCell::default() }
     }
 
     /// The photo named `sha256` at most `side` pixels across, if it is here and whole.
@@ -33,11 +36,15 @@ impl Pictures {
         if let Some(image) = self.decoded.borrow().get(&key) {
             return Some(image.clone());
         }
+        if self.undecodable.borrow().contains(sha256) {
+            return None;
+        }
         let bytes = self.photos.as_ref()?.read_verified(sha256)?;
         let picture = match image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
             Ok(picture) => picture.thumbnail(side, side).to_rgb8(),
             Err(e) => {
                 tracing::warn!(photo = sha256, error = %e, "a piece photo cannot be decoded: not shown");
+                self.undecodable.borrow_mut().insert(sha256.to_owned());
                 return None;
             }
         };
