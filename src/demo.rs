@@ -91,13 +91,7 @@ fn seed_photos(store: &mut Store) -> Result<(), StoreError> {
     let photos = crate::piece_photos::PiecePhotos::open(&dir).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let mut names = Vec::new();
     for colour in STONE_COLOURS {
-        let jpeg = pendant_photo(colour);
-        let name = crate::domain::dispatch::photo_hash(&jpeg);
-        if !photos.has(&name) {
-            let mut partial = photos.writer(&name, 0).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            partial.append(&jpeg).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            partial.finish().map_err(|e| StoreError::Invalid(e.to_string()))?;
-        }
+        let name = photos.keep(&pendant_photo(colour)).map_err(|e| StoreError::Invalid(e.to_string()))?;
         names.push(name);
     }
     for n in 1..=24u32 {

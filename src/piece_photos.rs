@@ -73,6 +73,29 @@ impl PiecePhotos {
         valid_name(sha256) && self.path(sha256).exists()
     }
 
+    /// Keeps `bytes` whole under their hash, which it returns: written to a file of this
+    /// call's own, flushed, renamed into place and the folder flushed, so writers sharing the
+    /// folder (the demo seeding several stores beside each other) never mix their bytes.
+    pub fn keep(&self, bytes: &[u8]) -> Result<String, PiecePhotoError> {
+        let sha256 = photo_hash(bytes);
+        if self.has(&sha256) {
+            return Ok(sha256);
+        }
+        let own = self.dir.join("partial").join(format!("{sha256}.{}", uuid::Uuid::now_v7()));
+        let written = File::create(&own).and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        });
+        written
+            .and_then(|()| fs::rename(&own, self.path(&sha256)))
+            .and_then(|()| File::open(&self.dir)?.sync_all())
+            .map_err(|e| {
+                let _ = fs::remove_file(&own);
+                self.folder_error(e)
+            })?;
+        Ok(sha256)
+    }
+
     /// How many bytes of `sha256` an earlier download left: where the next one starts.
     pub fn fetched(&self, sha256: &str) -> Result<u64, PiecePhotoError> {
         if !valid_name(sha256) {
