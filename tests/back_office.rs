@@ -1243,6 +1243,88 @@ fn a_day_s_takings_are_each_kiosk_s_z_report(backend: Backend) {
     assert_eq!(nonsense.status, 400);
 }
 
+/// An atelier on the far side of the world counts its days in its own zone: the same
+/// kiosk's sales fall on the day they fall on there, page, CSV and drop times alike.
+fn an_atelier_s_days_and_times_are_in_its_own_time_zone(backend: Backend) {
+    use chrono::TimeZone;
+    use chrono_tz::Pacific::Auckland;
+    use marketday::domain::Currency;
+    use marketday::store::Day;
+
+    let server = with_people(&backend);
+    let addr = server.addr;
+    let cookie = sign_in(addr, OWNER);
+    let home = get(addr, "/office", &[("Cookie", &cookie)]).text();
+    assert!(home.contains("Days and times here are in UTC"), "{home}");
+    // Staff may not change it; a zone that is not one is refused by its field.
+    let staff = sign_in(addr, STAFF);
+    let staff_csrf = csrf_of(&get(addr, "/office", &[("Cookie", &staff)]));
+    let by_staff = post(addr, "/office/time-zone", &staff, &[("csrf", &staff_csrf), ("time_zone", "Europe/Paris")]);
+    assert_eq!(by_staff.status, 403, "{}", by_staff.text());
+    let form = get(addr, "/office/time-zone", &[("Cookie", &cookie)]);
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("<option value=\"Pacific/Auckland\">"), "the zones are offered");
+    let csrf = csrf_of(&form);
+    let wrong = post(addr, "/office/time-zone", &cookie, &[("csrf", &csrf), ("time_zone", "Mars/Olympus_Mons")]);
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.text().contains("is not a time zone we know"), "{}", wrong.text());
+    assert!(get(addr, "/office", &[("Cookie", &cookie)]).text().contains("in UTC"), "unchanged");
+    let set = post(addr, "/office/time-zone", &cookie, &[("csrf", &csrf), ("time_zone", " pacific/auckland ")]);
+    assert_eq!(set.status, 303, "{}", set.text());
+    assert!(get(addr, "/office", &[("Cookie", &cookie)]).text().contains("in Pacific/Auckland"));
+    let audit = get(addr, "/office/audit", &[("Cookie", &cookie)]).text();
+    assert!(audit.contains("set the time zone") && audit.contains("UTC to Pacific/Auckland"), "{audit}");
+
+    // The stall's day, kept by the kiosk at noon UTC: past midnight in Auckland.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, noon) = a_stall_s_day(&server, "K1", "Spitalfields", dir.path());
+    let there = noon.with_timezone(&Auckland).date_naive();
+    assert_eq!(there, noon.date_naive().succ_opt().unwrap());
+    let midnight = |d: chrono::NaiveDate| {
+        Auckland.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap()).earliest().unwrap().with_timezone(&chrono::Utc)
+    };
+    let day = Day { date: there, from: midnight(there), to: midnight(there.succ_opt().unwrap()) };
+    let z = store.z_report("Spitalfields", "K1", Currency::GBP, day, noon + chrono::Duration::hours(1)).unwrap();
+    // Counted by UTC the day holds more: the demo's 10:00 UTC sale was 23:00 the day before there.
+    let utc_from = noon.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let utc_day = Day { date: noon.date_naive(), from: utc_from, to: utc_from + chrono::Duration::days(1) };
+    let by_utc =
+        store.z_report("Spitalfields", "K1", Currency::GBP, utc_day, noon + chrono::Duration::hours(1)).unwrap();
+    assert_ne!((z.sales, z.gross), (by_utc.sales, by_utc.gross), "the zone changes the day's takings");
+    let csv = get(addr, &format!("/office/takings.csv?day={there}"), &[("Cookie", &cookie)]);
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "{}", csv.body);
+    let count = |i: usize| rows[0][i].parse::<u32>().unwrap();
+    assert_eq!((count(4), count(5), minor(&rows[0][6])), (z.sales, z.pieces, z.gross.minor), "{}", csv.body);
+    assert_eq!(count(10), z.voids);
+    let page = get(addr, &format!("/office/takings?day={there}"), &[("Cookie", &cookie)]).text();
+    assert!(page.contains(&z.gross.to_string()) && page.contains("midnight to midnight in Pacific/Auckland"), "{page}");
+    // The sales list says when in Auckland's words.
+    let sales = get(addr, "/office/sales", &[("Cookie", &cookie)]).text();
+    assert!(sales.contains(&format!("{there} 01:05 NZDT")), "{sales}");
+
+    // A drop's times are typed and shown in the zone, and kiosks get the instant meant.
+    let token = server.device("K2", "Spitalfields");
+    let new = get(addr, "/office/drops/new", &[("Cookie", &cookie)]);
+    assert!(new.text().contains("Times are in Pacific/Auckland"), "{}", new.text());
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("id", "kauri"),
+        ("name", "Kauri gum pendants"),
+        ("opens", "2026-12-12T10:00"),
+        ("members_until", ""),
+        ("closes", "2026-12-13T18:00"),
+        ("member_limit", "0"),
+    ];
+    assert_eq!(post(addr, "/office/drops/new", &cookie, &fields).status, 303);
+    let pulled = pulled_drops(addr, &token).into_iter().find(|d| d.id == "kauri").unwrap();
+    let opens = chrono::DateTime::parse_from_rfc3339("2026-12-11T21:00:00Z").unwrap().timestamp_millis();
+    assert_eq!(pulled.opens_at, opens, "10:00 in Auckland is 21:00 UTC the day before");
+    let edit = get(addr, "/office/drops/kauri", &[("Cookie", &cookie)]).body;
+    assert!(edit.contains("value=\"2026-12-12T10:00\""), "{edit}");
+}
+
 fn an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold(backend: Backend) {
     let server = with_catalog(&backend);
     let token = server.device("kiosk-1", "Brighton Open Market");
@@ -2016,6 +2098,7 @@ on_both_stores!(
     the_sales_list_finds_a_receipt_or_a_serial_and_says_what_was_taken_back,
     an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold,
     a_day_s_takings_are_each_kiosk_s_z_report,
+    an_atelier_s_days_and_times_are_in_its_own_time_zone,
     a_drop_is_added_with_its_phases_and_kiosks_pull_it,
     pieces_go_to_a_stall_all_of_them_or_none,
     an_owner_makes_a_key_here_signs_pieces_and_kiosks_pull_both,
@@ -2100,6 +2183,17 @@ fn in_a_browser_an_owner_signs_in_and_every_page_fits() {
             assert!(text.contains(&format!("{ATELIER} today")) && text.contains("kiosks"), "{text}");
             fits("home").await;
             shoot("02-home", b.screenshot().await);
+            // The atelier's zone, typed with the browser's suggestions (London keeps UTC's
+            // days in December, so the pages after read as before).
+            b.client.find(Locator::LinkText("Change the time zone")).await.unwrap().click().await.unwrap();
+            let zone = b.client.find(Locator::Id("time_zone")).await.unwrap();
+            zone.clear().await.unwrap();
+            zone.send_keys("Europe/London").await.unwrap();
+            fits("time-zone").await;
+            shoot("22-time-zone", b.screenshot().await);
+            b.client.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
+            let text = b.text_with("Days and times here").await;
+            assert!(text.contains("Days and times here are in Europe/London"), "{text}");
             b.client.find(Locator::LinkText("Takings")).await.unwrap().click().await.unwrap();
             let text = b.text_with("All stalls").await;
             assert!(text.contains("Lewes Market") && text.contains("Takings: Today"), "{text}");

@@ -46,6 +46,8 @@ pub struct Session {
     pub csrf: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The atelier's time zone (an IANA name; "UTC" until an owner sets one).
+    pub time_zone: String,
 }
 
 /// One line of the audit: who changed what, when.
@@ -226,8 +228,10 @@ impl Db {
     pub fn session(&self, token_sha256: &str, now: i64) -> Result<Option<Session>, DbError> {
         self.tx(|tx| {
             let row = tx.query_opt(
-                "SELECT u.id, u.atelier, u.email, u.name, u.role, s.csrf, s.created_at, s.expires_at
+                "SELECT u.id, u.atelier, u.email, u.name, u.role, s.csrf, s.created_at, s.expires_at,
+                        COALESCE(a.time_zone, 'UTC')
                  FROM sessions s JOIN users u ON u.id = s.user_id
+                 LEFT JOIN atelier_settings a ON a.atelier = u.atelier
                  WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND u.removed_at IS NULL",
                 vals![token_sha256, now],
             )?;
@@ -237,9 +241,28 @@ impl Db {
                     csrf: row.text(5)?,
                     created_at: row.int(6)?,
                     expires_at: row.int(7)?,
+                    time_zone: row.text(8)?,
                 })
             })
             .transpose()
+        })
+    }
+
+    /// Sets the atelier's time zone (an IANA name the caller has checked), in the audit as
+    /// `actor`'s doing; setting the zone it already has changes nothing.
+    pub fn set_time_zone(&self, atelier: &str, zone: &str, actor: &str, now: i64) -> Result<(), DbError> {
+        self.write(atelier, |tx| {
+            let kept = tx.query_opt("SELECT time_zone FROM atelier_settings WHERE atelier = $1", vals![atelier])?;
+            let kept = kept.map(|row| row.text(0)).transpose()?.unwrap_or_else(|| "UTC".to_owned());
+            if kept == zone {
+                return Ok(());
+            }
+            tx.execute(
+                "INSERT INTO atelier_settings(atelier, time_zone) VALUES ($1, $2)
+                 ON CONFLICT (atelier) DO UPDATE SET time_zone = excluded.time_zone",
+                vals![atelier, zone],
+            )?;
+            record(tx, atelier, actor, "set the time zone", &format!("{kept} to {zone}"), now)
         })
     }
 

@@ -283,6 +283,14 @@ INSERT INTO backfills(name) VALUES ('sale_keys');
 ALTER TABLE devices ADD COLUMN version TEXT;
 ALTER TABLE devices ADD COLUMN clock_skew_s BIGINT;
 "#,
+    r#"
+-- Each atelier's time zone (an IANA name) by which the office counts its days and shows its
+-- times; an atelier without a row counts in UTC.
+CREATE TABLE atelier_settings (
+    atelier   TEXT PRIMARY KEY,
+    time_zone TEXT NOT NULL
+);
+"#,
 ];
 
 /// Taken while migrating, so two servers starting together do not both migrate.

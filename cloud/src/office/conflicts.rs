@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::pages::{CsrfForm, Frame, when};
+use super::clock::when;
+use super::pages::{CsrfForm, Frame};
 use super::{SignedIn, html, with_db};
 use crate::api::AppState;
 use crate::db::ConflictLine;
@@ -81,12 +82,12 @@ struct ConflictsPage {
     dealt: Vec<Row>,
 }
 
-fn row(c: ConflictLine) -> Row {
+fn row(c: ConflictLine, tz: chrono_tz::Tz) -> Row {
     Row {
         explained: explain(&c.kind, &c.reason, &c.stall),
         kiosk: format!("{} at {}", c.device, c.stall),
-        when: when(c.at),
-        dealt: c.dealt.map(|d| format!("Dealt with by {} on {}", d.by, when(d.at))),
+        when: when(c.at, tz),
+        dealt: c.dealt.map(|d| format!("Dealt with by {} on {}", d.by, when(d.at, tz))),
         event_id: c.event_id,
         message: c.message,
     }
@@ -98,7 +99,8 @@ pub async fn conflicts(State(state): State<Arc<AppState>>, signed: SignedIn) -> 
         Ok(lines) => lines,
         Err(page) => return page,
     };
-    let (dealt, open): (Vec<Row>, Vec<Row>) = lines.into_iter().map(row).partition(|r| r.dealt.is_some());
+    let (dealt, open): (Vec<Row>, Vec<Row>) =
+        lines.into_iter().map(|c| row(c, signed.zone())).partition(|r| r.dealt.is_some());
     html(StatusCode::OK, &ConflictsPage { frame: Frame::of(&signed, "conflicts"), open, dealt })
 }
 

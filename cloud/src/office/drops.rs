@@ -8,9 +8,11 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::DateTime;
+use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::clock::{field_time, parse_field_time};
 use super::pages::{Frame, Problems};
 use super::{SignedIn, html, notice, with_db};
 use crate::api::AppState;
@@ -18,23 +20,10 @@ use crate::db::{CatalogEdit, DbError};
 use crate::now_ms;
 use crate::wire::DropChange;
 
-/// A time as a `datetime-local` field holds it (UTC until ateliers have a time zone).
-fn field_time(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| t.format("%Y-%m-%dT%H:%M").to_string())
-}
-
-/// A time as the list shows it.
-fn shown_time(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms).map_or_else(|| "—".to_owned(), |t| t.format("%a %-d %b %Y, %H:%M").to_string())
-}
-
-/// A `datetime-local` value (or one typed with a space), as ms since the epoch, UTC.
-fn parse_time(text: &str) -> Option<i64> {
-    let text = text.trim();
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .map(|t| t.and_utc().timestamp_millis())
+/// A time as the list shows it, in the atelier's zone.
+fn shown_time(ms: i64, tz: Tz) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| "—".to_owned(), |t| t.with_timezone(&tz).format("%a %-d %b %Y, %H:%M").to_string())
 }
 
 /// A drop's fields as the form holds them.
@@ -56,23 +45,23 @@ pub struct DropFields {
 }
 
 impl DropFields {
-    fn of(drop: &DropChange) -> DropFields {
+    fn of(drop: &DropChange, tz: Tz) -> DropFields {
         DropFields {
             id: drop.id.clone(),
             name: drop.name.clone(),
-            opens: field_time(drop.opens_at),
+            opens: field_time(drop.opens_at, tz),
             members_until: if drop.general_sale_at > drop.opens_at {
-                field_time(drop.general_sale_at)
+                field_time(drop.general_sale_at, tz)
             } else {
                 String::new()
             },
-            closes: field_time(drop.closes_at),
+            closes: field_time(drop.closes_at, tz),
             member_limit: drop.member_limit.to_string(),
         }
     }
 
     /// The drop, or every field's trouble noted in `problems`.
-    fn check(&self, problems: &mut Problems) -> Option<DropChange> {
+    fn check(&self, problems: &mut Problems, tz: Tz) -> Option<DropChange> {
         // "Spinel Ring" is meant as spinel-ring: say nothing of what is plain to read.
         let id = self.id.split_whitespace().collect::<Vec<_>>().join("-").to_ascii_lowercase();
         let fair = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
@@ -90,7 +79,7 @@ impl DropFields {
             problems.add("name", "Give the drop a name (at most 80 characters).");
         }
         let time = |problems: &mut Problems, field: &'static str, text: &str| {
-            let time = parse_time(text);
+            let time = parse_field_time(text, tz);
             if time.is_none() {
                 problems.add(field, "Give a date and time, such as 2026-12-12 10:00.");
             }
@@ -173,15 +162,16 @@ pub async fn drops(State(state): State<Arc<AppState>>, signed: SignedIn) -> Resp
         Err(page) => return page,
     };
     let now = now_ms();
+    let tz = signed.zone();
     let mut drops: Vec<DropRow> = drops
         .iter()
         .map(|d| DropRow {
             opens_at: d.opens_at,
             id: d.id.clone(),
             name: d.name.clone(),
-            opens: shown_time(d.opens_at),
-            members: (d.general_sale_at > d.opens_at).then(|| shown_time(d.general_sale_at)),
-            closes: shown_time(d.closes_at),
+            opens: shown_time(d.opens_at, tz),
+            members: (d.general_sale_at > d.opens_at).then(|| shown_time(d.general_sale_at, tz)),
+            closes: shown_time(d.closes_at, tz),
             member_limit: d.member_limit,
             pieces: counts.iter().find(|(id, _)| *id == d.id).map_or(0, |(_, n)| *n),
             phase: phase(d, now),
@@ -232,7 +222,7 @@ pub async fn add_drop(State(state): State<Arc<AppState>>, signed: SignedIn, Form
         return refused.into_response();
     }
     let mut problems = Problems::default();
-    let Some(drop) = form.drop.check(&mut problems) else {
+    let Some(drop) = form.drop.check(&mut problems, signed.zone()) else {
         return drop_page(StatusCode::UNPROCESSABLE_ENTITY, &signed, form.drop, problems, None, false);
     };
     let id = drop.id.clone();
@@ -282,7 +272,7 @@ pub async fn edit_drop(
         Ok(drop) => drop_page(
             StatusCode::OK,
             &signed,
-            DropFields::of(&drop),
+            DropFields::of(&drop, signed.zone()),
             Problems::default(),
             Some(id),
             !query.saved.is_empty(),
@@ -306,7 +296,7 @@ pub async fn save_drop(
     // The id names the drop in pieces and certificates: it stays what the address says.
     let fields = DropFields { id: id.clone(), ..form.drop };
     let mut problems = Problems::default();
-    let Some(drop) = fields.check(&mut problems) else {
+    let Some(drop) = fields.check(&mut problems, signed.zone()) else {
         return drop_page(StatusCode::UNPROCESSABLE_ENTITY, &signed, fields, problems, Some(id), false);
     };
     let (atelier, actor) = (signed.atelier().to_owned(), signed.email().to_owned());
@@ -334,19 +324,20 @@ mod tests {
     #[test]
     fn a_drop_s_phases_follow_each_other_as_a_kiosk_requires() {
         let mut problems = Problems::default();
-        let drop =
-            fields("2026-12-12T10:00", "2026-12-12 12:00", "2026-12-13T18:00", "2").check(&mut problems).unwrap();
+        let drop = fields("2026-12-12T10:00", "2026-12-12 12:00", "2026-12-13T18:00", "2")
+            .check(&mut problems, Tz::UTC)
+            .unwrap();
         assert_eq!(
             (drop.id.as_str(), drop.name.as_str(), drop.member_limit),
             ("rose-gold-clasp", "Rose gold clasp", 2)
         );
-        assert_eq!(drop.opens_at, parse_time("2026-12-12T10:00").unwrap());
+        assert_eq!(drop.opens_at, parse_field_time("2026-12-12T10:00", Tz::UTC).unwrap());
         assert_eq!(drop.general_sale_at - drop.opens_at, 2 * 3_600_000);
-        assert_eq!(DropFields::of(&drop).members_until, "2026-12-12T12:00");
+        assert_eq!(DropFields::of(&drop, Tz::UTC).members_until, "2026-12-12T12:00");
         // No members' hours: on sale to all from the start.
-        let open = fields("2026-12-12T10:00", "", "2026-12-13T18:00", "").check(&mut problems).unwrap();
+        let open = fields("2026-12-12T10:00", "", "2026-12-13T18:00", "").check(&mut problems, Tz::UTC).unwrap();
         assert_eq!((open.general_sale_at, open.member_limit), (open.opens_at, 0));
-        assert_eq!(DropFields::of(&open).members_until, "");
+        assert_eq!(DropFields::of(&open, Tz::UTC).members_until, "");
         for (bad, field) in [
             (fields("2026-12-12T10:00", "2026-12-12T09:00", "2026-12-13T18:00", "1"), "members_until"),
             (fields("2026-12-12T10:00", "", "2026-12-12T10:00", "1"), "closes"),
@@ -355,7 +346,7 @@ mod tests {
             (DropFields { id: "rose/gold".into(), ..fields("2026-12-12T10:00", "", "2026-12-13T18:00", "1") }, "id"),
         ] {
             let mut problems = Problems::default();
-            assert!(bad.check(&mut problems).is_none(), "{field}");
+            assert!(bad.check(&mut problems, Tz::UTC).is_none(), "{field}");
             assert!(!problems.of(field).is_empty(), "{field}: {}", problems.said());
         }
     }

@@ -10,6 +10,7 @@
 
 mod catalog;
 mod certificates;
+mod clock;
 mod conflicts;
 mod drops;
 mod members;
@@ -56,6 +57,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/office/people", get(pages::people).post(pages::add_person))
         .route("/office/people/{id}/remove", post(pages::remove_person))
         .route("/office/audit", get(pages::audit))
+        .route("/office/time-zone", get(pages::time_zone).post(pages::set_time_zone))
         .route("/office/pieces", get(pages::pieces))
         .route("/office/pieces/new", get(catalog::new_piece).post(catalog::add_piece))
         .route("/office/pieces/import", get(catalog::import_form).post(catalog::import))
@@ -221,6 +223,11 @@ impl SignedIn {
 
     pub fn atelier(&self) -> &str {
         &self.session.user.atelier
+    }
+
+    /// The atelier's clock, by which its days are counted and its times shown.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        clock::zone(&self.session.time_zone)
     }
 
     pub fn email(&self) -> &str {

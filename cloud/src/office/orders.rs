@@ -15,7 +15,8 @@ use marketday_provenance::{ReservationCode, Serial};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::pages::{CsrfForm, Frame, Problems, when};
+use super::clock::when;
+use super::pages::{CsrfForm, Frame, Problems};
 use super::stalls::serials;
 use super::{SignedIn, html, notice, with_db};
 use crate::api::AppState;
@@ -98,9 +99,9 @@ struct ReservationRow {
     open: bool,
 }
 
-fn reservation_row(r: ReservationLine) -> ReservationRow {
+fn reservation_row(r: ReservationLine, tz: chrono_tz::Tz) -> ReservationRow {
     let code = ReservationCode::parse(&r.code).map_or_else(|_| r.code.clone(), |c| c.to_string());
-    let at = when(r.state_at);
+    let at = when(r.state_at, tz);
     let state = match r.state.as_str() {
         "sent" => format!("Sent to {}: its kiosk keeps it at its next sync", r.stall),
         "kept" => format!("Kept at {}", r.stall),
@@ -114,7 +115,7 @@ fn reservation_row(r: ReservationLine) -> ReservationRow {
     ReservationRow {
         open: matches!(r.state.as_str(), "sent" | "kept"),
         customer: format!("{} · {}", r.customer_name, r.customer_contact),
-        until: when(r.expires_at),
+        until: when(r.expires_at, tz),
         id: r.id,
         code,
         serial: r.serial,
@@ -175,7 +176,7 @@ async fn checked(state: &AppState, atelier: &str, handed: &Handed) -> (String, b
     }
 }
 
-async fn row(state: &AppState, atelier: &str, line: OrderLine) -> Row {
+async fn row(state: &AppState, atelier: &str, line: OrderLine, tz: chrono_tz::Tz) -> Row {
     let left = match &line.handed {
         None => None,
         Some(handed) => {
@@ -187,7 +188,7 @@ async fn row(state: &AppState, atelier: &str, line: OrderLine) -> Row {
                     "Handed to {} ({}) on {}, tracking {}",
                     record.courier,
                     record.courier_name,
-                    when(record.captured_at.timestamp_millis()),
+                    when(record.captured_at.timestamp_millis(), tz),
                     record.tracking_number
                 ),
                 check,
@@ -202,7 +203,7 @@ async fn row(state: &AppState, atelier: &str, line: OrderLine) -> Row {
     Row {
         pieces: line.pieces.join(", "),
         stall: line.stall.unwrap_or_else(|| "any stall".into()),
-        since: when(line.created_at),
+        since: when(line.created_at, tz),
         order: line.order,
         buyer: line.buyer,
         left,
@@ -238,12 +239,12 @@ async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, show
     };
     let mut rows = Vec::with_capacity(lines.len());
     for line in lines {
-        rows.push(row(state, signed.atelier(), line).await);
+        rows.push(row(state, signed.atelier(), line, signed.zone()).await);
     }
     let link = |p: i64| format!("/office/orders?page={p}");
     let shown_page = OrdersPage {
         frame: Frame::of(signed, "orders"),
-        reservations: reservations.into_iter().map(reservation_row).collect(),
+        reservations: reservations.into_iter().map(|r| reservation_row(r, signed.zone())).collect(),
         reserve: shown.reserve,
         reserve_problems: shown.reserve_problems,
         reserve_refused: shown.reserve_refused,
@@ -388,7 +389,7 @@ pub async fn reserve(State(state): State<Arc<AppState>>, signed: SignedIn, Form(
                 r.serial,
                 r.customer_name,
                 r.stall,
-                when(r.expires_at)
+                when(r.expires_at, signed.zone())
             );
             let shown = Shown { said: Some(said), code: Some(code), page: 1, ..Shown::default() };
             page(&state, &signed, StatusCode::OK, shown).await

@@ -10,9 +10,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::clock::{day_bounds, day_of, typed_zone, when};
 use super::{
-    Browser, ClientAddress, MAX_MS, SESSION_COOKIE, SIGN_IN_COOKIE, SignedIn, html, password, random_token, same_token,
-    set_cookie, with_db,
+    Browser, ClientAddress, MAX_MS, SESSION_COOKIE, SIGN_IN_COOKIE, SignedIn, html, notice, password, random_token,
+    same_token, set_cookie, with_db,
 };
 use crate::api::AppState;
 use crate::db::{
@@ -38,6 +39,8 @@ pub(super) struct Frame {
     pub csrf: String,
     /// The menu entry of this page.
     pub here: &'static str,
+    /// The atelier's time zone, which the office's days and times are in.
+    pub zone: &'static str,
 }
 
 impl Frame {
@@ -50,13 +53,9 @@ impl Frame {
             owner: user.role == Role::Owner,
             csrf: signed.session.csrf.clone(),
             here,
+            zone: signed.zone().name(),
         }
     }
-}
-
-/// A time as the office shows it (UTC until ateliers have a time zone of their own).
-pub(super) fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 #[derive(Template)]
@@ -224,11 +223,13 @@ struct HomePage {
 
 pub async fn home(State(state): State<Arc<AppState>>, signed: SignedIn) -> Response {
     let atelier = signed.atelier().to_owned();
-    let now = now_ms();
-    let from = now - now.rem_euclid(86_400_000);
+    let tz = signed.zone();
+    let Some((from, to)) = day_of(now_ms(), tz).and_then(|d| day_bounds(d, tz)) else {
+        return notice(StatusCode::INTERNAL_SERVER_ERROR, "No clock", "This server's clock reads no day. Try again.");
+    };
     let found = with_db(&state, move |db| {
         let open = db.conflicts(&atelier)?.iter().filter(|c| c.dealt.is_none()).count();
-        Ok((db.summary(&atelier)?, db.sales_events(&atelier, from, from + 86_400_000)?, open))
+        Ok((db.summary(&atelier)?, db.sales_events(&atelier, from, to)?, open))
     })
     .await;
     let (summary, events, conflicts) = match found {
@@ -236,7 +237,7 @@ pub async fn home(State(state): State<Arc<AppState>>, signed: SignedIn) -> Respo
         Err(page) => return page,
     };
     let mut takings: Vec<(marketday_money::Currency, i64, u32)> = Vec::new();
-    for t in crate::takings::sum(&events, from, from + 86_400_000).0 {
+    for t in crate::takings::sum(&events, from, to).0 {
         match takings.iter_mut().find(|(c, _, _)| *c == t.currency) {
             Some((_, gross, sales)) => {
                 *gross += t.gross;
@@ -250,6 +251,67 @@ pub async fn home(State(state): State<Arc<AppState>>, signed: SignedIn) -> Respo
         .map(|(currency, gross, sales)| (marketday_money::Money::new(gross, currency).to_string(), sales))
         .collect();
     html(StatusCode::OK, &HomePage { frame: Frame::of(&signed, "home"), summary, takings, conflicts })
+}
+
+#[derive(Template)]
+#[template(path = "office/time_zone.html")]
+struct TimeZonePage {
+    frame: Frame,
+    /// The field: the atelier's zone, or what was typed.
+    time_zone: String,
+    problems: Problems,
+    /// Every zone's name, for the field's suggestions.
+    zones: Vec<&'static str>,
+}
+
+/// The time zone form as sent.
+#[derive(Deserialize, Default)]
+pub struct ZoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+fn time_zone_page(signed: &SignedIn, status: StatusCode, time_zone: String, problems: Problems) -> Response {
+    let zones = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).filter(|n| n.contains('/')).collect();
+    html(status, &TimeZonePage { frame: Frame::of(signed, "home"), time_zone, problems, zones })
+}
+
+pub async fn time_zone(signed: SignedIn) -> Response {
+    if let Err(refused) = signed.owner_only() {
+        return refused.into_response();
+    }
+    let kept = signed.zone().name().to_owned();
+    time_zone_page(&signed, StatusCode::OK, kept, Problems::default())
+}
+
+/// Sets the atelier's time zone (owners only): its days and times are counted in it from
+/// the next page on.
+pub async fn set_time_zone(
+    State(state): State<Arc<AppState>>,
+    signed: SignedIn,
+    Form(form): Form<ZoneForm>,
+) -> Response {
+    if let Err(refused) = signed.check_form(&form.csrf).and_then(|()| signed.owner_only()) {
+        return refused.into_response();
+    }
+    let Some(zone) = typed_zone(&form.time_zone) else {
+        let mut problems = Problems::default();
+        problems.add(
+            "time_zone",
+            format!(
+                "{:?} is not a time zone we know. Type it as Region/City, such as Europe/Paris.",
+                form.time_zone.trim()
+            ),
+        );
+        return time_zone_page(&signed, StatusCode::UNPROCESSABLE_ENTITY, form.time_zone, problems);
+    };
+    let (atelier, actor) = (signed.atelier().to_owned(), signed.email().to_owned());
+    match with_db(&state, move |db| db.set_time_zone(&atelier, zone.name(), &actor, now_ms())).await {
+        Ok(()) => Redirect::to("/office").into_response(),
+        Err(page) => page,
+    }
 }
 
 #[derive(Template)]
@@ -453,7 +515,8 @@ pub async fn audit(State(state): State<Arc<AppState>>, signed: SignedIn) -> Resp
     let atelier = signed.atelier().to_owned();
     match with_db(&state, move |db| db.audit_of(&atelier, AUDIT_LINES)).await {
         Ok(entries) => {
-            let entries = entries.into_iter().map(|e| (when(e.at), e)).collect();
+            let tz = signed.zone();
+            let entries = entries.into_iter().map(|e| (when(e.at, tz), e)).collect();
             html(StatusCode::OK, &AuditPage { frame: Frame::of(&signed, "audit"), entries })
         }
         Err(page) => page,
@@ -533,13 +596,14 @@ pub async fn pieces(
         Ok(found) => found,
         Err(page) => return page,
     };
+    let tz = signed.zone();
     let rows = found
         .lines
         .into_iter()
         .map(|line| {
             let standing = match (&line.sold_by, &line.stall) {
-                (Some(by), _) if by == "online" => format!("Sold online{}", on_day(line.sold_at)),
-                (Some(by), _) => format!("Sold at {by}{}", on_day(line.sold_at)),
+                (Some(by), _) if by == "online" => format!("Sold online{}", on_day(line.sold_at, tz)),
+                (Some(by), _) => format!("Sold at {by}{}", on_day(line.sold_at, tz)),
                 (None, Some(stall)) => format!("At {stall}"),
                 (None, None) => "In stock".to_owned(),
             };
@@ -586,9 +650,8 @@ pub async fn pieces(
 }
 
 /// " on 5 Dec 2026", or nothing without a day.
-fn on_day(ms: Option<i64>) -> String {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map_or_else(String::new, |t| t.format(" on %-d %b %Y").to_string())
+fn on_day(ms: Option<i64>, tz: chrono_tz::Tz) -> String {
+    ms.and_then(|ms| day_of(ms, tz)).map_or_else(String::new, |d| d.format(" on %-d %b %Y").to_string())
 }
 
 #[derive(Template)]
@@ -655,11 +718,12 @@ async fn kiosks_page(
         Ok(found) => found,
         Err(page) => return page,
     };
+    let tz = signed.zone();
     let kiosks = kiosks
         .into_iter()
         .map(|k| KioskRow {
-            last_contact: k.last_seen.map_or_else(|| "never".to_owned(), when),
-            revoked: k.revoked_at.map(when),
+            last_contact: k.last_seen.map_or_else(|| "never".to_owned(), |ms| when(ms, tz)),
+            revoked: k.revoked_at.map(|ms| when(ms, tz)),
             id: k.id,
             stall: k.stall,
             pending: k.pending,

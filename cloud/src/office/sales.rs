@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::pages::{Frame, when};
+use super::clock::when;
+use super::pages::Frame;
 use super::{SignedIn, html, with_db};
 use crate::api::AppState;
 use crate::takings;
@@ -93,7 +94,7 @@ pub async fn sales(State(state): State<Arc<AppState>>, signed: SignedIn, Query(a
             };
             SaleRow {
                 receipt: s.receipt,
-                when: when(s.at),
+                when: when(s.at, signed.zone()),
                 stall: s.stall,
                 pieces: s.serials.join(", "),
                 total: s.total.to_string(),

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::pages::{Frame, Problems, when};
+use super::clock::when;
+use super::pages::{Frame, Problems};
 use super::{SignedIn, html, with_db};
 use crate::api::AppState;
 use crate::db::{Sent, StallLine};
@@ -120,7 +121,7 @@ async fn page(state: &Arc<AppState>, signed: &SignedIn, status: StatusCode, show
     let stalls = stalls
         .into_iter()
         .map(|line| StallRow {
-            last_contact: line.last_seen.map_or_else(|| "never".to_owned(), when),
+            last_contact: line.last_seen.map_or_else(|| "never".to_owned(), |ms| when(ms, signed.zone())),
             link: format!("/office/pieces?stall={}", percent_encoding::utf8_percent_encode(&line.name, QUERY)),
             line,
         })

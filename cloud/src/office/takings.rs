@@ -7,10 +7,12 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 use marketday_money::{Currency, Money};
 use serde::Deserialize;
 
+use super::clock;
 use super::pages::Frame;
 use super::{SignedIn, html, notice, with_db};
 use crate::api::AppState;
@@ -23,15 +25,14 @@ pub struct DayQuery {
     day: String,
 }
 
-/// The day asked for (UTC; today when none), and its bounds in ms.
-fn day_of(query: &DayQuery) -> Option<(NaiveDate, i64, i64)> {
-    let today = chrono::DateTime::from_timestamp_millis(now_ms())?.date_naive();
+/// The day asked for (today when none), in the atelier's zone, and its bounds in ms.
+fn day_of(query: &DayQuery, tz: Tz) -> Option<(NaiveDate, i64, i64)> {
     let day = match query.day.trim() {
-        "" => today,
+        "" => clock::day_of(now_ms(), tz)?,
         text => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?,
     };
-    let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis());
-    Some((day, start(day)?, start(day.checked_add_days(Days::new(1))?)?))
+    let (from, to) = clock::day_bounds(day, tz)?;
+    Some((day, from, to))
 }
 
 fn no_such_day() -> Response {
@@ -114,7 +115,7 @@ struct TakingsPage {
 }
 
 pub async fn takings(State(state): State<Arc<AppState>>, signed: SignedIn, Query(query): Query<DayQuery>) -> Response {
-    let Some((day, from, to)) = day_of(&query) else { return no_such_day() };
+    let Some((day, from, to)) = day_of(&query, signed.zone()) else { return no_such_day() };
     let (sums, unreadable) = match summed(&state, &signed, from, to).await {
         Ok(found) => found,
         Err(page) => return page,
@@ -124,7 +125,7 @@ pub async fn takings(State(state): State<Arc<AppState>>, signed: SignedIn, Query
     currencies.dedup();
     let totals =
         if sums.len() > 1 { currencies.iter().map(|c| Row::of(&total(&sums, *c))).collect() } else { Vec::new() };
-    let today = chrono::DateTime::from_timestamp_millis(now_ms()).map(|t| t.date_naive());
+    let today = clock::day_of(now_ms(), signed.zone());
     let page = TakingsPage {
         frame: Frame::of(&signed, "takings"),
         day: day.format("%Y-%m-%d").to_string(),
@@ -156,7 +157,7 @@ pub async fn takings_csv(
     signed: SignedIn,
     Query(query): Query<DayQuery>,
 ) -> Response {
-    let Some((day, from, to)) = day_of(&query) else { return no_such_day() };
+    let Some((day, from, to)) = day_of(&query, signed.zone()) else { return no_such_day() };
     let (sums, _) = match summed(&state, &signed, from, to).await {
         Ok(found) => found,
         Err(page) => return page,
