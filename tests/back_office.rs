@@ -343,6 +343,29 @@ fn piece(serial: &str, drop_id: &str, title: &str, n: u32) -> ChangeBody {
     })
 }
 
+/// Two people at one piece: a write made from what was read before another's change is
+/// refused whole, so a photo upload never undoes a form's correction (or the other way round).
+fn a_piece_changed_meanwhile_is_never_undone(backend: Backend) {
+    use marketday_cloud::db::{CatalogEdit, DbError};
+
+    let server = with_catalog(&backend);
+    let db = server.state.db();
+    let read = db.catalog_entry(ATELIER, "RG-2026-0001").unwrap().unwrap();
+    let corrected = PieceChange { title: "Rose gold clasp pendant, corrected".into(), ..read.clone() };
+    db.publish_pieces(ATELIER, &[corrected], CatalogEdit::Edit, STAFF, 10).unwrap();
+    let photo = Some("ab".repeat(32));
+    let late = PieceChange { photo: photo.clone(), ..read.clone() };
+    let refused = db.publish_pieces_over(ATELIER, &[late], &[read], CatalogEdit::Photo, OWNER, 11);
+    assert!(matches!(&refused, Err(DbError::Changed(s)) if s == "RG-2026-0001"), "{refused:?}");
+    let now = db.catalog_entry(ATELIER, "RG-2026-0001").unwrap().unwrap();
+    assert_eq!((now.title.as_str(), &now.photo), ("Rose gold clasp pendant, corrected", &None), "nothing undone");
+    // Laid on the piece as it now is, it is taken.
+    let again = PieceChange { photo: photo.clone(), ..now.clone() };
+    db.publish_pieces_over(ATELIER, &[again], &[now], CatalogEdit::Photo, OWNER, 12).unwrap();
+    let kept = db.catalog_entry(ATELIER, "RG-2026-0001").unwrap().unwrap();
+    assert_eq!((kept.title.as_str(), kept.photo), ("Rose gold clasp pendant, corrected", photo));
+}
+
 /// A catalog of 60 pieces in two drops: 0001-0050 "Rose gold clasp", 0051-0060 "Moonstone 100% drop".
 fn with_catalog(backend: &Backend) -> Server {
     let server = with_people(backend);
@@ -2099,6 +2122,7 @@ on_both_stores!(
     an_online_sale_is_recorded_once_and_kiosks_learn_the_pieces_are_sold,
     a_day_s_takings_are_each_kiosk_s_z_report,
     an_atelier_s_days_and_times_are_in_its_own_time_zone,
+    a_piece_changed_meanwhile_is_never_undone,
     a_drop_is_added_with_its_phases_and_kiosks_pull_it,
     pieces_go_to_a_stall_all_of_them_or_none,
     an_owner_makes_a_key_here_signs_pieces_and_kiosks_pull_both,

@@ -109,6 +109,7 @@ impl From<DbError> for ApiError {
             },
             DbError::IdReused(_) => ApiError::new(StatusCode::CONFLICT, "event_id_reused", e.to_string()),
             DbError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            DbError::Changed(_) => ApiError::new(StatusCode::CONFLICT, "changed_meanwhile", e.to_string()),
             DbError::Sqlite(_) | DbError::Postgres(_) | DbError::Storage(_) => ApiError::internal(e.to_string()),
         }
     }

@@ -88,7 +88,35 @@ impl Db {
         actor: &str,
         now: i64,
     ) -> Result<(), DbError> {
+        self.publish_pieces_over(atelier, pieces, &[], edit, actor, now)
+    }
+
+    /// As [`Db::publish_pieces`], for pieces made from what a page read of them (`as_read`,
+    /// one per piece): refused with [`DbError::Changed`] when a piece is no longer what was
+    /// read, so a photo uploaded while a form is saved (or the other way round) is never
+    /// quietly undone.
+    pub fn publish_pieces_over(
+        &self,
+        atelier: &str,
+        pieces: &[PieceChange],
+        as_read: &[PieceChange],
+        edit: CatalogEdit,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
         self.write(atelier, |tx| {
+            for read in as_read {
+                let held = tx.query_opt(
+                    "SELECT data FROM catalog WHERE atelier = $1 AND serial = $2",
+                    vals![atelier, &read.serial],
+                )?;
+                let held: Option<PieceChange> = held
+                    .map(|row| serde_json::from_str(&row.text(0)?).map_err(|e| DbError::Invalid(e.to_string())))
+                    .transpose()?;
+                if held.as_ref() != Some(read) {
+                    return Err(DbError::Changed(read.serial.clone()));
+                }
+            }
             for piece in pieces {
                 let known = tx
                     .query_opt(

@@ -58,6 +58,10 @@ pub enum DbError {
     IdReused(uuid::Uuid),
     #[error("{0}")]
     Invalid(String),
+    /// The piece was published again between a page reading it and this write: the write
+    /// would have undone that change, so nothing was written.
+    #[error("{0} was changed by someone else at the same moment")]
+    Changed(String),
 }
 
 /// A registered kiosk.

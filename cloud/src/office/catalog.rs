@@ -321,7 +321,9 @@ pub async fn save_piece(
     }
     let editing = Some(was.serial.clone());
     let piece = match checked {
-        Some(piece) if problems.is_empty() => PieceChange { certificate: was.certificate, photo: was.photo, ..piece },
+        Some(piece) if problems.is_empty() => {
+            PieceChange { certificate: was.certificate.clone(), photo: was.photo.clone(), ..piece }
+        }
         _ => {
             let photo = was.photo.clone();
             let parts = PiecePageParts { form: form.piece, drops, problems, editing, certified, saved: false, photo };
@@ -329,7 +331,10 @@ pub async fn save_piece(
         }
     };
     let (atelier, actor, serial) = (signed.atelier().to_owned(), signed.email().to_owned(), piece.serial.clone());
-    match with_db(&state, move |db| db.publish_pieces(&atelier, &[piece], CatalogEdit::Edit, &actor, now_ms())).await {
+    let published = move |db: &crate::db::Db| {
+        db.publish_pieces_over(&atelier, &[piece], &[was], CatalogEdit::Edit, &actor, now_ms())
+    };
+    match with_db(&state, published).await {
         Ok(()) => Redirect::to(&format!("/office/pieces/{serial}?saved=edited")).into_response(),
         Err(page) => page,
     }
@@ -426,16 +431,36 @@ pub async fn save_photo(
             }
         }
     };
-    if photo == was.photo {
-        return Redirect::to(&format!("/office/pieces/{}?saved=photo", was.serial)).into_response();
-    }
-    let piece = PieceChange { photo, ..was };
-    let (atelier, actor, serial) = (signed.atelier().to_owned(), signed.email().to_owned(), piece.serial.clone());
-    match with_db(&state, move |db| db.publish_pieces(&atelier, &[piece], CatalogEdit::Photo, &actor, now_ms())).await {
-        Ok(()) => Redirect::to(&format!("/office/pieces/{serial}?saved=photo")).into_response(),
+    let (atelier, actor, serial) = (signed.atelier().to_owned(), signed.email().to_owned(), was.serial.clone());
+    let done = Redirect::to(&format!("/office/pieces/{serial}?saved=photo")).into_response();
+    // The photo is the only field this changes: a piece saved from its form while the photo
+    // was being made ready is read again and the photo laid on what it now is.
+    let publish = move |db: &crate::db::Db| {
+        let mut was = was;
+        for _ in 0..PUBLISH_TRIES {
+            if photo == was.photo {
+                return Ok(());
+            }
+            let piece = PieceChange { photo: photo.clone(), ..was.clone() };
+            match db.publish_pieces_over(&atelier, &[piece], &[was], CatalogEdit::Photo, &actor, now_ms()) {
+                Err(DbError::Changed(_)) => {}
+                other => return other,
+            }
+            was = db
+                .catalog_entry(&atelier, &serial)?
+                .ok_or_else(|| DbError::Invalid(format!("{serial} is not in the catalog")))?;
+        }
+        Err(DbError::Changed(serial))
+    };
+    match with_db(&state, publish).await {
+        Ok(()) => done,
         Err(page) => page,
     }
 }
+
+/// How often a photo is laid again on a piece others keep changing before the owner is
+/// asked to try again.
+const PUBLISH_TRIES: usize = 5;
 
 /// A piece photo of the signed-in atelier, for its own pages. Named by hash: the bytes at
 /// this address never change, so the browser keeps them.

@@ -360,6 +360,7 @@ pub async fn sign(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
         }
     };
     let mut signed_pieces = Vec::new();
+    let mut as_read = Vec::new();
     let mut refused = Vec::new();
     for (piece, _) in held.needing() {
         let chosen = match (&one, drop) {
@@ -371,15 +372,22 @@ pub async fn sign(State(state): State<Arc<AppState>>, signed: SignedIn, Form(for
             continue;
         }
         match signing::certify(piece, &key, today) {
-            Ok(piece) => signed_pieces.push(piece),
+            Ok(signed) => {
+                signed_pieces.push(signed);
+                as_read.push(piece.clone());
+            }
             Err(why) => refused.push(format!("{}: {why}", piece.serial)),
         }
     }
     let (count, actor) = (signed_pieces.len(), signed.email().to_owned());
     if count > 0 {
         let published =
-            with_db(&state, move |db| db.publish_pieces(&atelier, &signed_pieces, CatalogEdit::Sign, &actor, now_ms()))
-                .await;
+            // A piece corrected while this signed it keeps its correction: nothing is signed, and
+            // the owner signs again what is now there.
+            with_db(&state, move |db| {
+                db.publish_pieces_over(&atelier, &signed_pieces, &as_read, CatalogEdit::Sign, &actor, now_ms())
+            })
+            .await;
         if let Err(page) = published {
             return page;
         }

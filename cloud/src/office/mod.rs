@@ -276,6 +276,13 @@ pub async fn with_db<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || f(state.db())).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(DbError::Invalid(why))) => Err(notice(StatusCode::BAD_REQUEST, "That cannot be done", &why)),
+        Ok(Err(DbError::Changed(serial))) => Err(notice(
+            StatusCode::CONFLICT,
+            "Changed at the same moment",
+            &format!(
+                "Someone else changed {serial} while this was saved, so nothing was saved. Open it again to see it as it is now, and make your change again."
+            ),
+        )),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "back office: the store failed");
             Err(unavailable())
