@@ -455,19 +455,21 @@ struct DispatchPath {
 fn dispatch_path(path: &str) -> Option<DispatchPath> {
     let rest = path.get(3..)?;
     let text = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
-    let mut parts = text.split('/');
-    let order = parts.next()?.trim().to_ascii_uppercase();
-    let sha256 = parts.next()?.trim().to_ascii_lowercase();
-    let photo = match parts.next() {
-        None | Some("") => false,
-        Some("photo.jpg") => true,
-        Some(_) => return None,
+    // An order number may itself hold '/' (a shop's "WEB/3001", raw in a slip's QR code or
+    // encoded in the office's link), so the parts are taken from the end: the hash is the
+    // last segment, or the one before `photo.jpg`.
+    let text = text.strip_suffix('/').unwrap_or(&text);
+    let (text, photo) = match text.strip_suffix("/photo.jpg") {
+        Some(text) => (text, true),
+        None => (text, false),
     };
+    let (order, sha256) = text.rsplit_once('/')?;
+    let (order, sha256) = (order.trim().to_ascii_uppercase(), sha256.trim().to_ascii_lowercase());
     let order_ok = !order.is_empty()
         && order.len() <= 64
         && order.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'/');
     let sha_ok = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    (order_ok && sha_ok && parts.next().is_none()).then_some(DispatchPath { order, sha256, photo })
+    (order_ok && sha_ok).then_some(DispatchPath { order, sha256, photo })
 }
 
 #[derive(Template)]
@@ -721,6 +723,20 @@ async fn as_page(uri: Uri, headers: HeaderMap, response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dispatch_link_is_read_from_its_end_so_an_order_may_hold_a_slash() {
+        let sha = "ab".repeat(32);
+        let read = |path: &str| dispatch_path(path).map(|d| (d.order, d.sha256, d.photo));
+        assert_eq!(read(&format!("/d/web-1001/{sha}")), Some(("WEB-1001".into(), sha.clone(), false)));
+        assert_eq!(read(&format!("/d/WEB/3001/{sha}")), Some(("WEB/3001".into(), sha.clone(), false)));
+        assert_eq!(read(&format!("/d/WEB%2F3001/{sha}/")), Some(("WEB/3001".into(), sha.clone(), false)));
+        assert_eq!(read(&format!("/d/WEB%2F3001/{sha}/photo.jpg")), Some(("WEB/3001".into(), sha.clone(), true)));
+        assert_eq!(read(&format!("/d/{sha}")), None, "no order");
+        assert_eq!(read(&format!("/d/WEB-1/{sha}/other.jpg")), None);
+        assert_eq!(read("/d/WEB-1/not-a-hash"), None);
+        assert_eq!(read(&format!("/d/WEB 1/{sha}")), None);
+    }
 
     #[test]
     fn a_path_is_read_as_a_token_a_serial_or_nothing_in_either_case() {
