@@ -154,12 +154,17 @@ impl LocalMean {
 /// the code is big in the frame, and a little noise averaged away.
 pub fn half(luma: &[u8], width: usize, height: usize) -> (Vec<u8>, usize, usize) {
     let (w, h) = (width / 2, height / 2);
-    let mut out = Vec::with_capacity(w * h);
-    for y in 0..h {
-        let (a, b) = (&luma[2 * y * width..], &luma[(2 * y + 1) * width..]);
-        for x in 0..w {
-            let s = u16::from(a[2 * x]) + u16::from(a[2 * x + 1]) + u16::from(b[2 * x]) + u16::from(b[2 * x + 1]);
-            out.push((s / 4) as u8);
+    let mut out = vec![0u8; w * h];
+    if w == 0 {
+        return (out, w, h);
+    }
+    // Slices walked in step rather than indexed, so the loop has no bounds checks and
+    // vectorises: indexed, this took a millisecond a 1280x720 frame.
+    for (line, rows) in out.chunks_exact_mut(w).zip(luma.chunks_exact(2 * width)) {
+        let (a, b) = rows.split_at(width);
+        for ((o, a), b) in line.iter_mut().zip(a.chunks_exact(2)).zip(b.chunks_exact(2)) {
+            let s = u16::from(a[0]) + u16::from(a[1]) + u16::from(b[0]) + u16::from(b[1]);
+            *o = (s / 4) as u8;
         }
     }
     (out, w, h)
@@ -187,6 +192,21 @@ mod tests {
         for x in (5..w).step_by(10) {
             assert_eq!(b.get(x, 20), (x / 10) % 2 == 0, "x={x}");
             assert!(!b.get(x, 2), "background at x={x} is light");
+        }
+    }
+
+    #[test]
+    fn half_is_the_mean_of_each_two_by_two_block() {
+        for (w, h) in [(7, 5), (8, 6), (1, 9), (1280, 3)] {
+            let luma: Vec<u8> = (0..w * h).map(|i| ((i * 7919 + 13) % 256) as u8).collect();
+            let (out, hw, hh) = half(&luma, w, h);
+            assert_eq!((hw, hh, out.len()), (w / 2, h / 2, w / 2 * (h / 2)));
+            for y in 0..hh {
+                for x in 0..hw {
+                    let at = |dx: usize, dy: usize| u16::from(luma[(2 * y + dy) * w + 2 * x + dx]);
+                    assert_eq!(u16::from(out[y * hw + x]), (at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4);
+                }
+            }
         }
     }
 
