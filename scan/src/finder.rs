@@ -616,7 +616,12 @@ fn decode_group(b: &Bitmap, tl: &Finder, tr: &Finder, bl: &Finder, wide: bool) -
         if size >= 25 {
             let at = Pt::new(d - 6.5, d - 6.5);
             let modules = [modules[0], modules[1], modules[2], at];
-            if let Some(found) = find_alignment(b, &base, at, wide && (size == nearest || size == by_rows))
+            // The wide search is for a code whose timing rows already show: three look-alikes
+            // in clutter rarely have them, and searching 12 modules round each was most of an
+            // empty scene's time.
+            let timed_well = || timing_score(b, &base, size as usize) >= WIDEN_TIMING;
+            let widen = wide && (size == nearest || size == by_rows) && timed_well();
+            if let Some(found) = find_alignment(b, &base, at, widen)
                 && let Some(h) = Homography::from_points(modules, [tl.c, tr.c, bl.c, found])
             {
                 maps.push(h);
@@ -690,6 +695,10 @@ const MAX_CORNER_COS: f64 = 0.7;
 /// tried. Widening the alignment search for each was most of the time an empty, cluttered
 /// scene took.
 const WIDE_ATTEMPTS: usize = 3;
+
+/// The timing score a group's first map needs before its alignment pattern is looked for
+/// far from where that map puts it.
+const WIDEN_TIMING: f64 = 0.6;
 
 /// Every code our own finder can read in the bitmap.
 pub fn read(b: &Bitmap) -> Vec<Found> {
@@ -767,7 +776,7 @@ mod tests {
                         seed ^= seed << 13;
                         seed ^= seed >> 7;
                         seed ^= seed << 17;
-                        if seed % density == 0 {
+                        if seed.is_multiple_of(density) {
                             *dark = !*dark;
                         }
                         Some(*dark)

@@ -14,18 +14,21 @@
 //! assert!(codes[0].corners.iter().all(|p| p.x >= 0.0 && p.x < 640.0));
 //! ```
 //!
-//! The pipeline, cheapest first, stopping at the first resolution that reads anything:
+//! The pipeline, cheapest first, stopping at the first step that reads anything:
 //! 1. from 1280x720 up, half resolution (big codes: a quarter of the pixels), then full
 //!    resolution;
 //! 2. local-mean threshold decided a 4x4 block at a time (shadows, sunlight, dim or
 //!    low-contrast tags);
 //! 3. our finder and grouping (tilt, small modules), then rqrr's own detector on the
-//!    same bitmap as a second opinion where our finder saw at least two finder patterns;
-//! 4. the same thresholds' negative, for light-on-dark tags (etched metal, dark card);
-//! 5. small codes (under 3.5 px a module): the region around their finders, enlarged
-//!    twice, thresholded and read again;
-//! 6. when half resolution read a code but left a small finder pattern unexplained, full
-//!    resolution outside the codes read: every code in view is reported.
+//!    same bitmap as a second opinion where our finder saw at least two finder patterns
+//!    on two rows or more;
+//! 4. at full resolution, small codes (under 3.5 px a module): the region around their
+//!    finders, enlarged twice, thresholded and read again;
+//! 5. when half resolution read a code but left a small finder pattern unexplained, full
+//!    resolution outside the codes read: every code in view is reported;
+//! 6. only after dark-on-light failed at every resolution, the same thresholds' negative
+//!    for light-on-dark tags (etched metal, dark card), half then full resolution, with
+//!    its own small codes.
 //!
 //! rqrr decodes every candidate: format bits, Reed-Solomon and data. A frame without a
 //! code must never yield one, and error correction is what guarantees that.
@@ -163,7 +166,11 @@ fn read_bitmap(b: &Bitmap, steps: Steps, second_opinion: bool, profile: &mut Pro
         (found, r.unexplained) = timed(&mut profile.own_finder, || finder::read_among(b, &r.finders));
         r.codes = found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
     }
-    if r.codes.is_empty() && second_opinion && steps.rqrr_detector && (!steps.own_finder || r.finders.len() >= 2) {
+    if r.codes.is_empty()
+        && second_opinion
+        && steps.rqrr_detector
+        && (!steps.own_finder || r.finders.iter().filter(|f| f.hits >= finder::MIN_HITS).count() >= 2)
+    {
         r.codes = timed(&mut profile.rqrr_detector, || rqrr_on(b));
     }
     r
@@ -189,39 +196,29 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
         levels.push((half.into(), hw, hh, 2.0));
     }
     levels.push((luma.into(), w, h, 1.0));
+    // Dark-on-light first at every level, then light-on-dark: every printout the kiosk makes
+    // is dark on light, so a code too small for the half-resolution copy is read at full
+    // resolution without first thresholding and searching the copy's negative.
+    let mut means = Vec::with_capacity(levels.len());
     for (i, (pixels, lw, lh, scale)) in levels.iter().enumerate() {
         let (lw, lh, scale) = (*lw, *lh, *scale);
-        let (means, bitmap) = timed(&mut profile.threshold, || {
+        let (level_means, bitmap) = timed(&mut profile.threshold, || {
             let means = binarize::LocalMean::new(pixels, lw, lh, frame_window(lw, lh));
             let bitmap = means.bitmap(pixels, false);
             (means, bitmap)
         });
+        means.push(level_means);
         let normal = read_bitmap(&bitmap, steps, true, profile);
-        let (mut codes, loose) = (normal.codes, normal.unexplained);
-        let mut inverted = None;
-        if codes.is_empty() && steps.inverted {
-            // Light-on-dark: threshold the negative, so a module lighter than its
-            // surroundings is "dark". (Flipping the bitmap would flip the flat patches too.)
-            let b = timed(&mut profile.threshold, || means.bitmap(pixels, true));
-            let r = read_bitmap(&b, steps, false, profile);
-            codes = r.codes;
-            inverted = Some(r.finders);
-        }
+        let mut codes = normal.codes;
         let full_res = i + 1 == levels.len();
         if codes.is_empty() && full_res && steps.small_regions {
-            let started = Instant::now();
-            let polarities = [Some(&normal.finders), inverted.as_ref()];
-            for (negative, f) in polarities.into_iter().enumerate().filter_map(|(n, f)| Some((n == 1, f?))) {
-                for (lo, hi) in finder::regions_among(f, SMALL_MODULE, SMALL_MIN_HITS) {
-                    codes.extend(read_region(pixels, lw, lh, lo, hi, negative));
-                }
-                if !codes.is_empty() {
-                    break;
-                }
-            }
-            profile.small_regions += started.elapsed();
+            codes = timed(&mut profile.small_regions, || small_codes(pixels, lw, lh, &normal.finders, false));
         }
-        if !codes.is_empty() && !full_res && steps.complete && loose.iter().any(|f| f.module < LOOSE_MODULE) {
+        if !codes.is_empty()
+            && !full_res
+            && steps.complete
+            && normal.unexplained.iter().any(|f| f.module < LOOSE_MODULE)
+        {
             // Another code may be in view, too small to read at half resolution: finders
             // that no code explains, small and placed as a code's would be. Our finder
             // alone at full resolution, among the finders outside the codes already read.
@@ -240,15 +237,46 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             profile.complete += started.elapsed();
         }
         if !codes.is_empty() {
-            for c in &mut codes {
-                c.corners = c.corners.map(|p| p.scale(scale));
-            }
-            let mut seen = std::collections::HashSet::new();
-            codes.retain(|c| seen.insert(c.text.clone()));
-            return codes;
+            return finished(codes, scale);
+        }
+    }
+    if !steps.inverted {
+        return Vec::new();
+    }
+    // Light-on-dark: threshold the negative, so a module lighter than its surroundings is
+    // "dark". (Flipping the bitmap would flip the flat patches too.)
+    for (i, ((pixels, lw, lh, scale), means)) in levels.iter().zip(&means).enumerate() {
+        let b = timed(&mut profile.threshold, || means.bitmap(pixels, true));
+        let r = read_bitmap(&b, steps, false, profile);
+        let mut codes = r.codes;
+        if codes.is_empty() && i + 1 == levels.len() && steps.small_regions {
+            codes = timed(&mut profile.small_regions, || small_codes(pixels, *lw, *lh, &r.finders, true));
+        }
+        if !codes.is_empty() {
+            return finished(codes, *scale);
         }
     }
     Vec::new()
+}
+
+/// Codes read, in the frame's own pixels, each text once.
+fn finished(mut codes: Vec<Code>, scale: f64) -> Vec<Code> {
+    for c in &mut codes {
+        c.corners = c.corners.map(|p| p.scale(scale));
+    }
+    let mut seen = std::collections::HashSet::new();
+    codes.retain(|c| seen.insert(c.text.clone()));
+    codes
+}
+
+/// Small codes among a full-resolution bitmap's finders (dark or, with `negative`, light
+/// ones), each region enlarged and read on its own.
+fn small_codes(pixels: &[u8], w: usize, h: usize, finders: &[finder::Finder], negative: bool) -> Vec<Code> {
+    let mut codes = Vec::new();
+    for (lo, hi) in finder::regions_among(finders, SMALL_MODULE, SMALL_MIN_HITS) {
+        codes.extend(read_region(pixels, w, h, lo, hi, negative));
+    }
+    codes
 }
 
 /// Modules smaller than this (in pixels) get a second look at twice the size.
