@@ -156,7 +156,9 @@ struct Reading {
     finders: Vec<finder::Finder>,
 }
 
-fn read_bitmap(b: &Bitmap, steps: Steps, second_opinion: bool, profile: &mut Profile) -> Reading {
+/// Reads a bitmap with our finder; rqrr's detector has a look too when ours read nothing but
+/// saw at least `second_opinion` finder patterns on two rows or more (`None`: never).
+fn read_bitmap(b: &Bitmap, steps: Steps, second_opinion: Option<usize>, profile: &mut Profile) -> Reading {
     let mut r = Reading { codes: Vec::new(), unexplained: Vec::new(), finders: Vec::new() };
     if steps.own_finder || steps.small_regions {
         r.finders = timed(&mut profile.own_finder, || finder::finders(b));
@@ -166,10 +168,11 @@ fn read_bitmap(b: &Bitmap, steps: Steps, second_opinion: bool, profile: &mut Pro
         (found, r.unexplained) = timed(&mut profile.own_finder, || finder::read_among(b, &r.finders));
         r.codes = found.into_iter().map(|f| Code { text: f.text, corners: f.corners }).collect();
     }
+    let seen = || r.finders.iter().filter(|f| f.hits >= finder::MIN_HITS).count();
     if r.codes.is_empty()
-        && second_opinion
         && steps.rqrr_detector
-        && (!steps.own_finder || r.finders.iter().filter(|f| f.hits >= finder::MIN_HITS).count() >= 2)
+        && let Some(needed) = second_opinion
+        && (!steps.own_finder || seen() >= needed)
     {
         r.codes = timed(&mut profile.rqrr_detector, || rqrr_on(b));
     }
@@ -208,9 +211,12 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
             (means, bitmap)
         });
         means.push(level_means);
-        let normal = read_bitmap(&bitmap, steps, true, profile);
-        let mut codes = normal.codes;
         let full_res = i + 1 == levels.len();
+        // rqrr's detector is a second opinion worth its time where a code is near: at half
+        // resolution, only with three finder patterns in view (two, and an empty scene's
+        // look-alikes sent it over every half frame and then every full one).
+        let normal = read_bitmap(&bitmap, steps, Some(if full_res { 2 } else { 3 }), profile);
+        let mut codes = normal.codes;
         if codes.is_empty() && full_res && steps.small_regions {
             codes = timed(&mut profile.small_regions, || small_codes(pixels, lw, lh, &normal.finders, false));
         }
@@ -247,7 +253,7 @@ pub fn scan_profiled(frame: &Frame, steps: Steps, profile: &mut Profile) -> Vec<
     // "dark". (Flipping the bitmap would flip the flat patches too.)
     for (i, ((pixels, lw, lh, scale), means)) in levels.iter().zip(&means).enumerate() {
         let b = timed(&mut profile.threshold, || means.bitmap(pixels, true));
-        let r = read_bitmap(&b, steps, false, profile);
+        let r = read_bitmap(&b, steps, None, profile);
         let mut codes = r.codes;
         if codes.is_empty() && i + 1 == levels.len() && steps.small_regions {
             codes = timed(&mut profile.small_regions, || small_codes(pixels, *lw, *lh, &r.finders, true));
