@@ -173,9 +173,9 @@ impl Kiosk {
             }
         };
         let sale = SellSession::new(config.currency());
-        let pictures = super::pictures::Pictures::new(Some(crate::piece_photos::PiecePhotos::at(
+        let pictures = super::pictures::Pictures::new(crate::piece_photos::PiecePhotos::at(
             &crate::piece_photos::dir_for(store.path()),
-        )));
+        ));
         let svc = Services {
             pictures,
             store,

@@ -16,7 +16,7 @@ pub const TILE: u32 = 96;
 pub const CARD: u32 = 320;
 
 pub struct Pictures {
-    photos: Option<PiecePhotos>,
+    photos: PiecePhotos,
     /// By hash and size. Only pictures that decoded are kept: a photo not yet fetched is
     /// looked for again at the next present.
     decoded: RefCell<HashMap<(String, u32), Image>>,
@@ -26,7 +26,7 @@ pub struct Pictures {
 }
 
 impl Pictures {
-    pub fn new(photos: Option<PiecePhotos>) -> Pictures {
+    pub fn new(photos: PiecePhotos) -> Pictures {
         Pictures { photos, decoded: RefCell::new(HashMap::new()), undecodable: RefCell::default() }
     }
 
@@ -39,7 +39,7 @@ impl Pictures {
         if self.undecodable.borrow().contains(sha256) {
             return None;
         }
-        let bytes = self.photos.as_ref()?.read_verified(sha256)?;
+        let bytes = self.photos.read_verified(sha256)?;
         let picture = match image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
             Ok(picture) => picture.thumbnail(side, side).to_rgb8(),
             Err(e) => {

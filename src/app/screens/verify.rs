@@ -115,9 +115,8 @@ impl VerifyScreen {
                 tracing::info!(verdict = c.verdict.word(), "certificate checked");
                 if c.verdict.is_genuine()
                     && let Some(cert) = c.verdict.certificate()
-                    && let Ok(serial) = crate::domain::Serial::parse(&cert.serial.to_string())
                 {
-                    let sha = svc.store.piece_photo(&serial).ok().flatten();
+                    let sha = svc.store.piece_photo(&cert.serial).ok().flatten();
                     self.photo = sha.and_then(|sha| svc.pictures.of(&sha, crate::app::pictures::CARD));
                 }
                 VerdictCard::of(&c, svc.language())
