@@ -92,27 +92,29 @@ struct CertificatesPage {
 struct Held {
     keys: Vec<KeyChange>,
     pieces: Vec<PieceChange>,
+    /// What each of `pieces` needs, if anything: every certificate verified against the
+    /// keys, off the async threads with the reading (an atelier of 100,000 signed pieces
+    /// takes seconds of signature checks).
+    needs: Vec<Option<Need>>,
     drops: Vec<DropChange>,
 }
 
 async fn held(state: &Arc<AppState>, atelier: &str) -> Result<Held, Response> {
     let atelier = atelier.to_owned();
     with_db(state, move |db| {
-        let keys = db.keys_of(Some(&atelier))?.into_iter().map(|(_, k)| k).collect();
-        Ok(Held { keys, pieces: db.catalog_pieces(&atelier, None)?, drops: db.published_drops(&atelier)? })
+        let keys: Vec<KeyChange> = db.keys_of(Some(&atelier))?.into_iter().map(|(_, k)| k).collect();
+        let pieces = db.catalog_pieces(&atelier, None)?;
+        let keyring: Vec<_> = keys.iter().filter_map(|k| k.trusted().ok()).collect();
+        let needs = pieces.iter().map(|p| signing::need(p, &keyring)).collect();
+        Ok(Held { keys, pieces, needs, drops: db.published_drops(&atelier)? })
     })
     .await
 }
 
 impl Held {
-    fn keyring(&self) -> Vec<marketday_provenance::TrustedKey> {
-        self.keys.iter().filter_map(|k| k.trusted().ok()).collect()
-    }
-
     /// Each piece that needs a certificate, with why.
     fn needing(&self) -> Vec<(&PieceChange, Need)> {
-        let keyring = self.keyring();
-        self.pieces.iter().filter_map(|p| signing::need(p, &keyring).map(|n| (p, n))).collect()
+        self.pieces.iter().zip(&self.needs).filter_map(|(p, n)| n.map(|n| (p, n))).collect()
     }
 }
 
