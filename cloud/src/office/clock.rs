@@ -26,15 +26,18 @@ pub(super) fn day_of(ms: i64, tz: Tz) -> Option<NaiveDate> {
 /// `date`'s first and last instant + 1 in `tz`, in ms. Midnight skipped by a clock change
 /// starts the day at the first instant after it, as the kiosk's Z report does.
 pub(super) fn day_bounds(date: NaiveDate, tz: Tz) -> Option<(i64, i64)> {
-    let start = |d: NaiveDate| {
-        let local = d.and_time(NaiveTime::MIN);
-        tz.from_local_datetime(&local)
-            .earliest()
-            // Where midnight does not exist (a few zones change clocks at 00:00), one hour on.
-            .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
-            .map(|t| t.timestamp_millis())
-    };
+    // Where midnight does not exist (a few zones change clocks at 00:00), one hour on.
+    let start = |d: NaiveDate| instant(d.and_time(NaiveTime::MIN), tz);
     Some((start(date)?, start(date.succ_opt()?)?))
+}
+
+/// A wall-clock time in `tz` as ms: one a clock change skips is read an hour on; one it
+/// repeats, as its first.
+fn instant(local: NaiveDateTime, tz: Tz) -> Option<i64> {
+    tz.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .map(|t| t.timestamp_millis())
 }
 
 /// A time as the office shows it: "2026-12-05 14:03 CET".
@@ -50,16 +53,12 @@ pub(super) fn field_time(ms: i64, tz: Tz) -> String {
 }
 
 /// A `datetime-local` value (or one typed with a space) read in the atelier's zone, as ms.
-/// A time a clock change skips is read an hour on; one it repeats, as its first.
 pub(super) fn parse_field_time(text: &str, tz: Tz) -> Option<i64> {
     let text = text.trim();
     let local = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())?;
-    tz.from_local_datetime(&local)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
-        .map(|t| t.timestamp_millis())
+    instant(local, tz)
 }
 
 #[cfg(test)]
